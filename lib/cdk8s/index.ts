@@ -1,0 +1,2 @@
+/** cdk8s face: constructs over the kubepin core. */
+export {};

@@ -1,0 +1,54 @@
+/** How bad a finding is: errors fail synthesis (in strict mode) and CI checks. */
+export type Severity = 'error' | 'warning' | 'info';
+
+/** The Kubernetes object a finding is about. */
+export interface ObjectRef {
+  /** `apiVersion` of the object. */
+  readonly apiVersion?: string;
+  /** `kind` of the object, e.g. `Deployment`. */
+  readonly kind: string;
+  /** `metadata.namespace`, when set. */
+  readonly namespace?: string;
+  /** `metadata.name` (or `generateName`), or `<unnamed>`. */
+  readonly name: string;
+}
+
+/** One problem (or note) about an image in a manifest. */
+export interface Finding {
+  /** Stable identifier, e.g. `unpinned-image`; see {@link FindingCode}. */
+  readonly code: FindingCode;
+  /** `error`, `warning` or `info`. */
+  readonly severity: Severity;
+  /** The object the image belongs to. */
+  readonly object: ObjectRef;
+  /** JSON path of the field within the object, e.g. `spec.template.spec.containers[0].image`. */
+  readonly path: string;
+  /** The image as written in the manifest, when the finding is about one image. */
+  readonly image?: string;
+  /** What is wrong and how to fix it. Never contains a credential. */
+  readonly message: string;
+}
+
+/** Every finding code the policy engine and the checker emit. */
+export type FindingCode =
+  | 'invalid-image'
+  | 'unpinned-image'
+  | 'latest-tag'
+  | 'latest-with-digest'
+  | 'never-without-prepull'
+  | 'no-pull-secret-for-private-registry'
+  | 'pull-secret-for-public-registry'
+  | 'digest-mismatch-with-lock'
+  | 'registry-not-allowed'
+  | 'invalid-pull-policy'
+  | (string & { readonly __findingCode?: never });
+
+/** Describes an object for messages: `Deployment default/web`. */
+export function describeObject(object: ObjectRef): string {
+  return `${object.kind} ${object.namespace ? `${object.namespace}/` : ''}${object.name}`;
+}
+
+/** One line per finding: `error unpinned-image Deployment web spec…image: message`. */
+export function formatFinding(finding: Finding): string {
+  return `${finding.severity} ${finding.code} ${describeObject(finding.object)} ${finding.path}: ${finding.message}`;
+}

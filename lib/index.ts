@@ -1,0 +1,13 @@
+/**
+ * kubepin core: image references, pull-policy rules, the kubelet's credential matching,
+ * the lock file and the policy engine. Knows nothing of cdk8s or Pulumi.
+ */
+export * from './errors';
+export * from './image-reference';
+export * from './pull-policy';
+export * from './credentials/docker-config';
+export * from './credentials/keyring';
+export * from './lock';
+export * from './findings';
+export * from './workloads';
+export * from './policy';

@@ -1,0 +1,271 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { ImageReference, InvalidImageReferenceError } from './image-reference';
+import { KubepinError, describeType, requireString } from './errors';
+
+/** Default lock file name, looked up next to `cdk8s.yaml` or in the working directory. */
+export const LOCK_FILE_NAME = 'kubepin.lock.json';
+/** The lock format this version reads and writes. */
+export const LOCK_FORMAT_VERSION = 1;
+
+/** What the lock records for one tagged image. */
+export interface LockEntry {
+  /** The reference as first written by the user, e.g. `nginx:1.27.5`. */
+  readonly requested: string;
+  /** The fully-qualified normalized reference, e.g. `docker.io/library/nginx:1.27.5`. */
+  readonly reference: string;
+  /** The digest the tag resolved to: the index digest for multi-arch images. */
+  readonly digest: string;
+  /** Media type of the manifest the digest names (OCI index, Docker manifest list, …). */
+  readonly mediaType: string;
+  /** Optional per-platform manifest digests (`linux/amd64` → digest), taken from the verified index. */
+  readonly platforms?: Readonly<Record<string, string>>;
+}
+
+/** Read access to resolved digests; what the policy engine needs from a lock. */
+export interface DigestSource {
+  /** The entry for `image` (any spelling of the same tagged reference), if locked. */
+  get(image: string): LockEntry | undefined;
+}
+
+/** The lock file is unreadable, corrupt, or from an unknown format version. */
+export class LockFileError extends KubepinError {}
+
+const DIGEST_MEDIA_TYPES = new Set([
+  'application/vnd.oci.image.index.v1+json',
+  'application/vnd.docker.distribution.manifest.list.v2+json',
+  'application/vnd.oci.image.manifest.v1+json',
+  'application/vnd.docker.distribution.manifest.v2+json',
+  'application/vnd.docker.distribution.manifest.v1+prettyjws',
+  'application/vnd.docker.distribution.manifest.v1+json',
+]);
+
+/**
+ * `kubepin.lock.json`: tag → digest, so synthesis is offline and deterministic.
+ *
+ * The file is sorted and stably formatted (saving an unchanged lock rewrites the same
+ * bytes) and is written atomically: a crash leaves the old or the new file, never a torn one.
+ */
+export class ImageLock implements DigestSource {
+  /**
+   * Loads `file`; a missing file is an empty lock.
+   * @throws LockFileError when the file exists but is not a valid lock (it is never overwritten then).
+   */
+  public static load(file: string): ImageLock {
+    requireString(file, 'ImageLock.load(path)');
+    let text: string;
+    try {
+      text = fs.readFileSync(file, 'utf8');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return new ImageLock(file, new Map());
+      throw new LockFileError(`${file}: cannot read the lock file: ${(e as Error).message}`);
+    }
+    return new ImageLock(file, parseLock(file, text));
+  }
+
+  /** An empty lock that will be saved to `file`. */
+  public static empty(file: string = LOCK_FILE_NAME): ImageLock {
+    return new ImageLock(file, new Map());
+  }
+
+  private constructor(
+    /** Where {@link save} writes. */
+    public readonly file: string,
+    private readonly entries: Map<string, LockEntry>,
+  ) {}
+
+  /** Number of locked references. */
+  public get size(): number {
+    return this.entries.size;
+  }
+
+  /** All entries, sorted by normalized reference. */
+  public list(): LockEntry[] {
+    return [...this.entries.keys()].sort().map((k) => this.entries.get(k)!);
+  }
+
+  /**
+   * The entry for `image`. Any spelling of the same tagged reference finds it (`nginx:1.27`
+   * and `docker.io/library/nginx:1.27`); a digest in `image` is ignored for the lookup.
+   */
+  public get(image: string): LockEntry | undefined {
+    const key = ImageLock.keyOf(image);
+    return key === undefined ? undefined : this.entries.get(key);
+  }
+
+  /** Records `entry` for `image`, replacing any previous entry. Validates the digest. */
+  public set(image: string, entry: Omit<LockEntry, 'reference' | 'requested'> & { requested?: string }): LockEntry {
+    const ref = ImageReference.parse(image);
+    if (ref.tag === undefined) {
+      throw new LockFileError(`cannot lock ${JSON.stringify(image)}: only tagged references need a lock entry (a digest-only reference is already pinned)`);
+    }
+    const key = ref.withoutDigest().toString();
+    const stored = validateEntry(this.file, key, {
+      requested: entry.requested ?? this.entries.get(key)?.requested ?? image,
+      reference: key,
+      digest: entry.digest,
+      mediaType: entry.mediaType,
+      ...(entry.platforms && Object.keys(entry.platforms).length > 0 ? { platforms: sortRecord(entry.platforms) } : {}),
+    });
+    this.entries.set(key, stored);
+    return stored;
+  }
+
+  /** Removes the entry for `image`; returns whether there was one. */
+  public delete(image: string): boolean {
+    const key = ImageLock.keyOf(image);
+    return key !== undefined && this.entries.delete(key);
+  }
+
+  /** The lock as the exact text {@link save} writes. */
+  public serialize(): string {
+    const images: Record<string, LockEntry> = {};
+    for (const entry of this.list()) {
+      const { requested, reference, digest, mediaType, platforms } = entry;
+      images[reference] = { requested, reference, digest, mediaType, ...(platforms ? { platforms } : {}) };
+    }
+    return `${JSON.stringify({ version: LOCK_FORMAT_VERSION, images }, null, 2)}\n`;
+  }
+
+  /**
+   * Writes the lock atomically: a temporary file in the same directory, fsync, rename,
+   * then fsync of the directory. Skips the write when the file already has these bytes.
+   */
+  public save(): void {
+    const text = this.serialize();
+    writeFileAtomic(this.file, text);
+  }
+
+  private static keyOf(image: string): string | undefined {
+    requireString(image, 'ImageLock.get(image)');
+    const ref = ImageReference.tryParse(image);
+    if (!ref || ref.tag === undefined) return undefined;
+    return ref.withoutDigest().toString();
+  }
+}
+
+/** Writes `text` to `file` so that readers see the old or the new content, never a mix. */
+export function writeFileAtomic(file: string, text: string): void {
+  try {
+    if (fs.readFileSync(file, 'utf8') === text) return;
+  } catch {
+    // Missing or unreadable: write it.
+  }
+  const dir = path.dirname(path.resolve(file));
+  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${Date.now()}.tmp`);
+  const fd = fs.openSync(tmp, 'wx', 0o644);
+  try {
+    fs.writeSync(fd, text);
+    fs.fsyncSync(fd);
+  } catch (e) {
+    fs.closeSync(fd);
+    fs.rmSync(tmp, { force: true });
+    throw e;
+  }
+  fs.closeSync(fd);
+  try {
+    fs.renameSync(tmp, file);
+  } catch (e) {
+    fs.rmSync(tmp, { force: true });
+    throw e;
+  }
+  try {
+    const dirFd = fs.openSync(dir, 'r');
+    try {
+      fs.fsyncSync(dirFd);
+    } finally {
+      fs.closeSync(dirFd);
+    }
+  } catch {
+    // Some filesystems refuse fsync on a directory; the rename is still atomic.
+  }
+}
+
+function parseLock(file: string, text: string): Map<string, LockEntry> {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (e) {
+    throw new LockFileError(`${file}: not valid JSON (${(e as Error).message}). The file was left as it is; fix it by hand or restore it from version control, then run \`kubepin lock\``);
+  }
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+    throw new LockFileError(`${file}: a lock file must be a JSON object with "version" and "images", got ${describeType(data)}`);
+  }
+  const record = data as Record<string, unknown>;
+  if (record.version !== LOCK_FORMAT_VERSION) {
+    throw new LockFileError(`${file}: lock format version ${JSON.stringify(record.version)} is not supported (this kubepin reads version ${LOCK_FORMAT_VERSION}); upgrade kubepin or regenerate the lock with \`kubepin lock --update\``);
+  }
+  const images = record.images;
+  if (typeof images !== 'object' || images === null || Array.isArray(images)) {
+    throw new LockFileError(`${file}: "images" must be an object mapping references to entries, got ${describeType(images)}`);
+  }
+  const out = new Map<string, LockEntry>();
+  for (const [key, value] of Object.entries(images as Record<string, unknown>)) {
+    out.set(key, validateEntry(file, key, value));
+  }
+  return out;
+}
+
+function validateEntry(file: string, key: string, value: unknown): LockEntry {
+  const where = `${file}: entry ${JSON.stringify(key)}`;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new LockFileError(`${where} must be an object, got ${describeType(value)}`);
+  }
+  const entry = value as Record<string, unknown>;
+  for (const field of ['requested', 'reference', 'digest', 'mediaType']) {
+    if (typeof entry[field] !== 'string' || entry[field] === '') {
+      throw new LockFileError(`${where}: "${field}" must be a non-empty string`);
+    }
+  }
+  let ref: ImageReference;
+  try {
+    ref = ImageReference.parse(entry.reference as string);
+    ImageReference.validateDigest(entry.digest as string);
+  } catch (e) {
+    if (e instanceof InvalidImageReferenceError) throw new LockFileError(`${where}: ${e.message}`);
+    throw e;
+  }
+  if (ref.toString() !== key || ref.digest !== undefined || ref.tag === undefined) {
+    throw new LockFileError(`${where}: "reference" must be the normalized tagged reference ${JSON.stringify(key)}, got ${JSON.stringify(entry.reference)}`);
+  }
+  if (!DIGEST_MEDIA_TYPES.has(entry.mediaType as string)) {
+    throw new LockFileError(`${where}: unknown manifest media type ${JSON.stringify(entry.mediaType)}`);
+  }
+  let platforms: Record<string, string> | undefined;
+  if (entry.platforms !== undefined) {
+    if (typeof entry.platforms !== 'object' || entry.platforms === null || Array.isArray(entry.platforms)) {
+      throw new LockFileError(`${where}: "platforms" must map "os/arch[/variant]" to digests`);
+    }
+    platforms = {};
+    for (const [platform, digest] of Object.entries(entry.platforms as Record<string, unknown>)) {
+      if (!/^[a-z0-9]+\/[a-z0-9_]+(?:\/[a-z0-9]+)?$/.test(platform) || typeof digest !== 'string') {
+        throw new LockFileError(`${where}: platform entry ${JSON.stringify(platform)} must be "os/arch[/variant]" mapped to a digest`);
+      }
+      try {
+        ImageReference.validateDigest(digest);
+      } catch (e) {
+        throw new LockFileError(`${where}: platform ${platform}: ${(e as Error).message}`);
+      }
+      platforms[platform] = digest;
+    }
+    platforms = sortRecord(platforms);
+  }
+  const known = new Set(['requested', 'reference', 'digest', 'mediaType', 'platforms']);
+  const unknown = Object.keys(entry).filter((k) => !known.has(k));
+  if (unknown.length > 0) {
+    throw new LockFileError(`${where}: unknown field(s) ${unknown.map((k) => JSON.stringify(k)).join(', ')}`);
+  }
+  return {
+    requested: entry.requested as string,
+    reference: entry.reference as string,
+    digest: entry.digest as string,
+    mediaType: entry.mediaType as string,
+    ...(platforms ? { platforms } : {}),
+  };
+}
+
+function sortRecord(record: Readonly<Record<string, string>>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const key of Object.keys(record).sort()) out[key] = record[key];
+  return out;
+}

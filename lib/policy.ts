@@ -1,0 +1,296 @@
+import { ImageReference, InvalidImageReferenceError } from './image-reference';
+import { PullPolicy, defaultPullPolicy, isPullPolicy } from './pull-policy';
+import { CredentialKeyring, registryKeyMatches } from './credentials/keyring';
+import { DigestSource } from './lock';
+import { Finding, FindingCode, ObjectRef, Severity } from './findings';
+import { ImageSite, JsonObject, findPodTemplate, flattenObjects, isObject, objectRef, siteLabel } from './workloads';
+import { KubepinUsageError, describeType } from './errors';
+
+/** Annotation on each pod template listing the images as written before pinning. */
+export const ORIGINAL_IMAGES_ANNOTATION = 'kubepin.dev/original-images';
+
+/** A pull Secret the cluster has (or the app creates), and the registries it serves. */
+export interface PullSecretDeclaration {
+  /** The Secret's name, as pods reference it in `imagePullSecrets`. */
+  readonly name: string;
+  /** Registry keys it holds credentials for, in kubelet form: `ghcr.io`, `ghcr.io/acme`, `*.azurecr.io`. */
+  readonly registries: readonly string[];
+  /** The namespace the Secret lives in; pods elsewhere cannot use it. @default every namespace */
+  readonly namespace?: string;
+}
+
+/** Options of {@link applyImagePolicy}. */
+export interface ImagePolicyOptions {
+  /** Where digests come from (an {@link ImageLock}). @default no lock: every tag is a finding */
+  readonly lock?: DigestSource;
+  /** Missing lock entries are errors instead of warnings. @default false */
+  readonly strict?: boolean;
+  /** Keep the tag next to the digest (`repo:tag@sha256:…`) for readers. @default true */
+  readonly keepTag?: boolean;
+  /** Force this pull policy on every image. @default none: keep explicit ones, else IfNotPresent for pinned images */
+  readonly pullPolicy?: PullPolicy;
+  /** Policy for images left without one. @default IfNotPresent for pinned images, the API server's default otherwise */
+  readonly defaultPullPolicy?: PullPolicy;
+  /** Replace pull policies already written in the objects (e.g. cdk8s-plus's implicit `Always`). @default false */
+  readonly replaceExistingPullPolicy?: boolean;
+  /** Images a pre-puller puts on the nodes: `Never` is allowed only for these. Repository names match any tag. @default none */
+  readonly prePulled?: readonly string[];
+  /** Pull secrets to attach to the pods whose images they serve. @default none */
+  readonly pullSecrets?: readonly PullSecretDeclaration[];
+  /** Registry keys that need credentials: a pod pulling from them without a serving secret is an error. @default none */
+  readonly privateRegistries?: readonly string[];
+  /** Registry keys that are public: a secret matching them is a warning (the kubelet never retries anonymously). @default none */
+  readonly publicRegistries?: readonly string[];
+  /** Registry keys images may come from; others are errors. @default any registry */
+  readonly allowedRegistries?: readonly string[];
+  /** Record the images as written in the {@link ORIGINAL_IMAGES_ANNOTATION} annotation. @default true */
+  readonly annotate?: boolean;
+}
+
+/** What {@link applyImagePolicy} returns. */
+export interface ImagePolicyResult {
+  /** The objects, pinned; new objects (the inputs are not changed). */
+  readonly objects: JsonObject[];
+  /** Everything found, in document order. */
+  readonly findings: Finding[];
+}
+
+/**
+ * Pins every image of every pod template in `objects` from the lock, sets an explicit pull
+ * policy on each, attaches the pull secrets that serve them, and reports findings.
+ * Running it on its own output changes nothing.
+ */
+export function applyImagePolicy(objects: readonly unknown[], options: ImagePolicyOptions = {}): ImagePolicyResult {
+  if (!Array.isArray(objects)) {
+    throw new KubepinUsageError(`applyImagePolicy(objects) takes an array of Kubernetes objects, got ${describeType(objects)}`);
+  }
+  const engine = new PolicyEngine(options);
+  const out: JsonObject[] = [];
+  for (const object of flattenObjects(objects)) {
+    out.push(engine.apply(object));
+  }
+  return { objects: out, findings: engine.findings };
+}
+
+/**
+ * The policy for one run. Reusable across calls: parse results and keyring lookups are
+ * cached per image string, which is what keeps large apps fast.
+ */
+export class PolicyEngine {
+  /** Findings of every object processed so far. */
+  public readonly findings: Finding[] = [];
+  private readonly keyring = new CredentialKeyring();
+  private readonly secretNamespaces = new Map<string, string | undefined>();
+  private readonly parsed = new Map<string, ImageReference | InvalidImageReferenceError>();
+  private readonly prePulled: ImageReference[];
+
+  constructor(private readonly options: ImagePolicyOptions) {
+    validateOptions(options);
+    for (const secret of options.pullSecrets ?? []) {
+      this.secretNamespaces.set(secret.name, secret.namespace);
+      for (const registry of secret.registries) {
+        this.keyring.addEntry(secret.name, registry, { username: '', password: '' });
+      }
+    }
+    this.prePulled = (options.prePulled ?? []).map((image) => ImageReference.parse(image));
+  }
+
+  /** Returns a pinned copy of `object` (non-workloads are returned as a copy, unchanged). */
+  public apply(input: JsonObject): JsonObject {
+    const object = structuredClone(input);
+    const template = findPodTemplate(object);
+    if (!template) return object;
+    const ref = objectRef(object);
+    const namespace = ref.namespace;
+    const originals: Record<string, string> = {};
+    const neededSecrets: string[] = [];
+    const privateUnserved: Array<{ site: ImageSite; image: string }> = [];
+
+    for (const site of template.sites) {
+      const result = this.pinSite(ref, site);
+      if (!result) continue;
+      if (result.changed) originals[siteLabel(site)] = site.image;
+      this.setPolicy(ref, site, result.image);
+      const secrets = this.keyring
+        .lookup(result.image.toString())
+        .map((m) => m.source)
+        .filter((name) => this.secretServesNamespace(name, namespace));
+      for (const name of secrets) if (!neededSecrets.includes(name)) neededSecrets.push(name);
+      const registryName = result.image.name;
+      if (secrets.length > 0 && this.matchesAny(this.options.publicRegistries, registryName)) {
+        this.report(ref, 'pull-secret-for-public-registry', 'warning', site.path, site.image,
+          `pull secret(s) ${secrets.join(', ')} match ${registryName}, which is declared public; the kubelet never retries anonymously when a matching credential fails, so a stale secret breaks this pull. Fix: narrow the secret's registries or drop the registry from publicRegistries`);
+      }
+      if (secrets.length === 0 && this.matchesAny(this.options.privateRegistries, registryName)) {
+        privateUnserved.push({ site, image: site.image });
+      }
+    }
+
+    const listed = this.mergePullSecrets(template.spec, neededSecrets);
+    const undeclaredListed = listed.some((name) => !this.secretNamespaces.has(name));
+    for (const { site, image } of privateUnserved) {
+      if (undeclaredListed) continue; // A secret we know nothing about may serve it.
+      this.report(ref, 'no-pull-secret-for-private-registry', 'error', site.path, image,
+        `${image} comes from a private registry but no pull secret serves it${namespace ? ` in namespace ${namespace}` : ''}; the pull will fail with 401 (ErrImagePull, then ImagePullBackOff). Fix: declare a pull secret whose registries match ${ImageReference.tryParse(image)?.name ?? image}`);
+    }
+    if (this.options.annotate !== false && Object.keys(originals).length > 0) {
+      annotate(object, template.metadataPath, originals);
+    }
+    return object;
+  }
+
+  private pinSite(ref: ObjectRef, site: ImageSite): { image: ImageReference; changed: boolean } | undefined {
+    const parsed = this.parse(site.image);
+    if (parsed instanceof InvalidImageReferenceError) {
+      this.report(ref, 'invalid-image', 'error', site.path, site.image,
+        `${parsed.message}. The kubelet reports InvalidImageName and never starts the container`);
+      return undefined;
+    }
+    if (this.options.allowedRegistries && !this.matchesAny(this.options.allowedRegistries, parsed.name)) {
+      this.report(ref, 'registry-not-allowed', 'error', site.path, site.image,
+        `${parsed.registry} is not an allowed registry (allowed: ${this.options.allowedRegistries.join(', ')}). Fix: use an image from an allowed registry or extend allowedRegistries`);
+    }
+    let image = parsed;
+    if (parsed.tag === 'latest' || (parsed.tag === undefined && parsed.digest === undefined)) {
+      this.report(ref, 'latest-tag', 'warning', site.path, site.image,
+        `${site.image} uses ${parsed.tag ? 'the "latest" tag' : 'no tag (which means "latest")'}, which moves; reviewers cannot tell which build runs. Fix: use a version tag`);
+    }
+    const entry = parsed.tag !== undefined ? this.options.lock?.get(parsed.toString()) : undefined;
+    if (parsed.digest !== undefined) {
+      if (entry && entry.digest !== parsed.digest) {
+        this.report(ref, 'digest-mismatch-with-lock', 'error', site.path, site.image,
+          `${site.image} is pinned to ${parsed.digest} but the lock has ${entry.digest} for ${entry.reference}. Fix: run \`kubepin lock --update\` if the tag moved, or correct the digest in the manifest`);
+      }
+    } else if (entry) {
+      image = parsed.withDigest(entry.digest);
+    } else {
+      this.report(ref, 'unpinned-image', this.options.strict ? 'error' : 'warning', site.path, site.image,
+        `${site.image} is not in the lock file, so it stays unpinned. Fix: run \`kubepin lock\` to resolve it`);
+    }
+    if (this.options.keepTag === false && image.digest !== undefined) image = image.withoutTag();
+    if (image.tag === 'latest' && image.digest !== undefined) {
+      this.report(ref, 'latest-with-digest', 'warning', site.path, site.image,
+        `${image.familiar} has tag "latest" and a digest: the API server defaults such a container to imagePullPolicy Always (it looks only at the tag). kubepin writes the policy explicitly; also consider dropping the tag`);
+    }
+    const text = image.toString() === parsed.toString() ? site.image : image.toString();
+    const changed = text !== site.image;
+    site.holder[site.imageField] = text;
+    return { image, changed };
+  }
+
+  private setPolicy(ref: ObjectRef, site: ImageSite, image: ImageReference): void {
+    const existing = site.holder[site.policyField];
+    if (existing !== undefined && !isPullPolicy(existing)) {
+      this.report(ref, 'invalid-pull-policy', 'error', site.policyPath, site.image,
+        `${site.policyField} ${JSON.stringify(existing)} is not one of Always, IfNotPresent, Never; the API server rejects the object. Fix: use one of the three`);
+      return;
+    }
+    let policy: PullPolicy;
+    if (this.options.pullPolicy) policy = this.options.pullPolicy;
+    else if (existing !== undefined && !this.options.replaceExistingPullPolicy) policy = existing as PullPolicy;
+    else if (this.options.defaultPullPolicy) policy = this.options.defaultPullPolicy;
+    // A digest cannot move, so even `:latest@sha256:…` needs no re-pull.
+    else if (image.digest !== undefined) policy = PullPolicy.IfNotPresent;
+    else policy = defaultPullPolicy(image.toString());
+    if (policy === PullPolicy.Never && !this.isPrePulled(image)) {
+      this.report(ref, 'never-without-prepull', 'error', site.policyPath, site.image,
+        `${site.name} uses imagePullPolicy Never but no pre-puller covers ${image.familiar}; the pod fails with ErrImageNeverPull on any node without it. Fix: pre-pull the image (prePull / prePulled) or use IfNotPresent`);
+    }
+    site.holder[site.policyField] = policy;
+  }
+
+  /** True when a pre-puller declared in the options covers `image`. */
+  public isPrePulled(image: ImageReference): boolean {
+    return this.prePulled.some((p) => p.name === image.name
+      && (p.tag === undefined || p.tag === image.tag)
+      && (p.digest === undefined || p.digest === image.digest));
+  }
+
+  private mergePullSecrets(spec: JsonObject, needed: string[]): string[] {
+    const existing = Array.isArray(spec.imagePullSecrets) ? spec.imagePullSecrets : [];
+    const names = existing.map((s) => (isObject(s) && typeof s.name === 'string' ? s.name : undefined));
+    const merged = [...existing];
+    for (const name of needed) {
+      if (!names.includes(name)) {
+        merged.push({ name });
+        names.push(name);
+      }
+    }
+    if (merged.length > 0) spec.imagePullSecrets = merged;
+    return names.filter((n): n is string => n !== undefined);
+  }
+
+  private secretServesNamespace(name: string, namespace: string | undefined): boolean {
+    const home = this.secretNamespaces.get(name);
+    return home === undefined || home === (namespace ?? 'default');
+  }
+
+  private matchesAny(keys: readonly string[] | undefined, name: string): boolean {
+    return (keys ?? []).some((key) => registryKeyMatches(stripScheme(key), name));
+  }
+
+  private parse(image: string): ImageReference | InvalidImageReferenceError {
+    let result = this.parsed.get(image);
+    if (!result) {
+      try {
+        result = ImageReference.parse(image);
+      } catch (e) {
+        if (!(e instanceof InvalidImageReferenceError)) throw e;
+        result = e;
+      }
+      this.parsed.set(image, result);
+    }
+    return result;
+  }
+
+  private report(object: ObjectRef, code: FindingCode, severity: Severity, path: string, image: string | undefined, message: string): void {
+    this.findings.push({ code, severity, object, path, ...(image !== undefined ? { image } : {}), message });
+  }
+}
+
+function stripScheme(key: string): string {
+  return key.replace(/^https?:\/\//, '');
+}
+
+function annotate(object: JsonObject, metadataPath: readonly string[], originals: Record<string, string>): void {
+  let holder: JsonObject = object;
+  for (const key of metadataPath) {
+    if (!isObject(holder[key])) holder[key] = {};
+    holder = holder[key] as JsonObject;
+  }
+  if (!isObject(holder.annotations)) holder.annotations = {};
+  const annotations = holder.annotations as JsonObject;
+  let previous: Record<string, string> = {};
+  if (typeof annotations[ORIGINAL_IMAGES_ANNOTATION] === 'string') {
+    try {
+      previous = JSON.parse(annotations[ORIGINAL_IMAGES_ANNOTATION] as string);
+    } catch {
+      previous = {};
+    }
+  }
+  // Keep what an earlier run recorded: the first original is the one reviewers care about.
+  const merged = { ...originals, ...previous };
+  const sorted: Record<string, string> = {};
+  for (const key of Object.keys(merged).sort()) sorted[key] = merged[key];
+  annotations[ORIGINAL_IMAGES_ANNOTATION] = JSON.stringify(sorted);
+}
+
+function validateOptions(options: ImagePolicyOptions): void {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) throw new KubepinUsageError(`image policy options must be an object, got ${describeType(options)}`);
+  for (const field of ['pullPolicy', 'defaultPullPolicy'] as const) {
+    if (options[field] !== undefined && !isPullPolicy(options[field])) {
+      throw new KubepinUsageError(`image policy option ${field}: ${JSON.stringify(options[field])} is not one of Always, IfNotPresent, Never`);
+    }
+  }
+  for (const secret of options.pullSecrets ?? []) {
+    if (typeof secret !== 'object' || secret === null || typeof secret.name !== 'string' || secret.name === '' || !Array.isArray(secret.registries)) {
+      throw new KubepinUsageError('each pull secret declaration needs a name and a list of registries, e.g. { name: "ghcr-pull", registries: ["ghcr.io"] }');
+    }
+  }
+  for (const field of ['prePulled', 'privateRegistries', 'publicRegistries', 'allowedRegistries'] as const) {
+    const value = options[field];
+    if (value !== undefined && (!Array.isArray(value) || value.some((v) => typeof v !== 'string'))) {
+      throw new KubepinUsageError(`image policy option ${field} must be a list of strings`);
+    }
+  }
+}

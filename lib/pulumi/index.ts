@@ -1,0 +1,2 @@
+/** Pulumi face: components over the kubepin core. */
+export {};
