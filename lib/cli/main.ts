@@ -1,0 +1,90 @@
+import { KubepinError } from '../errors';
+
+/** Exit codes every command uses. */
+export const EXIT = { ok: 0, findings: 1, usage: 2 } as const;
+
+/** Streams a command writes to; injectable for tests. */
+export interface CliIo {
+  /** Standard output. */
+  readonly stdout: NodeJS.WritableStream & { isTTY?: boolean };
+  /** Standard error. */
+  readonly stderr: NodeJS.WritableStream & { isTTY?: boolean };
+  /** Standard input (for `-`). */
+  readonly stdin: NodeJS.ReadableStream & { isTTY?: boolean };
+  /** Environment variables. */
+  readonly env: NodeJS.ProcessEnv;
+  /** Working directory. */
+  readonly cwd: string;
+}
+
+/** A CLI sub-command: `kubepin <name> …`. */
+export interface Command {
+  /** One line for `kubepin --help`. */
+  readonly summary: string;
+  /** Runs the command; resolves to the exit code. */
+  run(args: string[], io: CliIo): Promise<number>;
+}
+
+/** Wrong flags or arguments: printed with a hint, exit code 2. */
+export class UsageError extends KubepinError {}
+
+// Each command lives in its own module, loaded only when used so `kubepin --help` stays fast.
+const COMMANDS: Record<string, () => Command> = {
+  lock: () => require('./lock').lockCommand,
+  verify: () => require('./verify').verifyCommand,
+  check: () => require('./check').checkCommand,
+  'node-config': () => require('./node-config').nodeConfigCommand,
+};
+
+function availableCommands(): Array<[string, Command]> {
+  const out: Array<[string, Command]> = [];
+  for (const [name, load] of Object.entries(COMMANDS)) {
+    try {
+      out.push([name, load()]);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw e;
+    }
+  }
+  return out;
+}
+
+function usage(): string {
+  const lines = availableCommands().map(([name, cmd]) => `  ${name.padEnd(12)} ${cmd.summary}`);
+  return ['Usage: kubepin <command> [options]', '', 'Commands:', ...lines, '', 'Run `kubepin <command> --help` for a command\'s options.', ''].join('\n');
+}
+
+/** Runs the CLI with `argv` (without node and script); resolves to the exit code. */
+export async function main(argv: string[], io: CliIo): Promise<number> {
+  const [name, ...args] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    io.stdout.write(usage());
+    return name === undefined ? EXIT.usage : EXIT.ok;
+  }
+  if (name === '--version') {
+    io.stdout.write(`${require('../../package.json').version}\n`);
+    return EXIT.ok;
+  }
+  const entry = availableCommands().find(([n]) => n === name);
+  if (!entry) {
+    io.stderr.write(`kubepin: unknown command "${name}"\n\n${usage()}`);
+    return EXIT.usage;
+  }
+  try {
+    return await entry[1].run(args, io);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.stderr.write(`kubepin ${name}: ${e.message}\nRun \`kubepin ${name} --help\` for usage.\n`);
+      return EXIT.usage;
+    }
+    if (e instanceof KubepinError) {
+      io.stderr.write(`kubepin ${name}: ${e.message}\n`);
+      return EXIT.findings;
+    }
+    throw e;
+  }
+}
+
+/** The process's own streams. */
+export function processIo(): CliIo {
+  return { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env, cwd: process.cwd() };
+}

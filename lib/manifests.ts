@@ -1,0 +1,184 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { Document, LineCounter, isMap, isSeq, parseAllDocuments } from 'yaml';
+import { KubepinError } from './errors';
+import { JsonObject, flattenObjects, isObject } from './workloads';
+
+/** Largest manifest file read; bigger ones are refused with a clear error instead of exhausting memory. */
+export const MAX_MANIFEST_BYTES = 64 * 1024 * 1024;
+
+/** One Kubernetes object read from a YAML file, with where it came from. */
+export interface ManifestDocument {
+  /** The file (as given or found), or `<stdin>`. */
+  readonly file: string;
+  /** Index of the YAML document within the file (0-based). */
+  readonly index: number;
+  /** 1-based line where the document starts. */
+  readonly line: number;
+  /** The object. */
+  readonly object: JsonObject;
+  /** 1-based line of a JSON path (`spec.template.spec.containers[0].image`) in this document. */
+  lineOf(jsonPath: string): number;
+}
+
+/** A file or document that could not be read as Kubernetes YAML. */
+export interface ManifestProblem {
+  /** The file. */
+  readonly file: string;
+  /** 1-based line, when known. */
+  readonly line?: number;
+  /** What is wrong. */
+  readonly message: string;
+}
+
+/** The result of {@link loadManifests}. */
+export interface LoadedManifests {
+  /** Every Kubernetes object found (Lists expanded), in file and document order. */
+  readonly documents: ManifestDocument[];
+  /** Files and documents that were skipped, and why. */
+  readonly problems: ManifestProblem[];
+  /** The YAML files read. */
+  readonly files: string[];
+}
+
+/** A path given on the command line does not exist or cannot be read. */
+export class ManifestReadError extends KubepinError {}
+
+/**
+ * Reads every `.yaml`/`.yml`/`.json` file under `paths` (files or directories, recursively,
+ * sorted), parses every YAML document, and keeps the objects that have `kind` and
+ * `apiVersion`. Unparseable documents and non-Kubernetes documents become problems with file
+ * and line; they never throw. A missing path throws {@link ManifestReadError}.
+ */
+export function loadManifests(paths: readonly string[]): LoadedManifests {
+  const files: string[] = [];
+  for (const p of paths) files.push(...listManifestFiles(p));
+  const documents: ManifestDocument[] = [];
+  const problems: ManifestProblem[] = [];
+  for (const file of files) {
+    let size: number;
+    try {
+      size = fs.statSync(file).size;
+    } catch (e) {
+      problems.push({ file, message: `cannot read: ${(e as Error).message}` });
+      continue;
+    }
+    if (size > MAX_MANIFEST_BYTES) {
+      problems.push({ file, message: `file is ${size} bytes; manifests larger than ${MAX_MANIFEST_BYTES} bytes are not read. Split it into several files` });
+      continue;
+    }
+    const result = parseManifestText(fs.readFileSync(file, 'utf8'), file);
+    documents.push(...result.documents);
+    problems.push(...result.problems);
+  }
+  return { documents, problems, files };
+}
+
+/** Parses YAML text (one or more documents) as {@link loadManifests} does for one file. */
+export function parseManifestText(text: string, file: string): { documents: ManifestDocument[]; problems: ManifestProblem[] } {
+  const documents: ManifestDocument[] = [];
+  const problems: ManifestProblem[] = [];
+  const lineCounter = new LineCounter();
+  let docs: Document.Parsed[];
+  try {
+    docs = parseAllDocuments(text, { lineCounter, uniqueKeys: false }) as Document.Parsed[];
+  } catch (e) {
+    problems.push({ file, message: `not valid YAML: ${(e as Error).message}` });
+    return { documents, problems };
+  }
+  if (!Array.isArray(docs)) docs = [docs];
+  docs.forEach((doc, index) => {
+    const start = doc.contents?.range?.[0] ?? doc.range?.[0] ?? 0;
+    const line = lineCounter.linePos(start).line;
+    if (doc.errors.length > 0) {
+      const err = doc.errors[0];
+      const errLine = err.linePos?.[0]?.line ?? line;
+      problems.push({ file, line: errLine, message: `not valid YAML: ${err.message.split('\n')[0]}` });
+      return;
+    }
+    let value: unknown;
+    try {
+      value = doc.toJS({ maxAliasCount: 1000 });
+    } catch (e) {
+      problems.push({ file, line, message: `cannot read document ${index + 1}: ${(e as Error).message}` });
+      return;
+    }
+    if (value === null || value === undefined) return; // Empty document (e.g. a trailing ---).
+    if (!isObject(value) || typeof value.kind !== 'string' || typeof value.apiVersion !== 'string') {
+      problems.push({ file, line, message: `document ${index + 1} is not a Kubernetes object (it needs "apiVersion" and "kind"); skipped` });
+      return;
+    }
+    const objects = flattenObjects([value]);
+    const isList = objects.length !== 1 || objects[0] !== value;
+    objects.forEach((object, itemIndex) => {
+      const prefix = isList ? `items[${itemIndex}].` : '';
+      documents.push({
+        file,
+        index,
+        line,
+        object,
+        lineOf: (jsonPath: string) => lineOfPath(doc, lineCounter, prefix + jsonPath) ?? line,
+      });
+    });
+  });
+  return { documents, problems };
+}
+
+function listManifestFiles(p: string): string[] {
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(p);
+  } catch {
+    throw new ManifestReadError(`${p}: no such file or directory. Fix: synthesize first (e.g. \`cdk8s synth\`) or pass the directory that holds your manifests`);
+  }
+  if (stat.isFile()) return [p];
+  const out: string[] = [];
+  for (const entry of fs.readdirSync(p, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    const full = path.join(p, entry.name);
+    if (entry.isDirectory()) {
+      if (entry.name !== 'node_modules' && !entry.name.startsWith('.')) out.push(...listManifestFiles(full));
+    } else if (/\.(ya?ml|json)$/i.test(entry.name) && !entry.name.endsWith('.lock.json')) {
+      out.push(full);
+    }
+  }
+  return out;
+}
+
+/** Splits `a.b[0].c` into ['a', 'b', 0, 'c']. */
+export function splitJsonPath(jsonPath: string): Array<string | number> {
+  const parts: Array<string | number> = [];
+  for (const segment of jsonPath.split('.')) {
+    const match = /^([^[]*)((?:\[\d+\])*)$/.exec(segment);
+    if (!match) {
+      parts.push(segment);
+      continue;
+    }
+    if (match[1]) parts.push(match[1]);
+    for (const idx of match[2].matchAll(/\[(\d+)\]/g)) parts.push(Number(idx[1]));
+  }
+  return parts;
+}
+
+function lineOfPath(doc: Document.Parsed, lineCounter: LineCounter, jsonPath: string): number | undefined {
+  let node: unknown = doc.contents;
+  let best: number | undefined;
+  for (const key of splitJsonPath(jsonPath)) {
+    if (isMap(node)) {
+      const pair = node.items.find((item) => {
+        const k = item.key as { value?: unknown } | null;
+        return k !== null && typeof k === 'object' && k.value === key;
+      });
+      if (!pair) break;
+      const keyRange = (pair.key as { range?: [number, number, number] }).range;
+      if (keyRange) best = lineCounter.linePos(keyRange[0]).line;
+      node = pair.value;
+    } else if (isSeq(node) && typeof key === 'number') {
+      node = node.items[key];
+      const range = (node as { range?: [number, number, number] } | undefined)?.range;
+      if (range) best = lineCounter.linePos(range[0]).line;
+    } else {
+      break;
+    }
+  }
+  return best;
+}
