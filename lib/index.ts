@@ -11,3 +11,5 @@ export * from './lock';
 export * from './findings';
 export * from './workloads';
 export * from './policy';
+export * from './image';
+export * from './pull-secret';
