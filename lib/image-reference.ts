@@ -189,7 +189,7 @@ function parseNormalized(input: string): ImageReference {
   const remote = colon === -1 ? remainder : remainder.slice(0, colon);
   if (remote.toLowerCase() !== remote) {
     throw new InvalidImageReferenceError(input, 'uppercase-repository',
-      `repository name "${remote}" must be lowercase`, `use "${input.replace(remote, remote.toLowerCase())}"`);
+      `repository name "${truncate(remote)}" must be lowercase`, `use "${truncate(input.replace(remote, remote.toLowerCase()))}"`);
   }
   return parseReference(input, `${domain}/${remainder}`);
 }

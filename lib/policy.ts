@@ -1,7 +1,7 @@
 import { ImageReference, InvalidImageReferenceError } from './image-reference';
 import { PullPolicy, defaultPullPolicy, isPullPolicy } from './pull-policy';
 import { CredentialKeyring, registryKeyMatches } from './credentials/keyring';
-import { DigestSource } from './lock';
+import { DigestSource, LockEntry } from './lock';
 import { Finding, FindingCode, ObjectRef, Severity } from './findings';
 import { ImageSite, JsonObject, findPodTemplate, flattenObjects, isObject, objectRef, siteLabel } from './workloads';
 import { KubepinUsageError, describeType } from './errors';
@@ -82,6 +82,9 @@ export class PolicyEngine {
   private readonly keyring = new CredentialKeyring();
   private readonly secretNamespaces = new Map<string, string | undefined>();
   private readonly parsed = new Map<string, ImageReference | InvalidImageReferenceError>();
+  private readonly lockEntries = new Map<string, LockEntry | undefined>();
+  private readonly pins = new Map<string, ImageReference>();
+  private readonly secretsByName = new Map<string, string[]>();
   private readonly prePulled: ImageReference[];
 
   constructor(private readonly options: ImagePolicyOptions) {
@@ -111,10 +114,7 @@ export class PolicyEngine {
       if (!result) continue;
       if (result.changed) originals[siteLabel(site)] = site.image;
       this.setPolicy(ref, site, result.image);
-      const secrets = this.keyring
-        .lookup(result.image.toString())
-        .map((m) => m.source)
-        .filter((name) => this.secretServesNamespace(name, namespace));
+      const secrets = this.secretsFor(result.image).filter((name) => this.secretServesNamespace(name, namespace));
       for (const name of secrets) if (!neededSecrets.includes(name)) neededSecrets.push(name);
       const registryName = result.image.name;
       if (secrets.length > 0 && this.matchesAny(this.options.publicRegistries, registryName)) {
@@ -155,14 +155,14 @@ export class PolicyEngine {
       this.report(ref, 'latest-tag', 'warning', site.path, site.image,
         `${site.image} uses ${parsed.tag ? 'the "latest" tag' : 'no tag (which means "latest")'}, which moves; reviewers cannot tell which build runs. Fix: use a version tag`);
     }
-    const entry = parsed.tag !== undefined ? this.options.lock?.get(parsed.toString()) : undefined;
+    const entry = parsed.tag !== undefined ? this.lockEntry(site.image, parsed) : undefined;
     if (parsed.digest !== undefined) {
       if (entry && entry.digest !== parsed.digest) {
         this.report(ref, 'digest-mismatch-with-lock', 'error', site.path, site.image,
           `${site.image} is pinned to ${parsed.digest} but the lock has ${entry.digest} for ${entry.reference}. Fix: run \`kubepin lock --update\` if the tag moved, or correct the digest in the manifest`);
       }
     } else if (entry) {
-      image = parsed.withDigest(entry.digest);
+      image = this.pinned(site.image, parsed, entry.digest);
     } else {
       this.report(ref, 'unpinned-image', this.options.strict ? 'error' : 'warning', site.path, site.image,
         `${site.image} is not in the lock file, so it stays unpinned. Fix: run \`kubepin lock\` to resolve it`);
@@ -180,14 +180,15 @@ export class PolicyEngine {
 
   private setPolicy(ref: ObjectRef, site: ImageSite, image: ImageReference): void {
     const existing = site.holder[site.policyField];
-    if (existing !== undefined && !isPullPolicy(existing)) {
+    const keepExisting = existing !== undefined && !this.options.pullPolicy && !this.options.replaceExistingPullPolicy;
+    if (keepExisting && !isPullPolicy(existing)) {
       this.report(ref, 'invalid-pull-policy', 'error', site.policyPath, site.image,
         `${site.policyField} ${JSON.stringify(existing)} is not one of Always, IfNotPresent, Never; the API server rejects the object. Fix: use one of the three`);
       return;
     }
     let policy: PullPolicy;
     if (this.options.pullPolicy) policy = this.options.pullPolicy;
-    else if (existing !== undefined && !this.options.replaceExistingPullPolicy) policy = existing as PullPolicy;
+    else if (keepExisting) policy = existing as PullPolicy;
     else if (this.options.defaultPullPolicy) policy = this.options.defaultPullPolicy;
     // A digest cannot move, so even `:latest@sha256:…` needs no re-pull.
     else if (image.digest !== undefined) policy = PullPolicy.IfNotPresent;
@@ -227,6 +228,30 @@ export class PolicyEngine {
 
   private matchesAny(keys: readonly string[] | undefined, name: string): boolean {
     return (keys ?? []).some((key) => registryKeyMatches(stripScheme(key), name));
+  }
+
+  private lockEntry(image: string, parsed: ImageReference): LockEntry | undefined {
+    if (!this.lockEntries.has(image)) this.lockEntries.set(image, this.options.lock?.get(parsed.toString()));
+    return this.lockEntries.get(image);
+  }
+
+  private pinned(image: string, parsed: ImageReference, digest: string): ImageReference {
+    const key = `${image}@@${digest}`;
+    let ref = this.pins.get(key);
+    if (!ref) {
+      ref = parsed.withDigest(digest);
+      this.pins.set(key, ref);
+    }
+    return ref;
+  }
+
+  private secretsFor(image: ImageReference): string[] {
+    let names = this.secretsByName.get(image.name);
+    if (!names) {
+      names = this.keyring.lookupName(image.name).map((m) => m.source);
+      this.secretsByName.set(image.name, names);
+    }
+    return names;
   }
 
   private parse(image: string): ImageReference | InvalidImageReferenceError {

@@ -229,7 +229,7 @@ export function globMatch(pattern: string, name: string): boolean | undefined {
         body = body.slice(1);
       }
       if (body.length === 0) return undefined;
-      source += `[${negate ? '^' : ''}${body.replace(/[\]\\]/g, (m) => `\\${m}`).replace(/\\\\(.)/g, '\\$1')}]`;
+      source += `[${negate ? '^' : ''}${classBody(body)}]`;
       i = close;
     } else {
       source += escapeRegex(c);
@@ -250,6 +250,21 @@ function findClassEnd(pattern: string, open: number): number {
   return -1;
 }
 
+/** A glob class body as a regex class body: `\\x` stays literal, `-` stays a range operator. */
+function classBody(body: string): string {
+  let out = '';
+  for (let i = 0; i < body.length; i++) {
+    let c = body[i];
+    if (c === '\\' && i + 1 < body.length) c = body[++i];
+    else if (c === '-') {
+      out += '-';
+      continue;
+    }
+    out += /[\]\\[^-]/.test(c) ? `\\${c}` : c;
+  }
+  return out;
+}
+
 function escapeRegex(c: string): string {
-  return c.replace(/[.*+?^${}()|[\]\\/-]/g, (m) => `\\${m}`);
+  return c.replace(/[.*+?^${}()|[\]\\/]/g, (m) => `\\${m}`);
 }
