@@ -95,6 +95,10 @@ export class ImageLock implements DigestSource {
 
   /** Records `entry` for `image`, replacing any previous entry. Validates the digest. */
   public set(image: string, entry: Omit<LockEntry, 'reference' | 'requested'> & { requested?: string }): LockEntry {
+    requireString(image, 'ImageLock.set(image)');
+    if (typeof entry !== 'object' || entry === null) {
+      throw new LockFileError(`ImageLock.set(${JSON.stringify(image)}, entry): entry must be an object with digest and mediaType, got ${describeType(entry)}`);
+    }
     const ref = ImageReference.parse(image);
     if (ref.tag === undefined) {
       throw new LockFileError(`cannot lock ${JSON.stringify(image)}: only tagged references need a lock entry (a digest-only reference is already pinned)`);

@@ -47,6 +47,11 @@ export class CredentialKeyring {
 
   /** Adds one credential under `key` (any form the kubelet accepts: `https://host/v1/`, `host/path`). */
   public addEntry(source: string, key: string, credential: Credential): this {
+    requireString(source, 'CredentialKeyring.addEntry(source)');
+    requireString(key, 'CredentialKeyring.addEntry(key)');
+    if (typeof credential !== 'object' || credential === null) {
+      throw new KubepinUsageError(`CredentialKeyring.addEntry(${JSON.stringify(source)}, ${JSON.stringify(key)}): credential must be an object with username and password`);
+    }
     const normalized = normalizeConfigKey(key);
     if (normalized === undefined) return this;
     const list = this.creds.get(normalized) ?? [];

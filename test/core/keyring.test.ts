@@ -130,6 +130,12 @@ describe('CredentialKeyring', () => {
     expect(() => new CredentialKeyring().add('s', [])).toThrow(/must be a JSON object/);
   });
 
+  test('bad arguments are typed errors', () => {
+    expect(() => new CredentialKeyring().addEntry('s', 5 as any, { username: 'u', password: 'p' })).toThrow(/must be a string, got number/);
+    expect(() => new CredentialKeyring().addEntry('s', 'r.io', null as any)).toThrow(/credential must be an object/);
+    expect(() => new CredentialKeyring().lookup(null as any)).toThrow(/must be a string, got null/);
+  });
+
   test('lookup never returns passwords', () => {
     const keyring = new CredentialKeyring().add('s', { auths: { 'r.io': auth('u', 'hunter2') } });
     expect(JSON.stringify(keyring.lookup('r.io/a'))).not.toContain('hunter2');

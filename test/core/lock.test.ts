@@ -70,6 +70,9 @@ describe('ImageLock', () => {
     expect(() => lock.set('nginx:1', { digest: 'sha256:abc', mediaType: INDEX })).toThrow(/needs exactly 64/);
     expect(() => lock.set(`nginx@${digestOf('x')}`, { digest: digestOf('x'), mediaType: INDEX })).toThrow(/only tagged references/);
     expect(() => lock.set('nginx:1', { digest: digestOf('x'), mediaType: 'text/plain' })).toThrow(/unknown manifest media type/);
+    expect(() => lock.set('nginx:1', undefined as any)).toThrow(LockFileError);
+    expect(() => lock.set(7 as any, { digest: digestOf('x'), mediaType: INDEX })).toThrow(/must be a string/);
+    expect(() => ImageLock.load(undefined as any)).toThrow(/must be a string, got undefined/);
   });
 
   test.each([
