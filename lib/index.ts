@@ -13,3 +13,4 @@ export * from './workloads';
 export * from './policy';
 export * from './image';
 export * from './pull-secret';
+export * from './check';

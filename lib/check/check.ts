@@ -1,0 +1,321 @@
+import { ImageReference, InvalidImageReferenceError } from '../image-reference';
+import { PullPolicy, defaultPullPolicy, isPullPolicy } from '../pull-policy';
+import { CredentialKeyring } from '../credentials/keyring';
+import { Finding, FindingCode, ObjectRef, Severity } from '../findings';
+import { ManifestDocument } from '../manifests';
+import { KubepinUsageError, describeType } from '../errors';
+import { ImageSite, JsonObject, PodTemplate, findPodTemplate, flattenObjects, isObject, objectRef } from '../workloads';
+import {
+  hostLikeNameFinding, invalidImageFinding, latestTagFinding, latestWithDigestFinding, matchesAnyRegistryKey,
+  neverWithoutPrePullFinding, parseImageOrError, prePullCovers, registryNotAllowedFinding, secretForPublicRegistryFinding,
+} from './image-rules';
+import { KnownPullSecret, keyringOf, pullSecretFromPayload, readPullSecretObject } from './pull-secrets';
+import { describeBackoff } from './backoff';
+
+/** The container states the kubelet reports for image problems, as `kubectl get pods` shows them. */
+export type KubeletState = 'InvalidImageName' | 'ErrImagePull' | 'ImagePullBackOff' | 'ErrImageNeverPull';
+
+/** A {@link Finding} of `kubepin check`, with the predicted kubelet state and where it stands. */
+export interface CheckFinding extends Finding {
+  /** The container state the kubelet will report because of it, when it breaks the pod. */
+  readonly state?: KubeletState;
+  /** The manifest file, when the objects came from files. */
+  readonly file?: string;
+  /** 1-based line of {@link Finding.path} in {@link file}. */
+  readonly line?: number;
+}
+
+/** Options of {@link checkManifests}. */
+export interface CheckOptions {
+  /** Pull Secrets that live in the cluster, not in the manifests: `name` or `namespace/name`. @default none */
+  readonly clusterSecrets?: readonly string[];
+  /** Payloads (`.dockerconfigjson` JSON, parsed) of pull Secrets kept outside the manifests, by Secret name. @default none */
+  readonly secretFiles?: Readonly<Record<string, unknown>>;
+  /** Registry keys images may come from (kubelet form: `ghcr.io`, `ghcr.io/acme`, `*.azurecr.io`). @default any registry */
+  readonly allowedRegistries?: readonly string[];
+  /** Registry keys that need no credentials: a matching secret is a warning. @default none */
+  readonly publicRegistries?: readonly string[];
+  /** Registry keys that need credentials: an image without a matching secret is an error. @default none */
+  readonly privateRegistries?: readonly string[];
+  /** Images a pre-puller outside the manifests puts on every node (`repo`, `repo:tag`, `repo@digest`). @default none; DaemonSets in the manifests always count */
+  readonly prePulled?: readonly string[];
+  /** The cluster runs KubeletEnsureSecretPulledImages (on by default from 1.35). @default true */
+  readonly ensureSecretPulledImages?: boolean;
+}
+
+/** One image the kubelet will pull, with the credentials it will try: the input of the online probe. */
+export interface ImagePullPlan {
+  /** The workload. */
+  readonly object: ObjectRef;
+  /** JSON path of the image field. */
+  readonly path: string;
+  /** The image as written. */
+  readonly image: string;
+  /** The parsed image. */
+  readonly reference: ImageReference;
+  /** The pull policy after API-server defaulting. */
+  readonly pullPolicy: PullPolicy;
+  /** The pull Secrets the pod presents (its own, else its ServiceAccount's), in order. */
+  readonly secrets: readonly string[];
+  /** The pod's keyring (usable secrets with known content). */
+  readonly keyring: CredentialKeyring;
+  /** Secrets whose content `check` does not know (cluster secrets): the prediction is uncertain. */
+  readonly unknownSecrets: readonly string[];
+  /** Set when a secret of the pod is malformed: the kubelet fails every pull of the pod. */
+  readonly keyringError?: string;
+  /** Manifest file, when known. */
+  readonly file?: string;
+  /** Line of the image field, when known. */
+  readonly line?: number;
+}
+
+/** What {@link checkManifests} returns. */
+export interface CheckResult {
+  /** Every finding, in document order. */
+  readonly findings: CheckFinding[];
+  /** Every parseable image of every pod template, with its credentials. */
+  readonly plans: ImagePullPlan[];
+}
+
+type Locator = (object: JsonObject, path: string) => { file?: string; line?: number };
+
+/**
+ * Runs the static checks of `kubepin check` over Kubernetes objects (Lists expanded) and
+ * predicts what the kubelet will do with every image: InvalidImageName, ErrImageNeverPull,
+ * pulls that fail for want of (or because of) credentials. No network access.
+ */
+export function checkManifests(objects: readonly unknown[], options: CheckOptions = {}): CheckResult {
+  if (!Array.isArray(objects)) {
+    throw new KubepinUsageError(`checkManifests(objects) takes an array of Kubernetes objects, got ${describeType(objects)}`);
+  }
+  return new Checker(options).run(flattenObjects(objects), () => ({}));
+}
+
+/** Like {@link checkManifests}, for documents from `loadManifests`: findings carry file and line. */
+export function checkDocuments(documents: readonly ManifestDocument[], options: CheckOptions = {}): CheckResult {
+  const byObject = new Map<JsonObject, ManifestDocument>();
+  for (const doc of documents) byObject.set(doc.object, doc);
+  return new Checker(options).run(documents.map((d) => d.object), (object, path) => {
+    const doc = byObject.get(object);
+    return doc ? { file: doc.file, line: doc.lineOf(path) } : {};
+  });
+}
+
+interface PrePull {
+  readonly reference: ImageReference;
+  readonly sources: readonly string[];
+  readonly object: JsonObject;
+}
+
+class Checker {
+  private readonly findings: CheckFinding[] = [];
+  private readonly plans: ImagePullPlan[] = [];
+  private readonly secrets: KnownPullSecret[] = [];
+  private readonly serviceAccounts: Array<{ name: string; namespace?: string; secrets: string[] }> = [];
+  private readonly prePulled: ImageReference[];
+  private readonly prePullers: PrePull[] = [];
+  private readonly parsed = new Map<string, ImageReference | InvalidImageReferenceError>();
+  private locate: Locator = () => ({});
+
+  constructor(private readonly options: CheckOptions) {
+    validateOptions(options);
+    this.prePulled = (options.prePulled ?? []).map((image) => {
+      const ref = ImageReference.tryParse(image);
+      if (!ref) throw new KubepinUsageError(`check option prePulled: ${JSON.stringify(image)} is not a valid image reference`);
+      return ref;
+    });
+  }
+
+  public run(objects: JsonObject[], locate: Locator): CheckResult {
+    this.locate = locate;
+    this.collect(objects);
+    for (const object of objects) {
+      const template = findPodTemplate(object);
+      if (template) this.checkWorkload(object, template);
+    }
+    return { findings: this.findings, plans: this.plans };
+  }
+
+  private collect(objects: JsonObject[]): void {
+    for (const object of objects) {
+      const secret = readPullSecretObject(object);
+      if (secret) this.secrets.push(secret);
+      if (object.kind === 'ServiceAccount' && isObject(object.metadata) && typeof object.metadata.name === 'string') {
+        this.serviceAccounts.push({
+          name: object.metadata.name,
+          namespace: typeof object.metadata.namespace === 'string' ? object.metadata.namespace : undefined,
+          secrets: secretNames(object.imagePullSecrets),
+        });
+      }
+    }
+    for (const [name, payload] of Object.entries(this.options.secretFiles ?? {})) {
+      this.secrets.push(pullSecretFromPayload(name, payload));
+    }
+    for (const entry of this.options.clusterSecrets ?? []) {
+      const slash = entry.indexOf('/');
+      this.secrets.push(slash === -1 ? { name: entry, origin: 'cluster' } : { name: entry.slice(slash + 1), namespace: entry.slice(0, slash), origin: 'cluster' });
+    }
+    // A DaemonSet runs on every node, so whatever it pulls is on every node: a pre-puller.
+    for (const object of objects) {
+      if (object.kind !== 'DaemonSet') continue;
+      const template = findPodTemplate(object);
+      if (!template) continue;
+      const { secrets } = this.podSecrets(object, template, false);
+      const keyring = keyringOf(secrets.filter((s): s is KnownPullSecret => s !== undefined));
+      for (const site of template.sites) {
+        const ref = this.parse(site.image);
+        if (ref instanceof InvalidImageReferenceError) continue;
+        if (effectivePolicy(site) === PullPolicy.Never) continue;
+        const sources = unique(keyring.lookup(ref.toString()).map((m) => m.source));
+        this.prePullers.push({ reference: ref, sources, object });
+      }
+    }
+  }
+
+  private findSecret(name: string, namespace: string | undefined): KnownPullSecret | undefined {
+    const sameNamespace = (s: KnownPullSecret) => s.namespace === undefined || namespace === undefined || s.namespace === namespace;
+    // Manifest objects first: they are what the cluster will have after apply.
+    for (const origin of ['manifest', 'file', 'cluster'] as const) {
+      const found = this.secrets.find((s) => s.origin === origin && s.name === name && sameNamespace(s));
+      if (found) return found;
+    }
+    return undefined;
+  }
+
+  /** The secrets the kubelet gets for the pod: its own list, else its ServiceAccount's (no merge). */
+  private podSecrets(object: JsonObject, template: PodTemplate, report: boolean): { names: string[]; secrets: Array<KnownPullSecret | undefined>; listPath: string } {
+    const ref = objectRef(object);
+    const own = secretNames(template.spec.imagePullSecrets);
+    const saName = typeof template.spec.serviceAccountName === 'string' ? template.spec.serviceAccountName
+      : typeof template.spec.serviceAccount === 'string' ? template.spec.serviceAccount : 'default';
+    const sa = this.serviceAccounts.find((s) => s.name === saName && (s.namespace === undefined || ref.namespace === undefined || s.namespace === ref.namespace));
+    const listPath = `${template.specPath}.imagePullSecrets`;
+    let names = own;
+    if (own.length === 0 && sa) {
+      names = sa.secrets;
+    } else if (report && sa && sa.secrets.length > 0 && sa.secrets.some((s) => !own.includes(s))) {
+      this.report(object, 'service-account-pull-secrets-ignored', 'warning', listPath, undefined,
+        `the pod lists its own imagePullSecrets (${own.join(', ')}), so the ServiceAccount ${saName}'s pull secrets (${sa.secrets.join(', ')}) are not added: Kubernetes copies them only into pods that list none. Fix: list every secret the pod needs in the pod, or none to inherit the ServiceAccount's`);
+    }
+    return { names, secrets: names.map((n) => this.findSecret(n, ref.namespace)), listPath };
+  }
+
+  private checkWorkload(object: JsonObject, template: PodTemplate): void {
+    const ref = objectRef(object);
+    const { names, secrets, listPath } = this.podSecrets(object, template, true);
+    let keyringError: string | undefined;
+    const unknownSecrets: string[] = [];
+    names.forEach((name, i) => {
+      const secret = secrets[i];
+      const path = `${listPath}[${i}]`;
+      if (!secret) {
+        this.report(object, 'missing-pull-secret', 'warning', path, undefined,
+          `pull Secret ${name} is not in the manifests and not declared as living in the cluster; the kubelet skips a missing Secret with a warning event and pulls without it (private images then fail with ErrImagePull). Fix: add the Secret to the manifests, or pass --cluster-secret ${ref.namespace ? `${ref.namespace}/` : ''}${name} if it is created another way`);
+      } else if (secret.error) {
+        keyringError = keyringError ?? secret.error;
+        this.report(object, 'malformed-pull-secret', 'error', path, undefined,
+          `${secret.error}. The kubelet cannot build the pod's keyring, so every image pull of this pod fails, public images included. Fix: store base64("username:password") in "auth" (or use username/password) under "auths"`);
+      } else if (secret.ignored) {
+        this.report(object, 'unusable-pull-secret', 'warning', path, undefined, `${secret.ignored}. Fix: create it with \`kubectl create secret docker-registry\``);
+      } else if (secret.origin === 'cluster') {
+        unknownSecrets.push(name);
+      }
+    });
+    const usable = secrets.filter((s): s is KnownPullSecret => s !== undefined && !s.error && !s.ignored);
+    const keyring = keyringOf(usable);
+
+    for (const site of template.sites) {
+      const parsed = this.parse(site.image);
+      if (parsed instanceof InvalidImageReferenceError) {
+        this.add(object, invalidImageFinding(ref, site, parsed), 'InvalidImageName');
+        continue;
+      }
+      this.add(object, hostLikeNameFinding(ref, site, parsed));
+      this.add(object, registryNotAllowedFinding(ref, site, parsed, this.options.allowedRegistries));
+      this.add(object, latestTagFinding(ref, site, parsed));
+      if (site.holder[site.policyField] === undefined) this.add(object, latestWithDigestFinding(ref, site, parsed));
+      const explicit = site.holder[site.policyField];
+      if (explicit !== undefined && !isPullPolicy(explicit)) {
+        this.report(object, 'invalid-pull-policy', 'error', site.policyPath, site.image,
+          `${site.policyField} ${JSON.stringify(explicit)} is not one of Always, IfNotPresent, Never; the API server rejects the object. Fix: use one of the three`);
+        continue;
+      }
+      const policy = effectivePolicy(site);
+      const prePuller = this.prePullers.find((p) => p.object !== object && prePullCovers([p.reference], parsed));
+      if (policy === PullPolicy.Never && !prePuller && !prePullCovers(this.prePulled, parsed)) {
+        this.add(object, neverWithoutPrePullFinding(ref, site, parsed), 'ErrImageNeverPull');
+      }
+      const sources = unique(keyring.lookup(parsed.toString()).map((m) => m.source));
+      if (sources.length > 0 && matchesAnyRegistryKey(this.options.publicRegistries, parsed.name)) {
+        this.add(object, secretForPublicRegistryFinding(ref, site, parsed.name, sources));
+      }
+      if (sources.length === 0 && unknownSecrets.length === 0 && !keyringError && matchesAnyRegistryKey(this.options.privateRegistries, parsed.name)) {
+        this.report(object, 'no-pull-secret-for-private-registry', 'error', site.path, site.image,
+          `${site.image} comes from a private registry but no pull secret of the pod matches ${parsed.name}; the pull fails with 401 (ErrImagePull, then ImagePullBackOff retrying after ${describeBackoff()}). Fix: add a pull secret for ${parsed.registry} to imagePullSecrets`, 'ErrImagePull');
+      }
+      if (this.options.ensureSecretPulledImages !== false && policy !== PullPolicy.Always && prePuller && prePuller.sources.length > 0
+        && !prePuller.sources.some((s) => sources.includes(s)) && unknownSecrets.length === 0) {
+        const never = policy === PullPolicy.Never;
+        this.report(object, 'prepull-credentials-differ', never ? 'error' : 'warning', site.path, site.image,
+          `${parsed.familiar} is pre-pulled by ${describe(objectRef(prePuller.object))} with pull secret(s) ${prePuller.sources.join(', ')}, which this pod does not present${sources.length ? ` (it presents ${sources.join(', ')})` : ''}. With KubeletEnsureSecretPulledImages (on by default from Kubernetes 1.35) the kubelet reuses an image pulled with a Secret only for pods presenting the same credentials, so ${never ? 'this pod fails with ErrImageNeverPull' : 'the kubelet pulls again with this pod\'s credentials and fails with ErrImagePull if they do not work'}. Fix: give the workload the same pull secret as the pre-puller`,
+          never ? 'ErrImageNeverPull' : undefined);
+      }
+      const where = this.locate(object, site.path);
+      this.plans.push({
+        object: ref, path: site.path, image: site.image, reference: parsed, pullPolicy: policy, secrets: names, keyring,
+        unknownSecrets, ...(keyringError ? { keyringError } : {}), ...where,
+      });
+    }
+  }
+
+  private parse(image: string): ImageReference | InvalidImageReferenceError {
+    let result = this.parsed.get(image);
+    if (!result) {
+      result = parseImageOrError(image);
+      this.parsed.set(image, result);
+    }
+    return result;
+  }
+
+  private add(object: JsonObject, finding: Finding | undefined, state?: KubeletState): void {
+    if (!finding) return;
+    this.findings.push({ ...finding, ...(state ? { state } : {}), ...this.locate(object, finding.path) });
+  }
+
+  private report(object: JsonObject, code: FindingCode, severity: Severity, path: string, image: string | undefined, message: string, state?: KubeletState): void {
+    this.add(object, { code, severity, object: objectRef(object), path, ...(image !== undefined ? { image } : {}), message }, state);
+  }
+}
+
+function effectivePolicy(site: ImageSite): PullPolicy {
+  const explicit = site.holder[site.policyField];
+  return isPullPolicy(explicit) ? explicit : defaultPullPolicy(site.image);
+}
+
+function secretNames(list: unknown): string[] {
+  if (!Array.isArray(list)) return [];
+  return list.map((s) => (isObject(s) && typeof s.name === 'string' ? s.name : undefined)).filter((n): n is string => n !== undefined && n !== '');
+}
+
+function unique(values: string[]): string[] {
+  return [...new Set(values)];
+}
+
+function describe(object: ObjectRef): string {
+  return `${object.kind} ${object.namespace ? `${object.namespace}/` : ''}${object.name}`;
+}
+
+function validateOptions(options: CheckOptions): void {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new KubepinUsageError(`check options must be an object, got ${describeType(options)}`);
+  }
+  for (const field of ['clusterSecrets', 'allowedRegistries', 'publicRegistries', 'privateRegistries', 'prePulled'] as const) {
+    const value = options[field];
+    if (value !== undefined && (!Array.isArray(value) || value.some((v) => typeof v !== 'string'))) {
+      throw new KubepinUsageError(`check option ${field} must be a list of strings, got ${describeType(value)}`);
+    }
+  }
+  if (options.secretFiles !== undefined && !isObject(options.secretFiles)) {
+    throw new KubepinUsageError(`check option secretFiles must map Secret names to .dockerconfigjson payloads, got ${describeType(options.secretFiles)}`);
+  }
+}

@@ -1,0 +1,130 @@
+import { ImageReference, InvalidImageReferenceError } from '../image-reference';
+import { registryKeyMatches } from '../credentials/keyring';
+import { Finding, ObjectRef } from '../findings';
+import { ImageSite } from '../workloads';
+
+/*
+ * Image rules shared by the policy engine (lib/policy.ts) and `kubepin check`: one message
+ * per rule, so synth-time findings and CI findings read the same.
+ */
+
+/** Parses `image`, returning the error instead of throwing it. */
+export function parseImageOrError(image: string): ImageReference | InvalidImageReferenceError {
+  try {
+    return ImageReference.parse(image);
+  } catch (e) {
+    if (e instanceof InvalidImageReferenceError) return e;
+    throw e;
+  }
+}
+
+/** `invalid-image`: the kubelet reports InvalidImageName and never tries a pull. */
+export function invalidImageFinding(object: ObjectRef, site: ImageSite, error: InvalidImageReferenceError): Finding {
+  return {
+    code: 'invalid-image',
+    severity: 'error',
+    object,
+    path: site.path,
+    image: site.image,
+    message: `${error.message}. The kubelet reports InvalidImageName and never starts the container`,
+  };
+}
+
+/** `latest-tag`: the image has tag `latest` or no tag at all (which means `latest`). */
+export function latestTagFinding(object: ObjectRef, site: ImageSite, parsed: ImageReference): Finding | undefined {
+  if (!(parsed.tag === 'latest' || (parsed.tag === undefined && parsed.digest === undefined))) return undefined;
+  return {
+    code: 'latest-tag',
+    severity: 'warning',
+    object,
+    path: site.path,
+    image: site.image,
+    message: `${site.image} uses ${parsed.tag ? 'the "latest" tag' : 'no tag (which means "latest")'}, which moves; reviewers cannot tell which build runs. Fix: use a version tag`,
+  };
+}
+
+/** `latest-with-digest`: `repo:latest@sha256:…`, which the API server defaults to `Always`. */
+export function latestWithDigestFinding(object: ObjectRef, site: ImageSite, image: ImageReference): Finding | undefined {
+  if (!(image.tag === 'latest' && image.digest !== undefined)) return undefined;
+  return {
+    code: 'latest-with-digest',
+    severity: 'warning',
+    object,
+    path: site.path,
+    image: site.image,
+    message: `${image.familiar} has tag "latest" and a digest: the API server defaults such a container to imagePullPolicy Always (it looks only at the tag). kubepin writes the policy explicitly; also consider dropping the tag`,
+  };
+}
+
+/** `registry-not-allowed`, or `undefined` when no allow-list is set or the image's registry is on it. */
+export function registryNotAllowedFinding(object: ObjectRef, site: ImageSite, parsed: ImageReference, allowed: readonly string[] | undefined): Finding | undefined {
+  if (!allowed || matchesAnyRegistryKey(allowed, parsed.name)) return undefined;
+  return {
+    code: 'registry-not-allowed',
+    severity: 'error',
+    object,
+    path: site.path,
+    image: site.image,
+    message: `${parsed.registry} is not an allowed registry (allowed: ${allowed.join(', ')}). Fix: use an image from an allowed registry or extend allowedRegistries`,
+  };
+}
+
+/** `never-without-prepull`: `imagePullPolicy: Never` for an image no pre-puller covers (ErrImageNeverPull). */
+export function neverWithoutPrePullFinding(object: ObjectRef, site: ImageSite, image: ImageReference): Finding {
+  return {
+    code: 'never-without-prepull',
+    severity: 'error',
+    object,
+    path: site.policyPath,
+    image: site.image,
+    message: `${site.name} uses imagePullPolicy Never but no pre-puller covers ${image.familiar}; the pod fails with ErrImageNeverPull on any node without it. Fix: pre-pull the image (prePull / prePulled) or use IfNotPresent`,
+  };
+}
+
+/** `pull-secret-for-public-registry`: a matching secret for a registry that needs none. */
+export function secretForPublicRegistryFinding(object: ObjectRef, site: ImageSite, registryName: string, secrets: readonly string[]): Finding {
+  return {
+    code: 'pull-secret-for-public-registry',
+    severity: 'warning',
+    object,
+    path: site.path,
+    image: site.image,
+    message: `pull secret(s) ${secrets.join(', ')} match ${registryName}, which is declared public; the kubelet never retries anonymously when a matching credential fails, so a stale secret breaks this pull. Fix: narrow the secret's registries or drop the registry from publicRegistries`,
+  };
+}
+
+/** True when a pre-pulled image (repository, optional tag, optional digest) covers `image`. */
+export function prePullCovers(prePulled: readonly ImageReference[], image: ImageReference): boolean {
+  return prePulled.some((p) => p.name === image.name
+    && (p.tag === undefined || p.tag === image.tag)
+    && (p.digest === undefined || p.digest === image.digest));
+}
+
+/** True when any registry key (kubelet form; `https://` allowed) matches the repository `name`. */
+export function matchesAnyRegistryKey(keys: readonly string[] | undefined, name: string): boolean {
+  return (keys ?? []).some((key) => registryKeyMatches(key.replace(/^https?:\/\//, ''), name));
+}
+
+/**
+ * `host-like-name`: a reference that parses but not as its author meant: `localhost:5000`
+ * alone is repository `localhost` with tag `5000`; `example.com` alone is
+ * `docker.io/library/example.com`; `sha256:<hex>` alone is repository `sha256`;
+ * `foo_bar.com/app` has no registry host (`_` is not a host character).
+ */
+export function hostLikeNameFinding(object: ObjectRef, site: ImageSite, parsed: ImageReference): Finding | undefined {
+  const text = site.image;
+  const slash = text.indexOf('/');
+  const first = slash === -1 ? text.split(/[:@]/)[0] : text.slice(0, slash);
+  let why: string | undefined;
+  if (slash === -1 && first === 'localhost') {
+    why = `"${text}" has no "/", so "localhost" is the repository on Docker Hub${parsed.tag ? ` and "${parsed.tag}" its tag` : ''}, not a local registry. Fix: add the repository path, e.g. localhost:5000/app:1.0`;
+  } else if (slash === -1 && first === 'sha256') {
+    why = `"${text}" is read as repository "sha256" on Docker Hub with a tag, not as a digest. Fix: write name@sha256:<hex>`;
+  } else if (slash === -1 && first.includes('.')) {
+    why = `"${text}" has no "/", so "${first}" is a repository on Docker Hub (${parsed.name}), not a registry host. Fix: add the repository path, e.g. ${first}/app:1.0`;
+  } else if (slash !== -1 && parsed.registry === '' && first.includes('.')) {
+    why = `"${first}" looks like a registry host but "_" is not allowed in host names, so the kubelet reads it as part of a repository path (${parsed.name}) with no registry host, and no pull secret for ${first} matches it. Fix: use the registry's real host name`;
+  }
+  if (!why) return undefined;
+  return { code: 'host-like-name', severity: 'warning', object, path: site.path, image: site.image, message: why };
+}

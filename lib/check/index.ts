@@ -1,0 +1,10 @@
+/**
+ * `kubepin check`: predicts InvalidImageName, ErrImagePull/ImagePullBackOff and
+ * ErrImageNeverPull from manifests, with the kubelet's own rules.
+ */
+export * from './check';
+export * from './backoff';
+export * from './image-rules';
+export * from './pull-secrets';
+export * from './report';
+export * from './sarif';

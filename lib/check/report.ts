@@ -1,0 +1,98 @@
+import { ManifestProblem } from '../manifests';
+import { Severity, describeObject } from '../findings';
+import { CheckFinding } from './check';
+
+/** Order of severities, most severe first. */
+const RANK: Record<Severity, number> = { error: 0, warning: 1, info: 2 };
+
+/** True when `severity` is at least as severe as `threshold`. */
+export function atLeast(severity: Severity, threshold: Severity): boolean {
+  return RANK[severity] <= RANK[threshold];
+}
+
+/**
+ * Turns the loader's problems (unreadable YAML, non-Kubernetes documents, oversized files)
+ * into findings with file and line: `unreadable-manifest` (error) and `not-kubernetes` (warning).
+ */
+export function problemFindings(problems: readonly ManifestProblem[]): CheckFinding[] {
+  return problems.map((p) => {
+    const notKubernetes = /is not a Kubernetes object/.test(p.message);
+    return {
+      code: notKubernetes ? 'not-kubernetes' : 'unreadable-manifest',
+      severity: notKubernetes ? 'warning' : 'error',
+      object: { kind: 'File', name: p.file },
+      path: '',
+      message: notKubernetes ? p.message : `${p.message}. Nothing in it was checked. Fix: correct the YAML at this line`,
+      file: p.file,
+      ...(p.line !== undefined ? { line: p.line } : {}),
+    };
+  });
+}
+
+/** Counts of findings by severity. */
+export interface CheckSummary {
+  /** Error-level findings. */
+  readonly errors: number;
+  /** Warnings. */
+  readonly warnings: number;
+  /** Notes. */
+  readonly infos: number;
+}
+
+/** Counts `findings` by severity. */
+export function summarize(findings: readonly CheckFinding[]): CheckSummary {
+  return {
+    errors: findings.filter((f) => f.severity === 'error').length,
+    warnings: findings.filter((f) => f.severity === 'warning').length,
+    infos: findings.filter((f) => f.severity === 'info').length,
+  };
+}
+
+/** Splits a message into what is wrong and the fix (`… Fix: …`). */
+export function splitFix(message: string): { problem: string; fix?: string } {
+  const at = message.lastIndexOf('Fix: ');
+  if (at === -1) return { problem: message };
+  return { problem: message.slice(0, at).replace(/[.\s]+$/, ''), fix: message.slice(at + 5) };
+}
+
+/** Options of {@link formatText}. */
+export interface TextFormatOptions {
+  /** Use ANSI colours. @default false */
+  readonly color?: boolean;
+}
+
+/** Human output: findings grouped by workload, each with the predicted kubelet state and the fix. */
+export function formatText(findings: readonly CheckFinding[], options: TextFormatOptions = {}): string {
+  const paint = (code: string, text: string) => (options.color ? `\x1b[${code}m${text}\x1b[0m` : text);
+  const groups = new Map<string, CheckFinding[]>();
+  for (const f of findings) {
+    const key = f.object.kind === 'File' ? `File ${f.file}` : `${describeObject(f.object)}${f.file ? `  (${f.file})` : ''}`;
+    const list = groups.get(key) ?? [];
+    list.push(f);
+    groups.set(key, list);
+  }
+  const lines: string[] = [];
+  for (const [title, list] of groups) {
+    lines.push(paint('1', title));
+    for (const f of list) {
+      const mark = f.severity === 'error' ? paint('31', '✗ error  ') : f.severity === 'warning' ? paint('33', '! warning') : paint('36', 'i info   ');
+      const where = [f.path, f.line !== undefined ? `line ${f.line}` : undefined].filter(Boolean).join(', ');
+      lines.push(`  ${mark} ${paint('1', f.code)}${where ? ` (${where})` : ''}`);
+      if (f.image !== undefined) lines.push(`      image:     ${JSON.stringify(f.image)}`);
+      if (f.state) lines.push(`      predicted: ${paint('31', f.state)}`);
+      const { problem, fix } = splitFix(f.message);
+      lines.push(`      ${problem}`);
+      if (fix) lines.push(`      ${paint('32', 'fix:')} ${fix}`);
+    }
+    lines.push('');
+  }
+  const s = summarize(findings);
+  const summary = `${s.errors} error(s), ${s.warnings} warning(s), ${s.infos} note(s)`;
+  lines.push(findings.length === 0 ? paint('32', 'No problems found.') : summary);
+  return `${lines.join('\n')}\n`;
+}
+
+/** Machine output: `{ version, summary, findings }`. */
+export function formatJson(findings: readonly CheckFinding[], extra: Record<string, unknown> = {}): string {
+  return `${JSON.stringify({ version: 1, summary: summarize(findings), findings, ...extra }, null, 2)}\n`;
+}

@@ -1,0 +1,274 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { CliIo, Command, EXIT, UsageError } from './main';
+import { LoadedManifests, MAX_MANIFEST_BYTES, loadManifests, parseManifestText } from '../manifests';
+import { Severity } from '../findings';
+import { CheckFinding, CheckOptions, ImagePullPlan, checkDocuments } from '../check/check';
+import { atLeast, formatJson, formatText, problemFindings } from '../check/report';
+import { toSarif } from '../check/sarif';
+import { readPullSecretObject } from '../check/pull-secrets';
+import { isObject } from '../workloads';
+
+const HELP = `Usage: kubepin check [PATH…|-] [options]
+
+Predicts, from manifests, what the kubelet will report for every image: InvalidImageName,
+ErrImagePull / ImagePullBackOff, ErrImageNeverPull. PATH is a file or directory of YAML
+(default: dist/); "-" reads standard input.
+
+Options:
+  --format text|json|sarif     output format (default text; SARIF 2.1.0 for code scanning)
+  --fail-on error|warning      lowest severity that makes the exit code 1 (default error)
+  --cluster-secret [NS/]NAME   a pull Secret that lives in the cluster, not in the manifests (repeatable)
+  --secret-file NAME=PATH      the .dockerconfigjson payload (or Secret manifest) of a pull Secret kept elsewhere (repeatable)
+  --allow-registry KEY         only allow images from these registries, e.g. ghcr.io/acme (repeatable)
+  --public-registry KEY        a registry that needs no credentials (repeatable)
+  --private-registry KEY       a registry that needs credentials (repeatable)
+  --pre-pulled IMAGE           an image a pre-puller outside the manifests puts on every node (repeatable)
+  --no-ensure-secret-pulled-images
+                               the cluster runs without KubeletEnsureSecretPulledImages (before 1.35)
+  --online                     also ask the registries, with the credentials the kubelet would use
+  --insecure-registry HOST     with --online: talk plain HTTP to HOST (repeatable)
+  --ca-file PATH               with --online: trust this CA (PEM) for registry TLS
+  --timeout SECONDS            with --online: per-request timeout (default 10)
+  --color / --no-color         force colour on or off (default: on when stdout is a terminal)
+  -h, --help                   show this help
+
+Exit code: 1 when a finding reaches --fail-on, 2 for bad usage, 0 otherwise.
+`;
+
+/** Parsed flags of `kubepin check`. */
+export interface CheckArgs {
+  /** Files, directories or `-`. */
+  readonly paths: string[];
+  /** Output format. */
+  readonly format: 'text' | 'json' | 'sarif';
+  /** Exit 1 at this severity or above. */
+  readonly failOn: Severity;
+  /** Options for the checker. */
+  readonly options: CheckOptions;
+  /** Secret files as given: name → path. */
+  readonly secretFiles: Array<[string, string]>;
+  /** Probe the registries. */
+  readonly online: boolean;
+  /** Plain-HTTP registry hosts for the probe. */
+  readonly insecureRegistries: string[];
+  /** CA bundle for the probe. */
+  readonly caFile?: string;
+  /** Probe timeout in seconds. */
+  readonly timeoutSeconds: number;
+  /** Colour: forced on/off, or `undefined` for auto. */
+  readonly color?: boolean;
+  /** `--help` was given. */
+  readonly help: boolean;
+}
+
+/** Parses the flags of `kubepin check`. @throws UsageError for bad flags */
+export function parseCheckArgs(args: readonly string[]): CheckArgs {
+  const paths: string[] = [];
+  const lists: Record<string, string[]> = { cluster: [], allow: [], pub: [], priv: [], pre: [], insecure: [] };
+  const secretFiles: Array<[string, string]> = [];
+  let format: CheckArgs['format'] = 'text';
+  let failOn: Severity = 'error';
+  let online = false;
+  let ensure = true;
+  let caFile: string | undefined;
+  let timeoutSeconds = 10;
+  let color: boolean | undefined;
+  let help = false;
+  for (let i = 0; i < args.length; i++) {
+    const raw = args[i];
+    const eq = raw.startsWith('--') ? raw.indexOf('=') : -1;
+    const flag = eq === -1 ? raw : raw.slice(0, eq);
+    const value = (): string => {
+      if (eq !== -1) return raw.slice(eq + 1);
+      const next = args[++i];
+      if (next === undefined) throw new UsageError(`${flag} needs a value`);
+      return next;
+    };
+    switch (flag) {
+      case '-h': case '--help': help = true; break;
+      case '--format': {
+        const v = value();
+        if (v !== 'text' && v !== 'json' && v !== 'sarif') throw new UsageError(`--format must be text, json or sarif, got ${JSON.stringify(v)}`);
+        format = v;
+        break;
+      }
+      case '--fail-on': {
+        const v = value();
+        if (v !== 'error' && v !== 'warning' && v !== 'info') throw new UsageError(`--fail-on must be error or warning, got ${JSON.stringify(v)}`);
+        failOn = v;
+        break;
+      }
+      case '--cluster-secret': lists.cluster.push(value()); break;
+      case '--allow-registry': lists.allow.push(value()); break;
+      case '--public-registry': lists.pub.push(value()); break;
+      case '--private-registry': lists.priv.push(value()); break;
+      case '--pre-pulled': lists.pre.push(value()); break;
+      case '--insecure-registry': lists.insecure.push(value()); break;
+      case '--secret-file': {
+        const v = value();
+        const at = v.indexOf('=');
+        if (at <= 0 || at === v.length - 1) throw new UsageError(`--secret-file takes NAME=PATH (the Secret's name and a file with its .dockerconfigjson), got ${JSON.stringify(v)}`);
+        secretFiles.push([v.slice(0, at), v.slice(at + 1)]);
+        break;
+      }
+      case '--online': online = true; break;
+      case '--no-ensure-secret-pulled-images': ensure = false; break;
+      case '--ca-file': caFile = value(); break;
+      case '--timeout': {
+        const v = Number(value());
+        if (!Number.isFinite(v) || v <= 0 || v > 600) throw new UsageError('--timeout takes a number of seconds between 0 and 600');
+        timeoutSeconds = v;
+        break;
+      }
+      case '--color': color = true; break;
+      case '--no-color': color = false; break;
+      default:
+        if (raw.startsWith('-') && raw !== '-') throw new UsageError(`unknown option ${raw}`);
+        paths.push(raw);
+    }
+  }
+  if (paths.filter((p) => p === '-').length > 1) throw new UsageError('"-" (standard input) can be given once');
+  return {
+    paths: paths.length > 0 ? paths : ['dist/'],
+    format,
+    failOn,
+    secretFiles,
+    online,
+    insecureRegistries: lists.insecure,
+    ...(caFile ? { caFile } : {}),
+    timeoutSeconds,
+    ...(color !== undefined ? { color } : {}),
+    help,
+    options: {
+      clusterSecrets: lists.cluster,
+      allowedRegistries: lists.allow.length > 0 ? lists.allow : undefined,
+      publicRegistries: lists.pub,
+      privateRegistries: lists.priv,
+      prePulled: lists.pre,
+      ensureSecretPulledImages: ensure,
+    },
+  };
+}
+
+/** `kubepin check`: predicts the kubelet's image errors from manifests. */
+export const checkCommand: Command = {
+  summary: 'Predict InvalidImageName, ErrImagePull/ImagePullBackOff and ErrImageNeverPull from manifests',
+  async run(args: string[], io: CliIo): Promise<number> {
+    const parsed = parseCheckArgs(args);
+    if (parsed.help) {
+      io.stdout.write(HELP);
+      return EXIT.ok;
+    }
+    const options: CheckOptions = { ...parsed.options, secretFiles: readSecretFiles(parsed.secretFiles, io.cwd) };
+    for (const image of options.prePulled ?? []) {
+      if (!/^\S+$/.test(image)) throw new UsageError(`--pre-pulled ${JSON.stringify(image)} is not an image reference`);
+    }
+    const loaded = await load(parsed.paths, io);
+    const result = checkDocuments(loaded.documents, options);
+    const findings: CheckFinding[] = [...problemFindings(loaded.problems), ...result.findings];
+    let probes: unknown[] | undefined;
+    if (parsed.online) {
+      // Loaded lazily: the static check must work without the registry client.
+      const { probePlans } = loadProbe();
+      const outcome = await probePlans(result.plans, {
+        insecureRegistries: parsed.insecureRegistries,
+        ...(parsed.caFile ? { ca: fs.readFileSync(path.resolve(io.cwd, parsed.caFile)) } : {}),
+        timeoutMs: parsed.timeoutSeconds * 1000,
+      });
+      findings.push(...outcome.findings);
+      probes = outcome.probes;
+    }
+    const version = packageVersion();
+    if (parsed.format === 'json') {
+      io.stdout.write(formatJson(findings, probes ? { probes } : {}));
+    } else if (parsed.format === 'sarif') {
+      io.stdout.write(`${JSON.stringify(toSarif(findings, { baseDir: io.cwd, ...(version ? { version } : {}) }), null, 2)}\n`);
+    } else {
+      const color = parsed.color ?? (io.stdout.isTTY === true && io.env.NO_COLOR === undefined);
+      io.stdout.write(formatText(findings, { color }));
+    }
+    return findings.some((f) => atLeast(f.severity, parsed.failOn)) ? EXIT.findings : EXIT.ok;
+  },
+};
+
+async function load(paths: string[], io: CliIo): Promise<LoadedManifests> {
+  const files = paths.filter((p) => p !== '-').map((p) => path.resolve(io.cwd, p));
+  const fromFiles = loadManifests(files);
+  const rel = (f: string) => (path.isAbsolute(f) ? path.relative(io.cwd, f) || f : f);
+  const documents = fromFiles.documents.map((d) => ({ ...d, file: rel(d.file) }));
+  const problems = fromFiles.problems.map((p) => ({ ...p, file: rel(p.file) }));
+  if (paths.includes('-')) {
+    const text = await readStdin(io.stdin);
+    const parsed = parseManifestText(text, '<stdin>');
+    documents.push(...parsed.documents);
+    problems.push(...parsed.problems);
+  }
+  return { documents, problems, files: fromFiles.files.map(rel) };
+}
+
+function readStdin(stdin: NodeJS.ReadableStream): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    stdin.on('data', (chunk: Buffer | string) => {
+      const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+      size += buf.length;
+      if (size > MAX_MANIFEST_BYTES) {
+        reject(new UsageError(`standard input is larger than ${MAX_MANIFEST_BYTES} bytes; pass the manifests as files instead`));
+        return;
+      }
+      chunks.push(buf);
+    });
+    stdin.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    stdin.on('error', reject);
+  });
+}
+
+function readSecretFiles(entries: Array<[string, string]>, cwd: string): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [name, file] of entries) {
+    let text: string;
+    try {
+      text = fs.readFileSync(path.resolve(cwd, file), 'utf8');
+    } catch (e) {
+      throw new UsageError(`--secret-file ${name}=${file}: cannot read the file (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+    const parsed = parseManifestText(text, file);
+    const secret = parsed.documents.map((d) => readPullSecretObject(d.object)).find((s) => s !== undefined);
+    if (secret) {
+      if (secret.error || secret.ignored) throw new UsageError(`--secret-file ${name}=${file}: ${secret.error ?? secret.ignored}`);
+      out[name] = secret.config;
+      continue;
+    }
+    let payload: unknown;
+    try {
+      payload = JSON.parse(text);
+    } catch {
+      throw new UsageError(`--secret-file ${name}=${file}: the file is neither a Secret manifest nor .dockerconfigjson JSON ({"auths": {…}})`);
+    }
+    if (!isObject(payload)) throw new UsageError(`--secret-file ${name}=${file}: expected a JSON object with "auths"`);
+    out[name] = payload;
+  }
+  return out;
+}
+
+/** The probe's entry point; declared here so the static check compiles and runs without it. */
+type ProbePlans = (plans: ImagePullPlan[], options: { insecureRegistries: string[]; ca?: Buffer; timeoutMs: number }) => Promise<{ findings: CheckFinding[]; probes: unknown[] }>;
+
+function loadProbe(): { probePlans: ProbePlans } {
+  try {
+    return require('../check/probe') as { probePlans: ProbePlans };
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw e;
+    throw new UsageError('--online is not available in this build (the registry probe module is missing)');
+  }
+}
+
+function packageVersion(): string | undefined {
+  try {
+    return (require('../../package.json') as { version?: string }).version;
+  } catch {
+    return undefined;
+  }
+}
