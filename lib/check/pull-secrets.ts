@@ -1,10 +1,9 @@
 import { CredentialKeyring } from '../credentials/keyring';
 import { DockerConfigError, readDockerConfig } from '../credentials/docker-config';
 import { JsonObject, isObject } from '../workloads';
+import { DOCKER_CONFIG_JSON_TYPE } from '../pull-secret';
 
-/** Secret types the kubelet reads pull credentials from. */
-export const DOCKER_CONFIG_JSON_TYPE = 'kubernetes.io/dockerconfigjson';
-/** The legacy `.dockercfg` Secret type. */
+/** The legacy `.dockercfg` Secret type (the kubelet still reads it). */
 export const DOCKERCFG_TYPE = 'kubernetes.io/dockercfg';
 
 /** A pull Secret as `kubepin check` knows it. */
