@@ -14,3 +14,4 @@ export * from './policy';
 export * from './image';
 export * from './pull-secret';
 export * from './check';
+export * from './prepull';

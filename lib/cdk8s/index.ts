@@ -1,2 +1,3 @@
 /** cdk8s face: constructs over the kubepin core. */
 export {};
+export * from './pre-pull-daemon-set';

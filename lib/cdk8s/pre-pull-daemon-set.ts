@@ -1,0 +1,235 @@
+import { ApiObject, Chart, Lazy, Names } from 'cdk8s';
+import { Construct, IConstruct } from 'constructs';
+import { DigestSource, ImageLock } from '../lock';
+import { ImageReference } from '../image-reference';
+import { Finding, formatFinding } from '../findings';
+import { PullSecretDeclaration } from '../policy';
+import { KubepinError, KubepinUsageError, describeType } from '../errors';
+import { isObject } from '../workloads';
+import {
+  NodeScope, PrePullImage, PrePullImageOptions, PrePullOptions, PrePullResult,
+  buildPrePull, prePullMetadata, validateNodeScope,
+} from '../prepull';
+
+/** Context key naming a lock file the pre-pull DaemonSets pin from when no `lock` prop is given. */
+export const LOCK_FILE_CONTEXT = 'kubepin:lockFile';
+
+/** Props of {@link PrePullDaemonSet}. */
+export interface PrePullDaemonSetProps {
+  /** Images to pre-pull; more can be added with {@link PrePullDaemonSet.addImage}. @default none */
+  readonly images?: readonly (string | PrePullImage)[];
+  /** Namespace of the ServiceAccount and DaemonSet(s); pull secrets must live there. @default the chart's namespace */
+  readonly namespace?: string;
+  /** `metadata.name` of the ServiceAccount and DaemonSet (split ones get `-1`, `-2`, …). @default a unique name derived from the construct path */
+  readonly name?: string;
+  /** Where digests come from. @default the lock file named by the `kubepin:lockFile` context, else none (images stay tagged and are reported) */
+  readonly lock?: DigestSource;
+  /** Images missing from the lock fail synthesis. @default false */
+  readonly strict?: boolean;
+  /** Pull secrets the cluster has, matched to images by the kubelet's rules. @default none */
+  readonly pullSecrets?: readonly PullSecretDeclaration[];
+  /** Node scope replacing the union of the images' workloads' scopes. @default the union of the scopes given with the images */
+  readonly nodeScope?: NodeScope;
+  /** Only nodes of these architectures (`kubernetes.io/arch`). @default every architecture */
+  readonly arch?: string | readonly string[];
+  /** Tolerations added to reach tainted pools. @default none */
+  readonly tolerations?: readonly object[];
+  /** Replace every pod at once on a change (`maxUnavailable: 100%`). @default false (surge 25%, keep old pods until new ones pulled) */
+  readonly fast?: boolean;
+  /** `priorityClassName` of the pods. @default none */
+  readonly priorityClassName?: string;
+  /** Image holding a static no-op binary. @default "busybox:1.36.1" */
+  readonly helperImage?: string;
+  /** Path of that binary in the helper image. @default "/bin/busybox" */
+  readonly helperBinary?: string;
+  /** Image of the main container. @default "registry.k8s.io/pause:3.10" */
+  readonly pauseImage?: string;
+  /** Spread the images over this many DaemonSets (parallel pulls on kubelets that allow them). @default 1 */
+  readonly split?: number;
+  /** More images than this per pod is a finding. @default 50 */
+  readonly maxImagesPerPod?: number;
+  /** Memory limit of each container, at least 32Mi. @default "32Mi" */
+  readonly memoryLimit?: string;
+  /** Extra labels on the objects. @default none */
+  readonly labels?: Readonly<Record<string, string>>;
+}
+
+const PREPULL_SYMBOL = Symbol.for('kubepin.cdk8s.PrePullDaemonSet');
+
+/**
+ * A DaemonSet that pulls images onto the nodes before workloads need them, with its own
+ * ServiceAccount (no RBAC, no token). All logic is the core's {@link buildPrePull}; the
+ * objects are built at synthesis, so images added late are included.
+ *
+ * Pre-pulled images are usable by every pod on those nodes (private ones too on clusters
+ * before Kubernetes 1.35).
+ */
+export class PrePullDaemonSet extends Construct {
+  /**
+   * The pre-puller of `scope`'s chart for `namespace` (default: the chart's namespace),
+   * created on first use. Typed workloads with `prePull: true` share it.
+   */
+  public static of(scope: IConstruct, namespace?: string): PrePullDaemonSet {
+    const chart = Chart.of(scope);
+    const ns = namespace ?? chart.namespace;
+    const id = ns === undefined ? 'kubepin-prepull' : `kubepin-prepull-${ns}`;
+    const existing = chart.node.tryFindChild(id);
+    if (existing !== undefined) {
+      if (PrePullDaemonSet.isPrePullDaemonSet(existing)) return existing;
+      throw new KubepinUsageError(`${chart.node.path}/${id}: this construct id is reserved for the chart's pre-pull DaemonSet but is taken by another construct. Fix: rename that construct`);
+    }
+    return new PrePullDaemonSet(chart, id, ns === undefined ? {} : { namespace: ns });
+  }
+
+  /** True for a {@link PrePullDaemonSet} (also across copies of the library). */
+  public static isPrePullDaemonSet(x: unknown): x is PrePullDaemonSet {
+    return typeof x === 'object' && x !== null && PREPULL_SYMBOL in x;
+  }
+
+  /** The ServiceAccount object. */
+  public readonly serviceAccount: ApiObject;
+  /** The DaemonSet objects (more than one only when `split` and enough images). */
+  public readonly daemonSets: ApiObject[] = [];
+  private readonly props: PrePullDaemonSetProps;
+  private readonly entries: PrePullImage[] = [];
+  private readonly secretDeclarations: PullSecretDeclaration[];
+  private lock: DigestSource | undefined;
+  private cached: PrePullResult | undefined;
+
+  constructor(scope: Construct, id: string, props: PrePullDaemonSetProps = {}) {
+    super(scope, id);
+    Object.defineProperty(this, PREPULL_SYMBOL, { value: true });
+    if (typeof props !== 'object' || props === null) throw new KubepinUsageError(`${this.node.path}: props must be an object, got ${describeType(props)}`);
+    this.props = { ...props, namespace: props.namespace ?? Chart.of(this).namespace };
+    this.secretDeclarations = [...(props.pullSecrets ?? [])];
+    this.lock = props.lock ?? this.wrap(() => this.lockFromContext());
+    // Fail fast on bad props, naming this construct (images are checked as they are added).
+    this.wrap(() => buildPrePull(this.options()));
+    const metadata = prePullMetadata(this.metadataOptions(), 'ServiceAccount');
+    this.serviceAccount = new ApiObject(this, 'ServiceAccount', {
+      apiVersion: 'v1', kind: 'ServiceAccount', metadata: { ...metadata },
+      automountServiceAccountToken: false,
+    });
+    for (const image of props.images ?? []) {
+      if (typeof image === 'string') this.addImage(image);
+      else if (isObject(image)) {
+        const { image: name, ...options } = image;
+        this.addImage(name, options);
+      } else {
+        throw new KubepinUsageError(`${this.node.path}: each of props.images must be an image string or { image, … }, got ${describeType(image)}`);
+      }
+    }
+    this.ensureDaemonSets();
+    this.node.addValidation({ validate: () => this.validateFindings() });
+  }
+
+  /** The images added so far, as given (duplicates removed), in the order added. */
+  public get images(): string[] {
+    return [...new Set(this.entries.map((e) => e.image))];
+  }
+
+  /** Findings of the current build: unpinned images, private images, too many images per pod. */
+  public get findings(): Finding[] {
+    return this.build().findings;
+  }
+
+  /**
+   * Adds `image` with the node scope and pull secrets of the workload using it; the
+   * pre-puller reaches the union of its workloads' nodes.
+   */
+  public addImage(image: string, options: PrePullImageOptions = {}): void {
+    if (typeof image !== 'string' || image === '') {
+      throw new KubepinUsageError(`${this.node.path}: addImage(image) needs a non-empty image string, got ${describeType(image)}`);
+    }
+    if (!isObject(options)) throw new KubepinUsageError(`${this.node.path}: addImage(${JSON.stringify(image)}, options): options must be an object, got ${describeType(options)}`);
+    const { pullSecrets, ...scope } = options;
+    this.wrap(() => validateNodeScope(scope, `addImage(${JSON.stringify(image)})`));
+    if (pullSecrets !== undefined && (!Array.isArray(pullSecrets) || pullSecrets.some((s) => typeof s !== 'string' || s === ''))) {
+      throw new KubepinUsageError(`${this.node.path}: addImage(${JSON.stringify(image)}): pullSecrets must be a list of Secret names`);
+    }
+    this.entries.push({ image, ...structuredClone(options) });
+    this.cached = undefined;
+    this.ensureDaemonSets();
+  }
+
+  /** Pins from `lock` (e.g. the one an `ImagePolicy` loaded) instead of the one given in props. */
+  public useLock(lock: DigestSource): void {
+    if (!isObject(lock) || typeof (lock as DigestSource).get !== 'function') {
+      throw new KubepinUsageError(`${this.node.path}: useLock(lock) needs a DigestSource such as an ImageLock`);
+    }
+    this.lock = lock;
+    this.cached = undefined;
+  }
+
+  /** Declares more pull secrets the cluster has; the kubelet-exact matching picks those serving each image. */
+  public addPullSecrets(...secrets: PullSecretDeclaration[]): void {
+    this.secretDeclarations.push(...secrets);
+    this.cached = undefined;
+  }
+
+  /** The core builder's output for the current images (cached until something changes). */
+  public build(): PrePullResult {
+    if (!this.cached) this.cached = this.wrap(() => buildPrePull(this.options()));
+    return this.cached;
+  }
+
+  private options(): PrePullOptions {
+    const { images: _images, lock: _lock, pullSecrets: _secrets, ...rest } = this.props;
+    return { ...rest, name: this.objectName(), images: this.entries, lock: this.lock, pullSecrets: this.secretDeclarations };
+  }
+
+  private metadataOptions(): PrePullOptions {
+    return { name: this.objectName(), namespace: this.props.namespace, split: this.props.split, labels: this.props.labels };
+  }
+
+  private objectName(): string {
+    return this.props.name ?? Names.toDnsLabel(this, { maxLen: 58 });
+  }
+
+  /** One DaemonSet per group of images: as many as `split` asks for and the images allow. */
+  private ensureDaemonSets(): void {
+    // Count images as the builder does: spellings of one reference are one image.
+    const distinct = new Set(this.entries.map((e) => ImageReference.tryParse(e.image)?.toString() ?? e.image)).size;
+    const wanted = Math.max(1, Math.min(this.props.split ?? 1, distinct));
+    while (this.daemonSets.length < wanted) {
+      const index = this.daemonSets.length;
+      const metadata = prePullMetadata(this.metadataOptions(), 'DaemonSet', index);
+      this.daemonSets.push(new ApiObject(this, `DaemonSet${index === 0 ? '' : index + 1}`, {
+        apiVersion: 'apps/v1', kind: 'DaemonSet', metadata: { ...metadata },
+        spec: Lazy.any({ produce: () => this.specOf(index) }),
+      }));
+    }
+  }
+
+  private specOf(index: number): unknown {
+    return this.build().daemonSets[index].spec;
+  }
+
+  private validateFindings(): string[] {
+    try {
+      return this.build().findings
+        .filter((f) => f.severity === 'error')
+        .map((f) => `${this.node.path}: ${formatFinding(f)}`);
+    } catch (e) {
+      if (e instanceof KubepinError) return [e.message];
+      throw e;
+    }
+  }
+
+  private lockFromContext(): DigestSource | undefined {
+    const file = this.node.tryGetContext(LOCK_FILE_CONTEXT);
+    if (file === undefined) return undefined;
+    if (typeof file !== 'string') throw new KubepinUsageError(`${this.node.path}: context ${LOCK_FILE_CONTEXT} must be the path of a lock file, got ${describeType(file)}`);
+    return ImageLock.load(file);
+  }
+
+  /** Runs `fn`, prefixing kubepin errors with this construct's path so users find the culprit. */
+  private wrap<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (e) {
+      if (e instanceof KubepinError && !e.message.startsWith(this.node.path)) e.message = `${this.node.path}: ${e.message}`;
+      throw e;
+    }
+  }
+}

@@ -1,0 +1,4 @@
+/** Pre-pull DaemonSets: the engine-neutral builder the cdk8s and Pulumi faces wrap. */
+export * from './builder';
+export { NodeScope, PrePullScheduling, OS_LABEL, ARCH_LABEL, unionNodeScope, nodeScopeGap, nodeScopeOf, validateNodeScope } from './node-scope';
+export { checkPrePull, isPrePuller } from './check';
