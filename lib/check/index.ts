@@ -3,6 +3,7 @@
  * ErrImageNeverPull from manifests, with the kubelet's own rules.
  */
 export * from './check';
+export * from './files';
 export * from './backoff';
 export * from './image-rules';
 export * from './pull-secrets';
