@@ -1,3 +1,11 @@
 /** cdk8s face: constructs over the kubepin core. */
-export {};
-export * from './pre-pull-daemon-set';
+export * from './image-policy';
+export * from './registry-pull-secret';
+export * from './deployment';
+export * from './stateful-set';
+export * from './pod';
+export * from './typed-workload';
+export * from './findings';
+export * from './lock-file';
+export * from '../image';
+export * from '../pull-policy';

@@ -1,0 +1,125 @@
+import { Construct, IConstruct } from 'constructs';
+import { Image } from '../image';
+import { ImageLock } from '../lock';
+import { PullPolicy, isPullPolicy } from '../pull-policy';
+import { ImageReference } from '../image-reference';
+import { PolicyRuntime, PullSecretConstruct, nearestRuntime, setRuntime } from './policy-runtime';
+import { ConstructFinding } from './findings';
+import { resolveLock } from './lock-file';
+import { addPrePullImage } from './pre-pull';
+
+/** Props of {@link ImagePolicy}. */
+export interface ImagePolicyProps {
+  /** The lock, or a path to it. @default `kubepin.lock.json` next to `cdk8s.yaml` (or the `kubepin:lockFile` context value) */
+  readonly lock?: ImageLock | string;
+  /** Pull secrets to attach to the pods whose images they serve. @default every RegistryPullSecret in the app */
+  readonly pullSecrets?: readonly PullSecretConstruct[];
+  /** Force this pull policy on every image. @default none: keep explicit ones, else IfNotPresent for pinned images */
+  readonly pullPolicy?: PullPolicy;
+  /** Policy for containers left without one. @default IfNotPresent for pinned images, the API server's default otherwise */
+  readonly defaultPullPolicy?: PullPolicy;
+  /** Images to pre-pull with a PrePullDaemonSet in this scope; `Never` is allowed only for pre-pulled images. @default none */
+  readonly prePulled?: ReadonlyArray<Image | string>;
+  /** Registry keys that need credentials (a pod pulling from them with no serving secret is an error). @default none */
+  readonly privateRegistries?: readonly string[];
+  /** Registry keys that are public (a secret matching them is a warning). @default none */
+  readonly publicRegistries?: readonly string[];
+  /** Registry keys images may come from. @default any registry */
+  readonly allowedRegistries?: readonly string[];
+  /** Images missing from the lock are errors instead of warnings. @default false */
+  readonly strict?: boolean;
+  /** Print errors as warnings and never fail synthesis (for adopting kubepin on an existing app). @default false */
+  readonly reportOnly?: boolean;
+  /** Keep the tag next to the digest (`repo:tag@sha256:…`). @default true */
+  readonly keepTag?: boolean;
+  /** Record the images as written in the `kubepin.dev/original-images` annotation. @default true */
+  readonly annotate?: boolean;
+  /** Where warnings are printed. @default a line on standard error per finding */
+  readonly log?: (line: string) => void;
+}
+
+/**
+ * Pins every image under its scope (an `App` or a `Chart`) at synthesis: cdk8s-plus
+ * workloads, L1 `Kube*` objects, `Include`d YAML, `Helm` output and other libraries'
+ * constructs, objects added after the policy included. Sets an explicit pull policy on every
+ * container, attaches the pull secrets that serve each pod's images (several per pod when
+ * needed), and fails synthesis listing every error with its construct path.
+ *
+ * A policy on a `Chart` overrides one on the `App` for that chart's objects; no object is
+ * processed twice.
+ *
+ * @example
+ * new ImagePolicy(app, 'ImagePolicy', { strict: true, privateRegistries: ['ghcr.io/acme'] });
+ */
+export class ImagePolicy extends Construct {
+  /** The policy governing `c` (the nearest one above it), if any. */
+  public static of(c: IConstruct): ImagePolicy | undefined {
+    return nearestRuntime(c)?.owner as ImagePolicy | undefined;
+  }
+
+  /** True for {@link ImagePolicy} constructs. */
+  public static isImagePolicy(x: unknown): x is ImagePolicy {
+    return typeof x === 'object' && x !== null && (x as Record<symbol, unknown>)[Symbol.for('kubepin.cdk8s.ImagePolicy')] === true;
+  }
+
+  /** The lock digests come from. */
+  public readonly lock: ImageLock;
+  private readonly runtime: PolicyRuntime;
+  private readonly props: ImagePolicyProps;
+
+  constructor(scope: Construct, id: string, props: ImagePolicyProps = {}) {
+    super(scope, id);
+    Object.defineProperty(this, Symbol.for('kubepin.cdk8s.ImagePolicy'), { value: true });
+    this.props = props;
+    this.lock = resolveLock(this, props.lock);
+    for (const field of ['pullPolicy', 'defaultPullPolicy'] as const) {
+      if (props[field] !== undefined && !isPullPolicy(props[field])) {
+        this.node.addValidation({ validate: () => [`${field} ${JSON.stringify(props[field])} is not one of Always, IfNotPresent, Never`] });
+      }
+    }
+    this.runtime = new PolicyRuntime(scope, () => this.settings(), false);
+    this.runtime.owner = this;
+    setRuntime(scope, this.runtime);
+    const problems: string[] = [];
+    for (const image of props.prePulled ?? []) {
+      const text = Image.isImage(image) ? image.text : image;
+      if (ImageReference.tryParse(text) === undefined) {
+        problems.push(`prePulled image ${JSON.stringify(text)} is not a valid image reference. Fix: use a reference such as "registry.k8s.io/pause:3.10"`);
+        continue;
+      }
+      addPrePullImage(scope, text, {}, (message) => problems.push(message));
+    }
+    this.node.addValidation({
+      validate: () => {
+        this.runtime.beginPass();
+        return problems;
+      },
+    });
+  }
+
+  /** Findings of the latest synthesis, each with the construct path of its object. */
+  public get findings(): ConstructFinding[] {
+    return this.runtime.findings;
+  }
+
+  private settings() {
+    const p = this.props;
+    return {
+      options: {
+        lock: this.lock,
+        strict: p.strict,
+        keepTag: p.keepTag,
+        pullPolicy: p.pullPolicy,
+        defaultPullPolicy: p.defaultPullPolicy,
+        prePulled: (p.prePulled ?? []).map((i) => (Image.isImage(i) ? i.text : i)).filter((t) => ImageReference.tryParse(t) !== undefined),
+        privateRegistries: p.privateRegistries,
+        publicRegistries: p.publicRegistries,
+        allowedRegistries: p.allowedRegistries,
+        annotate: p.annotate,
+      },
+      pullSecrets: p.pullSecrets,
+      reportOnly: p.reportOnly === true,
+      log: p.log ?? ((line: string) => process.stderr.write(`${line}\n`)),
+    };
+  }
+}

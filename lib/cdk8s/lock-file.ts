@@ -1,0 +1,34 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { IConstruct } from 'constructs';
+import { ImageLock, LOCK_FILE_NAME } from '../lock';
+
+/** Context key naming the lock file (relative to the working directory), e.g. in `cdk8s.yaml`'s `context`. */
+export const LOCK_FILE_CONTEXT = 'kubepin:lockFile';
+
+const CDK8S_CONFIG = 'cdk8s.yaml';
+const MAX_PARENT_DIRS = 64;
+
+/**
+ * The lock file a construct uses when none is given: the `kubepin:lockFile` context value,
+ * else `kubepin.lock.json` next to the nearest `cdk8s.yaml` at or above the working
+ * directory (where `cdk8s synth` runs the app), else in the working directory.
+ */
+export function defaultLockFile(scope: IConstruct): string {
+  const fromContext = scope.node.tryGetContext(LOCK_FILE_CONTEXT);
+  if (typeof fromContext === 'string' && fromContext !== '') return path.resolve(fromContext);
+  let dir = process.cwd();
+  for (let i = 0; i < MAX_PARENT_DIRS; i++) {
+    if (fs.existsSync(path.join(dir, CDK8S_CONFIG))) return path.join(dir, LOCK_FILE_NAME);
+    const parent = path.dirname(dir);
+    if (parent === dir) break;
+    dir = parent;
+  }
+  return path.resolve(LOCK_FILE_NAME);
+}
+
+/** Loads `lock` when it is a path (relative paths resolve against the working directory). */
+export function resolveLock(scope: IConstruct, lock: ImageLock | string | undefined): ImageLock {
+  if (lock instanceof ImageLock) return lock;
+  return ImageLock.load(lock === undefined ? defaultLockFile(scope) : path.resolve(lock));
+}

@@ -1,0 +1,315 @@
+import { ApiObject, Chart } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-27';
+import { IConstruct } from 'constructs';
+import { KubepinError } from '../errors';
+import { Finding } from '../findings';
+import { ConstructFinding, ImagePolicyError, formatConstructFinding } from './findings';
+import { ImagePolicyOptions, PolicyEngine, PullSecretDeclaration } from '../policy';
+import { CredentialKeyring } from '../credentials/keyring';
+import { JsonObject, findPodTemplate, isObject, objectRef } from '../workloads';
+import { findTypedState } from './typed-state';
+
+/**
+ * How the cdk8s face runs the core policy without Aspects (cdk8s has none):
+ *
+ * - Each governed `ApiObject` gets its `toJson` wrapped once (a symbol marks it, so a policy
+ *   never wraps or runs twice on one object). Objects are (re)discovered at every validation,
+ *   which cdk8s runs at the start of every synthesis, so objects added after the policy are
+ *   covered.
+ * - The first `toJson` of a chart in a synthesis evaluates every governed object of that chart
+ *   at once (original JSON → core {@link PolicyEngine}), so all errors of the chart are listed
+ *   together; the other objects then return their cached result.
+ */
+
+const HOOK = Symbol.for('kubepin.cdk8s.hook');
+const RUNTIME = Symbol.for('kubepin.cdk8s.runtime');
+const IMPLICIT = Symbol.for('kubepin.cdk8s.implicitRuntime');
+/** Marks `RegistryPullSecret` constructs (duck-typed so two copies of the library interoperate). */
+export const PULL_SECRET_SYMBOL = Symbol.for('kubepin.cdk8s.RegistryPullSecret');
+/** Marks typed workloads, which are pinned even without an `ImagePolicy`. */
+export const TYPED_WORKLOAD_SYMBOL = Symbol.for('kubepin.cdk8s.TypedWorkload');
+const PREPULL_SYMBOL_NAME = 'kubepin.cdk8s.PrePullDaemonSet';
+
+interface Hook {
+  readonly original: () => JsonObject;
+}
+
+/** A pull secret construct as the runtime sees it. */
+export interface PullSecretConstruct extends IConstruct {
+  /** The declaration for the policy, or `undefined` when the construct is broken (it reports that itself). */
+  readonly declarationOrUndefined: PullSecretDeclaration | undefined;
+  /** ServiceAccounts (name, namespace) whose `imagePullSecrets` list this secret. */
+  readonly serviceAccountTargets: ReadonlyArray<{ readonly name: string; readonly namespace?: string }>;
+}
+
+/** The settings of one evaluation. */
+export interface RuntimeSettings {
+  /** Core options, without pull secrets and pre-pulled images (found in the tree). */
+  readonly options: ImagePolicyOptions;
+  /** Pull secret constructs to use. @default every RegistryPullSecret in the app */
+  readonly pullSecrets?: readonly PullSecretConstruct[];
+  /** Report errors as warnings instead of failing synthesis. */
+  readonly reportOnly: boolean;
+  /** Where warnings are printed. */
+  readonly log: (line: string) => void;
+}
+
+/** Runs the policy for the objects one `ImagePolicy` (or the implicit typed-workload policy) governs. */
+export class PolicyRuntime {
+  /** Findings of the latest evaluation of each chart, by chart path. */
+  private readonly findingsByChart = new Map<string, ConstructFinding[]>();
+  private readonly results = new Map<ApiObject, JsonObject>();
+  /** The `ImagePolicy` construct this runtime belongs to (none for the implicit one). */
+  public owner?: IConstruct;
+
+  constructor(
+    /** The subtree governed. */
+    public readonly scope: IConstruct,
+    private readonly settings: () => RuntimeSettings,
+    /** Only typed workloads (the implicit runtime), or every object. */
+    private readonly typedOnly: boolean,
+  ) {}
+
+  /** Findings of the latest synthesis, all charts. */
+  public get findings(): ConstructFinding[] {
+    return [...this.findingsByChart.values()].flat();
+  }
+
+  /** Called at every validation: drops cached results and wraps objects added since. */
+  public beginPass(): void {
+    this.results.clear();
+    if (!this.typedOnly) {
+      for (const c of this.scope.node.findAll()) {
+        if (ApiObject.isApiObject(c) && governorOf(c) === this) hookApiObject(c);
+      }
+    }
+  }
+
+  /** The pinned JSON of `obj` (evaluating its whole chart if not done in this pass). */
+  public render(obj: ApiObject): JsonObject {
+    let result = this.results.get(obj);
+    if (!result) {
+      this.evaluateChart(Chart.of(obj), obj);
+      result = this.results.get(obj)!;
+    }
+    // Consumed: a later direct toJson() sees later changes.
+    this.results.delete(obj);
+    return result;
+  }
+
+  private evaluateChart(chart: Chart, requested: ApiObject): void {
+    const objects: ApiObject[] = [];
+    for (const c of chart.node.findAll()) {
+      if (ApiObject.isApiObject(c) && hookOf(c) && Chart.of(c) === chart && governorOf(c) === this) objects.push(c);
+    }
+    if (!objects.includes(requested)) objects.push(requested);
+    const settings = this.settings();
+    const secrets = (settings.pullSecrets ?? findPullSecrets(this.scope.node.root));
+    const declarations = secrets.map((s) => s.declarationOrUndefined).filter((d): d is PullSecretDeclaration => d !== undefined);
+    const prePulled = [...(settings.options.prePulled ?? []), ...findPrePulledImages(this.scope)];
+    const engines = new Map<string, PolicyEngine>();
+    const engineWithout = (excluded: readonly string[]): PolicyEngine => {
+      const key = excluded.join('\n');
+      let engine = engines.get(key);
+      if (!engine) {
+        engine = new PolicyEngine({ ...settings.options, prePulled, pullSecrets: declarations.filter((d) => !excluded.includes(d.name)) });
+        engines.set(key, engine);
+      }
+      return engine;
+    };
+    const findings: ConstructFinding[] = [];
+    // cdk8s sorts keys unless CDK8S_DISABLE_SORT is set; keep what we add in that order too.
+    const sortKeys = !process.env.CDK8S_DISABLE_SORT;
+    for (const obj of objects) {
+      const json = hookOf(obj)!.original();
+      normalizeCdk8sPlus(obj, json);
+      const saSecrets = serviceAccountSecretsFor(json, secrets);
+      const engine = engineWithout(saSecrets.map((d) => d.name));
+      const before = engine.findings.length;
+      const out = engine.apply(json);
+      let objectFindings = engine.findings.slice(before);
+      if (saSecrets.length > 0) objectFindings = applyServiceAccountSecrets(out, saSecrets, objectFindings);
+      for (const f of objectFindings) findings.push({ ...f, constructPath: obj.node.path });
+      if (sortKeys) sortPodTemplateKeys(out);
+      this.results.set(obj, out);
+    }
+    this.findingsByChart.set(chart.node.path, findings);
+    const errors = findings.filter((f) => f.severity === 'error');
+    for (const f of findings) {
+      if (f.severity !== 'error' || settings.reportOnly) settings.log(`kubepin: ${formatConstructFinding(f)}`);
+    }
+    if (errors.length > 0 && !settings.reportOnly) {
+      throw new ImagePolicyError(
+        `kubepin image policy: ${errors.length} error(s) in chart ${chart.node.path || '<root>'}:\n${errors.map((e) => `  ${formatConstructFinding(e)}`).join('\n')}`,
+        findings,
+      );
+    }
+  }
+}
+
+/** Marks `scope` as governed by `runtime` (one per scope). */
+export function setRuntime(scope: IConstruct, runtime: PolicyRuntime): void {
+  const holder = scope as unknown as Record<symbol, PolicyRuntime | undefined>;
+  if (holder[RUNTIME]) {
+    throw new KubepinError(`${scope.node.path || '<app>'} already has an ImagePolicy; one scope takes one policy (put a second one on a Chart to override the App's)`);
+  }
+  holder[RUNTIME] = runtime;
+}
+
+/** The runtime of the nearest `ImagePolicy` above `c`, if any. */
+export function nearestRuntime(c: IConstruct): PolicyRuntime | undefined {
+  for (let s: IConstruct | undefined = c; s; s = s.node.scope) {
+    const runtime = (s as unknown as Record<symbol, PolicyRuntime | undefined>)[RUNTIME];
+    if (runtime) return runtime;
+  }
+  return undefined;
+}
+
+/** The runtime that pins typed workloads of an app without an `ImagePolicy`. */
+export function implicitRuntime(root: IConstruct, create: () => PolicyRuntime): PolicyRuntime {
+  const holder = root as unknown as Record<symbol, PolicyRuntime | undefined>;
+  if (!holder[IMPLICIT]) holder[IMPLICIT] = create();
+  return holder[IMPLICIT]!;
+}
+
+function isTypedObject(obj: ApiObject): boolean {
+  const owner = obj.node.scope as unknown as Record<symbol, unknown> | undefined;
+  return owner !== undefined && owner[TYPED_WORKLOAD_SYMBOL] === true;
+}
+
+/** Which runtime renders `obj`: the nearest policy's, else the implicit one for typed workloads. */
+function governorOf(obj: ApiObject): PolicyRuntime | undefined {
+  const nearest = nearestRuntime(obj);
+  if (nearest) return nearest;
+  if (!isTypedObject(obj)) return undefined;
+  return (obj.node.root as unknown as Record<symbol, PolicyRuntime | undefined>)[IMPLICIT];
+}
+
+function hookOf(obj: ApiObject): Hook | undefined {
+  return (obj as unknown as Record<symbol, Hook | undefined>)[HOOK];
+}
+
+/** Wraps `obj.toJson` once; the wrapper asks the governing runtime at each call. */
+export function hookApiObject(obj: ApiObject): void {
+  if (hookOf(obj)) return;
+  const original = obj.toJson.bind(obj) as () => JsonObject;
+  Object.defineProperty(obj, HOOK, { value: { original } satisfies Hook });
+  obj.toJson = (): JsonObject => {
+    const runtime = governorOf(obj);
+    return runtime ? runtime.render(obj) : original();
+  };
+}
+
+/** Every `RegistryPullSecret` in the tree under `root`. */
+export function findPullSecrets(root: IConstruct): PullSecretConstruct[] {
+  return root.node.findAll().filter((c) => (c as unknown as Record<symbol, unknown>)[PULL_SECRET_SYMBOL] === true) as unknown as PullSecretConstruct[];
+}
+
+/** Images of every pre-pull DaemonSet under `scope` (the agreed `PrePullDaemonSet.images`). */
+export function findPrePulledImages(scope: IConstruct): string[] {
+  const images: string[] = [];
+  for (const c of scope.node.findAll()) {
+    const marked = (c as unknown as Record<symbol, unknown>)[Symbol.for(PREPULL_SYMBOL_NAME)] === true
+      || c.constructor?.name === 'PrePullDaemonSet';
+    const list = (c as unknown as { images?: unknown }).images;
+    if (marked && Array.isArray(list)) images.push(...list.filter((i): i is string => typeof i === 'string'));
+  }
+  return images;
+}
+
+/**
+ * cdk8s-plus writes `imagePullPolicy: Always` on every container unless told otherwise, so on
+ * cdk8s-plus objects `Always` means "unset" (the policy then chooses); typed workloads record
+ * the policies the user chose and their own pull secrets, which are written here.
+ */
+function normalizeCdk8sPlus(obj: ApiObject, json: JsonObject): void {
+  const owner = obj.node.scope;
+  if (!(owner instanceof kplus.AbstractPod)) return;
+  const template = findPodTemplate(json);
+  if (!template) return;
+  const typed = findTypedState(owner);
+  for (const site of template.sites) {
+    if (site.type !== 'containers' && site.type !== 'initContainers') continue;
+    const explicit = typed?.policyFor(site.type, site.name);
+    if (explicit) site.holder.imagePullPolicy = explicit;
+    else if (site.holder.imagePullPolicy === 'Always') delete site.holder.imagePullPolicy;
+  }
+  if (typed && typed.pullSecrets.length > 0) {
+    const list = Array.isArray(template.spec.imagePullSecrets) ? [...template.spec.imagePullSecrets] : [];
+    for (const ref of typed.pullSecrets) {
+      if (!list.some((s) => isObject(s) && s.name === ref.declaration.name)) list.push({ name: ref.declaration.name });
+    }
+    template.spec.imagePullSecrets = list;
+  }
+}
+
+function serviceAccountSecretsFor(json: JsonObject, secrets: readonly PullSecretConstruct[]): PullSecretDeclaration[] {
+  if (!secrets.some((s) => s.serviceAccountTargets.length > 0)) return [];
+  const template = findPodTemplate(json);
+  if (!template) return [];
+  const sa = typeof template.spec.serviceAccountName === 'string' ? template.spec.serviceAccountName : 'default';
+  const metadata = isObject(json.metadata) ? json.metadata : {};
+  const ns = typeof metadata.namespace === 'string' ? metadata.namespace : 'default';
+  return secrets
+    .filter((s) => s.serviceAccountTargets.some((t) => t.name === sa && (t.namespace ?? 'default') === ns))
+    .map((s) => s.declarationOrUndefined)
+    .filter((d): d is PullSecretDeclaration => d !== undefined);
+}
+
+/**
+ * The kubelet copies a ServiceAccount's imagePullSecrets into a pod only when the pod lists
+ * none. When the pod lists its own, the ServiceAccount's secrets that serve its images are
+ * added to the pod (with a warning); either way they count as serving its images.
+ */
+function applyServiceAccountSecrets(out: JsonObject, saSecrets: PullSecretDeclaration[], findings: Finding[]): Finding[] {
+  const template = findPodTemplate(out)!;
+  const keyring = new CredentialKeyring();
+  for (const d of saSecrets) for (const r of d.registries) keyring.addEntry(d.name, r, { username: '', password: '' });
+  const served = new Set<string>();
+  const serving = new Set<string>();
+  for (const site of template.sites) {
+    const names = keyring.lookup(site.image).map((m) => m.source);
+    if (names.length > 0) served.add(site.path);
+    names.forEach((n) => serving.add(n));
+  }
+  const kept = findings.filter((f) => !(f.code === 'no-pull-secret-for-private-registry' && served.has(f.path)));
+  const own = Array.isArray(template.spec.imagePullSecrets) ? template.spec.imagePullSecrets : [];
+  if (own.length > 0 && serving.size > 0) {
+    const ownNames = own.map((s) => (isObject(s) ? s.name : undefined));
+    const added = [...serving].filter((n) => !ownNames.includes(n));
+    template.spec.imagePullSecrets = [...own, ...added.map((name) => ({ name }))];
+    const sa = typeof template.spec.serviceAccountName === 'string' ? template.spec.serviceAccountName : 'default';
+    if (added.length > 0) {
+      kept.push({
+        code: 'service-account-pull-secrets-ignored',
+        severity: 'warning',
+        object: objectRef(out),
+        path: `${template.specPath}.imagePullSecrets`,
+        message: `the pod lists its own imagePullSecrets (${ownNames.join(', ')}), so the kubelet ignores those of ServiceAccount ${sa}; kubepin added ${added.join(', ')} to the pod. Fix: attach every secret to the pod, or none (and let the ServiceAccount provide them)`,
+      });
+    }
+  }
+  return kept;
+}
+
+/** Sorts object keys below the pod template (the part the policy edits), as cdk8s sorts them. */
+function sortPodTemplateKeys(out: JsonObject): void {
+  const template = findPodTemplate(out);
+  if (!template) return;
+  let holder: JsonObject = out;
+  const segments = template.specPath.split('.');
+  for (const key of segments.slice(0, -1)) holder = holder[key] as JsonObject;
+  const last = segments[segments.length - 1];
+  holder[last] = sortDeep(holder[last]);
+  // Pod metadata (annotations) sits next to the spec, except for a bare Pod.
+  if (segments.length > 1 && isObject(holder.metadata)) holder.metadata = sortDeep(holder.metadata);
+  else if (segments.length === 1 && isObject(out.metadata)) out.metadata = sortDeep(out.metadata);
+}
+
+function sortDeep(value: unknown): any {
+  if (Array.isArray(value)) return value.map(sortDeep);
+  if (!isObject(value)) return value;
+  const sorted: JsonObject = {};
+  for (const key of Object.keys(value).sort()) sorted[key] = sortDeep(value[key]);
+  return sorted;
+}
