@@ -1,2 +1,11 @@
-/** Pulumi face: components over the kubepin core. */
-export {};
+/** Pulumi face: components and a stack-wide image policy over the kubepin core. */
+export * from './pin';
+export * from './image-policy';
+export * from './registry-pull-secret';
+export * from './prepull-daemonset';
+export * from './workload';
+export * from './deployment';
+export * from './stateful-set';
+export * from './pod';
+export * from '../image';
+export * from '../pull-policy';

@@ -1,0 +1,200 @@
+import * as pulumi from '@pulumi/pulumi';
+import { KubepinError } from '../errors';
+import { Finding, formatFinding } from '../findings';
+import { ImageReference } from '../image-reference';
+import { DigestSource, ImageLock, LockEntry } from '../lock';
+import { ImagePolicyOptions, PolicyEngine } from '../policy';
+import { stackState } from './stack-state';
+import { JsonObject, findPodTemplate, isObject, isWorkloadKind } from '../workloads';
+
+/** Resolves a tagged image to a digest at deployment time (a `RegistryClient` fits). */
+export interface DigestResolver {
+  /**
+   * The digest `image` (a tagged reference) points to now, and the manifest's media type.
+   * Rejects when the registry cannot answer; the resource then fails with that error.
+   */
+  resolve(image: string): Promise<{ readonly digest: string; readonly mediaType: string }>;
+}
+
+/** Options of the Pulumi face's image policy: the core's options plus deploy-time resolution. */
+export interface PulumiImagePolicyOptions extends ImagePolicyOptions {
+  /**
+   * Resolves images missing from the lock while the program runs (preview and update), so their
+   * digests show in the resource inputs. Ignored in `strict` mode, which fails instead.
+   * @default none: images missing from the lock stay unpinned and are reported
+   */
+  readonly resolver?: DigestResolver;
+  /**
+   * Where warnings go. @default `pulumi.log.warn`
+   */
+  readonly onWarning?: (message: string) => void;
+}
+
+/** The image policy rejected a resource: every error finding is listed in the message. */
+export class ImagePolicyViolationError extends KubepinError {
+  constructor(
+    /** `type "name"` of the resource. */
+    public readonly resource: string,
+    /** The error findings. */
+    public readonly findings: readonly Finding[],
+  ) {
+    super(`kubepin image policy rejected ${resource}:\n${findings.map((f) => `  - ${formatFinding(f)}`).join('\n')}`);
+  }
+}
+
+/** `kubernetes:<group>/<version>:<Kind>` (core group: `kubernetes:core/v1:Pod`). */
+const K8S_TYPE = /^kubernetes:[a-z0-9.]*\/?v[0-9a-z]+:([A-Za-z]+)$/;
+
+/** True for Pulumi type tokens of Kubernetes objects that hold pod templates (`kubernetes:apps/v1:Deployment`). */
+export function isWorkloadType(type: string): boolean {
+  const match = K8S_TYPE.exec(type);
+  if (!match) return false;
+  // Patch resources (`DeploymentPatch`) carry partial pod templates: pin them too.
+  return isWorkloadKind(match[1].replace(/Patch$/, ''));
+}
+
+/** True when `value` holds an Output or a Promise anywhere inside. */
+export function containsUnresolved(value: unknown, depth = 0): boolean {
+  if (depth > 64 || value === null || typeof value !== 'object') return false;
+  if (pulumi.Output.isInstance(value) || typeof (value as { then?: unknown }).then === 'function') return true;
+  if (pulumi.Resource.isInstance(value)) return false;
+  const items = Array.isArray(value) ? value : Object.values(value as object);
+  return items.some((item) => containsUnresolved(item, depth + 1));
+}
+
+/** A lock plus digests resolved at deployment time; the resolved ones are kept in memory only. */
+class OverlaySource implements DigestSource {
+  private readonly resolved = ImageLock.empty('<resolved at deployment time>');
+  constructor(private readonly lock: DigestSource | undefined) {}
+  public get(image: string): LockEntry | undefined {
+    return this.lock?.get(image) ?? this.resolved.get(image);
+  }
+  public add(image: string, result: { digest: string; mediaType: string }): void {
+    this.resolved.set(image, result);
+  }
+}
+
+/**
+ * Pins Kubernetes resource props through the core policy. Shared by the stack-wide policy,
+ * the per-resource option and the components, so every Pulumi path runs the same engine.
+ */
+export class PropsPinner {
+  private readonly source: OverlaySource;
+  private readonly inflight = new Map<string, Promise<void>>();
+  private readonly options: ImagePolicyOptions;
+  private readonly warned = new Set<string>();
+
+  constructor(private readonly pulumiOptions: PulumiImagePolicyOptions) {
+    this.source = new OverlaySource(pulumiOptions.lock);
+    const { resolver: _resolver, onWarning: _onWarning, ...core } = pulumiOptions;
+    this.options = { ...core, lock: this.source };
+    // Validates the options now, so a bad option fails at registration, not at the first resource.
+    new PolicyEngine(this.options);
+  }
+
+  /**
+   * Returns pinned props for a resource of `type` named `name`, or `undefined` when the resource
+   * holds no pod template. Plain props are pinned synchronously (errors throw here, from the
+   * resource's constructor); props holding Outputs, or images that need deploy-time resolution,
+   * are pinned when their values are known (errors then fail that resource's registration).
+   */
+  public pin(type: string, name: string, props: pulumi.Inputs): pulumi.Inputs | undefined {
+    if (!isWorkloadType(type) || !isObject(props)) return undefined;
+    return this.pinProps(`${type} "${name}"`, props);
+  }
+
+  /** Like {@link pin} for props known to be a workload; `label` names it in errors. */
+  public pinProps(label: string, props: pulumi.Inputs): pulumi.Inputs {
+    if (!containsUnresolved(props)) {
+      const plain = props as JsonObject;
+      if (!this.needsResolution(plain)) return this.pinPlain(label, plain);
+    }
+    const pinned = pulumi.output(props as pulumi.Inputs).apply(async (plain) => {
+      await this.resolveMissing(label, plain as JsonObject);
+      return this.pinPlain(label, plain as JsonObject);
+    });
+    const out: pulumi.Inputs = {};
+    for (const key of Object.keys(props)) {
+      out[key] = key === 'metadata' || key === 'spec' ? pinned.apply((p) => p[key]) : props[key];
+    }
+    return out;
+  }
+
+  /** Runs the core engine on one plain object; throws on error findings, reports warnings. */
+  public pinPlain(label: string, object: JsonObject): JsonObject {
+    // Images a PrePullDaemonSet of this stack covers may use `Never`.
+    const extra = stackState().prePulled;
+    const options = extra.length > 0 ? { ...this.options, prePulled: [...(this.options.prePulled ?? []), ...extra] } : this.options;
+    const engine = new PolicyEngine(options);
+    const pinned = engine.apply(object);
+    this.report(label, engine.findings);
+    return sameRealm(pinned) as JsonObject;
+  }
+
+  private report(label: string, findings: readonly Finding[]): void {
+    const errors = findings.filter((f) => f.severity === 'error');
+    if (errors.length > 0) throw new ImagePolicyViolationError(label, errors);
+    for (const finding of findings) {
+      const message = `kubepin: ${label}: ${formatFinding(finding)}`;
+      // Transforms can run more than once per resource (stack + component); say it once.
+      if (this.warned.has(message)) continue;
+      this.warned.add(message);
+      (this.pulumiOptions.onWarning ?? ((m: string) => pulumi.log.warn(m)))(message);
+    }
+  }
+
+  private needsResolution(object: JsonObject): boolean {
+    if (!this.pulumiOptions.resolver || this.options.strict) return false;
+    return this.missingImages(object).length > 0;
+  }
+
+  private missingImages(object: JsonObject): string[] {
+    const template = findPodTemplate(object);
+    if (!template) return [];
+    const out: string[] = [];
+    for (const site of template.sites) {
+      const ref = ImageReference.tryParse(site.image);
+      if (ref && ref.tag !== undefined && ref.digest === undefined && !this.source.get(site.image)) out.push(site.image);
+    }
+    return out;
+  }
+
+  private async resolveMissing(label: string, object: JsonObject): Promise<void> {
+    const resolver = this.pulumiOptions.resolver;
+    if (!resolver || this.options.strict) return;
+    await Promise.all(this.missingImages(object).map((image) => {
+      const key = ImageReference.parse(image).toString();
+      let pending = this.inflight.get(key);
+      if (!pending) {
+        pending = resolver.resolve(image).then((result) => {
+          this.source.add(image, result);
+          pulumi.log.info(`kubepin: resolved ${image} to ${result.digest} at deployment time; run \`kubepin lock\` to record it in the lock file for deterministic previews`);
+        });
+        this.inflight.set(key, pending);
+      }
+      return pending.catch((e: unknown) => {
+        throw new KubepinError(`${label}: cannot resolve ${image} to a digest at deployment time: ${(e as Error).message}. Fix: make the registry reachable, or run \`kubepin lock\` and commit the lock file`);
+      });
+    }));
+  }
+}
+
+/**
+ * A deep copy whose arrays and objects belong to this module's realm. The core copies with
+ * `structuredClone`, which under jest's VM context returns arrays of the outer realm; Pulumi's
+ * serializer tests `instanceof Array` and would then send arrays as `{ "0": … }` objects.
+ */
+function sameRealm(value: unknown): unknown {
+  if (Array.isArray(value)) {
+    // Not `value.map`: that builds the result with the source array's (foreign) constructor.
+    const out: unknown[] = [];
+    for (const item of value) out.push(sameRealm(item));
+    return out;
+  }
+  if (value !== null && typeof value === 'object' && !pulumi.Output.isInstance(value) && !pulumi.Resource.isInstance(value)) {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = sameRealm(v);
+    return out;
+  }
+  return value;
+}

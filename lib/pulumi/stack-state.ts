@@ -1,0 +1,44 @@
+import * as pulumi from '@pulumi/pulumi';
+import * as path from 'path';
+import { DigestSource, ImageLock, LOCK_FILE_NAME } from '../lock';
+import { PulumiImagePolicyOptions } from './pin';
+
+/** What one stack's kubepin pieces share: the registered policy's options and the pre-pulled images. */
+interface StackState {
+  policy?: PulumiImagePolicyOptions;
+  prePulled: string[];
+  defaultLock?: DigestSource;
+}
+
+// Keyed by the stack resource: each `pulumi up` (and each test's runInPulumiStack) starts clean.
+const states = new WeakMap<object, StackState>();
+const outsideStack: StackState = { prePulled: [] };
+
+/** The state of the running stack (a shared one outside any stack, e.g. in unit tests). */
+export function stackState(): StackState {
+  const stack = pulumi.runtime.getStackResource();
+  if (!stack) return outsideStack;
+  let state = states.get(stack);
+  if (!state) {
+    state = { prePulled: [] };
+    states.set(stack, state);
+  }
+  return state;
+}
+
+/**
+ * The lock a component uses when its props name none: the stack policy's, else
+ * `kubepin.lock.json` in the program's directory (Pulumi runs programs there). A missing file is an empty lock.
+ */
+export function defaultLock(): DigestSource {
+  const state = stackState();
+  if (state.policy?.lock) return state.policy.lock;
+  state.defaultLock ??= ImageLock.load(path.resolve(LOCK_FILE_NAME));
+  return state.defaultLock;
+}
+
+/** Resolves a `lock` prop: a lock object, a path to a lock file, or the default. */
+export function lockFrom(lock: DigestSource | string | undefined): DigestSource {
+  if (typeof lock === 'string') return ImageLock.load(lock);
+  return lock ?? defaultLock();
+}

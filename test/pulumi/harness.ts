@@ -1,0 +1,82 @@
+import * as pulumi from '@pulumi/pulumi';
+
+/** One resource the program registered, as the engine would receive it. */
+export interface CapturedResource {
+  /** Pulumi type token, e.g. `kubernetes:apps/v1:Deployment`. */
+  readonly type: string;
+  /** The resource's logical name. */
+  readonly name: string;
+  /** True for custom (provider) resources, false for components. */
+  readonly custom: boolean;
+  /** The inputs, with every Output resolved (what the provider would get). */
+  readonly inputs: Record<string, any>;
+}
+
+/** What {@link runProgram} returns. */
+export interface ProgramRun {
+  /** Every registered resource, in registration order. */
+  readonly resources: CapturedResource[];
+  /** Messages the program logged with pulumi.log (warn/info/error), in order. */
+  readonly logs: string[];
+}
+
+/** Parses YAML like the kubernetes provider's `kubernetes:yaml:decode` invoke (the provider cannot run here). */
+function yamlDecode(text: string): unknown[] {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const YAML = require('yaml') as typeof import('yaml');
+  return YAML.parseAllDocuments(text).map((d) => d.toJSON()).filter((d) => d !== null && d !== undefined);
+}
+
+/**
+ * Runs `program` as a Pulumi program under `pulumi.runtime.setMocks` inside a fresh stack and
+ * captures every registered resource's inputs. Mocks are set before the program runs; programs that
+ * import modules at load time should `require` them inside `program` (or use `jest.isolateModules`).
+ * Rejects with the program's error (or the first failed registration's).
+ */
+export async function runProgram(program: () => unknown, options: { preview?: boolean } = {}): Promise<ProgramRun> {
+  const resources: CapturedResource[] = [];
+  const logs: string[] = [];
+  await pulumi.runtime.setMocks({
+    newResource: (args) => {
+      resources.push({ type: args.type, name: args.name, custom: args.custom ?? true, inputs: args.inputs });
+      return { id: args.custom === false ? undefined : `${args.name}-id`, state: args.inputs };
+    },
+    call: (args) => {
+      if (args.token === 'kubernetes:yaml:decode') return { result: yamlDecode(args.inputs.text) };
+      throw new Error(`unexpected invoke ${args.token} in a kubepin test`);
+    },
+  }, 'kubepin-test', 'test', options.preview ?? false);
+  const failures: unknown[] = [];
+  const onRejection = (reason: unknown) => failures.push(reason);
+  process.on('unhandledRejection', onRejection);
+  const originalLog = { warn: pulumi.log.warn, info: pulumi.log.info, error: pulumi.log.error };
+  for (const level of ['warn', 'info', 'error'] as const) {
+    (pulumi.log as any)[level] = (msg: string) => { logs.push(`${level}: ${msg}`); return Promise.resolve(); };
+  }
+  let programError: unknown;
+  try {
+    await pulumi.runtime.runInPulumiStack(async () => {
+      // Caught here so the stack still completes (as the language host reports a program error),
+      // instead of leaving the stack's own promises rejected and unhandled.
+      try {
+        await program();
+      } catch (e) {
+        programError = e;
+      }
+      return {};
+    });
+    // Internal to the SDK (not in its typings), but it is what the language host awaits too.
+    await (pulumi.runtime as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
+  } finally {
+    // A failed registration rethrows after releasing the RPC queue: give Node the ticks it needs
+    // to report that rejection before the handler goes.
+    for (let i = 0; i < 3; i++) await new Promise((resolve) => setImmediate(resolve));
+    Object.assign(pulumi.log, originalLog);
+    // Leave no stack behind: code running after this is outside any Pulumi program again.
+    (require('@pulumi/pulumi/runtime/state') as { setStackResource(s: unknown): void }).setStackResource(undefined);
+    process.off('unhandledRejection', onRejection);
+  }
+  if (programError !== undefined) throw programError;
+  if (failures.length > 0) throw failures[0];
+  return { resources, logs };
+}
