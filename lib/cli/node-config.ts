@@ -1,0 +1,281 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { parseArgs } from 'util';
+import { parse as parseYaml } from 'yaml';
+import { CliIo, Command, EXIT, UsageError } from './main';
+import { loadManifests } from '../manifests';
+import { CredentialKeyring } from '../credentials/keyring';
+import {
+  CredentialProviderSpec,
+  NodeConfigError,
+  NodeConfigProblem,
+  NodeCredentialFilesOptions,
+  NodeRegistryAuth,
+  SecretSource,
+  UsernameSource,
+  addNodeDockerConfigFile,
+  buildNodeCredentialFiles,
+  formatNodeConfigProblem,
+  generateCredentialProviderConfig,
+  imagesOfObjects,
+  loadCredentialProviderConfig,
+  writeNodeCredentialFiles,
+  writeNodeDockerConfig,
+} from '../node';
+import { writeFileAtomic } from '../lock';
+
+const HELP = `Usage: kubepin node-config <subcommand> [options] [PATH…]
+
+Node-side credentials, for cluster administrators who configure node pools once:
+the kubelet's CredentialProviderConfig and a node config.json. PATH is a file or directory
+of the app's manifests (default: dist/); its images decide what the files cover.
+
+Subcommands:
+  provider-config   write a CredentialProviderConfig with matchImages computed from the images
+  docker-config     write a node config.json (auths) from environment variables or files, mode 0600
+  generate          write both into a directory, from a spec file
+  validate FILE…    check CredentialProviderConfig files/directories or config.json files with the kubelet's rules
+
+provider-config options:
+  --provider NAME=REGISTRY[,REGISTRY…]  a plugin and the registry keys it serves (repeatable); NAME is an
+                                        executable name or a preset: ecr, gcp, acr
+  --spec FILE                           YAML/JSON with "credentialProviders" (and "exclude"), for args, env, …
+  --exclude KEY                         a registry or name no provider may match (repeatable)
+  --cache-duration DURATION             defaultCacheDuration of --provider plugins (default 12h)
+  -o, --output FILE                     write here instead of standard output
+
+docker-config options:
+  --auth REGISTRY=USER,PASSWORD         USER and PASSWORD are env:VARIABLE or file:PATH; USER may also be a
+                                        plain user name. Passwords are never taken literally (repeatable)
+  --from-docker-config FILE             copy "auths" entries from an existing Docker config
+  --registry KEY                        with --from-docker-config: the entries to copy (default: the
+                                        registries of the app's images) (repeatable)
+  -o, --output FILE                     the config.json to write (required; it is never printed)
+
+generate options:
+  --spec FILE                           YAML/JSON with "credentialProviders", "exclude", "nodeDockerConfig"
+  --out-dir DIR                         where to write credential-provider-config.yaml and config.json
+
+Common options:
+  --image IMAGE                         an image the app uses besides those in PATH (repeatable)
+  -h, --help                            show this help
+
+Exit code: 1 when a file is invalid or cannot be built, 2 for bad usage, 0 otherwise.
+`;
+
+const COMMON = {
+  image: { type: 'string', multiple: true },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** `kubepin node-config`: generate and validate node-side credential files. */
+export const nodeConfigCommand: Command = {
+  summary: 'generate or validate node-side credentials (CredentialProviderConfig, node config.json)',
+  async run(args: string[], io: CliIo): Promise<number> {
+    const [sub, ...rest] = args;
+    if (sub === undefined || sub === '-h' || sub === '--help' || sub === 'help') {
+      io.stdout.write(HELP);
+      return sub === undefined ? EXIT.usage : EXIT.ok;
+    }
+    try {
+      switch (sub) {
+        case 'provider-config':
+          return providerConfig(rest, io);
+        case 'docker-config':
+          return dockerConfig(rest, io);
+        case 'generate':
+          return generate(rest, io);
+        case 'validate':
+          return validate(rest, io);
+        default:
+          throw new UsageError(`unknown subcommand "${sub}"; use provider-config, docker-config, generate or validate`);
+      }
+    } catch (e) {
+      if (e instanceof NodeConfigError) {
+        io.stderr.write(`kubepin node-config ${sub}: ${e.message}\n`);
+        return EXIT.findings;
+      }
+      throw e;
+    }
+  },
+};
+
+function parse(args: string[], options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean; short?: string }>): { values: Record<string, unknown>; positionals: string[] } {
+  try {
+    const { values, positionals } = parseArgs({ args, options: { ...COMMON, ...options }, allowPositionals: true, strict: true });
+    return { values: values as Record<string, unknown>, positionals };
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+}
+
+function appImages(positionals: string[], values: Record<string, unknown>, io: CliIo): string[] {
+  const paths = positionals.length > 0 ? positionals.map((p) => path.resolve(io.cwd, p)) : [path.resolve(io.cwd, 'dist')];
+  const extra = (values.image as string[] | undefined) ?? [];
+  let images: string[] = [];
+  if (positionals.length > 0 || fs.existsSync(paths[0])) {
+    const loaded = loadManifests(paths);
+    for (const p of loaded.problems) io.stderr.write(`warning: ${p.file}${p.line ? `:${p.line}` : ''}: ${p.message}\n`);
+    images = imagesOfObjects(loaded.documents.map((d) => d.object));
+  }
+  const all = [...new Set([...images, ...extra])];
+  if (all.length === 0) throw new UsageError('no images found: give the manifest files or directories (default dist/), or --image');
+  return all;
+}
+
+function reportProblems(problems: readonly NodeConfigProblem[], io: CliIo): void {
+  for (const p of problems) io.stderr.write(`${formatNodeConfigProblem(p)}\n`);
+}
+
+function readSpec(file: string, io: CliIo): Record<string, unknown> {
+  let data: unknown;
+  try {
+    data = parseYaml(fs.readFileSync(path.resolve(io.cwd, file), 'utf8'));
+  } catch (e) {
+    throw new NodeConfigError(`${file}: cannot read the spec (${(e as NodeJS.ErrnoException).code ?? (e as Error).message.split('\n')[0]})`);
+  }
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) throw new NodeConfigError(`${file}: the spec must be a mapping with credentialProviders, exclude and/or nodeDockerConfig`);
+  const known = new Set(['credentialProviders', 'exclude', 'nodeDockerConfig']);
+  const unknown = Object.keys(data).filter((k) => !known.has(k));
+  if (unknown.length > 0) throw new NodeConfigError(`${file}: unknown field(s) ${unknown.join(', ')}; the spec has credentialProviders, exclude and nodeDockerConfig`);
+  return data as Record<string, unknown>;
+}
+
+function providerConfig(args: string[], io: CliIo): number {
+  const { values, positionals } = parse(args, {
+    provider: { type: 'string', multiple: true },
+    spec: { type: 'string' },
+    exclude: { type: 'string', multiple: true },
+    'cache-duration': { type: 'string' },
+    output: { type: 'string', short: 'o' },
+  });
+  if (values.help) {
+    io.stdout.write(HELP);
+    return EXIT.ok;
+  }
+  const spec = values.spec ? readSpec(values.spec as string, io) : {};
+  const providers: CredentialProviderSpec[] = [...((spec.credentialProviders as CredentialProviderSpec[] | undefined) ?? [])];
+  for (const raw of (values.provider as string[] | undefined) ?? []) {
+    const eq = raw.indexOf('=');
+    if (eq <= 0 || eq === raw.length - 1) throw new UsageError(`--provider ${JSON.stringify(raw)}: write NAME=REGISTRY[,REGISTRY…], e.g. --provider ecr=123456789012.dkr.ecr.eu-west-1.amazonaws.com`);
+    providers.push({
+      name: raw.slice(0, eq),
+      registries: raw.slice(eq + 1).split(',').filter((r) => r !== ''),
+      ...(values['cache-duration'] ? { defaultCacheDuration: values['cache-duration'] as string } : {}),
+    });
+  }
+  if (providers.length === 0) throw new UsageError('no provider given: use --provider NAME=REGISTRY or --spec FILE');
+  const images = appImages(positionals, values, io);
+  const generated = generateCredentialProviderConfig({ images, providers, exclude: [...((spec.exclude as string[] | undefined) ?? []), ...((values.exclude as string[] | undefined) ?? [])] });
+  reportProblems(generated.problems, io);
+  if (values.output) {
+    const out = path.resolve(io.cwd, values.output as string);
+    fs.mkdirSync(path.dirname(out), { recursive: true });
+    writeFileAtomic(out, generated.yaml, 0o644);
+    io.stdout.write(`wrote ${values.output}\n`);
+  } else {
+    io.stdout.write(generated.yaml);
+  }
+  for (const [name, names] of Object.entries(generated.covered)) io.stderr.write(`${name}: ${names.length} image(s)\n`);
+  if (generated.notCovered.length > 0) io.stderr.write(`not served by any provider (pull secrets, node config.json or public): ${generated.notCovered.join(', ')}\n`);
+  return EXIT.ok;
+}
+
+function source(text: string, what: string, literalAllowed: boolean): SecretSource | UsernameSource {
+  if (text.startsWith('env:') && text.length > 4) return { env: text.slice(4) };
+  if (text.startsWith('file:') && text.length > 5) return { file: text.slice(5) };
+  if (literalAllowed && text !== '') return { value: text };
+  throw new UsageError(`${what} must be env:VARIABLE or file:PATH; kubepin never takes a password on the command line (it would land in shell history and process lists)`);
+}
+
+function dockerConfig(args: string[], io: CliIo): number {
+  const { values, positionals } = parse(args, {
+    auth: { type: 'string', multiple: true },
+    'from-docker-config': { type: 'string' },
+    registry: { type: 'string', multiple: true },
+    output: { type: 'string', short: 'o' },
+  });
+  if (values.help) {
+    io.stdout.write(HELP);
+    return EXIT.ok;
+  }
+  if (!values.output || values.output === '-') throw new UsageError('--output FILE is required: the node config.json holds credentials and is never printed');
+  const auths: NodeRegistryAuth[] = ((values.auth as string[] | undefined) ?? []).map((raw) => {
+    const eq = raw.indexOf('=');
+    const comma = raw.indexOf(',', eq);
+    if (eq <= 0 || comma === -1) throw new UsageError('--auth: write REGISTRY=USER,PASSWORD, e.g. --auth ghcr.io=env:GHCR_USER,env:GHCR_TOKEN');
+    const registry = raw.slice(0, eq);
+    return {
+      registry,
+      username: source(raw.slice(eq + 1, comma), `--auth ${registry}: USER`, true) as UsernameSource,
+      password: source(raw.slice(comma + 1), `--auth ${registry}: PASSWORD`, false) as SecretSource,
+    };
+  });
+  if (auths.length === 0 && !values['from-docker-config']) throw new UsageError('give --auth REGISTRY=USER,PASSWORD or --from-docker-config FILE');
+  if (values.registry && !values['from-docker-config']) throw new UsageError('--registry selects entries of --from-docker-config; use --auth for credentials from the environment');
+  const images = positionals.length > 0 || values.image || fs.existsSync(path.resolve(io.cwd, 'dist')) ? appImages(positionals, values, io) : [];
+  const out = path.resolve(io.cwd, values.output as string);
+  const result = writeNodeDockerConfig(out, {
+    auths,
+    ...(values['from-docker-config'] ? { fromDockerConfig: { file: values['from-docker-config'] as string, ...(values.registry ? { registries: values.registry as string[] } : {}) } } : {}),
+    images,
+    env: io.env,
+    cwd: io.cwd,
+  });
+  reportProblems(result.problems, io);
+  io.stdout.write(`wrote ${values.output} (mode 0600) with credentials for: ${result.registries.join(', ')}\n`);
+  if (images.length > 0 && result.notCovered.length > 0) io.stderr.write(`no node credential for: ${result.notCovered.join(', ')}\n`);
+  return EXIT.ok;
+}
+
+function generate(args: string[], io: CliIo): number {
+  const { values, positionals } = parse(args, { spec: { type: 'string' }, 'out-dir': { type: 'string' } });
+  if (values.help) {
+    io.stdout.write(HELP);
+    return EXIT.ok;
+  }
+  if (!values.spec || !values['out-dir']) throw new UsageError('generate needs --spec FILE and --out-dir DIR');
+  const spec = readSpec(values.spec as string, io);
+  const options: NodeCredentialFilesOptions = {
+    images: appImages(positionals, values, io),
+    ...(spec.credentialProviders !== undefined ? { credentialProviders: spec.credentialProviders as CredentialProviderSpec[] } : {}),
+    ...(spec.exclude !== undefined ? { exclude: spec.exclude as string[] } : {}),
+    ...(spec.nodeDockerConfig !== undefined ? { nodeDockerConfig: { ...(spec.nodeDockerConfig as object), env: io.env, cwd: path.dirname(path.resolve(io.cwd, values.spec as string)) } } : {}),
+  };
+  if (!options.credentialProviders && !options.nodeDockerConfig) throw new NodeConfigError(`${values.spec}: give credentialProviders and/or nodeDockerConfig`);
+  const built = buildNodeCredentialFiles(options);
+  reportProblems(built.problems, io);
+  const written = writeNodeCredentialFiles(path.resolve(io.cwd, values['out-dir'] as string), built);
+  for (const file of written) io.stdout.write(`wrote ${path.relative(io.cwd, file)}${file.endsWith('config.json') ? ' (mode 0600)' : ''}\n`);
+  if (built.notCovered.length > 0) io.stderr.write(`no node-side credential for: ${built.notCovered.join(', ')}\n`);
+  return EXIT.ok;
+}
+
+function validate(args: string[], io: CliIo): number {
+  const { values, positionals } = parse(args, {});
+  if (values.help) {
+    io.stdout.write(HELP);
+    return EXIT.ok;
+  }
+  if (positionals.length === 0) throw new UsageError('validate needs at least one file or directory');
+  const problems: NodeConfigProblem[] = [];
+  for (const raw of positionals) {
+    const file = path.resolve(io.cwd, raw);
+    let kind: 'docker' | 'provider' = 'provider';
+    if (fs.existsSync(file) && fs.statSync(file).isFile()) {
+      const text = fs.readFileSync(file, 'utf8');
+      // A Docker config is JSON with auths/credHelpers/credsStore and no kind.
+      try {
+        const data = JSON.parse(text);
+        if (data && typeof data === 'object' && !('kind' in data)) kind = 'docker';
+      } catch {
+        // YAML: a CredentialProviderConfig.
+      }
+    }
+    const found = kind === 'docker' ? addNodeDockerConfigFile(new CredentialKeyring(), file) : loadCredentialProviderConfig(file).problems;
+    problems.push(...found.map((p) => ({ ...p, file: p.file ? path.relative(io.cwd, p.file) || p.file : raw })));
+    if (!found.some((p) => p.severity === 'error')) io.stdout.write(`${raw}: valid ${kind === 'docker' ? 'node config.json' : 'CredentialProviderConfig'}\n`);
+  }
+  reportProblems(problems, io);
+  return problems.some((p) => p.severity === 'error') ? EXIT.findings : EXIT.ok;
+}
