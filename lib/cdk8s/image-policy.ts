@@ -3,7 +3,9 @@ import { Image } from '../image';
 import { ImageLock } from '../lock';
 import { PullPolicy, isPullPolicy } from '../pull-policy';
 import { ImageReference } from '../image-reference';
-import { PolicyRuntime, PullSecretConstruct, nearestRuntime, setRuntime } from './policy-runtime';
+import { PolicyRuntime, PullSecretConstruct, findPullSecrets, nearestRuntime, setRuntime } from './policy-runtime';
+import { PrePullDaemonSet } from './pre-pull-daemon-set';
+import { PullSecretDeclaration } from '../policy';
 import { ConstructFinding } from './findings';
 import { resolveLock } from './lock-file';
 import { addPrePullImage } from './pre-pull';
@@ -89,8 +91,18 @@ export class ImagePolicy extends Construct {
       }
       addPrePullImage(scope, text, {}, (message) => problems.push(message));
     }
+    const wired = new WeakSet<object>();
     this.node.addValidation({
       validate: () => {
+        // Pre-pullers in scope pin from this policy's lock and know its pull secrets.
+        const secrets = (props.pullSecrets ?? findPullSecrets(scope.node.root))
+          .map((s) => s.declarationOrUndefined).filter((d): d is PullSecretDeclaration => d !== undefined);
+        for (const c of scope.node.findAll()) {
+          if (!PrePullDaemonSet.isPrePullDaemonSet(c) || wired.has(c)) continue;
+          wired.add(c);
+          c.useLock(this.lock);
+          if (secrets.length > 0) c.addPullSecrets(...secrets);
+        }
         this.runtime.beginPass();
         return problems;
       },

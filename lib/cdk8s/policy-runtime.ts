@@ -8,6 +8,7 @@ import { ImagePolicyOptions, PolicyEngine, PullSecretDeclaration } from '../poli
 import { CredentialKeyring } from '../credentials/keyring';
 import { JsonObject, findPodTemplate, isObject, objectRef } from '../workloads';
 import { findTypedState } from './typed-state';
+import { PrePullDaemonSet } from './pre-pull-daemon-set';
 
 /**
  * How the cdk8s face runs the core policy without Aspects (cdk8s has none):
@@ -28,7 +29,6 @@ const IMPLICIT = Symbol.for('kubepin.cdk8s.implicitRuntime');
 export const PULL_SECRET_SYMBOL = Symbol.for('kubepin.cdk8s.RegistryPullSecret');
 /** Marks typed workloads, which are pinned even without an `ImagePolicy`. */
 export const TYPED_WORKLOAD_SYMBOL = Symbol.for('kubepin.cdk8s.TypedWorkload');
-const PREPULL_SYMBOL_NAME = 'kubepin.cdk8s.PrePullDaemonSet';
 
 interface Hook {
   readonly original: () => JsonObject;
@@ -205,14 +205,11 @@ export function findPullSecrets(root: IConstruct): PullSecretConstruct[] {
   return root.node.findAll().filter((c) => (c as unknown as Record<symbol, unknown>)[PULL_SECRET_SYMBOL] === true) as unknown as PullSecretConstruct[];
 }
 
-/** Images of every pre-pull DaemonSet under `scope` (the agreed `PrePullDaemonSet.images`). */
+/** Images of every pre-pull DaemonSet under `scope`. */
 export function findPrePulledImages(scope: IConstruct): string[] {
   const images: string[] = [];
   for (const c of scope.node.findAll()) {
-    const marked = (c as unknown as Record<symbol, unknown>)[Symbol.for(PREPULL_SYMBOL_NAME)] === true
-      || c.constructor?.name === 'PrePullDaemonSet';
-    const list = (c as unknown as { images?: unknown }).images;
-    if (marked && Array.isArray(list)) images.push(...list.filter((i): i is string => typeof i === 'string'));
+    if (PrePullDaemonSet.isPrePullDaemonSet(c)) images.push(...c.images);
   }
   return images;
 }

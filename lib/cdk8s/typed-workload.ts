@@ -5,7 +5,7 @@ import { Image } from '../image';
 import { PullPolicy, isPullPolicy } from '../pull-policy';
 import { PolicyRuntime, TYPED_WORKLOAD_SYMBOL, hookApiObject, implicitRuntime } from './policy-runtime';
 import { resolveLock } from './lock-file';
-import { addPrePullImage } from './pre-pull';
+import { PrePullPlacement, addPrePullImage } from './pre-pull';
 import { typedStateOf } from './typed-state';
 import type { RegistryPullSecret } from './registry-pull-secret';
 
@@ -17,17 +17,8 @@ export interface ContainerProps extends Omit<kplus.ContainerProps, 'image' | 'im
   readonly pullPolicy?: PullPolicy;
 }
 
-/** Where pre-pulled images go: the agreed `PrePullDaemonSet.addImage` options. */
-export interface PrePullProps {
-  /** Nodes to pre-pull on. @default every node the pre-puller runs on */
-  readonly nodeSelector?: Record<string, string>;
-  /** Tolerations needed to reach those nodes. @default none */
-  readonly tolerations?: object[];
-  /** Node affinity of the workload's pods. @default none */
-  readonly affinity?: object;
-  /** Namespace of the pre-pull DaemonSet. @default the chart's namespace */
-  readonly namespace?: string;
-}
+/** Where a typed workload's images are pre-pulled: the nodes its pods run on. */
+export interface PrePullProps extends Omit<PrePullPlacement, 'pullSecrets'> {}
 
 /** Props every kubepin typed workload adds to its cdk8s-plus counterpart. */
 export interface TypedPodProps {
