@@ -11,6 +11,8 @@ import {
 } from './image-rules';
 import { KnownPullSecret, keyringOf, pullSecretFromPayload, readPullSecretObject } from './pull-secrets';
 import { describeBackoff } from './backoff';
+import { checkPrePull } from '../prepull/check';
+import { CredentialProviderConfig, providersForImage } from '../node/credential-provider-config';
 
 /** The container states the kubelet reports for image problems, as `kubectl get pods` shows them. */
 export type KubeletState = 'InvalidImageName' | 'ErrImagePull' | 'ImagePullBackOff' | 'ErrImageNeverPull';
@@ -41,6 +43,10 @@ export interface CheckOptions {
   readonly prePulled?: readonly string[];
   /** The cluster runs KubeletEnsureSecretPulledImages (on by default from 1.35). @default true */
   readonly ensureSecretPulledImages?: boolean;
+  /** The nodes' config.json credentials (see `addNodeDockerConfigFile`), tried after pod secrets. @default none */
+  readonly nodeCredentials?: CredentialKeyring;
+  /** The kubelet's CredentialProviderConfig, tried after config.json. @default none */
+  readonly credentialProviders?: CredentialProviderConfig;
 }
 
 /** One image the kubelet will pull, with the credentials it will try: the input of the online probe. */
@@ -61,6 +67,8 @@ export interface ImagePullPlan {
   readonly keyring: CredentialKeyring;
   /** Secrets whose content `check` does not know (cluster secrets): the prediction is uncertain. */
   readonly unknownSecrets: readonly string[];
+  /** Credential-provider plugins whose `matchImages` match: their answer is known only on the node. */
+  readonly providers: readonly string[];
   /** Set when a secret of the pod is malformed: the kubelet fails every pull of the pod. */
   readonly keyringError?: string;
   /** Manifest file, when known. */
@@ -133,6 +141,7 @@ class Checker {
       const template = findPodTemplate(object);
       if (template) this.checkWorkload(object, template);
     }
+    this.addPrePullFindings(objects);
     return { findings: this.findings, plans: this.plans };
   }
 
@@ -169,6 +178,23 @@ class Checker {
         const sources = unique(keyring.lookup(ref.toString()).map((m) => m.source));
         this.prePullers.push({ reference: ref, sources, object });
       }
+    }
+  }
+
+  /**
+   * Node-scope and `Always` findings of the pre-pull DaemonSets kubepin builds (lib/prepull).
+   * Its `never-without-prepull` is left out: ours also counts other DaemonSets and `prePulled`.
+   */
+  private addPrePullFindings(objects: JsonObject[]): void {
+    const byRef = new Map<string, JsonObject>();
+    const key = (r: ObjectRef) => `${r.kind}/${r.namespace ?? ''}/${r.name}`;
+    for (const object of objects) byRef.set(key(objectRef(object)), object);
+    for (const finding of checkPrePull(objects)) {
+      if (finding.code === 'never-without-prepull') continue;
+      const object = byRef.get(key(finding.object));
+      const state = finding.code === 'prepull-node-scope' && finding.severity === 'error' ? 'ErrImageNeverPull' : undefined;
+      if (object) this.add(object, finding, state);
+      else this.findings.push({ ...finding, ...(state ? { state } : {}) });
     }
   }
 
@@ -241,15 +267,18 @@ class Checker {
         continue;
       }
       const policy = effectivePolicy(site);
-      const prePuller = this.prePullers.find((p) => p.object !== object && prePullCovers([p.reference], parsed));
+      const prePuller = this.prePullers.find((p) => p.object !== object && pulledServes(p.reference, parsed));
       if (policy === PullPolicy.Never && !prePuller && !prePullCovers(this.prePulled, parsed)) {
         this.add(object, neverWithoutPrePullFinding(ref, site, parsed), 'ErrImageNeverPull');
       }
       const sources = unique(keyring.lookup(parsed.toString()).map((m) => m.source));
+      const nodeSources = this.options.nodeCredentials ? unique(this.options.nodeCredentials.lookup(parsed.toString()).map((m) => m.source)) : [];
+      const providers = this.options.credentialProviders ? providersForImage(this.options.credentialProviders, parsed.toString()).map((p) => p.provider) : [];
       if (sources.length > 0 && matchesAnyRegistryKey(this.options.publicRegistries, parsed.name)) {
         this.add(object, secretForPublicRegistryFinding(ref, site, parsed.name, sources));
       }
-      if (sources.length === 0 && unknownSecrets.length === 0 && !keyringError && matchesAnyRegistryKey(this.options.privateRegistries, parsed.name)) {
+      if (sources.length === 0 && nodeSources.length === 0 && providers.length === 0 && unknownSecrets.length === 0 && !keyringError
+        && matchesAnyRegistryKey(this.options.privateRegistries, parsed.name)) {
         this.report(object, 'no-pull-secret-for-private-registry', 'error', site.path, site.image,
           `${site.image} comes from a private registry but no pull secret of the pod matches ${parsed.name}; the pull fails with 401 (ErrImagePull, then ImagePullBackOff retrying after ${describeBackoff()}). Fix: add a pull secret for ${parsed.registry} to imagePullSecrets`, 'ErrImagePull');
       }
@@ -263,7 +292,7 @@ class Checker {
       const where = this.locate(object, site.path);
       this.plans.push({
         object: ref, path: site.path, image: site.image, reference: parsed, pullPolicy: policy, secrets: names, keyring,
-        unknownSecrets, ...(keyringError ? { keyringError } : {}), ...where,
+        unknownSecrets, providers, ...(keyringError ? { keyringError } : {}), ...where,
       });
     }
   }
@@ -285,6 +314,17 @@ class Checker {
   private report(object: JsonObject, code: FindingCode, severity: Severity, path: string, image: string | undefined, message: string, state?: KubeletState): void {
     this.add(object, { code, severity, object: objectRef(object), path, ...(image !== undefined ? { image } : {}), message }, state);
   }
+}
+
+/**
+ * True when an image a DaemonSet pulled serves a container's image on the node: the same
+ * digest for a digest reference, else the same tag (no tag meaning `latest`).
+ */
+function pulledServes(pulled: ImageReference, wanted: ImageReference): boolean {
+  if (pulled.name !== wanted.name) return false;
+  if (wanted.digest !== undefined) return pulled.digest === wanted.digest;
+  const tag = (r: ImageReference) => r.tag ?? (r.digest === undefined ? 'latest' : undefined);
+  return tag(pulled) === tag(wanted);
 }
 
 function effectivePolicy(site: ImageSite): PullPolicy {

@@ -2,7 +2,18 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { ApiObject, App, Chart } from 'cdk8s';
-import { ValidationContext } from 'cdk8s-cli/plugins';
+
+/** The parts of cdk8s-cli's ValidationContext this test reads (its package `exports` hide the typings from tsc's node resolution). */
+interface Report {
+  success: boolean;
+  toString(): string;
+  toJson(): {
+    summary: { status: string };
+    violations: Array<{ ruleName: string; recommendation: string; violatingConstructs: Array<{ resourceName: string; manifestPath: string; locations?: string[] }> }>;
+  };
+}
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { ValidationContext } = require('cdk8s-cli/plugins') as { ValidationContext: new (manifests: string[], pkg: string, version: string, metadata: object, stdout: boolean) => { report: Report } };
 
 // The plugin loads the compiled core from ../dist/lib; in this in-process test that path
 // serves the TypeScript sources, so the test does not depend on a prior build.
