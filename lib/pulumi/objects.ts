@@ -1,5 +1,6 @@
 import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
+import { sameRealm } from './pin';
 
 type Ctor = new (name: string, args: any, opts?: pulumi.CustomResourceOptions) => pulumi.CustomResource;
 
@@ -18,7 +19,7 @@ const CLASSES: Record<string, Ctor> = {
  * Inputs allowed inside): the typed class for the kinds kubepin makes, a `CustomResource` otherwise.
  */
 export function createObject(name: string, object: pulumi.Inputs, opts: pulumi.CustomResourceOptions): pulumi.CustomResource {
-  const { apiVersion, kind, ...rest } = object as { apiVersion: string; kind: string };
+  const { apiVersion, kind, ...rest } = sameRealm(object) as { apiVersion: string; kind: string };
   const ctor = CLASSES[`${apiVersion}/${kind}`];
   if (ctor) return new ctor(name, rest, opts);
   return new k8s.apiextensions.CustomResource(name, { apiVersion, kind, ...rest }, opts);

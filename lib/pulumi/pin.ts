@@ -123,11 +123,20 @@ export class PropsPinner {
   /** Runs the core engine on one plain object; throws on error findings, reports warnings. */
   public pinPlain(label: string, object: JsonObject): JsonObject {
     // Images a PrePullDaemonSet of this stack covers may use `Never`.
-    const extra = stackState().prePulled;
-    const options = extra.length > 0 ? { ...this.options, prePulled: [...(this.options.prePulled ?? []), ...extra] } : this.options;
+    const state = stackState();
+    const options: ImagePolicyOptions = {
+      ...this.options,
+      prePulled: [...(this.options.prePulled ?? []), ...state.prePulled],
+      // As in the cdk8s face: by default every RegistryPullSecret of the stack is a candidate.
+      pullSecrets: this.options.pullSecrets ?? state.pullSecrets,
+    };
     const engine = new PolicyEngine(options);
     const pinned = engine.apply(object);
     this.report(label, engine.findings);
+    for (const site of findPodTemplate(pinned)?.sites ?? []) {
+      const ref = ImageReference.tryParse(site.image);
+      if (ref) state.pinned.push({ label, name: ref.name });
+    }
     return sameRealm(pinned) as JsonObject;
   }
 
@@ -184,7 +193,7 @@ export class PropsPinner {
  * `structuredClone`, which under jest's VM context returns arrays of the outer realm; Pulumi's
  * serializer tests `instanceof Array` and would then send arrays as `{ "0": … }` objects.
  */
-function sameRealm(value: unknown): unknown {
+export function sameRealm(value: unknown): unknown {
   if (Array.isArray(value)) {
     // Not `value.map`: that builds the result with the source array's (foreign) constructor.
     const out: unknown[] = [];

@@ -53,7 +53,7 @@ export class PrePullDaemonSet extends pulumi.ComponentResource {
       ...core,
       strict: core.strict ?? policy?.strict,
       lock: lockFrom(lock),
-      pullSecrets: pullSecrets ? declarationsOf(pullSecrets) : policy?.pullSecrets,
+      pullSecrets: pullSecrets ? declarationsOf(pullSecrets) : (policy?.pullSecrets ?? stackState().pullSecrets),
     });
     const label = `${PREPULL_DAEMONSET_TYPE} "${name}"`;
     reportFindings(label, result.findings, policy?.onWarning);

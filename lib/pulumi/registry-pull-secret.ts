@@ -5,7 +5,9 @@ import {
   PullSecretSource, buildPullSecret,
 } from '../pull-secret';
 import { JsonObject } from '../workloads';
+import { registryKeyMatches } from '../credentials/keyring';
 import { createObject } from './objects';
+import { stackState } from './stack-state';
 
 /** Props of {@link RegistryPullSecret}. */
 export interface RegistryPullSecretArgs {
@@ -73,6 +75,13 @@ export class RegistryPullSecret extends pulumi.ComponentResource {
     const built = buildPullSecret(args?.source, { where: `${REGISTRY_PULL_SECRET_TYPE} "${name}"`, env: args?.env });
     this.declaration = built.declaration;
     this.secretName = built.declaration.name;
+    const state = stackState();
+    // Workloads are pinned when they are created: a secret declared after them cannot reach them.
+    const missed = state.pinned.filter((p) => this.declaration.registries.some((r) => registryKeyMatches(r.replace(/^https?:\/\//, ''), p.name)));
+    if (missed.length > 0) {
+      void pulumi.log.warn(`kubepin: ${REGISTRY_PULL_SECRET_TYPE} "${name}" serves images of resources created before it (${[...new Set(missed.map((m) => m.label))].join(', ')}), which were pinned without it. Fix: create pull secrets before the workloads that use them`);
+    }
+    state.pullSecrets.push(this.declaration);
     this.resources = built.objects.map((object, i) => createObject(built.objects.length === 1 ? name : `${name}-${i + 1}`, markSecret(object), { parent: this }));
     this.registerOutputs({ secretName: this.secretName, registries: this.declaration.registries });
   }

@@ -1,6 +1,7 @@
 import * as pulumi from '@pulumi/pulumi';
 import * as path from 'path';
 import { DigestSource, ImageLock, LOCK_FILE_NAME } from '../lock';
+import { PullSecretDeclaration } from '../policy';
 import { PulumiImagePolicyOptions } from './pin';
 
 /** What one stack's kubepin pieces share: the registered policy's options and the pre-pulled images. */
@@ -8,11 +9,15 @@ interface StackState {
   policy?: PulumiImagePolicyOptions;
   prePulled: string[];
   defaultLock?: DigestSource;
+  /** Every RegistryPullSecret of the stack: the default pull secrets of the policy and the components. */
+  pullSecrets: PullSecretDeclaration[];
+  /** Registry names of the images pinned so far, to catch a pull secret declared after its users. */
+  pinned: Array<{ label: string; name: string }>;
 }
 
 // Keyed by the stack resource: each `pulumi up` (and each test's runInPulumiStack) starts clean.
 const states = new WeakMap<object, StackState>();
-const outsideStack: StackState = { prePulled: [] };
+const outsideStack: StackState = { prePulled: [], pullSecrets: [], pinned: [] };
 
 /** The state of the running stack (a shared one outside any stack, e.g. in unit tests). */
 export function stackState(): StackState {
@@ -20,7 +25,7 @@ export function stackState(): StackState {
   if (!stack) return outsideStack;
   let state = states.get(stack);
   if (!state) {
-    state = { prePulled: [] };
+    state = { prePulled: [], pullSecrets: [], pinned: [] };
     states.set(stack, state);
   }
   return state;

@@ -32,7 +32,7 @@ export interface WorkloadArgs {
   readonly podSpec?: Omit<k8s.types.input.core.v1.PodSpec, 'containers' | 'initContainers'>;
   /** Pull policy of containers that set none. @default IfNotPresent for pinned images (the API server's default otherwise) */
   readonly pullPolicy?: PullPolicy;
-  /** Pull secrets; each is attached to the pods only when it serves one of their images (kubelet matching). @default the stack policy's */
+  /** Pull secrets to list on the pods whatever their images (the policy adds every stack secret that serves them anyway). @default none */
   readonly pullSecrets?: readonly PullSecretRef[];
   /**
    * Pre-pull the images: `true` makes a {@link PrePullDaemonSet} child for this workload's images and
@@ -74,11 +74,18 @@ export function buildWorkload(component: pulumi.ComponentResource, type: string,
   }
   const policy = stackState().policy;
   const lock = lockFrom(args.lock);
-  const pullSecrets = args.pullSecrets ? declarationsOf(args.pullSecrets) : policy?.pullSecrets;
+  const listed = args.pullSecrets ? declarationsOf(args.pullSecrets) : [];
+  // Candidates for matching: the policy's, else every RegistryPullSecret of the stack (read when pinning).
+  const pullSecrets = policy?.pullSecrets;
   const strict = args.strict ?? policy?.strict;
   const containers = args.containers.map((c, i) => container(label, 'containers', c, i, args.pullPolicy));
   const initContainers = args.initContainers?.map((c, i) => container(label, 'initContainers', c, i, args.pullPolicy));
-  const podSpec = args.podSpec ?? {};
+  const podSpec: Record<string, unknown> = { ...(args.podSpec ?? {}) };
+  if (listed.length > 0) {
+    const own = Array.isArray(podSpec.imagePullSecrets) ? podSpec.imagePullSecrets : [];
+    const names = own.map((s) => (isObject(s) ? s.name : undefined));
+    podSpec.imagePullSecrets = [...own, ...listed.filter((d) => !names.includes(d.name)).map((d) => ({ name: d.name }))];
+  }
   const podMetadata = args.podMetadata ?? { labels: { 'app.kubernetes.io/name': name } };
 
   let prePull: PrePullDaemonSet | undefined;
@@ -87,7 +94,8 @@ export function buildWorkload(component: pulumi.ComponentResource, type: string,
     const images: PrePullImage[] = [...(initContainers ?? []), ...containers].map((c) => ({ image: c.image as string, ...scope }));
     const namespace = (args.metadata as { namespace?: unknown } | undefined)?.namespace;
     prePull = new PrePullDaemonSet(`${name}-prepull`, {
-      images, lock, strict, pullSecrets: pullSecrets ?? [],
+      images: images.map((i) => ({ ...i, ...(listed.length > 0 ? { pullSecrets: listed.map((d) => d.name) } : {}) })),
+      lock, strict, pullSecrets: pullSecrets ?? stackState().pullSecrets,
       name: `${name.toLowerCase().replace(/[^a-z0-9-]+/g, '-').slice(0, 49)}-prepull`,
       ...(typeof namespace === 'string' ? { namespace } : {}),
     }, { parent: component });

@@ -8,8 +8,50 @@ export interface CapturedResource {
   readonly name: string;
   /** True for custom (provider) resources, false for components. */
   readonly custom: boolean;
-  /** The inputs, with every Output resolved (what the provider would get). */
+  /** The inputs, with every Output resolved and secrets unwrapped (what the provider would get). */
   readonly inputs: Record<string, any>;
+  /** JSON paths of the inputs Pulumi holds as secrets (encrypted in state, hidden in diffs). */
+  readonly secretPaths: string[];
+  /** URNs of the resources this one depends on, as sent to the engine (`dependsOn` and input dependencies). */
+  readonly dependencies: string[];
+  /** `customTimeouts` as sent to the engine, when set. */
+  readonly customTimeouts?: { create?: string; update?: string; delete?: string };
+}
+
+// The wire form of a secret value (pulumi/sdk rpc.ts `specialSigKey` / `specialSecretSig`).
+const SIG_KEY = '4dabf18193072939515e22adb298388d';
+const SECRET_SIG = '1b47061264138c4ac30d75fd1eb44270';
+
+function unwrapSecrets(value: unknown, path: string, secrets: string[]): any {
+  if (Array.isArray(value)) return value.map((v, i) => unwrapSecrets(v, `${path}[${i}]`, secrets));
+  if (value === null || typeof value !== 'object') return value;
+  const record = value as Record<string, unknown>;
+  if (record[SIG_KEY] === SECRET_SIG) {
+    secrets.push(path);
+    return unwrapSecrets(record.value, path, []);
+  }
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(record)) out[k] = unwrapSecrets(v, path ? `${path}.${k}` : k, secrets);
+  return out;
+}
+
+/** The captured resources as YAML for snapshots: secret values replaced by `[secret]`, the stack left out. */
+export function snapshotYaml(resources: readonly CapturedResource[]): string {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const YAML = require('yaml') as typeof import('yaml');
+  const docs = resources.filter((r) => r.type !== 'pulumi:pulumi:Stack').map((r) => {
+    const inputs = structuredClone(r.inputs);
+    for (const p of r.secretPaths) setPath(inputs, p, '[secret]');
+    return { type: r.type, name: r.name, inputs };
+  });
+  return docs.map((d) => YAML.stringify(d, { sortMapEntries: true })).join('---\n');
+}
+
+function setPath(object: Record<string, any>, path: string, value: unknown): void {
+  const keys = path.split('.');
+  let holder = object;
+  for (const key of keys.slice(0, -1)) holder = holder[key];
+  holder[keys[keys.length - 1]] = value;
 }
 
 /** What {@link runProgram} returns. */
@@ -38,7 +80,9 @@ export async function runProgram(program: () => unknown, options: { preview?: bo
   const logs: string[] = [];
   await pulumi.runtime.setMocks({
     newResource: (args) => {
-      resources.push({ type: args.type, name: args.name, custom: args.custom ?? true, inputs: args.inputs });
+      const secretPaths: string[] = [];
+      const inputs = unwrapSecrets(args.inputs, '', secretPaths);
+      resources.push({ type: args.type, name: args.name, custom: args.custom ?? true, inputs, secretPaths, dependencies: [] });
       return { id: args.custom === false ? undefined : `${args.name}-id`, state: args.inputs };
     },
     call: (args) => {
@@ -46,6 +90,18 @@ export async function runProgram(program: () => unknown, options: { preview?: bo
       throw new Error(`unexpected invoke ${args.token} in a kubepin test`);
     },
   }, 'kubepin-test', 'test', options.preview ?? false);
+  // The mock passes only type, name and inputs to newResource: read the rest of the request here.
+  const requests = new Map<string, { dependencies: string[]; customTimeouts?: { create?: string; update?: string; delete?: string } }>();
+  const monitor = pulumi.runtime.getMonitor() as unknown as { registerResource(req: any, cb: unknown): unknown };
+  const register = monitor.registerResource.bind(monitor);
+  monitor.registerResource = (req: any, cb: unknown) => {
+    const t = req.getCustomtimeouts?.();
+    requests.set(`${req.getType()}::${req.getName()}`, {
+      dependencies: req.getDependenciesList(),
+      ...(t ? { customTimeouts: Object.fromEntries(Object.entries({ create: t.getCreate(), update: t.getUpdate(), delete: t.getDelete() }).filter(([, v]) => v)) } : {}),
+    });
+    return register(req, cb);
+  };
   const failures: unknown[] = [];
   const onRejection = (reason: unknown) => failures.push(reason);
   process.on('unhandledRejection', onRejection);
@@ -78,5 +134,5 @@ export async function runProgram(program: () => unknown, options: { preview?: bo
   }
   if (programError !== undefined) throw programError;
   if (failures.length > 0) throw failures[0];
-  return { resources, logs };
+  return { resources: resources.map((r) => ({ ...r, ...(requests.get(`${r.type}::${r.name}`) ?? { dependencies: [] }) })), logs };
 }
