@@ -4,14 +4,17 @@
  *
  * In your own app, import from 'kubepin/cdk8s' instead of the relative paths below.
  */
+import * as fs from 'fs';
 import * as path from 'path';
 import { App, Chart, ChartProps, Include } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { Deployment, Image, ImagePolicy, PullPolicy, RegistryPullSecret, StatefulSet } from '../../lib/cdk8s';
 
-/** The vendored YAML lives in the source tree, next to this file's source. */
-const VENDOR_DIR = path.resolve(__dirname, '..', '..', '..', 'examples', 'cdk8s', 'vendor');
+/** The vendored YAML lives next to this file's source (tsc does not copy it to dist/). */
+const VENDOR_DIR = fs.existsSync(path.join(__dirname, 'vendor'))
+  ? path.join(__dirname, 'vendor')
+  : path.resolve(__dirname, '..', '..', '..', 'examples', 'cdk8s', 'vendor');
 
 /** The shop: a web front end, its database, a migration Job and a vendored Redis cache. */
 export class ShopChart extends Chart {
@@ -74,13 +77,19 @@ export class ShopChart extends Chart {
   }
 }
 
-const app = new App();
-new ImagePolicy(app, 'ImagePolicy', {
-  // Every image must be in kubepin.lock.json (run `kubepin lock` after changing an image).
-  strict: true,
-  defaultPullPolicy: PullPolicy.IfNotPresent,
-  publicRegistries: ['registry.k8s.io'],
-  allowedRegistries: ['docker.io', 'registry.k8s.io'],
-});
-new ShopChart(app, 'shop', { namespace: 'shop' });
-app.synth();
+/** Adds the shop and its image policy to `app`. */
+export function buildShopApp(app: App): App {
+  new ImagePolicy(app, 'ImagePolicy', {
+    // Every image must be in kubepin.lock.json (run `kubepin lock` after changing an image).
+    strict: true,
+    defaultPullPolicy: PullPolicy.IfNotPresent,
+    publicRegistries: ['registry.k8s.io'],
+    allowedRegistries: ['docker.io', 'registry.k8s.io'],
+  });
+  new ShopChart(app, 'shop', { namespace: 'shop' });
+  return app;
+}
+
+if (require.main === module) {
+  buildShopApp(new App()).synth();
+}
