@@ -23,6 +23,9 @@ export const CHECK_RULES: Readonly<Record<string, { readonly title: string; read
   'pull-uncertain': { title: 'Registry probe: the outcome could not be predicted', level: 'warning' },
   'unreadable-manifest': { title: 'Manifest file or document that cannot be read', level: 'error' },
   'not-kubernetes': { title: 'YAML document that is not a Kubernetes object', level: 'warning' },
+  'node-config-problem': { title: 'Node config.json or CredentialProviderConfig the kubelet ignores or misreads', level: 'warning' },
+  'prepull-node-scope': { title: 'Pre-puller does not reach every node the workload may run on', level: 'warning' },
+  'prepull-always': { title: 'Pre-pulled image pulled with imagePullPolicy Always', level: 'warning' },
 };
 
 /** Options of {@link toSarif}. */

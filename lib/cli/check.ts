@@ -8,6 +8,10 @@ import { atLeast, formatJson, formatText, problemFindings } from '../check/repor
 import { toSarif } from '../check/sarif';
 import { readPullSecretObject } from '../check/pull-secrets';
 import { isObject } from '../workloads';
+import { KubepinError } from '../errors';
+import { CredentialKeyring } from '../credentials/keyring';
+import { addNodeDockerConfigFile } from '../node/node-keyring';
+import { CredentialProviderConfig, NodeConfigProblem, loadCredentialProviderConfig } from '../node/credential-provider-config';
 
 const HELP = `Usage: kubepin check [PATH…|-] [options]
 
@@ -26,6 +30,9 @@ Options:
   --pre-pulled IMAGE           an image a pre-puller outside the manifests puts on every node (repeatable)
   --no-ensure-secret-pulled-images
                                the cluster runs without KubeletEnsureSecretPulledImages (before 1.35)
+  --node-config PATH           a node's config.json: its "auths" are tried after the pod's secrets (repeatable)
+  --credential-provider-config PATH
+                               the kubelet's CredentialProviderConfig (file or directory)
   --online                     also ask the registries, with the credentials the kubelet would use
   --insecure-registry HOST     with --online: talk plain HTTP to HOST (repeatable)
   --ca-file PATH               with --online: trust this CA (PEM) for registry TLS
@@ -50,6 +57,10 @@ export interface CheckArgs {
   readonly secretFiles: Array<[string, string]>;
   /** Probe the registries. */
   readonly online: boolean;
+  /** Node config.json files. */
+  readonly nodeConfigs: string[];
+  /** The kubelet's CredentialProviderConfig path. */
+  readonly credentialProviderConfig?: string;
   /** Plain-HTTP registry hosts for the probe. */
   readonly insecureRegistries: string[];
   /** CA bundle for the probe. */
@@ -65,7 +76,8 @@ export interface CheckArgs {
 /** Parses the flags of `kubepin check`. @throws UsageError for bad flags */
 export function parseCheckArgs(args: readonly string[]): CheckArgs {
   const paths: string[] = [];
-  const lists: Record<string, string[]> = { cluster: [], allow: [], pub: [], priv: [], pre: [], insecure: [] };
+  const lists: Record<string, string[]> = { cluster: [], allow: [], pub: [], priv: [], pre: [], insecure: [], node: [] };
+  let providerConfig: string | undefined;
   const secretFiles: Array<[string, string]> = [];
   let format: CheckArgs['format'] = 'text';
   let failOn: Severity = 'error';
@@ -105,6 +117,8 @@ export function parseCheckArgs(args: readonly string[]): CheckArgs {
       case '--private-registry': lists.priv.push(value()); break;
       case '--pre-pulled': lists.pre.push(value()); break;
       case '--insecure-registry': lists.insecure.push(value()); break;
+      case '--node-config': lists.node.push(value()); break;
+      case '--credential-provider-config': providerConfig = value(); break;
       case '--secret-file': {
         const v = value();
         const at = v.indexOf('=');
@@ -136,6 +150,8 @@ export function parseCheckArgs(args: readonly string[]): CheckArgs {
     secretFiles,
     online,
     insecureRegistries: lists.insecure,
+    nodeConfigs: lists.node,
+    ...(providerConfig ? { credentialProviderConfig: providerConfig } : {}),
     ...(caFile ? { caFile } : {}),
     timeoutSeconds,
     ...(color !== undefined ? { color } : {}),
@@ -160,13 +176,14 @@ export const checkCommand: Command = {
       io.stdout.write(HELP);
       return EXIT.ok;
     }
-    const options: CheckOptions = { ...parsed.options, secretFiles: readSecretFiles(parsed.secretFiles, io.cwd) };
+    const node = readNodeFiles(parsed, io.cwd);
+    const options: CheckOptions = { ...parsed.options, secretFiles: readSecretFiles(parsed.secretFiles, io.cwd), ...node.options };
     for (const image of options.prePulled ?? []) {
       if (!/^\S+$/.test(image)) throw new UsageError(`--pre-pulled ${JSON.stringify(image)} is not an image reference`);
     }
     const loaded = await load(parsed.paths, io);
     const result = checkDocuments(loaded.documents, options);
-    const findings: CheckFinding[] = [...problemFindings(loaded.problems), ...result.findings];
+    const findings: CheckFinding[] = [...node.findings, ...problemFindings(loaded.problems), ...result.findings];
     let probes: unknown[] | undefined;
     if (parsed.online) {
       // Loaded lazily: the static check must work without the registry client.
@@ -223,6 +240,36 @@ function readStdin(stdin: NodeJS.ReadableStream): Promise<string> {
     stdin.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
     stdin.on('error', reject);
   });
+}
+
+/** Node-side credentials: problems with the files become findings (the kubelet ignores a broken file). */
+function readNodeFiles(parsed: CheckArgs, cwd: string): { options: Partial<CheckOptions>; findings: CheckFinding[] } {
+  const findings: CheckFinding[] = [];
+  const problems: NodeConfigProblem[] = [];
+  const options: { nodeCredentials?: CredentialKeyring; credentialProviders?: CredentialProviderConfig } = {};
+  try {
+    if (parsed.nodeConfigs.length > 0) {
+      const keyring = new CredentialKeyring();
+      for (const file of parsed.nodeConfigs) problems.push(...addNodeDockerConfigFile(keyring, path.resolve(cwd, file)));
+      options.nodeCredentials = keyring;
+    }
+    if (parsed.credentialProviderConfig) {
+      const loaded = loadCredentialProviderConfig(path.resolve(cwd, parsed.credentialProviderConfig));
+      problems.push(...loaded.problems);
+      // The kubelet refuses to start with an invalid provider config; predict no providers then.
+      if (loaded.config && !loaded.problems.some((p) => p.severity === 'error')) options.credentialProviders = loaded.config;
+    }
+  } catch (e) {
+    if (e instanceof KubepinError) throw new UsageError(e.message);
+    throw e;
+  }
+  for (const p of problems) {
+    findings.push({
+      code: 'node-config-problem', severity: p.severity, object: { kind: 'File', name: p.file ?? '' }, path: p.path,
+      message: p.message, ...(p.file ? { file: path.relative(cwd, p.file) || p.file } : {}), ...(p.line ? { line: p.line } : {}),
+    });
+  }
+  return { options, findings };
 }
 
 function readSecretFiles(entries: Array<[string, string]>, cwd: string): Record<string, unknown> {

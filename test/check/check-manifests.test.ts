@@ -133,6 +133,24 @@ describe('bad input', () => {
     }
   });
 
+  test('--node-config credentials serve private registries; a broken node file is a finding with file and line', async () => {
+    const manifest = 'test/check/manifests/private-registry-without-secret.yaml';
+    const good = path.join(dir, 'config.json');
+    fs.writeFileSync(good, JSON.stringify({ auths: { 'registry.example.com': { auth: Buffer.from('node:secret-node-pw').toString('base64') } } }));
+    const served = await runCli(['check', manifest, '--private-registry', 'registry.example.com', '--node-config', good, '--format', 'json']);
+    expect(JSON.parse(served.stdout).findings).toEqual([]);
+    expect(served.stdout).not.toContain('secret-node-pw');
+    const bad = path.join(dir, 'bad-config.json');
+    fs.writeFileSync(bad, JSON.stringify({ auths: { 'registry.example.com': { auth: 'not base64!' } } }));
+    const broken = await runCli(['check', manifest, '--private-registry', 'registry.example.com', '--node-config', bad, '--format', 'json']);
+    const codesSeen = JSON.parse(broken.stdout).findings.map((f: { code: string }) => f.code);
+    expect(codesSeen).toEqual(['node-config-problem', 'no-pull-secret-for-private-registry']);
+    expect(broken.code).toBe(1);
+    const missing = await runCli(['check', manifest, '--node-config', path.join(dir, 'absent.json')]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/absent\.json: cannot read/);
+  });
+
   test('--help documents every flag the parser knows', async () => {
     const run = await runCli(['check', '--help']);
     expect(run.code).toBe(0);
