@@ -74,7 +74,9 @@ export function formatText(findings: readonly CheckFinding[], options: TextForma
   const lines: string[] = [];
   for (const [title, list] of groups) {
     lines.push(paint('1', title));
-    for (const f of list) {
+    // Within a workload, read top to bottom like the YAML (the sort is stable for equal lines).
+    const sorted = [...list].sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
+    for (const f of sorted) {
       const mark = f.severity === 'error' ? paint('31', '✗ error  ') : f.severity === 'warning' ? paint('33', '! warning') : paint('36', 'i info   ');
       const where = [f.path, f.line !== undefined ? `line ${f.line}` : undefined].filter(Boolean).join(', ');
       lines.push(`  ${mark} ${paint('1', f.code)}${where ? ` (${where})` : ''}`);
