@@ -15,3 +15,4 @@ export * from './image';
 export * from './pull-secret';
 export * from './check';
 export * from './prepull';
+export * from './node';

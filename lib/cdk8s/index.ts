@@ -9,3 +9,4 @@ export * from './findings';
 export * from './lock-file';
 export * from '../image';
 export * from '../pull-policy';
+export * from './node-credential-config';

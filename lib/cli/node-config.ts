@@ -1,7 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { parseArgs } from 'util';
-import { parse as parseYaml } from 'yaml';
 import { CliIo, Command, EXIT, UsageError } from './main';
 import { loadManifests } from '../manifests';
 import { CredentialKeyring } from '../credentials/keyring';
@@ -10,6 +9,7 @@ import {
   NodeConfigError,
   NodeConfigProblem,
   NodeCredentialFilesOptions,
+  NodeCredentialSpec,
   NodeRegistryAuth,
   SecretSource,
   UsernameSource,
@@ -19,6 +19,7 @@ import {
   generateCredentialProviderConfig,
   imagesOfObjects,
   loadCredentialProviderConfig,
+  readNodeCredentialSpec,
   writeNodeCredentialFiles,
   writeNodeDockerConfig,
 } from '../node';
@@ -127,18 +128,8 @@ function reportProblems(problems: readonly NodeConfigProblem[], io: CliIo): void
   for (const p of problems) io.stderr.write(`${formatNodeConfigProblem(p)}\n`);
 }
 
-function readSpec(file: string, io: CliIo): Record<string, unknown> {
-  let data: unknown;
-  try {
-    data = parseYaml(fs.readFileSync(path.resolve(io.cwd, file), 'utf8'));
-  } catch (e) {
-    throw new NodeConfigError(`${file}: cannot read the spec (${(e as NodeJS.ErrnoException).code ?? (e as Error).message.split('\n')[0]})`);
-  }
-  if (typeof data !== 'object' || data === null || Array.isArray(data)) throw new NodeConfigError(`${file}: the spec must be a mapping with credentialProviders, exclude and/or nodeDockerConfig`);
-  const known = new Set(['credentialProviders', 'exclude', 'nodeDockerConfig']);
-  const unknown = Object.keys(data).filter((k) => !known.has(k));
-  if (unknown.length > 0) throw new NodeConfigError(`${file}: unknown field(s) ${unknown.join(', ')}; the spec has credentialProviders, exclude and nodeDockerConfig`);
-  return data as Record<string, unknown>;
+function readSpec(file: string, io: CliIo): NodeCredentialSpec {
+  return readNodeCredentialSpec(path.resolve(io.cwd, file));
 }
 
 function providerConfig(args: string[], io: CliIo): number {
@@ -153,8 +144,8 @@ function providerConfig(args: string[], io: CliIo): number {
     io.stdout.write(HELP);
     return EXIT.ok;
   }
-  const spec = values.spec ? readSpec(values.spec as string, io) : {};
-  const providers: CredentialProviderSpec[] = [...((spec.credentialProviders as CredentialProviderSpec[] | undefined) ?? [])];
+  const spec: NodeCredentialSpec = values.spec ? readSpec(values.spec as string, io) : {};
+  const providers: CredentialProviderSpec[] = [...(spec.credentialProviders ?? [])];
   for (const raw of (values.provider as string[] | undefined) ?? []) {
     const eq = raw.indexOf('=');
     if (eq <= 0 || eq === raw.length - 1) throw new UsageError(`--provider ${JSON.stringify(raw)}: write NAME=REGISTRY[,REGISTRY…], e.g. --provider ecr=123456789012.dkr.ecr.eu-west-1.amazonaws.com`);
@@ -166,7 +157,7 @@ function providerConfig(args: string[], io: CliIo): number {
   }
   if (providers.length === 0) throw new UsageError('no provider given: use --provider NAME=REGISTRY or --spec FILE');
   const images = appImages(positionals, values, io);
-  const generated = generateCredentialProviderConfig({ images, providers, exclude: [...((spec.exclude as string[] | undefined) ?? []), ...((values.exclude as string[] | undefined) ?? [])] });
+  const generated = generateCredentialProviderConfig({ images, providers, exclude: [...(spec.exclude ?? []), ...((values.exclude as string[] | undefined) ?? [])] });
   reportProblems(generated.problems, io);
   if (values.output) {
     const out = path.resolve(io.cwd, values.output as string);
@@ -237,10 +228,9 @@ function generate(args: string[], io: CliIo): number {
   if (!values.spec || !values['out-dir']) throw new UsageError('generate needs --spec FILE and --out-dir DIR');
   const spec = readSpec(values.spec as string, io);
   const options: NodeCredentialFilesOptions = {
+    ...spec,
     images: appImages(positionals, values, io),
-    ...(spec.credentialProviders !== undefined ? { credentialProviders: spec.credentialProviders as CredentialProviderSpec[] } : {}),
-    ...(spec.exclude !== undefined ? { exclude: spec.exclude as string[] } : {}),
-    ...(spec.nodeDockerConfig !== undefined ? { nodeDockerConfig: { ...(spec.nodeDockerConfig as object), env: io.env, cwd: path.dirname(path.resolve(io.cwd, values.spec as string)) } } : {}),
+    ...(spec.nodeDockerConfig ? { nodeDockerConfig: { ...spec.nodeDockerConfig, env: io.env } } : {}),
   };
   if (!options.credentialProviders && !options.nodeDockerConfig) throw new NodeConfigError(`${values.spec}: give credentialProviders and/or nodeDockerConfig`);
   const built = buildNodeCredentialFiles(options);

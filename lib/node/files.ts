@@ -1,5 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
+import { parse as parseYaml } from 'yaml';
 import { writeFileAtomic } from '../lock';
 import { extractImages } from '../workloads';
 import { CredentialProviderSpec, NodeConfigProblem, generateCredentialProviderConfig } from './credential-provider-config';
@@ -101,4 +102,33 @@ export function writeNodeCredentialFiles(dir: string, built: NodeCredentialFiles
 /** Every image in Kubernetes objects (Lists expanded), as written. */
 export function imagesOfObjects(objects: readonly unknown[]): string[] {
   return [...new Set(extractImages(objects).map((u) => u.image))];
+}
+
+/** The node-credential spec file (YAML or JSON) read by `kubepin node-config --spec` and {@link readNodeCredentialSpec}. */
+export type NodeCredentialSpec = Omit<NodeCredentialFilesOptions, 'images'>;
+
+/**
+ * Reads a spec file: a mapping with `credentialProviders`, `exclude` and/or `nodeDockerConfig`
+ * (same shapes as the API). Relative `{ file }` secret sources are resolved against the spec's directory.
+ * @throws NodeConfigError naming the file for anything unreadable or unknown.
+ */
+export function readNodeCredentialSpec(file: string): NodeCredentialSpec {
+  let data: unknown;
+  try {
+    data = parseYaml(fs.readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new NodeConfigError(`${file}: cannot read the spec (${(e as NodeJS.ErrnoException).code ?? (e as Error).message.split('\n')[0]})`);
+  }
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) throw new NodeConfigError(`${file}: the spec must be a mapping with credentialProviders, exclude and/or nodeDockerConfig`);
+  const record = data as Record<string, unknown>;
+  const unknown = Object.keys(record).filter((k) => !['credentialProviders', 'exclude', 'nodeDockerConfig'].includes(k));
+  if (unknown.length > 0) throw new NodeConfigError(`${file}: unknown field(s) ${unknown.join(', ')}; the spec has credentialProviders, exclude and nodeDockerConfig`);
+  if (record.credentialProviders !== undefined && !Array.isArray(record.credentialProviders)) throw new NodeConfigError(`${file}: credentialProviders must be a list of { name, registries, … }`);
+  if (record.exclude !== undefined && (!Array.isArray(record.exclude) || record.exclude.some((e) => typeof e !== 'string'))) throw new NodeConfigError(`${file}: exclude must be a list of registry keys`);
+  if (record.nodeDockerConfig !== undefined && (typeof record.nodeDockerConfig !== 'object' || record.nodeDockerConfig === null)) throw new NodeConfigError(`${file}: nodeDockerConfig must be a mapping with auths and/or fromDockerConfig`);
+  return {
+    ...(record.credentialProviders !== undefined ? { credentialProviders: record.credentialProviders as NodeCredentialSpec['credentialProviders'] } : {}),
+    ...(record.exclude !== undefined ? { exclude: record.exclude as string[] } : {}),
+    ...(record.nodeDockerConfig !== undefined ? { nodeDockerConfig: { cwd: path.dirname(path.resolve(file)), ...(record.nodeDockerConfig as object) } } : {}),
+  };
 }
