@@ -357,8 +357,8 @@ function externalSecret(source: ExternalPullSecretSource, registries: string[], 
       { secretKey: 'password', remoteRef: ref(remote.password as { key: string }, 'password') },
     ];
     // One auths entry per registry key, built by the operator's template engine: the
-    // credential never passes through the synthesized YAML.
-    const entries = registries.map((r) => `${JSON.stringify(r)}:{"username":"{{ .username }}","password":"{{ .password }}","auth":"{{ printf "%s:%s" .username .password | b64enc }}"}`);
+    // credential never passes through the synthesized YAML. toJson quotes and escapes values.
+    const entries = registries.map((r) => `${JSON.stringify(r)}:{"username":{{ .username | toJson }},"password":{{ .password | toJson }},"auth":"{{ printf "%s:%s" .username .password | b64enc }}"}`);
     payload = `{"auths":{${entries.join(',')}}}`;
   } else {
     throw new PullSecretError(`${where}: remote must be { key } (a whole .dockerconfigjson) or { username: { key }, password: { key } }`);
