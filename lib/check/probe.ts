@@ -1,0 +1,221 @@
+import { ImageReference } from '../image-reference';
+import { KubepinError } from '../errors';
+import { CredentialKeyring, KeyringCredential } from '../credentials/keyring';
+import { CredentialProviderConfig, providersForImage } from '../node/credential-provider-config';
+import { describeObject } from '../findings';
+import { CheckFinding, ImagePullPlan, KubeletState } from './check';
+import { describeBackoff, imagePullBackoffSchedule } from './backoff';
+import { splitFix } from './report';
+
+/** What one manifest request with one credential (or none) came back with. */
+export type ManifestAnswer =
+  | { readonly outcome: 'found'; readonly digest?: string }
+  | { readonly outcome: 'unauthorized' | 'forbidden' | 'not-found' | 'error'; readonly status: number; readonly detail?: string }
+  | { readonly outcome: 'unreachable' | 'tls'; readonly detail: string };
+
+/** One credential to try: a user name and a password (or token); never printed. */
+export interface ProbeCredential {
+  /** User name. */
+  readonly username: string;
+  /** Password or token. */
+  readonly password: string;
+}
+
+/**
+ * Asks a registry for a manifest as the kubelet's pull would, with one credential or
+ * anonymously. Implemented over the registry client by {@link registryProber}; tests may
+ * pass their own.
+ */
+export type ManifestProber = (image: ImageReference, credential: ProbeCredential | undefined) => Promise<ManifestAnswer>;
+
+/** One credential attempt of a probe, without the secret. */
+export interface ProbeAttempt {
+  /** `pod-secret`, `node-config`, or `anonymous`. */
+  readonly stage: 'pod-secret' | 'node-config' | 'anonymous';
+  /** The Secret name or config file the credential came from. */
+  readonly source?: string;
+  /** The config key that matched. */
+  readonly key?: string;
+  /** The user name tried. */
+  readonly username?: string;
+  /** The answer. */
+  readonly outcome: ManifestAnswer['outcome'];
+  /** HTTP status, when the registry answered. */
+  readonly status?: number;
+}
+
+/** The predicted result of the kubelet's pull of one image by one workload. */
+export interface ImageProbe {
+  /** The workload (`Deployment shop/web`). */
+  readonly workload: string;
+  /** The image as written. */
+  readonly image: string;
+  /** `pulls`, `fails`, or `unknown` (a credential only the node can produce decides). */
+  readonly prediction: 'pulls' | 'fails' | 'unknown';
+  /** The kubelet state when it fails: `ErrImagePull`, then `ImagePullBackOff`. */
+  readonly state?: KubeletState;
+  /** The credentials the kubelet tries, in its order, with what each got. */
+  readonly attempts: ProbeAttempt[];
+  /** Seconds between retries while in ImagePullBackOff, when it fails. */
+  readonly backoffSeconds?: number[];
+  /** Manifest digest the registry answered with, when it pulls. */
+  readonly digest?: string;
+  /** Why, in one sentence; never contains a credential. */
+  readonly reason: string;
+}
+
+/** Options of {@link probePlans}. */
+export interface ProbeOptions {
+  /** Asks the registry. @default a {@link registryProber} built from the options below */
+  readonly prober?: ManifestProber;
+  /** The nodes' config.json credentials, tried after pod secrets. @default none */
+  readonly nodeCredentials?: CredentialKeyring;
+  /** The kubelet's credential providers (their answer is unknown here). @default none */
+  readonly credentialProviders?: CredentialProviderConfig;
+  /** Registry hosts spoken to over plain HTTP. @default none (127.0.0.1 and localhost registries are tried over HTTP too) */
+  readonly insecureRegistries?: readonly string[];
+  /** Extra CA certificates (PEM) for registry TLS. @default the system's */
+  readonly ca?: Buffer | string;
+  /** Per-request timeout in milliseconds. @default 10000 */
+  readonly timeoutMs?: number;
+}
+
+interface Attempt {
+  readonly info: Omit<ProbeAttempt, 'outcome' | 'status'>;
+  readonly credential?: ProbeCredential;
+}
+
+/**
+ * Predicts the kubelet's pull of every plan's image: tries the credentials the kubelet
+ * would try, in its order (pod secrets, then node config.json), stops at the first that
+ * works, and never falls back to anonymous when one matched. Identical requests are made
+ * once. Findings: `pull-fails` (error, `ErrImagePull` then `ImagePullBackOff`) and
+ * `pull-uncertain` (warning).
+ */
+export async function probePlans(plans: readonly ImagePullPlan[], options: ProbeOptions = {}): Promise<{ findings: CheckFinding[]; probes: ImageProbe[] }> {
+  const prober = options.prober ?? registryProber(options);
+  const cache = new Map<string, Promise<ManifestAnswer>>();
+  const ask = (image: ImageReference, attempt: Attempt): Promise<ManifestAnswer> => {
+    // Keyed by the secret's source and key rather than its value, so no secret is kept as a key.
+    const id = `${image.toString()}\u0000${attempt.info.stage}\u0000${attempt.info.source ?? ''}\u0000${attempt.info.key ?? ''}\u0000${attempt.info.username ?? ''}`;
+    let answer = cache.get(id);
+    if (!answer) {
+      answer = prober(image, attempt.credential);
+      cache.set(id, answer);
+    }
+    return answer;
+  };
+  const findings: CheckFinding[] = [];
+  const probes: ImageProbe[] = [];
+  for (const plan of plans) {
+    const probe = await probeOne(plan, options, ask);
+    probes.push(probe);
+    if (probe.prediction === 'pulls') continue;
+    findings.push({
+      code: probe.prediction === 'fails' ? 'pull-fails' : 'pull-uncertain',
+      severity: probe.prediction === 'fails' ? 'error' : 'warning',
+      object: plan.object,
+      path: plan.path,
+      image: plan.image,
+      message: probe.reason,
+      ...(probe.state ? { state: probe.state } : {}),
+      ...(plan.file !== undefined ? { file: plan.file } : {}),
+      ...(plan.line !== undefined ? { line: plan.line } : {}),
+    });
+  }
+  return { findings, probes };
+}
+
+async function probeOne(plan: ImagePullPlan, options: ProbeOptions, ask: (image: ImageReference, attempt: Attempt) => Promise<ManifestAnswer>): Promise<ImageProbe> {
+  const image = plan.reference;
+  const base = { workload: describeObject(plan.object), image: plan.image };
+  const failed = (reason: string, attempts: ProbeAttempt[]): ImageProbe => {
+    const { problem, fix } = splitFix(reason);
+    return {
+      ...base, prediction: 'fails', state: 'ErrImagePull', attempts, backoffSeconds: imagePullBackoffSchedule(6),
+      reason: `${problem}. The kubelet reports ErrImagePull, then ImagePullBackOff, retrying after ${describeBackoff()}${fix ? `. Fix: ${fix}` : ''}`,
+    };
+  };
+  if (plan.keyringError) {
+    return failed(`${plan.keyringError}; the kubelet cannot build the pod's keyring and fails the pull before asking the registry. Fix: repair the Secret`, []);
+  }
+  const name = image.toString();
+  const fromKeyring = (stage: 'pod-secret' | 'node-config', creds: KeyringCredential[]): Attempt[] =>
+    creds.map((c) => ({ info: { stage, source: c.source, key: c.key, username: c.username }, credential: { username: c.username, password: c.password } }));
+  const known = [
+    ...fromKeyring('pod-secret', plan.keyring.lookupCredentials(name)),
+    ...fromKeyring('node-config', options.nodeCredentials?.lookupCredentials(name) ?? []),
+  ];
+  const providers = plan.providers.length > 0 ? plan.providers
+    : options.credentialProviders ? providersForImage(options.credentialProviders, name).map((p) => p.provider) : [];
+  const unknown = [...plan.unknownSecrets.map((s) => `Secret ${s}`), ...providers.map((p) => `credential provider ${p}`)];
+  const attempts: Attempt[] = known.length > 0 ? known : unknown.length > 0 ? [] : [{ info: { stage: 'anonymous' } }];
+  const done: ProbeAttempt[] = [];
+  let last: ManifestAnswer | undefined;
+  for (const attempt of attempts) {
+    const answer = await ask(image, attempt);
+    done.push({ ...attempt.info, outcome: answer.outcome, ...('status' in answer ? { status: answer.status } : {}) });
+    last = answer;
+    if (answer.outcome === 'found') {
+      return { ...base, prediction: 'pulls', attempts: done, ...(answer.digest ? { digest: answer.digest } : {}), reason: `${describeAttempt(done[done.length - 1])} can read ${image.familiar}` };
+    }
+    // A missing manifest stays missing whoever asks; an unreachable host stays unreachable.
+    if (answer.outcome === 'not-found' || answer.outcome === 'unreachable' || answer.outcome === 'tls') break;
+  }
+  if (unknown.length > 0) {
+    return {
+      ...base, prediction: 'unknown', attempts: done,
+      reason: `${done.length > 0 ? `${done.map(describeAttempt).join(', ')} failed; ` : ''}the outcome depends on ${unknown.join(', ')}, whose credentials only the cluster has. Fix: pass the Secret with --secret-file to predict it`,
+    };
+  }
+  return failed(explainFailure(image, last!, done), done);
+}
+
+function describeAttempt(a: ProbeAttempt): string {
+  if (a.stage === 'anonymous') return 'an anonymous pull';
+  const who = a.username ? ` (user ${a.username})` : '';
+  return a.stage === 'pod-secret' ? `pull Secret ${a.source}${who}` : `node config ${a.source}${who}`;
+}
+
+function explainFailure(image: ImageReference, answer: ManifestAnswer, done: ProbeAttempt[]): string {
+  const tried = done.map(describeAttempt).join(', then ');
+  const matched = done.length > 0 && done[0].stage !== 'anonymous';
+  switch (answer.outcome) {
+    case 'unauthorized':
+    case 'forbidden': {
+      const code = answer.outcome === 'unauthorized' ? '401 Unauthorized' : '403 Forbidden';
+      if (!matched) {
+        return `${image.registry} answered ${code} to an anonymous pull of ${image.familiar}: the registry needs credentials and no pull secret or node credential matches ${image.name}. Fix: add a pull Secret for ${image.registry} to the pod's imagePullSecrets`;
+      }
+      return `${image.registry} answered ${code} to ${tried}; the kubelet does not retry anonymously once a credential matched. Fix: renew the credentials in ${done.map((d) => d.source).filter(Boolean).join(', ')}, or remove the stale secret if ${image.registry} needs none`;
+    }
+    case 'not-found':
+      return `${image.registry} has no manifest for ${image.familiar} (404${done.length > 0 ? ` to ${tried}` : ''}): the ${image.digest ? 'digest' : `tag "${image.tag ?? 'latest'}"`} does not exist in ${image.repository}. Fix: push the image or correct the ${image.digest ? 'digest' : 'tag'}`;
+    case 'unreachable':
+      return `${image.registry} is unreachable (${answer.detail}). Fix: check the registry host and that the nodes can reach it`;
+    case 'tls':
+      return `TLS with ${image.registry} failed (${answer.detail}); the nodes' container runtime will fail the same way unless it trusts the registry's CA. Fix: use a certificate the nodes trust`;
+    case 'error':
+      return `${image.registry} answered HTTP ${answer.status} to ${tried}${answer.detail ? ` (${answer.detail})` : ''}`;
+    default:
+      return `the pull of ${image.familiar} fails`;
+  }
+}
+
+/**
+ * A {@link ManifestProber} over the registry client (lib/registry): a manifest request with
+ * the given credential, authenticating as the registry asks (Basic, or a Bearer token for
+ * `repository:<name>:pull`).
+ */
+export function registryProber(options: ProbeOptions = {}): ManifestProber {
+  // Loaded lazily so the static check never needs the registry client.
+  let adapter: { createRegistryProber(options: ProbeOptions): ManifestProber };
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    adapter = require('./registry-adapter');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw e;
+    throw new KubepinError('the registry probe is not available in this build (the registry client is missing); run without --online');
+  }
+  return adapter.createRegistryProber(options);
+}
