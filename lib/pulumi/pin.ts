@@ -3,7 +3,7 @@ import { KubepinError } from '../errors';
 import { Finding, formatFinding } from '../findings';
 import { ImageReference } from '../image-reference';
 import { DigestSource, ImageLock, LockEntry } from '../lock';
-import { ImagePolicyOptions, PolicyEngine } from '../policy';
+import { ImagePolicyOptions, PolicyEngine, PullSecretDeclaration } from '../policy';
 import { stackState } from './stack-state';
 import { JsonObject, findPodTemplate, isObject, isWorkloadKind } from '../workloads';
 
@@ -99,6 +99,7 @@ export class PropsPinner {
    * are pinned when their values are known (errors then fail that resource's registration).
    */
   public pin(type: string, name: string, props: pulumi.Inputs): pulumi.Inputs | undefined {
+    if (type === 'kubernetes:core/v1:ServiceAccount' && isObject(props)) recordServiceAccount(props);
     if (!isWorkloadType(type) || !isObject(props)) return undefined;
     return this.pinProps(`${type} "${name}"`, props);
   }
@@ -127,8 +128,9 @@ export class PropsPinner {
     const options: ImagePolicyOptions = {
       ...this.options,
       prePulled: [...(this.options.prePulled ?? []), ...state.prePulled],
-      // As in the cdk8s face: by default every RegistryPullSecret of the stack is a candidate.
-      pullSecrets: this.options.pullSecrets ?? state.pullSecrets,
+      // As in the cdk8s face: by default every RegistryPullSecret of the stack is a candidate,
+      // except those the pod's ServiceAccount already provides (the kubelet copies them in).
+      pullSecrets: withoutServiceAccountSecrets(object, this.options.pullSecrets ?? state.pullSecrets),
     };
     const engine = new PolicyEngine(options);
     const pinned = engine.apply(object);
@@ -206,4 +208,30 @@ export function sameRealm(value: unknown): unknown {
     return out;
   }
   return value;
+}
+
+/** Remembers the pull secrets a ServiceAccount lists (when they are plain values). */
+function recordServiceAccount(props: pulumi.Inputs): void {
+  const metadata = props.metadata;
+  const secrets = props.imagePullSecrets;
+  if (!isObject(metadata) || typeof metadata.name !== 'string' || !Array.isArray(secrets)) return;
+  const namespace = typeof metadata.namespace === 'string' ? metadata.namespace : 'default';
+  const names = secrets.map((s) => (isObject(s) && typeof s.name === 'string' ? s.name : undefined)).filter((n): n is string => n !== undefined);
+  stackState().serviceAccountSecrets.set(`${namespace}/${metadata.name}`, names);
+}
+
+/**
+ * The candidate secrets minus those the pod's ServiceAccount lists: for a pod listing no secrets
+ * of its own the kubelet copies the ServiceAccount's in (the cdk8s face does the same).
+ */
+function withoutServiceAccountSecrets(object: JsonObject, secrets: readonly PullSecretDeclaration[]): readonly PullSecretDeclaration[] {
+  const template = findPodTemplate(object);
+  if (!template) return secrets;
+  const own = template.spec.imagePullSecrets;
+  if (Array.isArray(own) && own.length > 0) return secrets;
+  const account = typeof template.spec.serviceAccountName === 'string' ? template.spec.serviceAccountName : 'default';
+  const metadata = isObject(object.metadata) ? object.metadata : {};
+  const namespace = typeof metadata.namespace === 'string' ? metadata.namespace : 'default';
+  const provided = stackState().serviceAccountSecrets.get(`${namespace}/${account}`);
+  return provided ? secrets.filter((s) => !provided.includes(s.name)) : secrets;
 }

@@ -13,11 +13,13 @@ interface StackState {
   pullSecrets: PullSecretDeclaration[];
   /** Registry names of the images pinned so far, to catch a pull secret declared after its users. */
   pinned: Array<{ label: string; name: string }>;
+  /** `namespace/name` of each ServiceAccount seen → the pull secrets it lists. */
+  serviceAccountSecrets: Map<string, string[]>;
 }
 
 // Keyed by the stack resource: each `pulumi up` (and each test's runInPulumiStack) starts clean.
 const states = new WeakMap<object, StackState>();
-const outsideStack: StackState = { prePulled: [], pullSecrets: [], pinned: [] };
+const outsideStack: StackState = { prePulled: [], pullSecrets: [], pinned: [], serviceAccountSecrets: new Map() };
 
 /** The state of the running stack (a shared one outside any stack, e.g. in unit tests). */
 export function stackState(): StackState {
@@ -25,7 +27,7 @@ export function stackState(): StackState {
   if (!stack) return outsideStack;
   let state = states.get(stack);
   if (!state) {
-    state = { prePulled: [], pullSecrets: [], pinned: [] };
+    state = { prePulled: [], pullSecrets: [], pinned: [], serviceAccountSecrets: new Map() };
     states.set(stack, state);
   }
   return state;

@@ -62,6 +62,15 @@ export interface ProgramRun {
   readonly logs: string[];
 }
 
+/** What a program run by {@link runProgram} can use. */
+export interface ProgramContext {
+  /**
+   * Loads a Pulumi program module (top-level code, like `pulumi up` runs it) in a fresh module
+   * registry, after the mocks are set, with its log output captured too.
+   */
+  loadProgram(modulePath: string): void;
+}
+
 /** Parses YAML like the kubernetes provider's `kubernetes:yaml:decode` invoke (the provider cannot run here). */
 function yamlDecode(text: string): unknown[] {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -75,7 +84,7 @@ function yamlDecode(text: string): unknown[] {
  * import modules at load time should `require` them inside `program` (or use `jest.isolateModules`).
  * Rejects with the program's error (or the first failed registration's).
  */
-export async function runProgram(program: () => unknown, options: { preview?: boolean } = {}): Promise<ProgramRun> {
+export async function runProgram(program: (context: ProgramContext) => unknown, options: { preview?: boolean } = {}): Promise<ProgramRun> {
   const resources: CapturedResource[] = [];
   const logs: string[] = [];
   await pulumi.runtime.setMocks({
@@ -105,17 +114,33 @@ export async function runProgram(program: () => unknown, options: { preview?: bo
   const failures: unknown[] = [];
   const onRejection = (reason: unknown) => failures.push(reason);
   process.on('unhandledRejection', onRejection);
-  const originalLog = { warn: pulumi.log.warn, info: pulumi.log.info, error: pulumi.log.error };
-  for (const level of ['warn', 'info', 'error'] as const) {
-    (pulumi.log as any)[level] = (msg: string) => { logs.push(`${level}: ${msg}`); return Promise.resolve(); };
-  }
+  const restores: Array<() => void> = [];
+  const captureLogs = (sdk: typeof pulumi) => {
+    const original = { warn: sdk.log.warn, info: sdk.log.info, error: sdk.log.error };
+    for (const level of ['warn', 'info', 'error'] as const) {
+      (sdk.log as any)[level] = (msg: string) => { logs.push(`${level}: ${msg}`); return Promise.resolve(); };
+    }
+    restores.push(() => Object.assign(sdk.log, original));
+  };
+  captureLogs(pulumi);
+  const context: ProgramContext = {
+    loadProgram(modulePath: string) {
+      jest.isolateModules(() => {
+        // A fresh copy of the SDK shares the runtime state (it is global) but has its own log module.
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        captureLogs(require('@pulumi/pulumi'));
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        require(modulePath);
+      });
+    },
+  };
   let programError: unknown;
   try {
     await pulumi.runtime.runInPulumiStack(async () => {
       // Caught here so the stack still completes (as the language host reports a program error),
       // instead of leaving the stack's own promises rejected and unhandled.
       try {
-        await program();
+        await program(context);
       } catch (e) {
         programError = e;
       }
@@ -127,7 +152,7 @@ export async function runProgram(program: () => unknown, options: { preview?: bo
     // A failed registration rethrows after releasing the RPC queue: give Node the ticks it needs
     // to report that rejection before the handler goes.
     for (let i = 0; i < 3; i++) await new Promise((resolve) => setImmediate(resolve));
-    Object.assign(pulumi.log, originalLog);
+    for (const restore of restores) restore();
     // Leave no stack behind: code running after this is outside any Pulumi program again.
     (require('@pulumi/pulumi/runtime/state') as { setStackResource(s: unknown): void }).setStackResource(undefined);
     process.off('unhandledRejection', onRejection);
