@@ -1,0 +1,45 @@
+import { execFile } from 'child_process';
+import { promisify } from 'util';
+import { pushImage, sha256, startRegistry, TestRegistryDetails, MEDIA_TYPES } from '../support/registry';
+import { testRequest } from '../support/registry-http';
+
+const ACCEPT = [MEDIA_TYPES.ociIndex, MEDIA_TYPES.dockerList, MEDIA_TYPES.ociManifest, MEDIA_TYPES.dockerManifest].join(', ');
+
+// The harness itself: each setup starts, accepts pushes, and serves what was pushed
+// (checked by GETting the manifest bytes and, independently, with skopeo).
+describe.each([
+  { auth: 'anonymous' as const, tls: false },
+  { auth: 'basic' as const, tls: false },
+  { auth: 'token' as const, tls: false },
+  { auth: 'anonymous' as const, tls: true },
+])('test registry auth=$auth tls=$tls', ({ auth, tls }) => {
+  let registry: TestRegistryDetails;
+  beforeAll(async () => {
+    registry = await startRegistry({ auth, tls });
+  });
+  afterAll(async () => {
+    await registry?.stop();
+  });
+
+  test('serves pushed images under the digests computed from the pushed bytes', async () => {
+    const index = await pushImage(registry, 'team/app', '1.0');
+    const list = await pushImage(registry, 'team/app', '1.0-list', { format: 'docker-list', platforms: ['linux/amd64', 'linux/arm/v7'] });
+    const single = await pushImage(registry, 'team/app', '1.0-docker', { format: 'docker' });
+    expect(Object.keys(index.platforms)).toEqual(['linux/amd64', 'linux/arm64']);
+    expect(Object.keys(list.platforms)).toEqual(['linux/amd64', 'linux/arm/v7']);
+    expect(single.mediaType).toBe(MEDIA_TYPES.dockerManifest);
+    const creds = ['--creds', `${registry.username}:${registry.password}`];
+    for (const [tag, pushed] of [['1.0', index], ['1.0-list', list], ['1.0-docker', single]] as const) {
+      const args = ['inspect', '--raw', `--tls-verify=false`, ...(registry.username ? creds : []), `docker://${registry.host}/team/app:${tag}`];
+      // Async: the token server runs in this process and must keep answering while skopeo runs.
+      const { stdout: raw } = await promisify(execFile)('skopeo', args, { env: { PATH: process.env.PATH, HOME: registry.dir }, encoding: 'buffer', timeout: 20000 });
+      expect(sha256(raw)).toBe(pushed.digest);
+      expect(JSON.parse(raw.toString()).mediaType).toBe(pushed.mediaType);
+    }
+  });
+
+  test('refuses unauthenticated manifest reads when auth is on', async () => {
+    const res = await testRequest(`${registry.baseUrl}/v2/team/app/manifests/1.0`, { method: 'HEAD', headers: { Accept: ACCEPT }, caFile: registry.caFile });
+    expect(res.status).toBe(auth === 'anonymous' ? 200 : 401);
+  });
+});
