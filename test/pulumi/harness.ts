@@ -35,11 +35,15 @@ function unwrapSecrets(value: unknown, path: string, secrets: string[]): any {
   return out;
 }
 
-/** The captured resources as YAML for snapshots: secret values replaced by `[secret]`, the stack left out. */
+/**
+ * The captured resources as YAML for snapshots: sorted by type and name (registration order
+ * depends on when each resource's inputs resolve), secret values replaced by `[secret]`, the stack left out.
+ */
 export function snapshotYaml(resources: readonly CapturedResource[]): string {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const YAML = require('yaml') as typeof import('yaml');
-  const docs = resources.filter((r) => r.type !== 'pulumi:pulumi:Stack').map((r) => {
+  const sorted = [...resources].sort((a, b) => `${a.type} ${a.name}`.localeCompare(`${b.type} ${b.name}`));
+  const docs = sorted.filter((r) => r.type !== 'pulumi:pulumi:Stack').map((r) => {
     const inputs = structuredClone(r.inputs);
     for (const p of r.secretPaths) setPath(inputs, p, '[secret]');
     return { type: r.type, name: r.name, inputs };
