@@ -9,3 +9,4 @@ export * from './image-rules';
 export * from './pull-secrets';
 export * from './report';
 export * from './sarif';
+export * from './probe';

@@ -65,7 +65,7 @@ export interface ImageProbe {
 }
 
 /** Options of {@link probePlans}. */
-export interface ProbeOptions {
+export interface ImageProbeOptions {
   /** Asks the registry. @default a {@link registryProber} built from the options below */
   readonly prober?: ManifestProber;
   /** The nodes' config.json credentials, tried after pod secrets. @default none */
@@ -92,7 +92,7 @@ interface Attempt {
  * once. Findings: `pull-fails` (error, `ErrImagePull` then `ImagePullBackOff`) and
  * `pull-uncertain` (warning).
  */
-export async function probePlans(plans: readonly ImagePullPlan[], options: ProbeOptions = {}): Promise<{ findings: CheckFinding[]; probes: ImageProbe[] }> {
+export async function probePlans(plans: readonly ImagePullPlan[], options: ImageProbeOptions = {}): Promise<{ findings: CheckFinding[]; probes: ImageProbe[] }> {
   const prober = options.prober ?? registryProber(options);
   const cache = new Map<string, Promise<ManifestAnswer>>();
   const ask = (image: ImageReference, attempt: Attempt): Promise<ManifestAnswer> => {
@@ -126,7 +126,7 @@ export async function probePlans(plans: readonly ImagePullPlan[], options: Probe
   return { findings, probes };
 }
 
-async function probeOne(plan: ImagePullPlan, options: ProbeOptions, ask: (image: ImageReference, attempt: Attempt) => Promise<ManifestAnswer>): Promise<ImageProbe> {
+async function probeOne(plan: ImagePullPlan, options: ImageProbeOptions, ask: (image: ImageReference, attempt: Attempt) => Promise<ManifestAnswer>): Promise<ImageProbe> {
   const image = plan.reference;
   const base = { workload: describeObject(plan.object), image: plan.image };
   const failed = (reason: string, attempts: ProbeAttempt[]): ImageProbe => {
@@ -207,9 +207,9 @@ function explainFailure(image: ImageReference, answer: ManifestAnswer, done: Pro
  * the given credential, authenticating as the registry asks (Basic, or a Bearer token for
  * `repository:<name>:pull`).
  */
-export function registryProber(options: ProbeOptions = {}): ManifestProber {
+export function registryProber(options: ImageProbeOptions = {}): ManifestProber {
   // Loaded lazily so the static check never needs the registry client.
-  let adapter: { createRegistryProber(options: ProbeOptions): ManifestProber };
+  let adapter: { createRegistryProber(options: ImageProbeOptions): ManifestProber };
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     adapter = require('./registry-adapter');
