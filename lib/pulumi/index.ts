@@ -9,3 +9,4 @@ export * from './stateful-set';
 export * from './pod';
 export * from '../image';
 export * from '../pull-policy';
+export * from './node-credentials';

@@ -72,7 +72,10 @@ export class NodeCredentials extends pulumi.ComponentResource {
       const files = args.outputDirectory ? writeNodeCredentialFiles(path.resolve(args.outputDirectory), built) : [];
       return { built, files };
     };
-    const result = pulumi.output(args.images ?? []).apply((images) => build(images as string[]));
+    // Plain images: build now, so a mistake fails at this line, naming the resource.
+    const images = args.images ?? [];
+    const plain = Array.isArray(images) && images.every((i) => typeof i === 'string');
+    const result = plain ? pulumi.output(build(images as string[])) : pulumi.output(images).apply((list) => build(list as string[]));
     const text = (name: string) => result.apply((r) => r.built.files.find((f) => f.name === name)?.text);
     this.credentialProviderConfig = text(CREDENTIAL_PROVIDER_CONFIG_FILE);
     this.nodeDockerConfigJson = pulumi.secret(text(NODE_DOCKER_CONFIG_FILE));
