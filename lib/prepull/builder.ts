@@ -287,6 +287,8 @@ function normalizeImages(list: readonly (string | PrePullImage)[]): Entry[] {
     const existing = byKey.get(key);
     if (existing) {
       for (const s of pullSecrets ?? []) if (!existing.pullSecrets.includes(s)) existing.pullSecrets.push(s);
+      // Keep one spelling whatever the order images were added in: the shortest, then the first in byte order.
+      if (image.length < existing.image.length || (image.length === existing.image.length && image < existing.image)) existing.image = image;
     } else {
       byKey.set(key, { image, key, scopes: [], pullSecrets: [...(pullSecrets ?? [])] });
     }

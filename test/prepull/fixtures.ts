@@ -20,3 +20,11 @@ export function publicDigest(image: string): string {
   if (!found) throw new Error(`no public digest for ${image} in the fixture`);
   return found.digest;
 }
+
+/** Validates `doc` against the kubernetes-models schema of its kind; throws with the schema errors. */
+export function validateSchema(doc: any): void {
+  const [group, version] = String(doc.apiVersion).includes('/') ? String(doc.apiVersion).split('/') : [undefined, doc.apiVersion];
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const mod = require(`kubernetes-models/${group ? `${group}/` : ''}${version}/${doc.kind}`);
+  new mod[doc.kind](doc).validate();
+}
