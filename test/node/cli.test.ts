@@ -102,6 +102,32 @@ describe('kubepin node-config', () => {
     expect(keyring.lookup('busybox:1.36.1')).toEqual([]);
   });
 
+  it('round-trips through kubepin check: the generated files are what makes the private images pullable', async () => {
+    fs.writeFileSync(
+      path.join(dir, 'rt-spec.yaml'),
+      'credentialProviders:\n  - name: ecr\n    registries: ["*.dkr.ecr.*.amazonaws.com"]\nnodeDockerConfig:\n  auths:\n    - registry: ghcr.io\n      username: { value: ci-bot }\n      password: { env: GHCR_TOKEN }\n',
+    );
+    const gen = await run(['node-config', 'generate', '--spec', 'rt-spec.yaml', '--out-dir', 'rt', APP], dir, { GHCR_TOKEN: TOKEN });
+    expect(gen.code).toBe(0);
+    const privateRegistries = ['--private-registry', 'ghcr.io', '--private-registry', '123456789012.dkr.ecr.eu-west-1.amazonaws.com', '--private-registry', '123456789012.dkr.ecr.us-east-1.amazonaws.com'];
+    const without = await run(['check', APP, ...privateRegistries, '--format', 'json'], dir);
+    expect(without.code).toBe(1);
+    const flagged = (out: string): string[] =>
+      JSON.parse(out).findings.filter((f: { code: string }) => f.code === 'no-pull-secret-for-private-registry').map((f: { image: string }) => f.image).sort();
+    expect(flagged(without.stdout)).toEqual([
+      '123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/api:2.1.0',
+      '123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/migrate:2.1.0',
+      '123456789012.dkr.ecr.us-east-1.amazonaws.com/edge/proxy:1.0.0',
+      'ghcr.io/acme/assets:2024.1',
+    ]);
+    const nodeOnly = await run(['check', APP, ...privateRegistries, '--format', 'json', '--node-config', 'rt/config.json'], dir);
+    expect(flagged(nodeOnly.stdout)).toEqual(flagged(without.stdout).filter((i) => !i.startsWith('ghcr.io/')));
+    const both = await run(['check', APP, ...privateRegistries, '--format', 'json', '--node-config', 'rt/config.json', '--credential-provider-config', 'rt/credential-provider-config.yaml'], dir);
+    expect(flagged(both.stdout)).toEqual([]);
+    expect(both.code).toBe(0);
+    for (const r of [gen, without, nodeOnly, both]) expect(r.stdout + r.stderr).not.toContain(TOKEN);
+  });
+
   it('validate reports the kubelet rules with file and line, exit 1', async () => {
     fs.writeFileSync(path.join(dir, 'bad.yaml'), 'apiVersion: kubelet.config.k8s.io/v1\nkind: CredentialProviderConfig\nproviders:\n  - name: bin/ecr\n    matchImages: ["registry.io/*"]\n    defaultCacheDuration: 12h\n    apiVersion: credentialprovider.kubelet.k8s.io/v1\n');
     const v = await run(['node-config', 'validate', 'bad.yaml'], dir);
