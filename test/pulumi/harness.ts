@@ -76,7 +76,7 @@ export interface ProgramContext {
 }
 
 /** Parses YAML like the kubernetes provider's `kubernetes:yaml:decode` invoke (the provider cannot run here). */
-function yamlDecode(text: string): unknown[] {
+export function yamlDecode(text: string): unknown[] {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const YAML = require('yaml') as typeof import('yaml');
   return YAML.parseAllDocuments(text).map((d) => d.toJSON()).filter((d) => d !== null && d !== undefined);
@@ -88,7 +88,10 @@ function yamlDecode(text: string): unknown[] {
  * import modules at load time should `require` them inside `program` (or use `jest.isolateModules`).
  * Rejects with the program's error (or the first failed registration's).
  */
-export async function runProgram(program: (context: ProgramContext) => unknown, options: { preview?: boolean } = {}): Promise<ProgramRun> {
+export async function runProgram(
+  program: (context: ProgramContext) => unknown,
+  options: { preview?: boolean; calls?: Record<string, (inputs: Record<string, any>) => Record<string, unknown>> } = {},
+): Promise<ProgramRun> {
   const resources: CapturedResource[] = [];
   const logs: string[] = [];
   await pulumi.runtime.setMocks({
@@ -100,6 +103,8 @@ export async function runProgram(program: (context: ProgramContext) => unknown, 
     },
     call: (args) => {
       if (args.token === 'kubernetes:yaml:decode') return { result: yamlDecode(args.inputs.text) };
+      const call = options.calls?.[args.token];
+      if (call) return call(args.inputs);
       throw new Error(`unexpected invoke ${args.token} in a kubepin test`);
     },
   }, 'kubepin-test', 'test', options.preview ?? false);

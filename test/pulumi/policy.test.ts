@@ -1,10 +1,11 @@
+import * as fs from 'fs';
 import * as path from 'path';
 import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
 import { ImageLock } from '../../lib/lock';
 import { ORIGINAL_IMAGES_ANNOTATION } from '../../lib/policy';
 import { ImagePolicy, ImagePolicyRegistrationError, ImagePolicyViolationError, supportsResourceTransforms } from '../../lib/pulumi';
-import { CapturedResource, runProgram } from './harness';
+import { CapturedResource, runProgram, yamlDecode } from './harness';
 
 const FIXTURES = path.join(__dirname, 'fixtures');
 const lock = ImageLock.load(path.join(FIXTURES, 'kubepin.lock.json'));
@@ -100,6 +101,18 @@ spec:
     expect(JSON.parse(job.inputs.spec.template.metadata.annotations[ORIGINAL_IMAGES_ANNOTATION])).toEqual({ 'init:wait': 'busybox:1.36.1', migrate: 'postgres:16.4' });
   });
 
+  test('pins the children of a Helm v3 Chart (rendered in the program process)', async () => {
+    // No helm binary or provider here: the mock answers the provider's `helm template` invoke
+    // with the chart's rendered manifest, as the provider would.
+    const rendered = fs.readFileSync(path.join(FIXTURES, 'vendor.yaml'), 'utf8');
+    const { resources } = await runProgram(() => {
+      ImagePolicy.register({ lock });
+      new k8s.helm.v3.Chart('cache', { chart: 'redis', fetchOpts: { repo: 'https://charts.example.invalid' } });
+    }, { calls: { 'kubernetes:helm:template': () => ({ result: yamlDecode(rendered) }) } });
+    const cache = only(resources, 'kubernetes:apps/v1:Deployment');
+    expect(containersOf(cache)).toEqual([{ name: 'redis', image: `docker.io/library/redis:7.4.2@${REDIS}`, imagePullPolicy: 'IfNotPresent' }]);
+  });
+
   test('the per-resource option pins only the resource it is given to', async () => {
     const { resources } = await runProgram(() => {
       new k8s.apps.v1.Deployment('pinned', deploymentArgs('nginx:1.27.5'), ImagePolicy.resourceOptions({ lock }));
@@ -131,6 +144,26 @@ spec:
 
   test('outside a Pulumi program, register() says where it must run', () => {
     expect(() => ImagePolicy.register({ lock })).toThrow(/must run inside a Pulumi program/);
+  });
+});
+
+describe('the transform for engines that run `transforms` (props arrive resolved)', () => {
+  test('pins a custom workload resource and leaves components and other kinds alone', async () => {
+    const policy = new ImagePolicy({ lock });
+    const props = { apiVersion: 'apps/v1', kind: 'Deployment', ...deploymentArgs('nginx:1.27.5') };
+    const result = await policy.transform({ custom: true, type: 'kubernetes:apps/v1:Deployment', name: 'web', props, opts: {} });
+    expect((result!.props.spec as any).template.spec.containers[0]).toEqual({ name: 'web', image: `docker.io/library/nginx:1.27.5@${NGINX}`, imagePullPolicy: 'IfNotPresent' });
+    expect(await policy.transform({ custom: false, type: 'kubepin:index:Deployment', name: 'web', props: {}, opts: {} })).toBeUndefined();
+    expect(await policy.transform({ custom: true, type: 'kubernetes:core/v1:ConfigMap', name: 'c', props: { data: {} }, opts: {} })).toBeUndefined();
+    // The input object is not changed: the engine keeps its own copy.
+    expect((props.spec as any).template.spec.containers[0].image).toBe('nginx:1.27.5');
+  });
+
+  test('errors throw from the transform with the resource named', async () => {
+    const policy = new ImagePolicy({ lock, strict: true });
+    const props = { apiVersion: 'batch/v1', kind: 'CronJob', spec: { schedule: '* * * * *', jobTemplate: { spec: { template: { spec: { containers: [{ name: 'x', image: 'nginx:0.0.1' }] } } } } } };
+    await expect(policy.transform({ custom: true, type: 'kubernetes:batch/v1:CronJob', name: 'tick', props, opts: {} }))
+      .rejects.toThrow(/kubernetes:batch\/v1:CronJob "tick".*\n.*unpinned-image .*spec\.jobTemplate\.spec\.template\.spec\.containers\[0\]\.image/);
   });
 });
 
