@@ -289,24 +289,34 @@ function applyServiceAccountSecrets(out: JsonObject, saSecrets: PullSecretDeclar
   return kept;
 }
 
-/** Sorts object keys below the pod template (the part the policy edits), as cdk8s sorts them. */
+/**
+ * Restores cdk8s's sorted key order where the policy adds keys (pull policies, pull secrets,
+ * the original-images annotation): a shallow sort of exactly those objects, which is much
+ * cheaper than re-sorting the whole document.
+ */
 function sortPodTemplateKeys(out: JsonObject): void {
   const template = findPodTemplate(out);
   if (!template) return;
-  let holder: JsonObject = out;
   const segments = template.specPath.split('.');
+  let holder: JsonObject = out;
   for (const key of segments.slice(0, -1)) holder = holder[key] as JsonObject;
   const last = segments[segments.length - 1];
-  holder[last] = sortDeep(holder[last]);
-  // Pod metadata (annotations) sits next to the spec, except for a bare Pod.
-  if (segments.length > 1 && isObject(holder.metadata)) holder.metadata = sortDeep(holder.metadata);
-  else if (segments.length === 1 && isObject(out.metadata)) out.metadata = sortDeep(out.metadata);
+  const spec = sortShallow(template.spec);
+  for (const list of ['initContainers', 'containers', 'ephemeralContainers']) {
+    if (Array.isArray(spec[list])) spec[list] = (spec[list] as unknown[]).map((c) => (isObject(c) ? sortShallow(c) : c));
+  }
+  holder[last] = spec;
+  // The pod's metadata: next to the spec in a template, the object's own for a bare Pod.
+  const metaHolder = segments.length > 1 ? holder : out;
+  if (isObject(metaHolder.metadata)) {
+    const metadata = sortShallow(metaHolder.metadata);
+    if (isObject(metadata.annotations)) metadata.annotations = sortShallow(metadata.annotations);
+    metaHolder.metadata = metadata;
+  }
 }
 
-function sortDeep(value: unknown): any {
-  if (Array.isArray(value)) return value.map(sortDeep);
-  if (!isObject(value)) return value;
+function sortShallow(value: JsonObject): JsonObject {
   const sorted: JsonObject = {};
-  for (const key of Object.keys(value).sort()) sorted[key] = sortDeep(value[key]);
+  for (const key of Object.keys(value).sort()) sorted[key] = value[key];
   return sorted;
 }
