@@ -4,7 +4,7 @@ export * from './registry-pull-secret';
 export * from './deployment';
 export * from './stateful-set';
 export * from './pod';
-export * from './typed-workload';
+export * from './container-props';
 export * from './findings';
 export * from './lock-file';
 export * from '../image';

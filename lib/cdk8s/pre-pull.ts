@@ -1,3 +1,4 @@
+import { Chart } from 'cdk8s';
 import { IConstruct } from 'constructs';
 import { KubepinError } from '../errors';
 import { PrePullDaemonSet } from './pre-pull-daemon-set';
@@ -22,6 +23,12 @@ export interface PrePullPlacement {
  */
 export function addPrePullImage(scope: IConstruct, image: string, options: PrePullPlacement, report: (message: string) => void): void {
   const { namespace, ...rest } = options;
+  try {
+    Chart.of(scope);
+  } catch {
+    report(`cannot pre-pull ${image}: the pre-pull DaemonSet belongs to a chart and ${scope.node.path || 'the app'} is not in one. Fix: put the ImagePolicy with prePulled on a Chart, or call PrePullDaemonSet.of(chart).addImage(…)`);
+    return;
+  }
   try {
     PrePullDaemonSet.of(scope, namespace).addImage(image, rest);
   } catch (e) {

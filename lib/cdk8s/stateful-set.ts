@@ -1,6 +1,7 @@
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { ContainerProps, TypedPodProps, addTypedContainer, initTypedWorkload } from './typed-workload';
+import { ContainerProps, TypedPodProps } from './container-props';
+import { addTypedContainer, initTypedWorkload } from './typed-workload';
 
 /** Props of {@link StatefulSet}: cdk8s-plus's, with typed images, pull policy, pull secrets and pre-pull. */
 export interface StatefulSetProps extends Omit<kplus.StatefulSetProps, 'containers' | 'initContainers'>, TypedPodProps {}

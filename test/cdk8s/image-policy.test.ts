@@ -255,3 +255,24 @@ describe('typed workloads under a policy', () => {
     expect(spec.containers.map((c: any) => c.imagePullPolicy)).toEqual(['Always', 'IfNotPresent']);
   });
 });
+
+describe('App-level policies', () => {
+  test('prePulled on an App-level policy is reported with the fix, not a crash', () => {
+    const app = Testing.app();
+    new ImagePolicy(app, 'ImagePolicy', { lock: LOCK, prePulled: ['busybox:1.36.1'], log: () => undefined });
+    const chart = new Chart(app, 'test');
+    new kplus.Deployment(chart, 'web', { containers: [{ image: 'nginx:1.27.5' }] });
+    expect(() => Testing.synth(chart)).toThrow(/\[ImagePolicy\] cannot pre-pull busybox:1\.36\.1: .*Fix: put the ImagePolicy with prePulled on a Chart/);
+  });
+
+  test('an App-level policy pins every chart, each chart\'s errors listed with their paths', () => {
+    const app = Testing.app();
+    new ImagePolicy(app, 'ImagePolicy', { lock: LOCK, strict: true, log: () => undefined });
+    const a = new Chart(app, 'a');
+    const b = new Chart(app, 'b');
+    new kplus.Deployment(a, 'web', { containers: [{ image: 'nginx:1.27.5' }] });
+    new kplus.Deployment(b, 'web', { containers: [{ image: 'nginx:0.0.1' }] });
+    expect(podSpec(Testing.synth(a)[0]).containers[0].image).toBe(`docker.io/library/nginx:1.27.5@${DIGESTS.nginx}`);
+    expect(() => app.synthYaml()).toThrow(/\[b\/web\/Resource\] error unpinned-image/);
+  });
+});
