@@ -45,7 +45,7 @@ async function renderPulumi(): Promise<{ objects: JsonObject[]; names: string[] 
     pulumiFace.RegistryPullSecret.fromExternalSecret('quay', { secretName: name, namespace: NAMESPACE, ...external });
     const prePull = new pulumiFace.PrePullDaemonSet('prepull', { namespace: NAMESPACE, ...PREPULL });
     const { containers, initContainers, ...podSpec } = API_POD;
-    const typed = (list: typeof containers) => list.map(({ image, imagePullPolicy, ...rest }) => ({ ...rest, image: pulumiFace.Image.of(image), pullPolicy: imagePullPolicy as pulumiFace.PullPolicy }));
+    const typed = (list: ReadonlyArray<{ image: string; imagePullPolicy: string; name: string }>) => list.map(({ image, imagePullPolicy, ...rest }) => ({ ...rest, image: pulumiFace.Image.of(image), pullPolicy: imagePullPolicy as pulumiFace.PullPolicy }));
     new pulumiFace.Deployment('api', {
       metadata: { name: 'api', namespace: NAMESPACE },
       podMetadata: { labels: API_LABELS },
