@@ -109,14 +109,26 @@ async function resolve(name: string): Promise<{ digest: string; mediaType: strin
   return { digest: computed, mediaType: String(get.headers['content-type']) };
 }
 
+/** True for an ELF executable without a program interpreter (PT_INTERP): it runs in an empty image. */
+function isStaticElf(file: string): boolean {
+  const data = fs.readFileSync(file);
+  if (data.readUInt32BE(0) !== 0x7f454c46 || data[4] !== 2 || data[5] !== 1) return false; // ELF, 64-bit, little-endian
+  const phoff = Number(data.readBigUInt64LE(0x20));
+  const phentsize = data.readUInt16LE(0x36);
+  const phnum = data.readUInt16LE(0x38);
+  for (let i = 0; i < phnum; i++) {
+    if (data.readUInt32LE(phoff + i * phentsize) === 3) return false;
+  }
+  return true;
+}
+
 beforeAll(async () => {
   for (const [binary, fix] of [[PODMAN, 'apt-get install podman'], [RUNC, 'apt-get install runc'], [STATIC_BUSYBOX, 'apt-get install busybox-static']]) {
     if (!fs.existsSync(binary)) {
       throw new Error(`${binary} not found: the pre-pull real-run test needs it (${fix}; .ci/run installs podman runc busybox-static)`);
     }
   }
-  const file = execFileSync('file', ['-b', STATIC_BUSYBOX], { encoding: 'utf8' });
-  if (!/statically linked/.test(file)) throw new Error(`${STATIC_BUSYBOX} is not statically linked (${file.trim()}): install Debian's busybox-static`);
+  if (!isStaticElf(STATIC_BUSYBOX)) throw new Error(`${STATIC_BUSYBOX} is not a statically linked binary: the helper image needs Debian's busybox-static (apt-get install busybox-static)`);
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kubepin-podman-'));
   const conf = path.join(dir, 'containers.conf');
   fs.writeFileSync(conf, [
@@ -200,22 +212,17 @@ function synthesize(): { daemonSet: any; docs: any[] } {
 }
 
 /**
- * The DaemonSet's pod template as a Pod. Test-bed differences, handled here and not in
- * the template: podman's emptyDir is a root-owned 0755 volume where the kubelet's is 0777,
- * so the volume becomes a hostPath directory with the kubelet's mode; podman removes
- * run-once init containers, so the pod asks it to keep them for inspection; podman 4.3
+ * The DaemonSet's pod template as a Pod. Test-bed differences, handled here and not in the
+ * template: podman removes run-once init containers, so the pod asks it to keep them for
+ * inspection; podman applies the pod's restart policy to init containers too (the kubelet
+ * never restarts one that succeeded), so the Pod says `restartPolicy: Never`; podman 4.3
  * wrongly applies the 63-character label-value limit to annotation values, so the
- * original-images annotation (informational, ignored by the kubelet) is left out; podman
- * applies the pod's restart policy to init containers too (the kubelet never restarts one
- * that succeeded), so the Pod says `restartPolicy: Never`.
+ * original-images annotation (informational, ignored by the kubelet) is left out.
+ * The `emptyDir` stays: podman's is writable by the pod's user, as the kubelet's (0777) is.
  */
-function liftToPod(daemonSet: any, name: string): { pod: any; binDir: string } {
+function liftToPod(daemonSet: any, name: string): { pod: any } {
   const template = structuredClone(daemonSet.spec.template);
-  const binDir = fs.mkdtempSync(path.join(dir, 'emptydir-'));
-  fs.chmodSync(binDir, 0o777);
-  template.spec.volumes = template.spec.volumes.map((v: any) => (v.emptyDir ? { name: v.name, hostPath: { path: binDir, type: 'Directory' } } : v));
   return {
-    binDir,
     pod: {
       apiVersion: 'v1',
       kind: 'Pod',
@@ -276,7 +283,7 @@ test('the pre-pull pod pulls every image from the registry and every init contai
     expect(c.image).toBe(`${tagged}@${lock.get(tagged)!.digest}`);
     expect(c.imagePullPolicy).toBe('IfNotPresent');
   }
-  const { pod, binDir } = liftToPod(daemonSet, 'prepull-ok');
+  const { pod } = liftToPod(daemonSet, 'prepull-ok');
   registry!.resetCounters();
   const result = await play(pod);
   timings.push({ variant: 'cold (pull 4 images + run)', ms: result.ms });
@@ -296,9 +303,6 @@ test('the pre-pull pod pulls every image from the registry and every init contai
   }
   const pause = byName('pause');
   expect({ pause: pause?.state, report: pause ? '' : report }).toEqual({ pause: 'running', report: '' });
-  // The helper copied the static binary, as the non-root user, into the shared volume.
-  const copied = fs.statSync(path.join(binDir, 'busybox'));
-  expect(copied.uid).toBe(PREPULL_USER_ID);
   // Every image came from the registry, fetched by its pinned digest.
   await registry!.settle();
   const fetched = registry!.accessLog().filter((r) => r.method === 'GET' && r.status === 200 && r.path.includes('/manifests/sha256:')).map((r) => r.path);
@@ -333,13 +337,19 @@ test('the same pod proves its security context at run time: uid/gid 65532, root 
   pod.spec.initContainers.push({
     ...pod.spec.initContainers[1],
     name: 'probe',
-    command: [noop, 'sh', '-c', `${noop} id -u; ${noop} id -g; if ${noop} touch /probe 2>/dev/null; then echo root-writable; else echo root-read-only; fi; ${noop} cat /data/hello.txt`],
+    command: [noop, 'sh', '-c', [
+      `${noop} id -u`, `${noop} id -g`,
+      `if ${noop} touch /probe 2>/dev/null; then echo root-writable; else echo root-read-only; fi`,
+      // The helper ran as the same user: it owns the copied binary.
+      `${noop} stat -c '%u:%g' ${noop}`,
+      `${noop} cat /data/hello.txt`,
+    ].join('; ')],
   });
   const result = await play(pod);
   expect({ code: result.code, stderr: result.code === 0 ? '' : result.stderr }).toEqual({ code: 0, stderr: '' });
   const probe = (await inspectPod('prepull-probe')).find((s) => s.name.endsWith('-probe'))!;
   const logs = await podman(['logs', probe.name.replace(/^\//, '')]);
-  expect(logs.stdout.trim().split('\n')).toEqual([String(PREPULL_USER_ID), String(PREPULL_USER_ID), 'root-read-only', 'hello from a shell-less image']);
+  expect(logs.stdout.trim().split('\n')).toEqual([String(PREPULL_USER_ID), String(PREPULL_USER_ID), 'root-read-only', `${PREPULL_USER_ID}:${PREPULL_USER_ID}`, 'hello from a shell-less image']);
   await removePod('prepull-probe');
 });
 
