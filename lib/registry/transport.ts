@@ -1,0 +1,158 @@
+import * as http from 'http';
+import * as https from 'https';
+import { RegistryError } from './errors';
+
+/** One HTTP answer, body read (up to the cap) unless the method was HEAD. */
+export interface HttpAnswer {
+  /** HTTP status code. */
+  readonly status: number;
+  /** Response headers (lower-case names). */
+  readonly headers: http.IncomingHttpHeaders;
+  /** The body; empty for HEAD. */
+  readonly body: Buffer;
+  /** The URL that answered. */
+  readonly url: URL;
+}
+
+/** Options of {@link Transport}. */
+export interface TransportOptions {
+  /** Extra CA certificates (PEM) trusted on top of the system ones. @default none */
+  readonly ca?: string | Buffer;
+  /** Sockets kept per host. @default 16 */
+  readonly maxSockets?: number;
+  /** Milliseconds one request (connect to last byte) may take. @default 10000 */
+  readonly timeoutMs?: number;
+  /** Hosts whose TLS certificates are not verified (the user's insecure registries). @default none */
+  readonly skipVerifyHosts?: readonly string[];
+}
+
+/** A transport-level failure: a reset, a timeout, a TLS error, a refused connection. */
+export class TransportError extends Error {
+  constructor(
+    public readonly code: 'reset' | 'timeout' | 'tls' | 'not-tls' | 'refused' | 'too-large' | 'other',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const TLS_CODES = /^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|DEPTH_ZERO|SELF_SIGNED|HOSTNAME_MISMATCH|ERR_OSSL)/;
+
+/**
+ * HTTP/1.1 with keep-alive agents (one for http, one for https), so a warm client sends one
+ * request per manifest over reused connections. Node's global `fetch` closes the connection
+ * after every HEAD, which costs a TCP (and TLS) handshake per image.
+ */
+export class Transport {
+  private readonly httpAgent: http.Agent;
+  private readonly httpsAgent: https.Agent;
+  private readonly insecureAgent: https.Agent;
+  private readonly timeoutMs: number;
+  private readonly skipVerify: Set<string>;
+  /** Requests sent, for statistics. */
+  public requests = 0;
+
+  constructor(options: TransportOptions = {}) {
+    const maxSockets = options.maxSockets ?? 16;
+    const common = { keepAlive: true, keepAliveMsecs: 10000, maxSockets, maxFreeSockets: maxSockets, scheduling: 'lifo' as const };
+    this.httpAgent = new http.Agent(common);
+    // Extra CAs are added to Node's bundled roots, not instead of them.
+    const ca = options.ca ? [...require('tls').rootCertificates, options.ca.toString()] : undefined;
+    this.httpsAgent = new https.Agent({ ...common, ...(ca ? { ca } : {}) });
+    this.insecureAgent = new https.Agent({ ...common, rejectUnauthorized: false });
+    this.timeoutMs = options.timeoutMs ?? 10000;
+    this.skipVerify = new Set(options.skipVerifyHosts ?? []);
+  }
+
+  /**
+   * Sends one request; never follows redirects. A body longer than `maxBytes` aborts the
+   * request with a `too-large` TransportError (Content-Length is checked before reading).
+   */
+  public request(url: URL, method: 'GET' | 'HEAD', headers: Record<string, string>, maxBytes: number): Promise<HttpAnswer> {
+    this.requests++;
+    const isHttps = url.protocol === 'https:';
+    const agent = isHttps ? (this.skipVerify.has(url.host) ? this.insecureAgent : this.httpsAgent) : this.httpAgent;
+    return new Promise<HttpAnswer>((resolve, reject) => {
+      let settled = false;
+      const fail = (e: TransportError): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        req.destroy();
+        reject(e);
+      };
+      const req = (isHttps ? https : http).request(url, { method, headers, agent }, (res) => {
+        const length = Number(res.headers['content-length']);
+        if (method !== 'HEAD' && Number.isFinite(length) && length > maxBytes) {
+          res.destroy();
+          fail(new TransportError('too-large', `response of ${length} bytes exceeds the ${maxBytes}-byte limit`));
+          return;
+        }
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (chunk: Buffer) => {
+          size += chunk.length;
+          if (size > maxBytes) {
+            res.destroy();
+            fail(new TransportError('too-large', `response body exceeds the ${maxBytes}-byte limit`));
+            return;
+          }
+          chunks.push(chunk);
+        });
+        res.on('end', () => {
+          if (settled) return;
+          // A body shorter than its Content-Length means the connection broke mid-body.
+          if (method !== 'HEAD' && Number.isFinite(length) && size !== length) {
+            fail(new TransportError('reset', `connection closed after ${size} of ${length} bytes`));
+            return;
+          }
+          settled = true;
+          clearTimeout(timer);
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks), url });
+        });
+        res.on('aborted', () => fail(new TransportError('reset', 'connection closed mid-body')));
+        res.on('error', (e) => fail(classify(e)));
+      });
+      const timer = setTimeout(() => fail(new TransportError('timeout', `no complete answer within ${this.timeoutMs} ms`)), this.timeoutMs);
+      req.on('error', (e) => fail(classify(e)));
+      req.end();
+    });
+  }
+
+  /** Closes idle connections; the client is unusable afterwards. */
+  public close(): void {
+    this.httpAgent.destroy();
+    this.httpsAgent.destroy();
+    this.insecureAgent.destroy();
+  }
+}
+
+function classify(e: Error): TransportError {
+  const code = (e as NodeJS.ErrnoException).code ?? '';
+  if (code === 'ERR_SSL_WRONG_VERSION_NUMBER' || code === 'ERR_SSL_PACKET_LENGTH_TOO_LONG' || /wrong version number|packet length too long/.test(e.message)) {
+    return new TransportError('not-tls', 'the server does not speak TLS');
+  }
+  if (TLS_CODES.test(code) || code === 'EPROTO') return new TransportError('tls', `${code}: ${e.message}`);
+  if (code === 'ECONNRESET' || code === 'EPIPE' || /socket hang up/.test(e.message)) return new TransportError('reset', 'connection reset');
+  if (code === 'ECONNREFUSED') return new TransportError('refused', 'connection refused');
+  if (code === 'ETIMEDOUT') return new TransportError('timeout', 'connect timed out');
+  return new TransportError('other', `${code ? `${code}: ` : ''}${e.message}`);
+}
+
+/** Re-raises a transport failure as a {@link RegistryError} for `host`. */
+export function toRegistryError(e: unknown, host: string, what: string): RegistryError {
+  if (e instanceof RegistryError) return e;
+  if (!(e instanceof TransportError)) return new RegistryError('network', host, `${what}: ${(e as Error).message}`);
+  switch (e.code) {
+    case 'tls':
+      return new RegistryError('tls', host, `${what}: TLS failure talking to ${host} (${e.message}). Fix: if the registry uses a private CA, pass it with --ca-file (or NODE_EXTRA_CA_CERTS)`);
+    case 'timeout':
+      return new RegistryError('timeout', host, `${what}: ${host} ${e.message}`);
+    case 'too-large':
+      return new RegistryError('too-large', host, `${what}: ${e.message}; refused`);
+    case 'refused':
+      return new RegistryError('network', host, `${what}: cannot connect to ${host} (connection refused). Is the registry running and the host name right?`);
+    default:
+      return new RegistryError('network', host, `${what}: ${host}: ${e.message}`);
+  }
+}
