@@ -16,3 +16,4 @@ export * from './pull-secret';
 export * from './check';
 export * from './prepull';
 export * from './node';
+export * from './registry';
