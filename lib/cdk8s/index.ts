@@ -10,3 +10,4 @@ export * from './lock-file';
 export * from '../image';
 export * from '../pull-policy';
 export * from './node-credential-config';
+export * from './pre-pull-daemon-set';

@@ -3,7 +3,11 @@ import { Construct } from 'constructs';
 import { ImageLock } from '../../lib/lock';
 import { PrePullDaemonSet } from '../../lib/cdk8s/pre-pull-daemon-set';
 import { buildPrePull } from '../../lib/prepull';
-import { publicLock } from './fixtures';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { LOCK_FILE_CONTEXT } from '../../lib/cdk8s/pre-pull-daemon-set';
+import { publicDigest, publicLock, validateSchema } from './fixtures';
 
 function daemonSets(docs: any[]): any[] {
   return docs.filter((d) => d.kind === 'DaemonSet');
@@ -91,5 +95,63 @@ describe('PrePullDaemonSet', () => {
     const chart = new Chart(app, 'c');
     new ApiObject(chart, 'kubepin-prepull', { apiVersion: 'v1', kind: 'ConfigMap' });
     expect(() => PrePullDaemonSet.of(chart)).toThrow(/c\/kubepin-prepull: this construct id is reserved.*Fix/);
+  });
+
+  test('every synthesized document passes the Kubernetes schema', () => {
+    const app = Testing.app();
+    const chart = new Chart(app, 'c', { namespace: 'ops' });
+    const pp = new PrePullDaemonSet(chart, 'pp', { lock: publicLock(), split: 2, arch: ['amd64', 'arm64'], tolerations: [{ operator: 'Exists' }] });
+    pp.addImage('nginx:1.27.5', { nodeSelector: { pool: 'a' }, pullSecrets: ['hub'] });
+    pp.addImage('redis:7.4.2', { affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'pool', operator: 'In', values: ['b'] }] }] } } } });
+    const docs = Testing.synth(chart);
+    expect(docs).toHaveLength(3);
+    for (const doc of docs) validateSchema(doc);
+  });
+
+  test('a lock given late (as ImagePolicy does with useLock) and pull secret declarations are used at synthesis', () => {
+    const app = Testing.app();
+    const chart = new Chart(app, 'c', { namespace: 'shop' });
+    const pp = PrePullDaemonSet.of(chart);
+    pp.addImage('ghcr.io/acme/api:1');
+    pp.addImage('nginx:1.27.5');
+    expect(pp.findings.map((f) => f.code)).toContain('unpinned-image');
+    pp.useLock(publicLock());
+    pp.addPullSecrets({ name: 'ghcr', registries: ['ghcr.io/acme'], namespace: 'shop' }, { name: 'other-ns', registries: ['ghcr.io'], namespace: 'batch' });
+    const ds = daemonSets(Testing.synth(chart))[0];
+    expect(ds.spec.template.spec.imagePullSecrets).toEqual([{ name: 'ghcr' }]);
+    expect(ds.spec.template.spec.initContainers[1].image).toBe(`docker.io/library/nginx:1.27.5@${publicDigest('docker.io/library/nginx:1.27.5')}`);
+    expect(pp.findings.map((f) => `${f.severity} ${f.code} ${f.image}`)).toEqual(['warning unpinned-image ghcr.io/acme/api:1', 'info prepull-private-image ghcr.io/acme/api:1']);
+    expect(() => pp.useLock({} as never)).toThrow(/useLock\(lock\) needs a DigestSource/);
+  });
+
+  test('the kubepin:lockFile context names the lock; a corrupt lock is an error naming the construct and the file', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kubepin-prepull-'));
+    try {
+      const file = path.join(dir, 'kubepin.lock.json');
+      const lock = publicLock();
+      fs.writeFileSync(file, lock.serialize());
+      const app = Testing.app();
+      app.node.setContext(LOCK_FILE_CONTEXT, file);
+      const chart = new Chart(app, 'c');
+      new PrePullDaemonSet(chart, 'pp', { images: ['redis:7.4.2'] });
+      const ds = daemonSets(Testing.synth(chart))[0];
+      expect(ds.spec.template.spec.initContainers[1].image).toBe(`docker.io/library/redis:7.4.2@${publicDigest('docker.io/library/redis:7.4.2')}`);
+
+      fs.writeFileSync(file, '{ not json');
+      const brokenApp = Testing.app();
+      brokenApp.node.setContext(LOCK_FILE_CONTEXT, file);
+      const broken = new Chart(brokenApp, 'b');
+      expect(() => new PrePullDaemonSet(broken, 'pp')).toThrow(new RegExp(`^b/pp: ${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: not valid JSON`));
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('images given as props, strings or objects with the workload scope', () => {
+    const app = Testing.app();
+    const chart = new Chart(app, 'c');
+    const pp = new PrePullDaemonSet(chart, 'pp', { lock: publicLock(), images: ['nginx:1.27.5', { image: 'redis:7.4.2', nodeSelector: { pool: 'cache' } }] });
+    expect(pp.images).toEqual(['nginx:1.27.5', 'redis:7.4.2']);
+    expect(() => new PrePullDaemonSet(chart, 'bad', { images: [42 as never] })).toThrow(/c\/bad: each of props.images must be an image string/);
   });
 });
