@@ -240,8 +240,8 @@ function buildProvider(
   options.providers.forEach((other, j) => {
     if (j === index || !other || !Array.isArray(other.registries)) return;
     const otherKeys = other.registries.filter((r) => typeof r === 'string').map((r) => normalizeConfigKey(r)).filter((r): r is string => r !== undefined);
-    // Another provider's exact registries are never this provider's.
-    exclude.push(...otherKeys.filter((r) => !GLOB_CHARS.test(r)));
+    // Another provider's exact registries are never this provider's, unless one of ours is inside theirs (ours is more specific).
+    exclude.push(...otherKeys.filter((r) => !GLOB_CHARS.test(r) && !keys.some((k) => registryKeyMatches(r, k))));
     // A name matched by both belongs to the more specific key; a tie stays with both (and is warned about).
     for (const n of names) {
       const mine = bestKey(keys, n);

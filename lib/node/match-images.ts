@@ -1,6 +1,6 @@
 import { ImageReference } from '../image-reference';
 import { KubepinError, KubepinUsageError, requireString } from '../errors';
-import { normalizeConfigKey, registryKeyMatches } from '../credentials/keyring';
+import { globMatch, normalizeConfigKey, registryKeyMatches } from '../credentials/keyring';
 
 /** Node-side credential configuration (provider config, node config.json) is wrong or cannot be built. */
 export class NodeConfigError extends KubepinError {}
@@ -93,21 +93,34 @@ export function computeMatchImages(input: MatchImagesInput): MatchImagesResult {
   const claimed = new Set(input.claimedByOthers ?? []);
   const covered = names.filter((n) => !claimed.has(n) && keys.some((k) => registryKeyMatches(k, n)));
   const notCovered = names.filter((n) => !covered.includes(n));
-  const forbidden = [...notCovered, ...(input.exclude ?? []).map((e) => requireString(e, `${label}: exclude`))];
+  // App images outside the assignment are exact names; `exclude` entries are keys: nothing under them may match.
+  const excluded = (input.exclude ?? []).map((e) => normalizeConfigKey(requireString(e, `${label}: exclude`)) ?? e);
+  const forbidden = [...notCovered, ...excluded];
+  const isForbidden = (pattern: string): boolean => notCovered.some((n) => registryKeyMatches(pattern, n)) || excluded.some((e) => keysIntersect(pattern, e));
 
   // Candidate patterns, each with the set of covered names it matches.
   const candidates = new Map<string, Set<number>>();
+  const rejected = new Set<string>();
   covered.forEach((name) => {
     for (const key of keys) {
       if (!registryKeyMatches(key, name)) continue;
-      for (const pattern of generalizations(key, name)) {
-        if (candidates.has(pattern)) continue;
-        if (forbidden.some((f) => registryKeyMatches(pattern, f))) continue;
-        const cover = new Set<number>();
-        covered.forEach((other, j) => {
-          if (registryKeyMatches(pattern, other)) cover.add(j);
-        });
-        candidates.set(pattern, cover);
+      for (const { host, paths } of generalizations(key, name)) {
+        // Shortest allowed path only: a longer one matches a subset and is never preferred.
+        for (const p of paths) {
+          const pattern = host + p;
+          if (rejected.has(pattern)) continue;
+          if (candidates.has(pattern)) break;
+          if (isForbidden(pattern)) {
+            rejected.add(pattern);
+            continue;
+          }
+          const cover = new Set<number>();
+          covered.forEach((other, j) => {
+            if (registryKeyMatches(pattern, other)) cover.add(j);
+          });
+          candidates.set(pattern, cover);
+          break;
+        }
       }
     }
   });
@@ -122,14 +135,33 @@ export function computeMatchImages(input: MatchImagesInput): MatchImagesResult {
   for (const name of covered) {
     if (!matchImages.some((m) => registryKeyMatches(m, name))) throw new Error(`kubepin bug: ${name} not covered by ${matchImages.join(', ')}`);
   }
-  for (const f of forbidden) {
-    if (matchImages.some((m) => registryKeyMatches(m, f))) throw new Error(`kubepin bug: excluded ${f} covered by ${matchImages.join(', ')}`);
+  for (const m of matchImages) {
+    if (isForbidden(m)) throw new Error(`kubepin bug: ${m} reaches an excluded name`);
   }
   return { matchImages, covered, notCovered, minimal };
 }
 
-/** Patterns no wider than `key` that still match `name`. */
-function generalizations(key: string, name: string): string[] {
+/**
+ * Whether some image name could match both `a` and `b` (kubelet-style keys): same port and
+ * label count, each pair of labels compatible, one path a prefix of the other. Two glob labels
+ * are taken to overlap (conservative: an exclusion is never crossed).
+ */
+export function keysIntersect(a: string, b: string): boolean {
+  const x = splitKey(a);
+  const y = splitKey(b);
+  if (x.ipv6 || y.ipv6) return registryKeyMatches(a, b) || registryKeyMatches(b, a);
+  if (x.port !== y.port || x.hostLabels.length !== y.hostLabels.length) return false;
+  if (!x.path.startsWith(y.path) && !y.path.startsWith(x.path)) return false;
+  return x.hostLabels.every((xl, i) => {
+    const yl = y.hostLabels[i];
+    if (!GLOB_META.test(yl)) return globMatch(xl, yl) === true;
+    if (!GLOB_META.test(xl)) return globMatch(yl, xl) === true;
+    return true;
+  });
+}
+
+/** Patterns no wider than `key` that still match `name`: host globs, each with its paths from shortest to longest. */
+function generalizations(key: string, name: string): Array<{ host: string; paths: string[] }> {
   const k = splitKey(key);
   const n = splitKey(name);
   let hosts: string[];
@@ -144,14 +176,14 @@ function generalizations(key: string, name: string): string[] {
     const port = n.port ? `:${n.port}` : '';
     hosts = partial.map((labels) => labels.join('.') + port);
   }
-  const paths = new Set<string>([k.path]);
+  const paths = [k.path];
   for (let i = 1; i <= n.path.length; i++) {
     if (i === n.path.length || n.path[i] === '/') {
       const prefix = n.path.slice(0, i);
-      if (prefix.startsWith(k.path) && prefix.length > k.path.length) paths.add(prefix);
+      if (prefix.startsWith(k.path) && prefix.length > k.path.length) paths.push(prefix);
     }
   }
-  return hosts.flatMap((h) => [...paths].map((p) => h + p));
+  return hosts.map((host) => ({ host, paths }));
 }
 
 function splitKey(text: string): SplitKey {

@@ -109,6 +109,21 @@ describe('generateCredentialProviderConfig', () => {
     ]);
   });
 
+  it('gives a name to the provider with the more specific registry key', () => {
+    const out = generateCredentialProviderConfig({
+      images: ['ghcr.io/acme/x:1', 'ghcr.io/other/y:1'],
+      providers: [
+        { name: 'org-plugin', registries: ['ghcr.io/acme'] },
+        { name: 'general', registries: ['ghcr.io'] },
+      ],
+    });
+    expect(out.config.providers.map((p) => [p.name, p.matchImages])).toEqual([
+      ['org-plugin', ['ghcr.io/acme']],
+      ['general', ['ghcr.io/other']],
+    ]);
+    expect(out.problems).toEqual([]);
+  });
+
   it('lists every problem at once, naming the provider and the fix', () => {
     let message = '';
     try {

@@ -12,6 +12,7 @@ const STRANGERS = [
   '999999999999.dkr.ecr.eu-west-1.amazonaws.com/team/api',
   'dkr.ecr.eu-west-1.amazonaws.com/x',
   'acmepublic.azurecr.io/obs/exporter',
+  'acmepublic.azurecr.io/jobs/report',
   'registry.internal.example.com/tools/uploader',
   'registry.internal.example.com:5001/tools/uploader',
   'docker.io/library/nginx',
@@ -60,6 +61,7 @@ describe('computeMatchImages on the test app', () => {
   it.each(cases)('$registries exclude=$exclude → $expected', ({ registries, exclude, expected }) => {
     const images = appImages();
     const result = computeMatchImages({ images, registries, exclude });
+    let checked = 0;
     expect(result.matchImages).toEqual(expected);
     expect(result.minimal).toBe(true);
     // Covers every assigned image of the app, by the kubelet's rule…
@@ -71,9 +73,13 @@ describe('computeMatchImages on the test app', () => {
       expect(result.matchImages.filter((m) => registryKeyMatches(m, name))).toEqual([]);
     }
     for (const stranger of [...(exclude ?? []), ...STRANGERS]) {
-      if (registries.some((r) => registryKeyMatches(r.replace(/^https:\/\//, '').replace('/v2/', '/'), stranger)) && !(exclude ?? []).includes(stranger)) continue;
+      const assigned = registries.some((r) => registryKeyMatches(r.replace(/^https:\/\//, '').replace('/v2/', '/'), stranger));
+      // Assigned and not excluded: within what the user gave this provider, so it may be matched.
+      if (assigned && !(exclude ?? []).some((e) => registryKeyMatches(e, stranger))) continue;
+      checked++;
       expect(result.matchImages.filter((m) => registryKeyMatches(m, stranger))).toEqual([]);
     }
+    expect(checked).toBeGreaterThan(5);
   });
 
   it('refuses when an exclusion leaves no pattern for an assigned image', () => {
@@ -83,6 +89,14 @@ describe('computeMatchImages on the test app', () => {
   it('names an unparseable image and registry key', () => {
     expect(() => computeMatchImages({ images: ['Not An Image'], registries: ['ghcr.io'] })).toThrow(/"Not An Image" is not a valid image reference/);
     expect(() => computeMatchImages({ images: ['ghcr.io/a:1'], registries: ['   '] })).toThrow(/not a registry key the kubelet can parse/);
+  });
+
+  it('never reaches into an excluded registry through a path-scoped glob', () => {
+    // `*.azurecr.io/team` would cover both with one pattern, but it also matches c.azurecr.io/team/….
+    const r = computeMatchImages({ images: ['a.azurecr.io/team/x:1', 'b.azurecr.io/team/y:1'], registries: ['*.azurecr.io'], exclude: ['c.azurecr.io'] });
+    expect(r.matchImages).toEqual(['a.azurecr.io', 'b.azurecr.io']);
+    const open = computeMatchImages({ images: ['a.azurecr.io/team/x:1', 'b.azurecr.io/team/y:1'], registries: ['*.azurecr.io'], exclude: ['c.azurecr.io/other'] });
+    expect(open.matchImages).toEqual(['*.azurecr.io/team']);
   });
 
   it('uses a path prefix when the host alone would reach an excluded repository', () => {
@@ -123,7 +137,7 @@ describe('computeMatchImages invariants on random assignments', () => {
         const hit = result.matchImages.some((m) => registryKeyMatches(m, probe));
         if (hit) {
           expect(registries.some((k) => registryKeyMatches(k, probe))).toBe(true);
-          expect(exclude).not.toContain(probe);
+          expect(exclude.some((e) => registryKeyMatches(e, probe))).toBe(false);
           expect(result.notCovered).not.toContain(probe);
         }
       }
