@@ -1,11 +1,12 @@
 import { ApiObject, Chart, Lazy, Names } from 'cdk8s';
 import { Construct, IConstruct } from 'constructs';
-import { DigestSource, ImageLock } from '../lock';
+import { DigestSource } from '../lock';
 import { ImageReference } from '../image-reference';
 import { Finding, formatFinding } from '../findings';
 import { PullSecretDeclaration } from '../policy';
 import { KubepinError, KubepinUsageError, describeType } from '../errors';
 import { isObject } from '../workloads';
+import { resolveLock } from './lock-file';
 import {
   NodeScope, PrePullImage, PrePullImageOptions, PrePullOptions, PrePullResult,
   buildPrePull, prePullMetadata, validateNodeScope,
@@ -22,7 +23,7 @@ export interface PrePullDaemonSetProps {
   readonly namespace?: string;
   /** `metadata.name` of the ServiceAccount and DaemonSet (split ones get `-1`, `-2`, …). @default a unique name derived from the construct path */
   readonly name?: string;
-  /** Where digests come from. @default the lock file named by the `kubepin:lockFile` context, else none (images stay tagged and are reported) */
+  /** Where digests come from. @default the lock an `ImagePolicy` in scope hands over, else the app's lock file (the `kubepin:lockFile` context value, else `kubepin.lock.json` next to `cdk8s.yaml`) */
   readonly lock?: DigestSource;
   /** Images missing from the lock fail synthesis. @default false */
   readonly strict?: boolean;
@@ -102,9 +103,9 @@ export class PrePullDaemonSet extends Construct {
     if (typeof props !== 'object' || props === null) throw new KubepinUsageError(`${this.node.path}: props must be an object, got ${describeType(props)}`);
     this.props = { ...props, namespace: props.namespace ?? Chart.of(this).namespace };
     this.secretDeclarations = [...(props.pullSecrets ?? [])];
-    this.lock = props.lock ?? this.wrap(() => this.lockFromContext());
+    this.lock = props.lock;
     // Fail fast on bad props, naming this construct (images are checked as they are added).
-    this.wrap(() => buildPrePull(this.options()));
+    this.wrap(() => buildPrePull(this.options(false)));
     const metadata = prePullMetadata(this.metadataOptions(), 'ServiceAccount');
     this.serviceAccount = new ApiObject(this, 'ServiceAccount', {
       apiVersion: 'v1', kind: 'ServiceAccount', metadata: { ...metadata },
@@ -173,9 +174,11 @@ export class PrePullDaemonSet extends Construct {
     return this.cached;
   }
 
-  private options(): PrePullOptions {
+  private options(withLock = true): PrePullOptions {
     const { images: _images, lock: _lock, pullSecrets: _secrets, ...rest } = this.props;
-    return { ...rest, name: this.objectName(), images: this.entries, lock: this.lock, pullSecrets: this.secretDeclarations };
+    // The app's lock file is read only when no lock was given: an ImagePolicy usually hands one over before synthesis.
+    if (withLock) this.lock ??= resolveLock(this, undefined);
+    return { ...rest, name: this.objectName(), images: this.entries, lock: withLock ? this.lock : undefined, pullSecrets: this.secretDeclarations };
   }
 
   private metadataOptions(): PrePullOptions {
@@ -214,13 +217,6 @@ export class PrePullDaemonSet extends Construct {
       if (e instanceof KubepinError) return [e.message];
       throw e;
     }
-  }
-
-  private lockFromContext(): DigestSource | undefined {
-    const file = this.node.tryGetContext(LOCK_FILE_CONTEXT);
-    if (file === undefined) return undefined;
-    if (typeof file !== 'string') throw new KubepinUsageError(`${this.node.path}: context ${LOCK_FILE_CONTEXT} must be the path of a lock file, got ${describeType(file)}`);
-    return ImageLock.load(file);
   }
 
   /** Runs `fn`, prefixing kubepin errors with this construct's path so users find the culprit. */

@@ -124,7 +124,7 @@ describe('PrePullDaemonSet', () => {
     expect(() => pp.useLock({} as never)).toThrow(/useLock\(lock\) needs a DigestSource/);
   });
 
-  test('the kubepin:lockFile context names the lock; a corrupt lock is an error naming the construct and the file', () => {
+  test('without a lock handed over, the lock file of the app (kubepin:lockFile context) is used; a corrupt one fails synthesis naming the construct and the file', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kubepin-prepull-'));
     try {
       const file = path.join(dir, 'kubepin.lock.json');
@@ -141,7 +141,8 @@ describe('PrePullDaemonSet', () => {
       const brokenApp = Testing.app();
       brokenApp.node.setContext(LOCK_FILE_CONTEXT, file);
       const broken = new Chart(brokenApp, 'b');
-      expect(() => new PrePullDaemonSet(broken, 'pp')).toThrow(new RegExp(`^b/pp: ${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: not valid JSON`));
+      new PrePullDaemonSet(broken, 'pp', { images: ['redis:7.4.2'] });
+      expect(() => Testing.synth(broken)).toThrow(new RegExp(`b/pp: ${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: not valid JSON`));
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
