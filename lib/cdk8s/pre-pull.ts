@@ -19,20 +19,24 @@ export interface PrePullPlacement {
 
 /**
  * Adds `image` to the pre-pull DaemonSet of `scope`'s chart (and namespace), creating it on
- * first use. Problems are passed to `report` so the caller lists them with its construct path.
+ * first use, and returns it. Problems are passed to `report` so the caller lists them with its
+ * construct path.
  */
-export function addPrePullImage(scope: IConstruct, image: string, options: PrePullPlacement, report: (message: string) => void): void {
+export function addPrePullImage(scope: IConstruct, image: string, options: PrePullPlacement, report: (message: string) => void): PrePullDaemonSet | undefined {
   const { namespace, ...rest } = options;
   try {
     Chart.of(scope);
   } catch {
     report(`cannot pre-pull ${image}: the pre-pull DaemonSet belongs to a chart and ${scope.node.path || 'the app'} is not in one. Fix: put the ImagePolicy with prePulled on a Chart, or call PrePullDaemonSet.of(chart).addImage(…)`);
-    return;
+    return undefined;
   }
   try {
-    PrePullDaemonSet.of(scope, namespace).addImage(image, rest);
+    const prePuller = PrePullDaemonSet.of(scope, namespace);
+    prePuller.addImage(image, rest);
+    return prePuller;
   } catch (e) {
     if (e instanceof KubepinError) report(`cannot pre-pull ${image}: ${e.message}`);
     else throw e;
+    return undefined;
   }
 }

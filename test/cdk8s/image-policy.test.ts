@@ -276,3 +276,13 @@ describe('App-level policies', () => {
     expect(() => app.synthYaml()).toThrow(/\[b\/web\/Resource\] error unpinned-image/);
   });
 });
+
+test('a policy created after the workloads still governs them', () => {
+  const app = Testing.app();
+  const chart = new Chart(app, 'test');
+  new kplus.Deployment(chart, 'web', { containers: [{ image: 'nginx:1.27.5' }] });
+  new Deployment(chart, 'typed', { containers: [{ image: Image.of('nginx:9.9.9') }] });
+  new ImagePolicy(chart, 'ImagePolicy', { lock: LOCK, strict: true, log: () => undefined });
+  // The typed workload is governed by the (strict) policy, not the implicit one.
+  expect(() => Testing.synth(chart)).toThrow(/\[test\/typed\/Resource\] error unpinned-image/);
+});

@@ -121,3 +121,26 @@ describe('bad input fails synthesis naming the construct path and the fix', () =
     expect(synthError(chart).message).toContain('[test/web] pullPolicy "Sometimes" is not one of Always, IfNotPresent, Never');
   });
 });
+
+describe('the default lock file', () => {
+  test('is kubepin.lock.json next to cdk8s.yaml; the pre-puller of a typed workload pins from it too', () => {
+    const { dir: project, cleanup: done } = tempDir();
+    const cwd = process.cwd();
+    try {
+      fs.writeFileSync(path.join(project, 'cdk8s.yaml'), 'language: typescript\napp: node main.js\n');
+      fs.copyFileSync(lockFile, path.join(project, 'kubepin.lock.json'));
+      fs.mkdirSync(path.join(project, 'src'));
+      process.chdir(path.join(project, 'src'));
+      const chart = new Chart(Testing.app(), 'test');
+      new Deployment(chart, 'web', { prePull: true, containers: [{ image: Image.of('nginx:1.27.5') }] });
+      const docs = Testing.synth(chart);
+      const images = docs.filter((d) => d.kind === 'Deployment' || d.kind === 'DaemonSet')
+        .flatMap((d) => [...(podSpec(d).initContainers ?? []), ...podSpec(d).containers].map((c: any) => c.image));
+      expect(images.length).toBeGreaterThanOrEqual(4);
+      for (const image of images) expect(image).toMatch(/@sha256:[0-9a-f]{64}$/);
+    } finally {
+      process.chdir(cwd);
+      done();
+    }
+  });
+});
