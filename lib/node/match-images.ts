@@ -96,11 +96,22 @@ export function computeMatchImages(input: MatchImagesInput): MatchImagesResult {
   // App images outside the assignment are exact names; `exclude` entries are keys: nothing under them may match.
   const excluded = (input.exclude ?? []).map((e) => normalizeConfigKey(requireString(e, `${label}: exclude`)) ?? e);
   const forbidden = [...notCovered, ...excluded];
-  const isForbidden = (pattern: string): boolean => notCovered.some((n) => registryKeyMatches(pattern, n)) || excluded.some((e) => keysIntersect(pattern, e));
+  const isForbidden = (pattern: string): boolean => forbiddenReason(pattern) !== undefined;
+  // 'final' when no longer path can help: an exclusion whose path is a prefix of the pattern's.
+  const forbiddenReason = (pattern: string): 'final' | 'retry' | undefined => {
+    let reason: 'retry' | undefined;
+    for (const e of excluded) {
+      if (keysIntersect(pattern, e)) {
+        if (pathOf(pattern).startsWith(pathOf(e))) return 'final';
+        reason = 'retry';
+      }
+    }
+    return reason ?? (notCovered.some((n) => registryKeyMatches(pattern, n)) ? 'retry' : undefined);
+  };
 
   // Candidate patterns, each with the set of covered names it matches.
   const candidates = new Map<string, Set<number>>();
-  const rejected = new Set<string>();
+  const rejected = new Map<string, 'final' | 'retry'>();
   covered.forEach((name) => {
     for (const key of keys) {
       if (!registryKeyMatches(key, name)) continue;
@@ -108,10 +119,14 @@ export function computeMatchImages(input: MatchImagesInput): MatchImagesResult {
         // Shortest allowed path only: a longer one matches a subset and is never preferred.
         for (const p of paths) {
           const pattern = host + p;
-          if (rejected.has(pattern)) continue;
+          const seen = rejected.get(pattern);
+          if (seen === 'final') break;
+          if (seen === 'retry') continue;
           if (candidates.has(pattern)) break;
-          if (isForbidden(pattern)) {
-            rejected.add(pattern);
+          const reason = forbiddenReason(pattern);
+          if (reason !== undefined) {
+            rejected.set(pattern, reason);
+            if (reason === 'final') break;
             continue;
           }
           const cover = new Set<number>();
@@ -184,6 +199,11 @@ function generalizations(key: string, name: string): Array<{ host: string; paths
     }
   }
   return hosts.map((host) => ({ host, paths }));
+}
+
+function pathOf(key: string): string {
+  const slash = key.indexOf('/');
+  return slash === -1 ? '' : key.slice(slash);
 }
 
 function splitKey(text: string): SplitKey {
@@ -294,6 +314,6 @@ export function keySpecificity(key: string): [number, number] {
 }
 
 /** Byte-order comparison (the kubelet sorts keys by bytes, not by locale). */
-export function compareBytes(a: string, b: string): number {
+function compareBytes(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 }
