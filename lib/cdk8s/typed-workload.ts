@@ -3,8 +3,7 @@ import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { Image } from '../image';
 import { PullPolicy, isPullPolicy } from '../pull-policy';
-import { PolicyRuntime, TYPED_WORKLOAD_SYMBOL, hookApiObject, implicitRuntime, nearestRuntime } from './policy-runtime';
-import { PrePullDaemonSet } from './pre-pull-daemon-set';
+import { PolicyRuntime, TYPED_WORKLOAD_SYMBOL, hookApiObject, implicitRuntime } from './policy-runtime';
 import { resolveLock } from './lock-file';
 import { addPrePullImage } from './pre-pull';
 import { ContainerProps, TypedPodProps } from './container-props';
@@ -63,13 +62,6 @@ export function initTypedWorkload(pod: kplus.AbstractPod, apiObject: ApiObject, 
   pod.node.addValidation({
     validate: () => {
       runtime.beginPass();
-      // Without an ImagePolicy, the pre-puller this workload feeds pins from the same lock.
-      for (const prePuller of PREPULLERS.get(pod) ?? []) {
-        if (!nearestRuntime(prePuller) && !WIRED.has(prePuller)) {
-          WIRED.add(prePuller);
-          prePuller.useLock(implicitLock(root));
-        }
-      }
       const errors = [...problems, ...prePullProblems(pod)];
       for (const c of state.containers) {
         if (c.image.error) errors.push(`${c.list === 'initContainers' ? 'init container' : 'container'} "${c.name}": ${c.image.error.message}`);
@@ -106,17 +98,9 @@ function registerPrePull(pod: kplus.AbstractPod, image: Image): void {
       return undefined;
     }
   }).filter((n): n is string => n !== undefined);
-  const prePuller = addPrePullImage(pod, image.text, { ...placement, ...(secrets.length > 0 ? { pullSecrets: secrets } : {}), namespace: namespace ?? pod.metadata.namespace }, (message) => {
+  addPrePullImage(pod, image.text, { ...placement, ...(secrets.length > 0 ? { pullSecrets: secrets } : {}), namespace: namespace ?? pod.metadata.namespace }, (message) => {
     const list = PREPULL_PROBLEMS.get(pod) ?? [];
     list.push(message);
     PREPULL_PROBLEMS.set(pod, list);
   });
-  if (prePuller) {
-    const set = PREPULLERS.get(pod) ?? new Set<PrePullDaemonSet>();
-    set.add(prePuller);
-    PREPULLERS.set(pod, set);
-  }
 }
-
-const PREPULLERS = new WeakMap<object, Set<PrePullDaemonSet>>();
-const WIRED = new WeakSet<PrePullDaemonSet>();
