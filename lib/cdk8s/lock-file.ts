@@ -2,10 +2,14 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { IConstruct } from 'constructs';
 import { ImageLock, LOCK_FILE_NAME } from '../lock';
-// The context key is shared with the pre-pull DaemonSet, so one setting serves both.
-import { LOCK_FILE_CONTEXT } from './pre-pull-daemon-set';
 
 
+
+/**
+ * Context key naming the lock file; the same key as `PrePullDaemonSet`'s exported
+ * `LOCK_FILE_CONTEXT` (kept private here so this module does not import that one, which imports it).
+ */
+const LOCK_FILE_CONTEXT = 'kubepin:lockFile';
 const CDK8S_CONFIG = 'cdk8s.yaml';
 const MAX_PARENT_DIRS = 64;
 

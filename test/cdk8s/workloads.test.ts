@@ -144,3 +144,11 @@ describe('the default lock file', () => {
     }
   });
 });
+
+test('the lock file context key is the one PrePullDaemonSet documents', () => {
+  const { app, chart } = chartWithoutPolicy();
+  expect(app.node.tryGetContext(LOCK_FILE_CONTEXT)).toBe(lockFile);
+  // defaultLockFile reads the same key.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  expect(require('../../lib/cdk8s/lock-file').defaultLockFile(chart)).toBe(lockFile);
+});
