@@ -91,15 +91,25 @@ export class ImagePolicy {
   /** The policy as an old-style `ResourceTransformation` (runs in this process, synchronously). */
   public readonly transformation: pulumi.ResourceTransformation = (args) => {
     const props = this.pinner.pin(args.type, args.name, args.props);
-    return props === undefined ? undefined : { props, opts: args.opts };
+    return props === undefined ? undefined : { props, opts: withPrePullDependencies(args.opts, this.pinner.prePullDependencies(props)) };
   };
 
   /** The policy as a `ResourceTransform` for the `transforms` option and `registerResourceTransform`. */
   public readonly transform: pulumi.ResourceTransform = async (args) => {
     if (!args.custom) return undefined;
     const props = this.pinner.pin(args.type, args.name, args.props);
-    return props === undefined ? undefined : { props, opts: args.opts };
+    return props === undefined ? undefined : { props, opts: withPrePullDependencies(args.opts, this.pinner.prePullDependencies(props)) };
   };
+}
+
+/** `opts` plus `dependsOn` the pre-pullers a workload using `Never` needs (so `pulumi up` orders them). */
+function withPrePullDependencies<T extends pulumi.ResourceOptions>(opts: T, prePullers: pulumi.Resource[]): T {
+  if (prePullers.length === 0) return opts;
+  const existing = opts.dependsOn;
+  // A dependsOn given as an Output cannot be extended synchronously: keep the user's.
+  if (existing !== undefined && !Array.isArray(existing) && !pulumi.Resource.isInstance(existing)) return opts;
+  const list = existing === undefined ? [] : Array.isArray(existing) ? [...existing] : [existing];
+  return { ...opts, dependsOn: [...list, ...prePullers.filter((p) => !list.includes(p))] };
 }
 
 /**

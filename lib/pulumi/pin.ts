@@ -104,6 +104,18 @@ export class PropsPinner {
     return this.pinProps(`${type} "${name}"`, props);
   }
 
+  /**
+   * The stack's pre-pullers covering an image that `props` (already pinned, plain) pulls with
+   * `Never`: the resource must wait for them. Props still holding Outputs give none.
+   */
+  public prePullDependencies(props: pulumi.Inputs): pulumi.Resource[] {
+    if (containsUnresolved(props) || !isObject(props)) return [];
+    const template = findPodTemplate(props as JsonObject);
+    if (!template) return [];
+    const never = template.sites.filter((s) => s.holder[s.policyField] === 'Never').map((s) => s.image);
+    return stackState().prePullers.filter((p) => never.some((image) => p.images.includes(image))).map((p) => p.resource);
+  }
+
   /** Like {@link pin} for props known to be a workload; `label` names it in errors. */
   public pinProps(label: string, props: pulumi.Inputs): pulumi.Inputs {
     if (!containsUnresolved(props)) {

@@ -60,6 +60,7 @@ export class PrePullDaemonSet extends pulumi.ComponentResource {
     this.images = result.images;
     // Workloads of this stack may now use `Never` for these images.
     stackState().prePulled.push(...result.images);
+    stackState().prePullers.push({ resource: this, images: result.images });
     this.serviceAccount = createObject(`${name}-sa`, result.serviceAccount, { parent: this });
     this.daemonSets = result.daemonSets.map((ds, i) => {
       const object = skipAwait ? withAnnotation(ds, 'pulumi.com/skipAwait', 'true') : ds;

@@ -4,7 +4,7 @@ import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
 import { ImageLock } from '../../lib/lock';
 import { ORIGINAL_IMAGES_ANNOTATION } from '../../lib/policy';
-import { ImagePolicy, ImagePolicyRegistrationError, ImagePolicyViolationError, supportsResourceTransforms } from '../../lib/pulumi';
+import { ImagePolicy, ImagePolicyRegistrationError, ImagePolicyViolationError, PrePullDaemonSet, supportsResourceTransforms } from '../../lib/pulumi';
 import { CapturedResource, runProgram, yamlDecode } from './harness';
 
 const FIXTURES = path.join(__dirname, 'fixtures');
@@ -192,6 +192,17 @@ describe('bad input through the stack policy', () => {
     });
     expect(containersOf(only(resources, 'kubernetes:apps/v1:Deployment'))[0]).toEqual({ name: 'web', image: 'nginx:1.28.0', imagePullPolicy: 'IfNotPresent' });
     expect(logs).toEqual([expect.stringMatching(/^warn: kubepin: kubernetes:apps\/v1:Deployment "web": warning unpinned-image/)]);
+  });
+
+  test('Never on a plain resource is allowed for images a PrePullDaemonSet covers, and the resource depends on it', async () => {
+    const { resources } = await runProgram(() => {
+      ImagePolicy.register({ lock });
+      new PrePullDaemonSet('prepull', { images: ['nginx:1.27.5'] });
+      new k8s.apps.v1.Deployment('web', deploymentArgs('nginx:1.27.5', { imagePullPolicy: 'Never' }));
+    });
+    const web = only(resources, 'kubernetes:apps/v1:Deployment');
+    expect(containersOf(web)[0]).toMatchObject({ image: `docker.io/library/nginx:1.27.5@${NGINX}`, imagePullPolicy: 'Never' });
+    expect(web.dependencies).toContain('urn:pulumi:test::kubepin-test::kubepin:index:PrePullDaemonSet$kubernetes:apps/v1:DaemonSet::prepull');
   });
 
   test('Never without a pre-puller is an error (ErrImageNeverPull)', async () => {
