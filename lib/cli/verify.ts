@@ -1,0 +1,160 @@
+import * as path from 'path';
+import { CliIo, Command, EXIT, UsageError } from './main';
+import { KubepinUsageError } from '../errors';
+import { ImageReference } from '../image-reference';
+import { ImageLock, LOCK_FILE_NAME } from '../lock';
+import { loadManifests } from '../manifests';
+import { RegistryError } from '../registry/errors';
+import { ImageLocation, collectImages } from '../registry/lock-images';
+import { REGISTRY_FLAGS_HELP, RegistryFlagValues, parseRegistryFlags, validateRegistryFlags, registryClientFromFlags } from '../registry/cli-options';
+
+const HELP = `Usage: kubepin verify [PATH…] [options]
+
+Checks that every image in the manifests under PATH (default: dist/) is pinned to a digest
+and that the digest is the one kubepin.lock.json records. Offline unless --remote is given.
+
+Options:
+  --remote                     also ask the registries whether each locked tag still names the
+                               locked digest (reports drift; writes nothing)
+${REGISTRY_FLAGS_HELP}
+
+Exit code: 0 when everything is pinned and agrees with the lock (and, with --remote, no tag
+moved), 1 otherwise, 2 for bad usage.
+`;
+
+/** Why verification failed for an image. Stable: tools may switch on it. */
+export type VerifyCode = 'invalid-reference' | 'unpinned' | 'not-in-lock' | 'digest-mismatch' | 'tag-moved' | 'remote-error';
+
+/** One verification problem. */
+export interface VerifyFinding {
+  /** What is wrong. */
+  readonly code: VerifyCode;
+  /** The image as written (or the locked reference for remote findings). */
+  readonly image: string;
+  /** Where it is used, when it comes from a manifest. */
+  readonly location?: ImageLocation;
+  /** The message, with the fix. */
+  readonly message: string;
+}
+
+/** `kubepin verify`: every image pinned, and pinned to what the lock says. */
+export const verifyCommand: Command = {
+  summary: 'check that manifests pin every image to the digest in kubepin.lock.json (--remote: detect moved tags)',
+  async run(args: string[], io: CliIo): Promise<number> {
+    let values: RegistryFlagValues & { remote?: unknown };
+    let positionals: string[];
+    try {
+      ({ values, positionals } = parseRegistryFlags(args, { remote: { type: 'boolean' } }));
+      validateRegistryFlags(values);
+      if ((values.platform ?? []).length > 0) throw new KubepinUsageError('--platform is an option of `kubepin lock`, not of `kubepin verify`');
+    } catch (e) {
+      if (e instanceof KubepinUsageError) throw new UsageError(e.message);
+      throw e;
+    }
+    if (values.help) {
+      io.stdout.write(HELP);
+      return EXIT.ok;
+    }
+    const paths = (positionals.length > 0 ? positionals : ['dist']).map((p) => path.resolve(io.cwd, p));
+    const lockFile = path.resolve(io.cwd, values['lock-file'] ?? LOCK_FILE_NAME);
+    const lock = ImageLock.load(lockFile);
+    const manifests = loadManifests(paths);
+    const images = collectImages(manifests.documents);
+    const findings: VerifyFinding[] = [];
+    const lockName = rel(io.cwd, lockFile);
+
+    for (const { location, error } of images.invalid) {
+      findings.push({ code: 'invalid-reference', image: location.image, location, message: `${error.message} (the kubelet reports InvalidImageName)` });
+    }
+    for (const location of images.locations) {
+      const ref = ImageReference.tryParse(location.image);
+      if (!ref || ref.tag === undefined) continue; // Invalid (reported) or digest-only (pinned, nothing to compare).
+      const entry = lock.get(location.image);
+      if (ref.digest === undefined) {
+        findings.push({
+          code: 'unpinned',
+          image: location.image,
+          location,
+          message: `${location.image} is not pinned to a digest${entry ? ` (${lockName} has ${entry.digest})` : ` and is not in ${lockName}`}. Fix: ${entry ? '' : 'run `kubepin lock`, then '}synthesize again with the lock`,
+        });
+      } else if (!entry) {
+        findings.push({ code: 'not-in-lock', image: location.image, location, message: `${ref.withoutDigest().toString()} is pinned in the manifest but missing from ${lockName}. Fix: run \`kubepin lock\`` });
+      } else if (entry.digest !== ref.digest && !Object.values(entry.platforms ?? {}).includes(ref.digest)) {
+        findings.push({
+          code: 'digest-mismatch',
+          image: location.image,
+          location,
+          message: `${location.image} is pinned to ${ref.digest} but ${lockName} has ${entry.digest} for that tag. Fix: synthesize again with the current lock (or run \`kubepin lock --update\` if the lock is stale)`,
+        });
+      }
+    }
+
+    const drift: Array<{ reference: string; locked: string; current: string }> = [];
+    if (values.remote) {
+      let client;
+      try {
+        client = registryClientFromFlags(values, io.cwd, io.env, manifests.documents);
+      } catch (e) {
+        if (e instanceof KubepinUsageError) throw new UsageError(e.message);
+        throw e;
+      }
+      try {
+        await Promise.all(
+          lock.list().map(async (entry) => {
+            try {
+              const result = await client.resolve(entry.reference);
+              if (result.digest !== entry.digest) {
+                drift.push({ reference: entry.reference, locked: entry.digest, current: result.digest });
+                findings.push({ code: 'tag-moved', image: entry.reference, message: `${entry.reference} moved: ${lockName} has ${entry.digest}, the registry now serves ${result.digest}. Fix: \`kubepin lock --update\` if the new image is wanted` });
+              }
+            } catch (e) {
+              if (!(e instanceof RegistryError)) throw e;
+              findings.push({ code: 'remote-error', image: entry.reference, message: e.message });
+            }
+          }),
+        );
+      } finally {
+        client.close();
+      }
+    }
+
+    findings.sort((a, b) => order(a).localeCompare(order(b)));
+    if (values.json) {
+      io.stdout.write(
+        `${JSON.stringify(
+          {
+            ok: findings.length === 0,
+            lockFile: lockName,
+            images: images.locations.length,
+            findings: findings.map((f) => ({
+              code: f.code,
+              image: f.image,
+              ...(f.location ? { file: rel(io.cwd, f.location.file), line: f.location.line, object: f.location.object, path: f.location.path } : {}),
+              message: f.message,
+            })),
+            ...(values.remote ? { drift } : {}),
+          },
+          null,
+          2,
+        )}\n`,
+      );
+    } else {
+      for (const f of findings) {
+        const at = f.location ? `${rel(io.cwd, f.location.file)}:${f.location.line}: ${f.location.object}: ` : '';
+        io.stderr.write(`error: ${at}${f.message}\n`);
+      }
+      const summary = findings.length === 0 ? 'ok' : `${findings.length} problem${findings.length === 1 ? '' : 's'}`;
+      io.stdout.write(`${images.locations.length} image reference${images.locations.length === 1 ? '' : 's'} checked against ${lockName}${values.remote ? ` (${lock.size} tags re-resolved)` : ''}: ${summary}\n`);
+    }
+    return findings.length > 0 ? EXIT.findings : EXIT.ok;
+  },
+};
+
+function order(f: VerifyFinding): string {
+  return f.location ? `0${f.location.file}\0${String(f.location.line).padStart(8, '0')}` : `1${f.image}`;
+}
+
+function rel(cwd: string, file: string): string {
+  const r = path.relative(cwd, file);
+  return r === '' ? '.' : r.startsWith('..') ? file : r;
+}

@@ -1,0 +1,142 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { parseArgs } from 'util';
+import { CredentialKeyring } from '../credentials/keyring';
+import { DockerConfigError } from '../credentials/docker-config';
+import { KubepinUsageError } from '../errors';
+import { ManifestDocument } from '../manifests';
+import { readPullSecretObject } from '../check/pull-secrets';
+import { RegistryClient, RegistryClientOptions, parsePlatform } from './client';
+import { ChainedCredentials, DockerConfigCredentials, KeyringCredentials, RegistryCredentialProvider } from './credentials';
+
+/** `util.parseArgs` option specs shared by `kubepin lock` and `kubepin verify`. */
+export const REGISTRY_FLAG_SPECS = {
+  'lock-file': { type: 'string' },
+  platform: { type: 'string', multiple: true },
+  'docker-config': { type: 'string', multiple: true },
+  'no-docker-login': { type: 'boolean' },
+  'ca-file': { type: 'string' },
+  'insecure-registry': { type: 'string', multiple: true },
+  mirror: { type: 'string', multiple: true },
+  concurrency: { type: 'string' },
+  timeout: { type: 'string' },
+  retries: { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** Help lines for {@link REGISTRY_FLAG_SPECS}. */
+export const REGISTRY_FLAGS_HELP = `  --lock-file PATH             the lock file (default: kubepin.lock.json in the working directory)
+  --docker-config PATH         a .dockerconfigjson payload with registry credentials (repeatable);
+                               tried before the Docker config of this machine
+  --no-docker-login            do not read $DOCKER_CONFIG/config.json or ~/.docker/config.json
+  --ca-file PATH               trust this CA (PEM) for registry TLS, on top of the system CAs
+  --insecure-registry HOST     allow plain HTTP (and unverified TLS) for HOST (repeatable);
+                               loopback hosts (127.0.0.1, localhost) always may use plain HTTP
+  --mirror REGISTRY=MIRROR     resolve REGISTRY's images through MIRROR, record them under REGISTRY
+                               (e.g. docker.io=mirror.example:5000; repeatable)
+  --concurrency N              requests in flight per registry host (default 16)
+  --timeout SECONDS            per-request timeout (default 10)
+  --retries N                  retries on 5xx, 408, 429, resets and timeouts (default 3)
+  --json                       machine-readable output on stdout
+  -h, --help                   show this help`;
+
+/** The values `util.parseArgs` produced for {@link REGISTRY_FLAG_SPECS}. */
+export type RegistryFlagValues = {
+  [K in keyof typeof REGISTRY_FLAG_SPECS]?: (typeof REGISTRY_FLAG_SPECS)[K] extends { multiple: true } ? string[] : (typeof REGISTRY_FLAG_SPECS)[K]['type'] extends 'boolean' ? boolean : string;
+};
+
+/** Runs `util.parseArgs` with the shared flags plus `extra`; bad flags become {@link KubepinUsageError}. */
+export function parseRegistryFlags<E extends Record<string, { type: 'string' | 'boolean'; multiple?: boolean; short?: string }>>(
+  args: readonly string[],
+  extra: E,
+): { values: RegistryFlagValues & Record<keyof E, unknown>; positionals: string[] } {
+  try {
+    const parsed = parseArgs({ args: [...args], options: { ...REGISTRY_FLAG_SPECS, ...extra }, allowPositionals: true, strict: true });
+    return { values: parsed.values as unknown as RegistryFlagValues & Record<keyof E, unknown>, positionals: parsed.positionals };
+  } catch (e) {
+    throw new KubepinUsageError((e as Error).message.split('\n')[0]);
+  }
+}
+
+/** Validated platforms of `--platform`. */
+export function platformsFromFlags(values: RegistryFlagValues): string[] {
+  const platforms = values.platform ?? [];
+  for (const p of platforms) parsePlatform(p);
+  return [...new Set(platforms)].sort();
+}
+
+/**
+ * Builds the client the flags describe. Credentials, in order: `--docker-config` files,
+ * pull Secrets found in the manifests (kubelet matching rules), then this machine's Docker
+ * config (credHelpers → credsStore → auths) unless `--no-docker-login`.
+ */
+export function registryClientFromFlags(values: RegistryFlagValues, cwd: string, env: NodeJS.ProcessEnv, documents: readonly ManifestDocument[] = []): RegistryClient {
+  const keyring = new CredentialKeyring();
+  for (const file of values['docker-config'] ?? []) {
+    const full = path.resolve(cwd, file);
+    let payload: unknown;
+    try {
+      payload = JSON.parse(fs.readFileSync(full, 'utf8'));
+    } catch (e) {
+      throw new DockerConfigError(`--docker-config ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : 'not a readable JSON .dockerconfigjson payload'}`);
+    }
+    keyring.add(file, payload);
+  }
+  for (const doc of documents) {
+    const secret = readPullSecretObject(doc.object);
+    if (secret?.config !== undefined && !secret.error) keyring.add(`Secret ${secret.name} (${doc.file})`, secret.config);
+  }
+  const providers: RegistryCredentialProvider[] = [new KeyringCredentials(keyring)];
+  if (!values['no-docker-login']) providers.push(DockerConfigCredentials.fromEnvironment(env));
+  const mirrors = mirrorsFromFlags(values);
+  let ca: Buffer | undefined;
+  if (values['ca-file']) {
+    try {
+      ca = fs.readFileSync(path.resolve(cwd, values['ca-file']));
+    } catch {
+      throw new KubepinUsageError(`--ca-file ${values['ca-file']}: cannot read the file`);
+    }
+  }
+  const options: RegistryClientOptions = {
+    credentials: new ChainedCredentials(...providers),
+    ca,
+    insecureRegistries: values['insecure-registry'] ?? [],
+    mirrors,
+    concurrency: intFlag(values.concurrency, 'concurrency', 1),
+    timeoutMs: values.timeout === undefined ? undefined : numberFlag(values.timeout, 'timeout') * 1000,
+    retries: intFlag(values.retries, 'retries', 0),
+  };
+  return new RegistryClient(options);
+}
+
+/** `--mirror REGISTRY=MIRROR` values as a map. @throws KubepinUsageError for a malformed value */
+export function mirrorsFromFlags(values: RegistryFlagValues): Record<string, string> {
+  const mirrors: Record<string, string> = {};
+  for (const m of values.mirror ?? []) {
+    const eq = m.indexOf('=');
+    if (eq <= 0 || eq === m.length - 1) throw new KubepinUsageError(`--mirror ${JSON.stringify(m)} must look like REGISTRY=MIRROR, e.g. docker.io=mirror.example:5000`);
+    mirrors[m.slice(0, eq)] = m.slice(eq + 1);
+  }
+  return mirrors;
+}
+
+/** Checks the flags that need no file access, so usage errors come before any work. */
+export function validateRegistryFlags(values: RegistryFlagValues): void {
+  mirrorsFromFlags(values);
+  intFlag(values.concurrency, 'concurrency', 1);
+  intFlag(values.retries, 'retries', 0);
+  if (values.timeout !== undefined) numberFlag(values.timeout, 'timeout');
+}
+
+function intFlag(value: string | undefined, name: string, min: number): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > 1000) throw new KubepinUsageError(`--${name} must be a whole number from ${min} to 1000, got ${JSON.stringify(value)}`);
+  return Number(value);
+}
+
+function numberFlag(value: string, name: string): number {
+  const n = Number(value);
+  if (!/^\d+(\.\d+)?$/.test(value) || n <= 0 || n > 3600) throw new KubepinUsageError(`--${name} must be a number of seconds between 0 and 3600, got ${JSON.stringify(value)}`);
+  return n;
+}

@@ -1,0 +1,130 @@
+import { ImageReference, InvalidImageReferenceError } from '../image-reference';
+import { ImageLock, LockEntry } from '../lock';
+import { ManifestDocument } from '../manifests';
+import { extractImages } from '../workloads';
+import { RegistryClient, ResolvedImage } from './client';
+import { RegistryError } from './errors';
+
+/** One place a manifest names an image. */
+export interface ImageLocation {
+  /** The image as written. */
+  readonly image: string;
+  /** File it was read from. */
+  readonly file: string;
+  /** 1-based line of the image field. */
+  readonly line: number;
+  /** `Kind/name` of the object. */
+  readonly object: string;
+  /** JSON path of the field within the object. */
+  readonly path: string;
+}
+
+/** The images of a set of manifests, grouped by what they need. */
+export interface ManifestImages {
+  /** Every image field, in document order. */
+  readonly locations: ImageLocation[];
+  /** Normalized tagged references (digest dropped) → the places that name them. */
+  readonly tagged: Map<string, ImageLocation[]>;
+  /** Image fields that do not parse as references. */
+  readonly invalid: Array<{ location: ImageLocation; error: InvalidImageReferenceError }>;
+}
+
+/** Finds every image in `documents` (containers, init/ephemeral containers, image volumes) with file and line. */
+export function collectImages(documents: readonly ManifestDocument[]): ManifestImages {
+  const locations: ImageLocation[] = [];
+  const tagged = new Map<string, ImageLocation[]>();
+  const invalid: ManifestImages['invalid'] = [];
+  for (const doc of documents) {
+    for (const use of extractImages([doc.object])) {
+      const location: ImageLocation = {
+        image: use.image,
+        file: doc.file,
+        line: doc.lineOf(use.path),
+        object: `${use.object.kind}/${use.object.name}`,
+        path: use.path,
+      };
+      locations.push(location);
+      let ref: ImageReference;
+      try {
+        ref = ImageReference.parse(use.image);
+      } catch (e) {
+        if (!(e instanceof InvalidImageReferenceError)) throw e;
+        invalid.push({ location, error: e });
+        continue;
+      }
+      if (ref.tag === undefined) continue; // Digest-only: pinned, nothing to look up.
+      const key = ref.withoutDigest().toString();
+      const list = tagged.get(key) ?? [];
+      list.push(location);
+      tagged.set(key, list);
+    }
+  }
+  return { locations, tagged, invalid };
+}
+
+/** Outcome of resolving one reference for the lock. */
+export type LockOutcome =
+  | { readonly reference: string; readonly status: 'resolved'; readonly entry: LockEntry; readonly previous?: LockEntry; readonly result: ResolvedImage }
+  | { readonly reference: string; readonly status: 'failed'; readonly error: RegistryError };
+
+/** Options of {@link resolveIntoLock}. */
+export interface ResolveIntoLockOptions {
+  /** Re-resolve references the lock already has. @default false */
+  readonly update?: boolean;
+  /** Platforms whose digests to record as well. @default none */
+  readonly platforms?: readonly string[];
+  /** The image as the user wrote it, per reference (recorded as `requested`). @default the reference */
+  readonly requested?: ReadonlyMap<string, string>;
+  /** Called as each reference finishes. */
+  readonly onOutcome?: (outcome: LockOutcome, done: number, total: number) => void;
+}
+
+/**
+ * Which of `references` need a registry lookup: missing from the lock, `update` set, or
+ * lacking a requested platform digest.
+ */
+export function referencesToResolve(lock: ImageLock, references: Iterable<string>, options: Pick<ResolveIntoLockOptions, 'update' | 'platforms'> = {}): string[] {
+  const out: string[] = [];
+  for (const reference of references) {
+    const entry = lock.get(reference);
+    const missingPlatform = entry !== undefined && (options.platforms ?? []).some((p) => entry.platforms?.[p] === undefined) && isIndex(entry.mediaType);
+    if (options.update || !entry || missingPlatform) out.push(reference);
+  }
+  return out.sort();
+}
+
+/**
+ * Resolves `references` concurrently (the client limits per host) and records every
+ * success in `lock` (in memory; call `lock.save()` to write it). Failures are returned,
+ * never thrown, so one bad image does not lose the others.
+ */
+export async function resolveIntoLock(client: RegistryClient, lock: ImageLock, references: readonly string[], options: ResolveIntoLockOptions = {}): Promise<LockOutcome[]> {
+  let done = 0;
+  const total = references.length;
+  return Promise.all(
+    references.map(async (reference): Promise<LockOutcome> => {
+      let outcome: LockOutcome;
+      try {
+        const result = await client.resolve(reference, { platforms: options.platforms });
+        const previous = lock.get(reference);
+        const entry = lock.set(reference, {
+          requested: options.requested?.get(reference) ?? previous?.requested ?? reference,
+          digest: result.digest,
+          mediaType: result.mediaType,
+          ...(result.platforms ? { platforms: result.platforms } : {}),
+        });
+        outcome = { reference, status: 'resolved', entry, previous, result };
+      } catch (e) {
+        if (!(e instanceof RegistryError)) throw e;
+        outcome = { reference, status: 'failed', error: e };
+      }
+      done++;
+      options.onOutcome?.(outcome, done, total);
+      return outcome;
+    }),
+  );
+}
+
+function isIndex(mediaType: string): boolean {
+  return mediaType === 'application/vnd.oci.image.index.v1+json' || mediaType === 'application/vnd.docker.distribution.manifest.list.v2+json';
+}
