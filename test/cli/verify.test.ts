@@ -1,0 +1,94 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { pushImage, PushedImage, startRegistry, TestRegistryDetails } from '../support/registry';
+import { deploymentYaml, runKubepin, tempProject, writeFiles } from '../support/registry-cli';
+
+describe('kubepin verify', () => {
+  let registry: TestRegistryDetails;
+  let dir: string;
+  let web: PushedImage;
+  let worker: PushedImage;
+  beforeAll(async () => {
+    registry = await startRegistry();
+    web = await pushImage(registry, 'shop/web', '2.0');
+    worker = await pushImage(registry, 'shop/worker', '2.0', { format: 'docker' });
+  });
+  afterAll(async () => {
+    await registry?.stop();
+  });
+  beforeEach(async () => {
+    dir = tempProject();
+    // The lock comes from a real `kubepin lock` run over the unpinned sources.
+    writeFiles(dir, { 'src/app.yaml': deploymentYaml('app', [`${registry.host}/shop/web:2.0`, `${registry.host}/shop/worker:2.0`]) });
+    const lock = await runKubepin(['lock', 'src', '--platform', 'linux/arm64'], { cwd: dir });
+    expect(lock.code).toBe(0);
+  });
+  afterEach(() => {
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  const h = (): string => registry.host;
+
+  test('pinned manifests that agree with the lock pass', async () => {
+    writeFiles(dir, { 'dist/app.yaml': deploymentYaml('app', [`${h()}/shop/web:2.0@${web.digest}`, `${h()}/shop/worker:2.0@${worker.digest}`, `${h()}/shop/web@${web.digest}`]) });
+    const run = await runKubepin(['verify'], { cwd: dir });
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('3 image references checked against kubepin.lock.json: ok');
+    // A platform digest recorded in the lock is an accepted pin too.
+    writeFiles(dir, { 'dist/app.yaml': deploymentYaml('app', [`${h()}/shop/web:2.0@${web.platforms['linux/arm64']}`]) });
+    expect((await runKubepin(['verify'], { cwd: dir })).code).toBe(0);
+  });
+
+  test('unpinned, unlocked and disagreeing images fail with file and line', async () => {
+    writeFiles(dir, {
+      'dist/app.yaml': deploymentYaml('app', [
+        `${h()}/shop/web:2.0`,
+        `${h()}/shop/worker:2.0@${web.digest}`,
+        `${h()}/shop/other:1@${web.digest}`,
+        `${h()}/shop/nolock:1`,
+      ]),
+    });
+    const run = await runKubepin(['verify', '--json'], { cwd: dir });
+    expect(run.code).toBe(1);
+    const out = JSON.parse(run.stdout);
+    expect(out.ok).toBe(false);
+    expect(out.findings.map((f: { code: string; line: number }) => [f.code, f.line])).toEqual([
+      ['unpinned', 14],
+      ['digest-mismatch', 16],
+      ['not-in-lock', 18],
+      ['unpinned', 20],
+    ]);
+    expect(out.findings[0].message).toContain(`kubepin.lock.json has ${web.digest}`);
+    expect(out.findings[3].message).toContain('not in kubepin.lock.json');
+    const text = await runKubepin(['verify'], { cwd: dir });
+    expect(text.code).toBe(1);
+    expect(text.stderr).toContain('error: dist/app.yaml:16: Deployment/app:');
+    expect(text.stdout).toContain('4 problems');
+  });
+
+  test('--remote reports a moved tag and writes nothing', async () => {
+    writeFiles(dir, { 'dist/app.yaml': deploymentYaml('app', [`${h()}/shop/web:2.0@${web.digest}`]) });
+    const lockPath = path.join(dir, 'kubepin.lock.json');
+    const before = fs.readFileSync(lockPath, 'utf8');
+    expect((await runKubepin(['verify', '--remote'], { cwd: dir })).code).toBe(0);
+    const moved = await pushImage(registry, 'shop/worker', '2.0', { format: 'docker', seed: 'rebuilt' });
+    try {
+      const run = await runKubepin(['verify', '--remote', '--json'], { cwd: dir });
+      expect(run.code).toBe(1);
+      const out = JSON.parse(run.stdout);
+      expect(out.drift).toEqual([{ reference: `${h()}/shop/worker:2.0`, locked: worker.digest, current: moved.digest }]);
+      expect(out.findings.map((f: { code: string }) => f.code)).toEqual(['tag-moved']);
+      expect(fs.readFileSync(lockPath, 'utf8')).toBe(before);
+    } finally {
+      worker = await pushImage(registry, 'shop/worker', '2.0', { format: 'docker' });
+    }
+  });
+
+  test('usage: --platform belongs to lock; --help', async () => {
+    expect((await runKubepin(['verify', '--platform', 'linux/amd64'], { cwd: dir })).code).toBe(2);
+    const help = await runKubepin(['verify', '-h'], { cwd: dir });
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('--remote');
+  });
+});
