@@ -93,7 +93,8 @@ interface Attempt {
  * `pull-uncertain` (warning).
  */
 export async function probePlans(plans: readonly ImagePullPlan[], options: ImageProbeOptions = {}): Promise<{ findings: CheckFinding[]; probes: ImageProbe[] }> {
-  const prober = options.prober ?? registryProber(options);
+  const owned = options.prober ? undefined : registryProber(options);
+  const prober = options.prober ?? owned!;
   const cache = new Map<string, Promise<ManifestAnswer>>();
   const ask = (image: ImageReference, attempt: Attempt): Promise<ManifestAnswer> => {
     // Keyed by the secret's source and key rather than its value, so no secret is kept as a key.
@@ -107,8 +108,14 @@ export async function probePlans(plans: readonly ImagePullPlan[], options: Image
   };
   const findings: CheckFinding[] = [];
   const probes: ImageProbe[] = [];
-  for (const plan of plans) {
-    const probe = await probeOne(plan, options, ask);
+  const planned: ImageProbe[] = [];
+  try {
+    for (const plan of plans) planned.push(await probeOne(plan, options, ask));
+  } finally {
+    owned?.close();
+  }
+  for (const [i, plan] of plans.entries()) {
+    const probe = planned[i];
     probes.push(probe);
     if (probe.prediction === 'pulls') continue;
     findings.push({
@@ -207,9 +214,9 @@ function explainFailure(image: ImageReference, answer: ManifestAnswer, done: Pro
  * the given credential, authenticating as the registry asks (Basic, or a Bearer token for
  * `repository:<name>:pull`).
  */
-export function registryProber(options: ImageProbeOptions = {}): ManifestProber {
+export function registryProber(options: ImageProbeOptions = {}): ManifestProber & { close(): void } {
   // Loaded lazily so the static check never needs the registry client.
-  let adapter: { createRegistryProber(options: ImageProbeOptions): ManifestProber };
+  let adapter: { createRegistryProber(options: ImageProbeOptions): ManifestProber & { close(): void } };
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     adapter = require('./registry-adapter');

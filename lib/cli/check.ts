@@ -3,7 +3,8 @@ import * as path from 'path';
 import { CliIo, Command, EXIT, UsageError } from './main';
 import { LoadedManifests, MAX_MANIFEST_BYTES, loadManifests, parseManifestText } from '../manifests';
 import { Severity } from '../findings';
-import { CheckFinding, CheckOptions, ImagePullPlan, checkDocuments } from '../check/check';
+import { CheckFinding, CheckOptions, checkDocuments } from '../check/check';
+import { probePlans } from '../check/probe';
 import { atLeast, formatJson, formatText, problemFindings } from '../check/report';
 import { toSarif } from '../check/sarif';
 import { readPullSecretObject } from '../check/pull-secrets';
@@ -186,11 +187,11 @@ export const checkCommand: Command = {
     const findings: CheckFinding[] = [...node.findings, ...problemFindings(loaded.problems), ...result.findings];
     let probes: unknown[] | undefined;
     if (parsed.online) {
-      // Loaded lazily: the static check must work without the registry client.
-      const { probePlans } = loadProbe();
       const outcome = await probePlans(result.plans, {
+        ...(options.nodeCredentials ? { nodeCredentials: options.nodeCredentials } : {}),
+        ...(options.credentialProviders ? { credentialProviders: options.credentialProviders } : {}),
         insecureRegistries: parsed.insecureRegistries,
-        ...(parsed.caFile ? { ca: fs.readFileSync(path.resolve(io.cwd, parsed.caFile)) } : {}),
+        ...(parsed.caFile ? { ca: readCaFile(path.resolve(io.cwd, parsed.caFile)) } : {}),
         timeoutMs: parsed.timeoutSeconds * 1000,
       });
       findings.push(...outcome.findings);
@@ -300,15 +301,11 @@ function readSecretFiles(entries: Array<[string, string]>, cwd: string): Record<
   return out;
 }
 
-/** The probe's entry point; declared here so the static check compiles and runs without it. */
-type ProbePlans = (plans: ImagePullPlan[], options: { insecureRegistries: string[]; ca?: Buffer; timeoutMs: number }) => Promise<{ findings: CheckFinding[]; probes: unknown[] }>;
-
-function loadProbe(): { probePlans: ProbePlans } {
+function readCaFile(file: string): Buffer {
   try {
-    return require('../check/probe') as { probePlans: ProbePlans };
+    return fs.readFileSync(file);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw e;
-    throw new UsageError('--online is not available in this build (the registry probe module is missing)');
+    throw new UsageError(`--ca-file ${file}: cannot read it (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
   }
 }
 

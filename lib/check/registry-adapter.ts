@@ -1,0 +1,81 @@
+import { ImageReference } from '../image-reference';
+import { RegistryClient } from '../registry/client';
+import { RegistryError } from '../registry/errors';
+import { RegistryCredential } from '../registry/credentials';
+import { ImageProbeOptions, ManifestAnswer, ManifestProber, ProbeCredential } from './probe';
+
+/**
+ * The registry probe over {@link RegistryClient}: one client per credential (so each attempt
+ * presents exactly one credential, as one kubelet try does; the clients keep their pings,
+ * tokens and connections across images), and the client's errors mapped to outcomes.
+ */
+export function createRegistryProber(options: ImageProbeOptions): ManifestProber & { close(): void } {
+  const clients = new Map<string, RegistryClient>();
+  const clientFor = (credential: ProbeCredential | undefined): RegistryClient => {
+    // Keyed by the credential in memory only; the map never leaves this closure.
+    const id = credential ? `${credential.username}\u0000${credential.password}` : '';
+    let client = clients.get(id);
+    if (!client) {
+      const fixed: RegistryCredential[] = credential ? [{ source: 'probe', username: credential.username, password: credential.password }] : [];
+      client = new RegistryClient({
+        credentials: { credentialsFor: async () => fixed },
+        ...(options.ca ? { ca: options.ca } : {}),
+        insecureRegistries: options.insecureRegistries ?? [],
+        timeoutMs: options.timeoutMs ?? 10000,
+        // The probe reports what a pull would meet; two retries ride out a blip without slowing CI.
+        retries: 2,
+      });
+      clients.set(id, client);
+    }
+    return client;
+  };
+  const prober = async (image: ImageReference, credential: ProbeCredential | undefined): Promise<ManifestAnswer> => {
+    try {
+      const resolved = await clientFor(credential).resolve(image.digest !== undefined ? digestAsTag(image) : image);
+      if (image.digest !== undefined && resolved.digest !== image.digest) {
+        return { outcome: 'error', status: 200, detail: `the registry answered the request for ${image.digest} with ${resolved.digest}` };
+      }
+      return { outcome: 'found', digest: resolved.digest };
+    } catch (e) {
+      if (!(e instanceof RegistryError)) throw e;
+      switch (e.kind) {
+        case 'unauthorized':
+          return { outcome: 'unauthorized', status: e.status ?? 401 };
+        case 'forbidden':
+          return { outcome: 'forbidden', status: e.status ?? 403 };
+        case 'not-found':
+          return { outcome: 'not-found', status: 404 };
+        case 'tls':
+          return { outcome: 'tls', detail: shortDetail(e.message) };
+        case 'network':
+        case 'timeout':
+          return { outcome: 'unreachable', detail: shortDetail(e.message) };
+        default:
+          return { outcome: 'error', status: e.status ?? 0, detail: shortDetail(e.message) };
+      }
+    }
+  };
+  return Object.assign(prober, {
+    close: () => {
+      for (const client of clients.values()) client.close();
+      clients.clear();
+    },
+  });
+}
+
+/**
+ * The kubelet pulls `repo@digest` (and `repo:tag@digest`) by digest. `RegistryClient.resolve`
+ * asks for `/v2/<repo>/manifests/<tag>`; with the digest in the tag's place it is exactly the
+ * by-digest request, and the registry's digest header is then checked against it.
+ */
+function digestAsTag(image: ImageReference): ImageReference {
+  const copy = Object.create(ImageReference.prototype) as ImageReference;
+  return Object.assign(copy, { registry: image.registry, repository: image.repository, tag: image.digest, digest: undefined });
+}
+
+function shortDetail(message: string): string {
+  // The client's messages start with the image; keep the cause, drop its fix (ours follows).
+  const withoutFix = message.replace(/\. Fix: [\s\S]*$/, '');
+  const colon = withoutFix.indexOf(': ');
+  return colon === -1 ? withoutFix : withoutFix.slice(colon + 2);
+}
