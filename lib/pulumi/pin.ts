@@ -82,7 +82,6 @@ export class PropsPinner {
   private readonly source: OverlaySource;
   private readonly inflight = new Map<string, Promise<void>>();
   private readonly options: ImagePolicyOptions;
-  private readonly warned = new Set<string>();
 
   constructor(private readonly pulumiOptions: PulumiImagePolicyOptions) {
     this.source = new OverlaySource(pulumiOptions.lock);
@@ -159,9 +158,12 @@ export class PropsPinner {
     if (errors.length > 0) throw new ImagePolicyViolationError(label, errors);
     for (const finding of findings) {
       const message = `kubepin: ${label}: ${formatFinding(finding)}`;
-      // Transforms can run more than once per resource (stack + component); say it once.
-      if (this.warned.has(message)) continue;
-      this.warned.add(message);
+      // The policy can run more than once per resource (component + stack policy): say it once.
+      // Keyed by resource name (a component and its Kubernetes child share it), not type.
+      const key = `${label.replace(/^\S+ /, '')} ${formatFinding(finding)}`;
+      const warned = stackState().warned;
+      if (warned.has(key)) continue;
+      warned.add(key);
       (this.pulumiOptions.onWarning ?? ((m: string) => pulumi.log.warn(m)))(message);
     }
   }

@@ -15,13 +15,15 @@ interface StackState {
   pinned: Array<{ label: string; name: string }>;
   /** The pre-pullers of the stack and their (pinned) images: workloads using `Never` depend on them. */
   prePullers: Array<{ resource: pulumi.Resource; images: string[] }>;
+  /** Warnings already logged, so a resource pinned twice (component + stack policy) warns once. */
+  warned: Set<string>;
   /** `namespace/name` of each ServiceAccount seen → the pull secrets it lists. */
   serviceAccountSecrets: Map<string, string[]>;
 }
 
 // Keyed by the stack resource: each `pulumi up` (and each test's runInPulumiStack) starts clean.
 const states = new WeakMap<object, StackState>();
-const outsideStack: StackState = { prePulled: [], pullSecrets: [], pinned: [], prePullers: [], serviceAccountSecrets: new Map() };
+const outsideStack: StackState = { prePulled: [], pullSecrets: [], pinned: [], prePullers: [], warned: new Set(), serviceAccountSecrets: new Map() };
 
 /** The state of the running stack (a shared one outside any stack, e.g. in unit tests). */
 export function stackState(): StackState {
@@ -29,7 +31,7 @@ export function stackState(): StackState {
   if (!stack) return outsideStack;
   let state = states.get(stack);
   if (!state) {
-    state = { prePulled: [], pullSecrets: [], pinned: [], prePullers: [], serviceAccountSecrets: new Map() };
+    state = { prePulled: [], pullSecrets: [], pinned: [], prePullers: [], warned: new Set(), serviceAccountSecrets: new Map() };
     states.set(stack, state);
   }
   return state;

@@ -134,6 +134,14 @@ describe('components', () => {
     await expect(run).rejects.toThrow(/kubepin:index:Deployment "web".*\n.*unpinned-image/);
   });
 
+  test('a warning is logged once although the component and the stack policy both check the workload', async () => {
+    const { logs } = await runProgram(() => {
+      ImagePolicy.register({ lock: testLock() });
+      new Deployment('web', { containers: [{ name: 'web', image: Image.of('nginx:1.28.0') }] });
+    });
+    expect(logs.filter((l) => l.includes('unpinned-image'))).toHaveLength(1);
+  });
+
   test('the stack policy\'s options (lock, strictness) reach the components', async () => {
     const run = runProgram(() => {
       ImagePolicy.register({ lock: testLock(), strict: true });
