@@ -127,6 +127,16 @@ describe('components', () => {
     await expect(run).rejects.toThrow(/kubepin:index:Deployment "web".*\n.*invalid-image .*containers\[0\]\.image/);
   });
 
+  test('bad arguments are usage errors naming the component and the fix', async () => {
+    await expect(runProgram(() => new Deployment('web', { containers: [] }))).rejects.toThrow(/^kubepin:index:Deployment "web": give at least one container, e\.g\./);
+    await expect(runProgram(() => new Pod('p', { containers: [{ name: 'x', image: 42 as never }] })))
+      .rejects.toThrow(/^kubepin:index:Pod "p": containers\[0\]\.image must be an Image \(Image\.of\("ghcr\.io\/acme\/api:1\.4\.2"\)\) or a reference string, got number/);
+    await expect(runProgram(() => new StatefulSet('s', { pullPolicy: 'Sometimes' as never, containers: [{ name: 'x', image: 'nginx:1.27.5' }] })))
+      .rejects.toThrow(/^kubepin:index:StatefulSet "s": pullPolicy "Sometimes" is not one of Always, IfNotPresent, Never/);
+    await expect(runProgram(() => new Deployment('d', { prePull: 'yes' as never, containers: [{ name: 'x', image: 'nginx:1.27.5' }] })))
+      .rejects.toThrow(/prePull must be true, false or a PrePullDaemonSet/);
+  });
+
   test('strict: an image missing from the lock fails the component', async () => {
     const run = runProgram(() => {
       new Deployment('web', { lock: testLock(), strict: true, containers: [{ name: 'web', image: Image.of('nginx:1.28.0') }] });
