@@ -71,7 +71,7 @@ export class PrePullDaemonSet extends Construct {
    * created on first use. Typed workloads with `prePull: true` share it.
    */
   public static of(scope: IConstruct, namespace?: string): PrePullDaemonSet {
-    const chart = Chart.of(scope);
+    const chart = chartOf(scope);
     const ns = namespace ?? chart.namespace;
     const id = ns === undefined ? 'kubepin-prepull' : `kubepin-prepull-${ns}`;
     const existing = chart.node.tryFindChild(id);
@@ -101,7 +101,10 @@ export class PrePullDaemonSet extends Construct {
     super(scope, id);
     Object.defineProperty(this, PREPULL_SYMBOL, { value: true });
     if (typeof props !== 'object' || props === null) throw new KubepinUsageError(`${this.node.path}: props must be an object, got ${describeType(props)}`);
-    this.props = { ...props, namespace: props.namespace ?? Chart.of(this).namespace };
+    if (props.images !== undefined && !Array.isArray(props.images)) {
+      throw new KubepinUsageError(`${this.node.path}: props.images must be a list of images, got ${describeType(props.images)}`);
+    }
+    this.props = { ...props, namespace: props.namespace ?? chartOf(this).namespace };
     this.secretDeclarations = [...(props.pullSecrets ?? [])];
     this.lock = props.lock;
     // Fail fast on bad props, naming this construct (images are checked as they are added).
@@ -114,7 +117,7 @@ export class PrePullDaemonSet extends Construct {
     for (const image of props.images ?? []) {
       if (typeof image === 'string') this.addImage(image);
       else if (isObject(image)) {
-        const { image: name, ...options } = image;
+        const { image: name, ...options } = image as unknown as PrePullImage;
         this.addImage(name, options);
       } else {
         throw new KubepinUsageError(`${this.node.path}: each of props.images must be an image string or { image, … }, got ${describeType(image)}`);
@@ -227,5 +230,13 @@ export class PrePullDaemonSet extends Construct {
       if (e instanceof KubepinError && !e.message.startsWith(this.node.path)) e.message = `${this.node.path}: ${e.message}`;
       throw e;
     }
+  }
+}
+
+function chartOf(scope: IConstruct): Chart {
+  try {
+    return Chart.of(scope);
+  } catch {
+    throw new KubepinUsageError(`${scope.node.path}: a pre-pull DaemonSet must be created inside a cdk8s Chart (its objects and namespace come from the chart). Fix: pass a Chart or a construct within one`);
   }
 }

@@ -154,5 +154,9 @@ describe('PrePullDaemonSet', () => {
     const pp = new PrePullDaemonSet(chart, 'pp', { lock: publicLock(), images: ['nginx:1.27.5', { image: 'redis:7.4.2', nodeSelector: { pool: 'cache' } }] });
     expect(pp.images).toEqual(['nginx:1.27.5', 'redis:7.4.2']);
     expect(() => new PrePullDaemonSet(chart, 'bad', { images: [42 as never] })).toThrow(/c\/bad: each of props.images must be an image string/);
+    expect(() => new PrePullDaemonSet(chart, 'bad2', { images: 'nginx:1' as never })).toThrow(/c\/bad2: props.images must be a list of images, got string/);
+    const app2 = Testing.app();
+    expect(() => new PrePullDaemonSet(app2, 'loose')).toThrow(/loose: a pre-pull DaemonSet must be created inside a cdk8s Chart.*Fix/);
+    expect(() => PrePullDaemonSet.of(new Construct(app2, 'x'))).toThrow(/x: a pre-pull DaemonSet must be created inside a cdk8s Chart/);
   });
 });
