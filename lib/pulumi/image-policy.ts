@@ -1,6 +1,6 @@
 import * as pulumi from '@pulumi/pulumi';
 import { KubepinError } from '../errors';
-import { PropsPinner, PulumiImagePolicyOptions } from './pin';
+import { PropsPinner, PulumiImagePolicyOptions, isWorkloadType } from './pin';
 import { stackState } from './stack-state';
 
 /** Which Pulumi transform API an {@link ImagePolicy} was registered with. */
@@ -42,7 +42,9 @@ export class ImagePolicy {
     }
     const policy = new ImagePolicy(rest);
     const stack = pulumi.runtime.getStackResource();
-    const existing = stack ? childrenOf(stack) : [];
+    // Providers and other custom resources hold no images; components may still create
+    // Kubernetes children, which would inherit the transforms their parent had: none.
+    const existing = (stack ? childrenOf(stack) : []).filter((r) => isWorkloadType(typeOf(r)) || (pulumi.ComponentResource.isInstance(r) && !pulumi.CustomResource.isInstance(r)));
     if (existing.length > 0) {
       const names = existing.slice(0, 3).map(describeResource).join(', ');
       const message = `ImagePolicy.register() was called after ${existing.length} resource(s) were created (${names}${existing.length > 3 ? ', …' : ''}); `
@@ -141,6 +143,10 @@ interface ResourceInternals {
 function childrenOf(resource: pulumi.Resource): pulumi.Resource[] {
   const children = (resource as unknown as ResourceInternals).__childResources;
   return children ? [...children] : [];
+}
+
+function typeOf(resource: pulumi.Resource): string {
+  return (resource as unknown as ResourceInternals).__pulumiType ?? '';
 }
 
 function describeResource(resource: pulumi.Resource): string {

@@ -131,6 +131,20 @@ spec:
     await expect(run).rejects.toThrow(/after 1 resource\(s\) were created \(kubernetes:apps\/v1:Deployment "early"\).*pulumi #16304.*call ImagePolicy.register\(\) at the top/);
   });
 
+  test('a provider or a ConfigMap created first is no gap; a component created first is', async () => {
+    const { resources } = await runProgram(() => {
+      const provider = new k8s.Provider('cluster', { namespace: 'shop' });
+      new k8s.core.v1.ConfigMap('settings', { data: { a: 'b' } }, { provider });
+      ImagePolicy.register({ lock });
+      new k8s.apps.v1.Deployment('web', deploymentArgs('nginx:1.27.5'), { provider });
+    });
+    expect(containersOf(only(resources, 'kubernetes:apps/v1:Deployment'))[0].image).toBe(`docker.io/library/nginx:1.27.5@${NGINX}`);
+    await expect(runProgram(() => {
+      new k8s.yaml.ConfigGroup('early', { yaml: 'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: x }\n' });
+      ImagePolicy.register({ lock });
+    })).rejects.toThrow(/after 1 resource\(s\) were created \(kubernetes:yaml:ConfigGroup "early"\)/);
+  });
+
   test('lateRegistration: warn logs the gap instead and still pins what comes after', async () => {
     const { resources, logs } = await runProgram(() => {
       new k8s.apps.v1.Deployment('early', deploymentArgs('nginx:1.27.5'));
