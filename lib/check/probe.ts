@@ -60,6 +60,8 @@ export interface ImageProbe {
   readonly backoffSeconds?: number[];
   /** Manifest digest the registry answered with, when it pulls. */
   readonly digest?: string;
+  /** When it pulls with a credential: whether an anonymous pull would work too (the credential is not needed). */
+  readonly anonymousPulls?: boolean;
   /** Why, in one sentence; never contains a credential. */
   readonly reason: string;
 }
@@ -117,7 +119,18 @@ export async function probePlans(plans: readonly ImagePullPlan[], options: Image
   for (const [i, plan] of plans.entries()) {
     const probe = planned[i];
     probes.push(probe);
-    if (probe.prediction === 'pulls') continue;
+    if (probe.prediction === 'pulls') {
+      if (probe.anonymousPulls) {
+        const used = probe.attempts.filter((a) => a.stage !== 'anonymous').map((a) => a.source).filter(Boolean);
+        findings.push({
+          code: 'pull-secret-for-public-registry', severity: 'warning', object: plan.object, path: plan.path, image: plan.image,
+          message: `${plan.reference.registry} serves ${plan.reference.familiar} without credentials, yet the kubelet will present ${used.join(', ')}: once that credential goes stale the pull fails, because the kubelet never retries anonymously after a credential matched. Fix: narrow the secret's registry key so it does not match ${plan.reference.name}, or drop it`,
+          ...(plan.file !== undefined ? { file: plan.file } : {}),
+          ...(plan.line !== undefined ? { line: plan.line } : {}),
+        });
+      }
+      continue;
+    }
     findings.push({
       code: probe.prediction === 'fails' ? 'pull-fails' : 'pull-uncertain',
       severity: probe.prediction === 'fails' ? 'error' : 'warning',
@@ -164,7 +177,14 @@ async function probeOne(plan: ImagePullPlan, options: ImageProbeOptions, ask: (i
     done.push({ ...attempt.info, outcome: answer.outcome, ...('status' in answer ? { status: answer.status } : {}) });
     last = answer;
     if (answer.outcome === 'found') {
-      return { ...base, prediction: 'pulls', attempts: done, ...(answer.digest ? { digest: answer.digest } : {}), reason: `${describeAttempt(done[done.length - 1])} can read ${image.familiar}` };
+      // Does the registry need the credential at all? If not, it only adds a way to fail.
+      let anonymous: boolean | undefined;
+      if (attempt.info.stage !== 'anonymous') anonymous = (await ask(image, { info: { stage: 'anonymous' } })).outcome === 'found';
+      return {
+        ...base, prediction: 'pulls', attempts: done, ...(answer.digest ? { digest: answer.digest } : {}),
+        ...(anonymous !== undefined ? { anonymousPulls: anonymous } : {}),
+        reason: `${describeAttempt(done[done.length - 1])} can read ${image.familiar}`,
+      };
     }
     // A missing manifest stays missing whoever asks; an unreachable host stays unreachable.
     if (answer.outcome === 'not-found' || answer.outcome === 'unreachable' || answer.outcome === 'tls') break;

@@ -194,7 +194,9 @@ export const checkCommand: Command = {
         ...(parsed.caFile ? { ca: readCaFile(path.resolve(io.cwd, parsed.caFile)) } : {}),
         timeoutMs: parsed.timeoutSeconds * 1000,
       });
-      findings.push(...outcome.findings);
+      // The static check may already have said it (a declared public registry): say it once.
+      const said = new Set(findings.map((f) => `${f.code}\u0000${f.file}\u0000${f.line}\u0000${f.path}`));
+      findings.push(...outcome.findings.filter((f) => !said.has(`${f.code}\u0000${f.file}\u0000${f.line}\u0000${f.path}`)));
       probes = outcome.probes;
     }
     const version = packageVersion();

@@ -111,6 +111,42 @@ describe.each<Auth>(['anonymous', 'basic', 'token'])('online predictions equal r
     expect([...seen].sort()).toEqual(expected.sort());
   });
 
+  test('a credential the registry does not need is flagged; one it needs is not', async () => {
+    const creds = { username: registry.username ?? 'anyone', password: registry.password ?? 'anything' };
+    const { plans } = checkManifests(manifests(registry.host, images['existing tag'], creds));
+    const { probes, findings } = await probePlans(plans, {});
+    expect(probes[0].prediction).toBe('pulls');
+    expect(probes[0].anonymousPulls).toBe(auth === 'anonymous');
+    expect(findings.map((f) => f.code)).toEqual(auth === 'anonymous' ? ['pull-secret-for-public-registry'] : []);
+  });
+
+  // An open registry accepts any credential, so only the authenticating ones can tell credentials apart.
+  (auth === 'anonymous' ? [] : ['secret-file and node-config']).forEach(() => test('credentials from --secret-file and --node-config are tried as the kubelet would', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kubepin-oracle-cli-'));
+    try {
+      const file = path.join(dir, 'app.yaml');
+      const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' }, spec: { imagePullSecrets: [{ name: 'kept-elsewhere' }], containers: [{ name: 'c', image: images['existing tag'] }] } };
+      fs.writeFileSync(file, JSON.stringify(pod));
+      const payload = (password: string) => JSON.stringify({ auths: { [registry.host]: { auth: Buffer.from(`${registry.username}:${password}`).toString('base64') } } });
+      fs.writeFileSync(path.join(dir, 'right.json'), payload(registry.password!));
+      fs.writeFileSync(path.join(dir, 'wrong.json'), payload('stale-password-123'));
+      const right = await runCli(['check', file, '--online', '--secret-file', `kept-elsewhere=${path.join(dir, 'right.json')}`, '--format', 'json']);
+      expect(JSON.parse(right.stdout).probes[0]).toMatchObject({ prediction: 'pulls', attempts: [{ stage: 'pod-secret', source: 'kept-elsewhere', outcome: 'found' }] });
+      expect(right.code).toBe(0);
+      const wrong = await runCli(['check', file, '--online', '--secret-file', `kept-elsewhere=${path.join(dir, 'wrong.json')}`, '--format', 'json']);
+      expect(JSON.parse(wrong.stdout).findings.map((f: { code: string }) => f.code)).toEqual(['pull-fails']);
+      expect(wrong.code).toBe(1);
+      // A pod secret that fails is not rescued by the node's config.json: the kubelet tries both, in order.
+      const both = await runCli(['check', file, '--online', '--secret-file', `kept-elsewhere=${path.join(dir, 'wrong.json')}`, '--node-config', path.join(dir, 'right.json'), '--format', 'json']);
+      expect(JSON.parse(both.stdout).probes[0]).toMatchObject({ prediction: 'pulls', attempts: [{ stage: 'pod-secret', outcome: 'unauthorized' }, { stage: 'node-config', outcome: 'found' }] });
+      for (const run of [right, wrong, both]) expect(run.stdout).not.toContain(registry.password!);
+      const oracle = await skopeo(registry, images['existing tag'], { username: registry.username!, password: registry.password! }, home);
+      expect(oracle.pulls).toBe(true);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }));
+
   test('kubepin check --online through the CLI: exit code, state and schedule', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kubepin-oracle-cli-'));
     try {
@@ -150,7 +186,7 @@ describe('online predictions for unreachable and untrusted registries', () => {
     }
   });
 
-  test('a TLS registry with an untrusted CA is a TLS failure; with --ca-file it pulls', async () => {
+  test('a TLS registry with an untrusted CA is a TLS failure; trusting its CA, it pulls', async () => {
     const registry = await startRegistry({ tls: true });
     try {
       await pushImage(registry, 'team/app', '1.0');
@@ -160,6 +196,13 @@ describe('online predictions for unreachable and untrusted registries', () => {
       expect(untrusted.probes[0]).toMatchObject({ prediction: 'fails', attempts: [{ outcome: 'tls' }] });
       const trusted = await probePlans(plans, { ca: fs.readFileSync(registry.caFile!) });
       expect(trusted.probes[0].prediction).toBe('pulls');
+      const file = path.join(registry.dir, 'app.json');
+      fs.writeFileSync(file, JSON.stringify(manifests(registry.host, image, undefined)[0]));
+      const cli = await runCli(['check', file, '--online', '--ca-file', registry.caFile!]);
+      expect(cli.stdout).toContain('No problems found.');
+      const cliUntrusted = await runCli(['check', file, '--online']);
+      expect(cliUntrusted.stdout).toMatch(/pull-fails[\s\S]*TLS with 127\.0\.0\.1:\d+ failed/);
+      expect(cliUntrusted.code).toBe(1);
     } finally {
       await registry.stop();
     }
