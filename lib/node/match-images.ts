@@ -92,7 +92,8 @@ export function computeMatchImages(input: MatchImagesInput): MatchImagesResult {
   const names = [...new Set(input.images.map(imageLookupName))].sort(compareBytes);
   const claimed = new Set(input.claimedByOthers ?? []);
   const covered = names.filter((n) => !claimed.has(n) && keys.some((k) => registryKeyMatches(k, n)));
-  const notCovered = names.filter((n) => !covered.includes(n));
+  const coveredSet = new Set(covered);
+  const notCovered = names.filter((n) => !coveredSet.has(n));
   // App images outside the assignment are exact names; `exclude` entries are keys: nothing under them may match.
   const excluded = (input.exclude ?? []).map((e) => normalizeConfigKey(requireString(e, `${label}: exclude`)) ?? e);
   const forbidden = [...notCovered, ...excluded];
