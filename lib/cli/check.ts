@@ -170,7 +170,7 @@ export function parseCheckArgs(args: readonly string[]): CheckArgs {
 
 /** `kubepin check`: predicts the kubelet's image errors from manifests. */
 export const checkCommand: Command = {
-  summary: 'Predict InvalidImageName, ErrImagePull/ImagePullBackOff and ErrImageNeverPull from manifests',
+  summary: 'predict InvalidImageName, ErrImagePull/ImagePullBackOff and ErrImageNeverPull from manifests',
   async run(args: string[], io: CliIo): Promise<number> {
     const parsed = parseCheckArgs(args);
     if (parsed.help) {

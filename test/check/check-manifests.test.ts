@@ -198,3 +198,14 @@ describe('output formats', () => {
     expect(clean.code).toBe(0);
   });
 });
+
+test('cdk8s\'s construct-metadata.json next to the manifests is not reported', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kubepin-check-'));
+  try {
+    fs.writeFileSync(path.join(dir, 'construct-metadata.json'), JSON.stringify({ version: '1.0.0', resources: {} }));
+    fs.writeFileSync(path.join(dir, 'other.json'), JSON.stringify({ version: '1.0.0' }));
+    expect(checkFiles([dir]).findings.map((f) => [f.code, path.basename(f.file ?? '')])).toEqual([['not-kubernetes', 'other.json']]);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
