@@ -119,6 +119,9 @@ export class PropsPinner {
   public pinProps(label: string, props: pulumi.Inputs): pulumi.Inputs {
     if (!containsUnresolved(props)) {
       const plain = props as JsonObject;
+      // The engine hands transforms unknown values (a preview of an image computed from another
+      // resource) as missing fields: nothing to check yet; the update sees the real value.
+      if (pulumi.runtime.isDryRun() && hasMissingImage(plain)) return props;
       if (!this.needsResolution(plain)) return this.pinPlain(label, plain);
     }
     const pinned = pulumi.output(props as pulumi.Inputs).apply(async (plain) => {
@@ -248,4 +251,9 @@ function withoutServiceAccountSecrets(object: JsonObject, secrets: readonly Pull
   const namespace = typeof metadata.namespace === 'string' ? metadata.namespace : 'default';
   const provided = stackState().serviceAccountSecrets.get(`${namespace}/${account}`);
   return provided ? secrets.filter((s) => !provided.includes(s.name)) : secrets;
+}
+
+/** True when some container or image volume of the object has no image value at all. */
+function hasMissingImage(object: JsonObject): boolean {
+  return (findPodTemplate(object)?.sites ?? []).some((site) => site.holder[site.imageField] === undefined);
 }

@@ -173,6 +173,23 @@ describe('the transform for engines that run `transforms` (props arrive resolved
     expect((props.spec as any).template.spec.containers[0].image).toBe('nginx:1.27.5');
   });
 
+  test('in a preview, an image the engine reports as unknown (missing) is left for the update to check', async () => {
+    const policy = new ImagePolicy({ lock, strict: true });
+    const props = { apiVersion: 'apps/v1', kind: 'Deployment', spec: { template: { spec: { containers: [{ name: 'web' }] } } } };
+    let preview: unknown;
+    await runProgram(async () => {
+      preview = await policy.transform({ custom: true, type: 'kubernetes:apps/v1:Deployment', name: 'web', props, opts: {} });
+    }, { preview: true });
+    expect((preview as { props: unknown }).props).toEqual(props);
+    // Outside a preview a container without an image is an error, as the API server would say.
+    let update: Promise<unknown> | undefined;
+    await runProgram(() => {
+      update = Promise.resolve(policy.transform({ custom: true, type: 'kubernetes:apps/v1:Deployment', name: 'web', props, opts: {} }));
+      return update.catch(() => undefined);
+    }, { preview: false });
+    await expect(update).rejects.toThrow(/invalid-image/);
+  });
+
   test('errors throw from the transform with the resource named', async () => {
     const policy = new ImagePolicy({ lock, strict: true });
     const props = { apiVersion: 'batch/v1', kind: 'CronJob', spec: { schedule: '* * * * *', jobTemplate: { spec: { template: { spec: { containers: [{ name: 'x', image: 'nginx:0.0.1' }] } } } } } };
