@@ -251,6 +251,12 @@ class Checker {
     const keyring = keyringOf(usable);
 
     for (const site of template.sites) {
+      if (site.image === '') {
+        // The one image check the API server makes: the object is refused at apply time.
+        this.report(object, 'invalid-image', 'error', site.path, site.image,
+          `${site.type === 'imageVolume' ? `image volume ${site.name} has no reference` : `container ${site.name} has no image`}; the API server rejects the object. Fix: set ${site.imageField}`);
+        continue;
+      }
       const parsed = this.parse(site.image);
       if (parsed instanceof InvalidImageReferenceError) {
         this.add(object, invalidImageFinding(ref, site, parsed), 'InvalidImageName');

@@ -77,6 +77,13 @@ describe('checkManifests', () => {
     expect(ok.plans[0].keyring.lookup('nginx:1.27').map((m) => m.source)).toEqual(['s']);
   });
 
+  test('a missing image is refused by the API server, not reported as InvalidImageName', () => {
+    const [finding] = checkManifests([deployment('x', [{ name: 'c' }])]).findings;
+    expect(finding).toMatchObject({ code: 'invalid-image', severity: 'error', path: 'spec.template.spec.containers[0].image' });
+    expect(finding.state).toBeUndefined();
+    expect(finding.message).toMatch(/container c has no image; the API server rejects the object/);
+  });
+
   test('bad arguments are usage errors', () => {
     expect(() => checkManifests('x' as never)).toThrow(KubepinUsageError);
     expect(() => checkManifests([], { allowedRegistries: 'ghcr.io' as never })).toThrow(/allowedRegistries must be a list of strings/);
