@@ -141,13 +141,20 @@ beforeAll(async () => {
     // Podman's own pod infra container: its default needs catatonit; a local static one stands in.
     `infra_image = "localhost/${INFRA_IMAGE}"`,
     'infra_command = "/pause"',
+    // Network configs podman writes (kube play adds a default kube network) stay in the temp dir.
+    '[network]',
+    'network_backend = "cni"',
+    `network_config_dir = "${path.join(dir, 'cni')}"`,
     '',
   ].join('\n'));
+  // Every podman process (also any libpod runtime podman starts internally) uses the temp storage.
+  const storageConf = path.join(dir, 'storage.conf');
+  fs.writeFileSync(storageConf, ['[storage]', 'driver = "vfs"', `graphroot = "${path.join(dir, 'storage')}"`, `runroot = "${path.join(dir, 'run')}"`, ''].join('\n'));
   registry = await startRegistry({ auth: 'anonymous' });
   // Only the test registry exists: no short-name search, nothing ever asks a public registry.
   const registriesConf = path.join(dir, 'registries.conf');
   fs.writeFileSync(registriesConf, ['unqualified-search-registries = []', '', '[[registry]]', `location = "${registry.host}"`, 'insecure = true', ''].join('\n'));
-  env = { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', HOME: dir, CONTAINERS_CONF: conf, CONTAINERS_REGISTRIES_CONF: registriesConf, TMPDIR: dir };
+  env = { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', HOME: dir, CONTAINERS_CONF: conf, CONTAINERS_REGISTRIES_CONF: registriesConf, CONTAINERS_STORAGE_CONF: storageConf, TMPDIR: dir };
 
   const busybox = { from: STATIC_BUSYBOX, mode: 0o755 };
   await buildImage(IMAGES.helper, { 'bin/busybox': busybox }, ['CMD ["/bin/busybox", "sh"]']);
@@ -179,8 +186,10 @@ afterAll(async () => {
       await podman(['rm', '--all', '--force', '--time', '0'], { allowFail: true });
       await podman(['volume', 'rm', '--all', '--force'], { allowFail: true });
       await podman(['rmi', '--all', '--force'], { allowFail: true });
-      const left = await podman(['ps', '--all', '-q'], { allowFail: true });
-      if (left.stdout.trim() !== '') throw new Error(`containers left behind: ${left.stdout}`);
+      for (const what of [['ps', '--all', '-q'], ['pod', 'ps', '-q'], ['volume', 'ls', '-q'], ['images', '-q']]) {
+        const left = await podman(what, { allowFail: true });
+        if (left.stdout.trim() !== '') throw new Error(`podman ${what.join(' ')}: left behind after cleanup: ${left.stdout}`);
+      }
     }
   } finally {
     await registry?.stop();
@@ -265,7 +274,8 @@ async function play(pod: any): Promise<{ code: number; stderr: string; ms: numbe
   const file = path.join(dir, `${pod.metadata.name}.yaml`);
   fs.writeFileSync(file, stringify(pod));
   const started = process.hrtime.bigint();
-  const result = await podman(['kube', 'play', '--tls-verify=false', file], { allowFail: true, timeoutMs: 120_000 });
+  // No pod network: the pod needs none (the runtime pulls), and the host's network stays untouched.
+  const result = await podman(['kube', 'play', '--tls-verify=false', '--network', 'none', file], { allowFail: true, timeoutMs: 120_000 });
   const ms = Number((process.hrtime.bigint() - started) / 1_000_000n);
   return { code: result.code, stderr: result.stderr, ms };
 }
