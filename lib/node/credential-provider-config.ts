@@ -269,6 +269,12 @@ function buildProvider(
   }
   const args = spec.args ?? preset?.args;
   const env = spec.env === undefined ? undefined : Array.isArray(spec.env) ? (spec.env as ExecEnvVar[]).map((e) => ({ name: e.name, value: e.value })) : Object.entries(spec.env as Record<string, string>).map(([k, v]) => ({ name: k, value: v }));
+  for (const e of env ?? []) {
+    // The config file is read by anyone who can read the node's kubelet config: no place for a secret.
+    if (/secret|token|password|passwd|credential|private.?key/i.test(e.name) && e.value) {
+      problems.push({ severity: 'warning', path: `providers[${index}].env`, message: `${e.name} looks like a secret, and this file is not one (it is written 0644 and read by node administrators). Fix: let the plugin read it from a file or the node's identity` });
+    }
+  }
   const provider: CredentialProvider = {
     name,
     matchImages,

@@ -153,6 +153,12 @@ describe('generateCredentialProviderConfig', () => {
     );
   });
 
+  it('warns about a secret-looking plugin environment variable without printing its value', () => {
+    const out = generateCredentialProviderConfig({ images: ['acme.azurecr.io/x:1'], providers: [{ name: 'acr', registries: ['*.azurecr.io'], env: { AZURE_CLIENT_SECRET: 'hunter2-value', AZURE_ENVIRONMENT: 'AzurePublicCloud' } }] });
+    expect(out.problems.map((p) => p.message)).toEqual([expect.stringContaining('AZURE_CLIENT_SECRET looks like a secret')]);
+    expect(JSON.stringify(out.problems)).not.toContain('hunter2-value');
+  });
+
   it('warns when a preset plugin cannot serve an assigned registry, and about index.docker.io', () => {
     const out = generateCredentialProviderConfig({ images: ['ghcr.io/acme/x:1', 'nginx:1'], providers: [{ name: 'ecr', registries: ['ghcr.io', 'index.docker.io'] }] });
     expect(out.problems.map((p) => p.message).join('\n')).toMatch(/ecr-credential-provider normally serves only .* it will not have credentials for ghcr.io\/acme\/x/);
