@@ -2,6 +2,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { buildPrePull } from '../../lib/prepull';
+import { applyImagePolicy } from '../../lib/policy';
 import { CredentialKeyring } from '../../lib/credentials/keyring';
 import { KubepinUsageError } from '../../lib/errors';
 import { checkManifests, checkFiles, imagePullBackoffSchedule, toSarif, CheckFinding } from '../../lib/check';
@@ -215,4 +216,20 @@ test('cdk8s\'s construct-metadata.json next to the manifests is not reported', (
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('the rules shared with the policy engine report the same findings, word for word', () => {
+  const objects = [deployment('shared', [
+    { name: 'a', image: 'Bad:Image' },
+    { name: 'b', image: 'quay.io/acme/tool' },
+    { name: 'c', image: 'nginx:latest@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef' },
+    { name: 'd', image: 'ghcr.io/acme/job:1.0', imagePullPolicy: 'Never' },
+  ])];
+  const options = { allowedRegistries: ['docker.io', 'ghcr.io'] };
+  const shared = new Set(['invalid-image', 'registry-not-allowed', 'latest-tag', 'latest-with-digest', 'never-without-prepull']);
+  const pick = (fs: readonly { code: string; path: string; message: string }[]) => fs.filter((f) => shared.has(f.code)).map((f) => `${f.code} ${f.path} ${f.message}`).sort();
+  const fromPolicy = pick(applyImagePolicy(objects, options).findings);
+  const fromCheck = pick(checkManifests(objects, options).findings);
+  expect(fromCheck).toEqual(fromPolicy);
+  expect(new Set(fromCheck.map((f) => f.split(' ')[0]))).toEqual(shared);
 });
