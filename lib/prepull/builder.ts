@@ -156,7 +156,7 @@ export function buildPrePull(options: PrePullOptions = {}): PrePullResult {
     if (pulled.length > max) {
       findings.push({
         code: 'prepull-too-many-images', severity: 'warning', object: objectRef(ds), path: 'spec.template.spec.initContainers',
-        message: `${pulled.length} images in one pre-pull pod (more than ${max}): one slow or failing image delays every image after it and a huge pod spec is hard to review. Fix: set split to ${Math.ceil(pulled.length / max)} or more`,
+        message: `${pulled.length} images in one pre-pull pod (more than ${max}): one slow or failing image delays every image after it and a huge pod spec is hard to review. Fix: set split to ${Math.ceil(entries.length / max)} or more`,
       });
     }
     findings.push(...privateImageFindings(ds, groups[i], spec, options));

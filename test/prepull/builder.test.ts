@@ -103,6 +103,10 @@ describe('buildPrePull: the pod template', () => {
     expect(split.daemonSets.map((d: any) => pulled(d).length)).toEqual([18, 18, 17]);
     expect(split.daemonSets.map((d: any) => d.spec.selector.matchLabels['app.kubernetes.io/instance'])).toEqual(['kubepin-prepull-1', 'kubepin-prepull-2', 'kubepin-prepull-3']);
     expect(split.findings.filter((f) => f.code === 'prepull-too-many-images')).toEqual([]);
+    const many = Array.from({ length: 130 }, (_, i) => `registry.example.com/team/app${i}:1`);
+    expect(buildPrePull({ images: many, split: 2 }).findings.filter((f) => f.code === 'prepull-too-many-images').map((f) => f.message)).toEqual([
+      expect.stringMatching(/^65 images in one pre-pull pod.*set split to 3 or more$/), expect.stringMatching(/^65 images.*set split to 3 or more$/),
+    ]);
     expect(split.objects.filter((o) => o.kind === 'ServiceAccount')).toHaveLength(1);
     // Fewer images than asked-for DaemonSets: no empty ones.
     expect(buildPrePull({ images: ['a.example.com/x:1'], split: 4 }).daemonSets.map((d: any) => d.metadata.name)).toEqual(['kubepin-prepull-1']);
