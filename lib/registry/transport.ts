@@ -84,8 +84,8 @@ export class Transport {
       const req = (isHttps ? https : http).request(url, { method, headers, agent }, (res) => {
         const length = Number(res.headers['content-length']);
         if (method !== 'HEAD' && Number.isFinite(length) && length > maxBytes) {
-          res.destroy();
           fail(new TransportError('too-large', `response of ${length} bytes exceeds the ${maxBytes}-byte limit`));
+          res.destroy();
           return;
         }
         const chunks: Buffer[] = [];
@@ -93,8 +93,8 @@ export class Transport {
         res.on('data', (chunk: Buffer) => {
           size += chunk.length;
           if (size > maxBytes) {
-            res.destroy();
             fail(new TransportError('too-large', `response body exceeds the ${maxBytes}-byte limit`));
+            res.destroy();
             return;
           }
           chunks.push(chunk);
