@@ -245,7 +245,7 @@ describe('the lock file under faults', () => {
     const child = fork(
       path.join(__dirname, '..', 'support', 'registry-save-loop.ts'),
       [file],
-      { execArgv: ['-r', path.join(__dirname, '..', 'support', 'registry-swc-register.js')], stdio: ['ignore', 'ignore', 'pipe', 'ipc'] },
+      { execArgv: ['-r', path.join(__dirname, '..', '..', 'scripts', 'ts-register.js')], stdio: ['ignore', 'ignore', 'pipe', 'ipc'] },
     );
     const texts = await new Promise<[string, string]>((resolve, reject) => {
       child.once('message', (m) => resolve(m as [string, string]));
