@@ -126,6 +126,11 @@ export function readNodeCredentialSpec(file: string): NodeCredentialSpec {
   if (record.credentialProviders !== undefined && !Array.isArray(record.credentialProviders)) throw new NodeConfigError(`${file}: credentialProviders must be a list of { name, registries, … }`);
   if (record.exclude !== undefined && (!Array.isArray(record.exclude) || record.exclude.some((e) => typeof e !== 'string'))) throw new NodeConfigError(`${file}: exclude must be a list of registry keys`);
   if (record.nodeDockerConfig !== undefined && (typeof record.nodeDockerConfig !== 'object' || record.nodeDockerConfig === null)) throw new NodeConfigError(`${file}: nodeDockerConfig must be a mapping with auths and/or fromDockerConfig`);
+  if (record.nodeDockerConfig !== undefined) {
+    // `env` here would put secret values in the spec file: credentials come from the real environment or files only.
+    const extra = Object.keys(record.nodeDockerConfig as object).filter((k) => k !== 'auths' && k !== 'fromDockerConfig');
+    if (extra.length > 0) throw new NodeConfigError(`${file}: nodeDockerConfig takes only auths and fromDockerConfig, not ${extra.join(', ')}; credentials are read from the environment or from files, never written in the spec`);
+  }
   return {
     ...(record.credentialProviders !== undefined ? { credentialProviders: record.credentialProviders as NodeCredentialSpec['credentialProviders'] } : {}),
     ...(record.exclude !== undefined ? { exclude: record.exclude as string[] } : {}),

@@ -136,6 +136,15 @@ describe('kubepin node-config', () => {
     expect(v.stderr).toContain('bad.yaml:5: error providers[0].matchImages[0]: "registry.io/*" the path "/*" contains a glob character');
   });
 
+  it('refuses a spec that would carry secret values', async () => {
+    fs.writeFileSync(path.join(dir, 'leaky.yaml'), `nodeDockerConfig:\n  env: { T: ${TOKEN} }\n  auths: [{ registry: ghcr.io, username: { value: u }, password: { env: T } }]\n`);
+    const r = await run(['node-config', 'generate', '--spec', 'leaky.yaml', '--out-dir', 'leaky', APP], dir);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('nodeDockerConfig takes only auths and fromDockerConfig, not env');
+    expect(r.stdout + r.stderr).not.toContain(TOKEN);
+    expect(fs.existsSync(path.join(dir, 'leaky'))).toBe(false);
+  });
+
   it('bad usage exits 2 with a hint', async () => {
     expect((await run(['node-config', 'provider-config', '--provider', 'ecr', APP], dir)).code).toBe(2);
     expect((await run(['node-config', 'nope'], dir)).stderr).toContain('unknown subcommand "nope"');
