@@ -42,7 +42,7 @@ let lock: ImageLock;
 const INFRA_IMAGE = 'kubepin-test/podman-infra:1';
 const timings: Array<{ variant: string; ms: number }> = [];
 
-/** The images the suite builds: name → files (path → content, mode) and config changes. */
+/** The images the suite builds and pushes (repository:tag in the test registry). */
 const IMAGES = {
   helper: 'kubepin-test/busybox:1.36.1',
   pause: 'kubepin-test/pause:1',
