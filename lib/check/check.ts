@@ -123,6 +123,7 @@ class Checker {
   private readonly prePulled: ImageReference[];
   private readonly prePullers: PrePull[] = [];
   private readonly parsed = new Map<string, ImageReference | InvalidImageReferenceError>();
+  private readonly keyrings = new Map<string, CredentialKeyring>();
   private locate: Locator = () => ({});
 
   constructor(private readonly options: CheckOptions) {
@@ -248,7 +249,13 @@ class Checker {
       }
     });
     const usable = secrets.filter((s): s is KnownPullSecret => s !== undefined && !s.error && !s.ignored);
-    const keyring = keyringOf(usable);
+    // Most pods of an app share one secret list: build its keyring once.
+    const keyringKey = usable.map((s) => `${s.origin}/${s.namespace ?? ''}/${s.name}`).join('\u0000');
+    let keyring = this.keyrings.get(keyringKey);
+    if (!keyring) {
+      keyring = keyringOf(usable);
+      this.keyrings.set(keyringKey, keyring);
+    }
 
     for (const site of template.sites) {
       if (site.image === '') {
