@@ -1,7 +1,6 @@
 import { ApiObject, Chart, Lazy, Names } from 'cdk8s';
 import { Construct, IConstruct } from 'constructs';
 import { DigestSource } from '../lock';
-import { ImageReference } from '../image-reference';
 import { Finding, formatFinding } from '../findings';
 import { PullSecretDeclaration } from '../policy';
 import { KubepinError, KubepinUsageError, describeType } from '../errors';
@@ -9,7 +8,7 @@ import { isObject } from '../workloads';
 import { resolveLock } from './lock-file';
 import {
   NodeScope, PrePullImage, PrePullImageOptions, PrePullOptions, PrePullResult,
-  buildPrePull, prePullMetadata, validateNodeScope,
+  buildPrePull, prePullDaemonSetCount, prePullMetadata, validateNodeScope,
 } from '../prepull';
 
 /** Context key naming a lock file the pre-pull DaemonSets pin from when no `lock` prop is given. */
@@ -194,9 +193,7 @@ export class PrePullDaemonSet extends Construct {
 
   /** One DaemonSet per group of images: as many as `split` asks for and the images allow. */
   private ensureDaemonSets(): void {
-    // Count images as the builder does: spellings of one reference are one image.
-    const distinct = new Set(this.entries.map((e) => ImageReference.tryParse(e.image)?.toString() ?? e.image)).size;
-    const wanted = Math.max(1, Math.min(this.props.split ?? 1, distinct));
+    const wanted = prePullDaemonSetCount({ images: this.entries, split: this.props.split });
     while (this.daemonSets.length < wanted) {
       const index = this.daemonSets.length;
       const metadata = prePullMetadata(this.metadataOptions(), 'DaemonSet', index);

@@ -116,7 +116,7 @@ export function buildPrePull(options: PrePullOptions = {}): PrePullResult {
   validateOptions(options);
   const name = options.name ?? DEFAULT_PREPULL_NAME;
   const entries = normalizeImages(options.images ?? []);
-  const split = Math.max(1, Math.min(options.split ?? 1, entries.length));
+  const split = daemonSetCount(options.split, entries.length);
   const groups = chunk(entries, split);
   const arch = options.arch === undefined ? [] : typeof options.arch === 'string' ? [options.arch] : [...options.arch];
 
@@ -282,8 +282,7 @@ function normalizeImages(list: readonly (string | PrePullImage)[]): Entry[] {
     if (pullSecrets !== undefined && (!Array.isArray(pullSecrets) || pullSecrets.some((s) => typeof s !== 'string' || s === ''))) {
       throw new KubepinUsageError(`${where} (${image}): pullSecrets must be a list of Secret names`);
     }
-    // An unparseable image is kept as written: the policy engine reports it with its rule.
-    const key = ImageReference.tryParse(image)?.toString() ?? image;
+    const key = imageKey(image);
     const existing = byKey.get(key);
     if (existing) {
       for (const s of pullSecrets ?? []) if (!existing.pullSecrets.includes(s)) existing.pullSecrets.push(s);
@@ -297,6 +296,24 @@ function normalizeImages(list: readonly (string | PrePullImage)[]): Entry[] {
   const entries = [...byKey.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   for (const entry of entries) entry.scopes = scopes.get(entry.key)!;
   return entries;
+}
+
+/** The normalized reference; an unparseable image is kept as written (the policy engine reports it with its rule). */
+function imageKey(image: string): string {
+  return ImageReference.tryParse(image)?.toString() ?? image;
+}
+
+/**
+ * How many DaemonSets {@link buildPrePull} makes for `options`: `split`, but never more than
+ * the distinct images (spellings of one reference count once), and at least one.
+ */
+export function prePullDaemonSetCount(options: Pick<PrePullOptions, 'images' | 'split'>): number {
+  const keys = new Set((options.images ?? []).map((i) => imageKey(typeof i === 'string' ? i : i.image)));
+  return daemonSetCount(options.split, keys.size);
+}
+
+function daemonSetCount(split: number | undefined, images: number): number {
+  return Math.max(1, Math.min(split ?? 1, images));
 }
 
 function containerName(entry: Entry, index: number, used: Set<string>): string {

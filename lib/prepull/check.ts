@@ -31,9 +31,8 @@ export function checkPrePull(objects: readonly unknown[]): Finding[] {
   for (const object of all) {
     if (!isPrePuller(object)) continue;
     const template = findPodTemplate(object)!;
+    // Every image of the pod is on the node once it runs: the helper and pause images too.
     const images = template.sites
-      .filter((s) => s.type === 'initContainers')
-      .slice(1)
       .map((s) => ImageReference.tryParse(s.image))
       .filter((r): r is ImageReference => r !== undefined);
     pullers.push({ object, scope: nodeScopeOf(template.spec), images });

@@ -69,6 +69,17 @@ describe('PrePullDaemonSet', () => {
     expect(pp.daemonSets).toHaveLength(2);
   });
 
+  test('split counts images as the builder does (spellings of one image count once)', () => {
+    const app = Testing.app();
+    const chart = new Chart(app, 'c');
+    const pp = new PrePullDaemonSet(chart, 'pp', { name: 'pp', lock: publicLock(), split: 3 });
+    pp.addImage('nginx:1.27.5');
+    pp.addImage('docker.io/library/nginx:1.27.5');
+    expect(pp.daemonSets).toHaveLength(1);
+    pp.addImage('redis:7.4.2');
+    expect(daemonSets(Testing.synth(chart)).map((d) => d.metadata.name)).toEqual(['pp-1', 'pp-2']);
+  });
+
   test('errors fail synthesis and name the construct path', () => {
     const app = Testing.app();
     const chart = new Chart(app, 'c');

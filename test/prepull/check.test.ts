@@ -33,6 +33,12 @@ describe('checkPrePull', () => {
     expect(findings[0].message).toMatch(/ErrImageNeverPull.*Fix: pre-pull the image/);
   });
 
+  test('the helper and pause images count as pre-pulled', () => {
+    const pp = buildPrePull({ images: ['nginx:1.27.5'], lock });
+    const busybox = `docker.io/library/busybox:1.36.1@${lock.get('busybox:1.36.1')!.digest}`;
+    expect(checkPrePull([...pp.objects, deployment('tools', [{ image: busybox, imagePullPolicy: 'Never' }])])).toEqual([]);
+  });
+
   test('Always on a pre-pulled image is a warning: the pre-pull buys nothing (explicit or defaulted from :latest)', () => {
     const pp = buildPrePull({ images: ['nginx:1.27.5', 'busybox:latest'], lock });
     const findings = checkPrePull([...pp.objects, deployment('always', [{ image: pinnedNginx, imagePullPolicy: 'Always' }, { image: 'busybox:latest' }])]);
