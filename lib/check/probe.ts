@@ -82,6 +82,9 @@ export interface ImageProbeOptions {
   readonly timeoutMs?: number;
 }
 
+/** Images probed at once. */
+const PROBE_WORKERS = 8;
+
 interface Attempt {
   readonly info: Omit<ProbeAttempt, 'outcome' | 'status'>;
   readonly credential?: ProbeCredential;
@@ -110,9 +113,17 @@ export async function probePlans(plans: readonly ImagePullPlan[], options: Image
   };
   const findings: CheckFinding[] = [];
   const probes: ImageProbe[] = [];
-  const planned: ImageProbe[] = [];
+  const planned: ImageProbe[] = new Array(plans.length);
   try {
-    for (const plan of plans) planned.push(await probeOne(plan, options, ask));
+    // A few workers: the registry client limits requests per host, identical requests are shared.
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < plans.length) {
+        const i = next++;
+        planned[i] = await probeOne(plans[i], options, ask);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(PROBE_WORKERS, plans.length) }, worker));
   } finally {
     owned?.close();
   }
