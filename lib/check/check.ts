@@ -1,3 +1,4 @@
+import { createHash } from 'crypto';
 import { ImageReference, InvalidImageReferenceError } from '../image-reference';
 import { PullPolicy, defaultPullPolicy, isPullPolicy } from '../pull-policy';
 import { CredentialKeyring } from '../credentials/keyring';
@@ -112,6 +113,8 @@ export function checkDocuments(documents: readonly ManifestDocument[], options: 
 interface PrePull {
   readonly reference: ImageReference;
   readonly sources: readonly string[];
+  /** Hashes of the credentials it pulled with: the kubelet compares these, not Secret names. */
+  readonly credentialIds: readonly string[];
   readonly object: JsonObject;
 }
 
@@ -176,8 +179,8 @@ class Checker {
         const ref = this.parse(site.image);
         if (ref instanceof InvalidImageReferenceError) continue;
         if (effectivePolicy(site) === PullPolicy.Never) continue;
-        const sources = unique(keyring.lookup(ref.toString()).map((m) => m.source));
-        this.prePullers.push({ reference: ref, sources, object });
+        const creds = keyring.lookupCredentials(ref.toString());
+        this.prePullers.push({ reference: ref, sources: unique(creds.map((m) => m.source)), credentialIds: creds.map(credentialId), object });
       }
     }
   }
@@ -295,11 +298,13 @@ class Checker {
         this.report(object, 'no-pull-secret-for-private-registry', 'error', site.path, site.image,
           `${site.image} comes from a private registry but no pull secret of the pod matches ${parsed.name}; the pull fails with 401 (ErrImagePull, then ImagePullBackOff retrying after ${describeBackoff()}). Fix: add a pull secret for ${parsed.registry} to imagePullSecrets`, 'ErrImagePull');
       }
-      if (this.options.ensureSecretPulledImages !== false && policy !== PullPolicy.Always && prePuller && prePuller.sources.length > 0
-        && !prePuller.sources.some((s) => sources.includes(s)) && unknownSecrets.length === 0) {
+      // KEP-2535: the same Secret, or another holding the same credential, may reuse the image.
+      const presented = prePuller && prePuller.credentialIds.length > 0 ? keyring.lookupCredentials(parsed.toString()).map(credentialId) : [];
+      if (this.options.ensureSecretPulledImages !== false && policy !== PullPolicy.Always && prePuller && prePuller.credentialIds.length > 0
+        && !prePuller.credentialIds.some((id) => presented.includes(id)) && unknownSecrets.length === 0) {
         const never = policy === PullPolicy.Never;
         this.report(object, 'prepull-credentials-differ', never ? 'error' : 'warning', site.path, site.image,
-          `${parsed.familiar} is pre-pulled by ${describe(objectRef(prePuller.object))} with pull secret(s) ${prePuller.sources.join(', ')}, which this pod does not present${sources.length ? ` (it presents ${sources.join(', ')})` : ''}. With KubeletEnsureSecretPulledImages (on by default from Kubernetes 1.35) the kubelet reuses an image pulled with a Secret only for pods presenting the same credentials, so ${never ? 'this pod fails with ErrImageNeverPull' : 'the kubelet pulls again with this pod\'s credentials and fails with ErrImagePull if they do not work'}. Fix: give the workload the same pull secret as the pre-puller`,
+          `${parsed.familiar} is pre-pulled by ${describe(objectRef(prePuller.object))} with pull secret(s) ${prePuller.sources.join(', ')}, whose credentials this pod does not present${sources.length ? ` (it presents ${sources.join(', ')})` : ''}. With KubeletEnsureSecretPulledImages (on by default from Kubernetes 1.35) the kubelet reuses an image pulled with a Secret only for pods presenting the same credentials, so ${never ? 'this pod fails with ErrImageNeverPull' : 'the kubelet pulls again with this pod\'s credentials and fails with ErrImagePull if they do not work'}. Fix: give the workload the same pull secret as the pre-puller`,
           never ? 'ErrImageNeverPull' : undefined);
       }
       const where = this.locate(object, site.path);
@@ -338,6 +343,11 @@ function pulledServes(pulled: ImageReference, wanted: ImageReference): boolean {
   if (wanted.digest !== undefined) return pulled.digest === wanted.digest;
   const tag = (r: ImageReference) => r.tag ?? (r.digest === undefined ? 'latest' : undefined);
   return tag(pulled) === tag(wanted);
+}
+
+/** A one-way hash of a credential, compared in memory only. */
+function credentialId(credential: { username: string; password: string }): string {
+  return createHash('sha256').update(`${credential.username}\u0000${credential.password}`).digest('hex');
 }
 
 function effectivePolicy(site: ImageSite): PullPolicy {

@@ -233,3 +233,18 @@ test('the rules shared with the policy engine report the same findings, word for
   expect(fromCheck).toEqual(fromPolicy);
   expect(new Set(fromCheck.map((f) => f.split(' ')[0]))).toEqual(shared);
 });
+
+test('KEP-2535: another Secret holding the same credential may reuse a pre-pulled image; a different credential may not', () => {
+  const cfg = (password: string) => JSON.stringify({ auths: { 'registry.example.com': { username: 'bot', password } } });
+  const secretObject = (name: string, password: string) => ({ apiVersion: 'v1', kind: 'Secret', metadata: { name }, type: 'kubernetes.io/dockerconfigjson', stringData: { '.dockerconfigjson': cfg(password) } });
+  const prePuller = {
+    apiVersion: 'apps/v1', kind: 'DaemonSet', metadata: { name: 'pp' },
+    spec: { template: { spec: { imagePullSecrets: [{ name: 'pp-creds' }], initContainers: [{ name: 'i', image: 'registry.example.com/app:1' }], containers: [{ name: 'pause', image: 'registry.k8s.io/pause:3.10' }] } } },
+  };
+  const workload = deployment('w', [{ name: 'w', image: 'registry.example.com/app:1', imagePullPolicy: 'IfNotPresent' }], { imagePullSecrets: [{ name: 'w-creds' }] });
+  const same = checkManifests([secretObject('pp-creds', 'one'), secretObject('w-creds', 'one'), prePuller, workload]).findings;
+  expect(codes(same)).toEqual([]);
+  const different = checkManifests([secretObject('pp-creds', 'one'), secretObject('w-creds', 'two'), prePuller, workload]).findings;
+  expect(different).toEqual([expect.objectContaining({ code: 'prepull-credentials-differ', severity: 'warning' })]);
+  expect(JSON.stringify(different)).not.toMatch(/"(one|two)"/);
+});
