@@ -248,3 +248,35 @@ test('KEP-2535: another Secret holding the same credential may reuse a pre-pulle
   expect(different).toEqual([expect.objectContaining({ code: 'prepull-credentials-differ', severity: 'warning' })]);
   expect(JSON.stringify(different)).not.toMatch(/"(one|two)"/);
 });
+
+test('objects inside a kind: List document are checked, with the line of the item', async () => {
+  const text = [
+    'apiVersion: v1',
+    'kind: List',
+    'items:',
+    '  - apiVersion: v1',
+    '    kind: Pod',
+    '    metadata:',
+    '      name: first',
+    '    spec:',
+    '      containers:',
+    '        - name: c',
+    '          image: nginx:1.27',
+    '  - apiVersion: batch/v1',
+    '    kind: CronJob',
+    '    metadata:',
+    '      name: nightly',
+    '    spec:',
+    '      jobTemplate:',
+    '        spec:',
+    '          template:',
+    '            spec:',
+    '              containers:',
+    '                - name: c',
+    '                  image: ":broken"',
+    '',
+  ].join('\n');
+  const run = await runCli(['check', '-', '--format', 'json'], { stdin: text });
+  const [finding] = JSON.parse(run.stdout).findings;
+  expect(finding).toMatchObject({ code: 'invalid-image', state: 'InvalidImageName', object: { kind: 'CronJob', name: 'nightly' }, line: 23 });
+});
