@@ -9,6 +9,7 @@ import { atLeast, formatJson, formatText, problemFindings } from '../check/repor
 import { toSarif } from '../check/sarif';
 import { readPullSecretObject } from '../check/pull-secrets';
 import { isObject } from '../workloads';
+import { ImageReference } from '../image-reference';
 import { KubepinError } from '../errors';
 import { CredentialKeyring } from '../credentials/keyring';
 import { addNodeDockerConfigFile } from '../node/node-keyring';
@@ -180,7 +181,7 @@ export const checkCommand: Command = {
     const node = readNodeFiles(parsed, io.cwd);
     const options: CheckOptions = { ...parsed.options, secretFiles: readSecretFiles(parsed.secretFiles, io.cwd), ...node.options };
     for (const image of options.prePulled ?? []) {
-      if (!/^\S+$/.test(image)) throw new UsageError(`--pre-pulled ${JSON.stringify(image)} is not an image reference`);
+      if (!ImageReference.tryParse(image)) throw new UsageError(`--pre-pulled ${JSON.stringify(image)} is not a valid image reference`);
     }
     const loaded = await load(parsed.paths, io);
     const result = checkDocuments(loaded.documents, options);

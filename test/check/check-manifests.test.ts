@@ -134,7 +134,7 @@ describe('bad input', () => {
   });
 
   test('bad flags exit 2 with a hint', async () => {
-    for (const args of [['--format', 'xml'], ['--fail-on', 'never'], ['--secret-file', 'x'], ['--bogus'], ['--timeout', '-1']]) {
+    for (const args of [['--format', 'xml'], ['--fail-on', 'never'], ['--secret-file', 'x'], ['--bogus'], ['--timeout', '-1'], ['--pre-pulled', 'Bad Image'], ['--ca-file']]) {
       const run = await runCli(['check', ...args]);
       expect(run.code).toBe(2);
       expect(run.stderr).toMatch(/kubepin check: .*\nRun `kubepin check --help` for usage/);
