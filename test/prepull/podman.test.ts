@@ -339,6 +339,36 @@ test('the pre-pull pod pulls every image from the registry and every init contai
   await removePod('prepull-warm');
 });
 
+test('imagePullPolicy Never: a workload fails before the pre-pull and starts after it without the registry', async () => {
+  const { daemonSet } = synthesize();
+  const pinned = daemonSet.spec.template.spec.containers[0].image as string;
+  // Start from nodes without the images (podman's own infra image stays).
+  const all = Object.values(IMAGES).map((name) => daemonSet.spec.template.spec.initContainers.concat(daemonSet.spec.template.spec.containers)
+    .find((c: any) => c.image.startsWith(`${registry!.host}/${name.split(':')[0]}:`)).image as string);
+  await podman(['rmi', '--force', ...all.map((image) => image.replace(/:[^:/@]+@/, '@'))], { allowFail: true });
+  expect((await podman(['images', '--format', '{{.Repository}}'])).stdout.trim()).toBe(`localhost/${INFRA_IMAGE.split(':')[0]}`);
+  const workload = (name: string) => ({
+    apiVersion: 'v1', kind: 'Pod', metadata: { name },
+    spec: { restartPolicy: 'Never', containers: [{ name: 'app', image: pinned, imagePullPolicy: 'Never', command: ['/bin/busybox', 'true'] }] },
+  });
+  const before = await play(workload('workload-before'));
+  expect(before.code).not.toBe(0);
+  // Podman's counterpart of ErrImageNeverPull.
+  expect(before.stderr).toMatch(/kubepin-test\/pause@sha256:[0-9a-f]{64}: image not known/);
+  await removePod('workload-before');
+
+  const prePull = await play(liftToPod(daemonSet, 'prepull-never').pod);
+  expect(prePull.code).toBe(0);
+  registry!.resetCounters();
+  const after = await play(workload('workload-after'));
+  expect({ code: after.code, stderr: after.code === 0 ? '' : after.stderr }).toEqual({ code: 0, stderr: '' });
+  expect((await inspectPod('workload-after')).find((c) => c.name.endsWith('-app'))).toMatchObject({ exitCode: 0 });
+  await registry!.settle();
+  expect(registry!.accessLog()).toEqual([]);
+  await removePod('workload-after');
+  await removePod('prepull-never');
+});
+
 test('the same pod proves its security context at run time: uid/gid 65532, root file system read-only', async () => {
   const { daemonSet } = synthesize();
   const { pod } = liftToPod(daemonSet, 'prepull-probe');
