@@ -1,3 +1,4 @@
+import { createHash } from 'crypto';
 import { ImageReference } from '../image-reference';
 import { KubepinError } from '../errors';
 import { CredentialKeyring, KeyringCredential } from '../credentials/keyring';
@@ -102,8 +103,9 @@ export async function probePlans(plans: readonly ImagePullPlan[], options: Image
   const prober = options.prober ?? owned!;
   const cache = new Map<string, Promise<ManifestAnswer>>();
   const ask = (image: ImageReference, attempt: Attempt): Promise<ManifestAnswer> => {
-    // Keyed by the secret's source and key rather than its value, so no secret is kept as a key.
-    const id = `${image.toString()}\u0000${attempt.info.stage}\u0000${attempt.info.source ?? ''}\u0000${attempt.info.key ?? ''}\u0000${attempt.info.username ?? ''}`;
+    // Keyed by a hash of the credential (two Secrets may share a name across namespaces).
+    const who = attempt.credential ? createHash('sha256').update(`${attempt.credential.username}\u0000${attempt.credential.password}`).digest('hex') : '-';
+    const id = `${image.toString()}\u0000${who}`;
     let answer = cache.get(id);
     if (!answer) {
       answer = prober(image, attempt.credential);
@@ -197,13 +199,14 @@ async function probeOne(plan: ImagePullPlan, options: ImageProbeOptions, ask: (i
         reason: `${describeAttempt(done[done.length - 1])} can read ${image.familiar}`,
       };
     }
-    // A missing manifest stays missing whoever asks; an unreachable host stays unreachable.
-    if (answer.outcome === 'not-found' || answer.outcome === 'unreachable' || answer.outcome === 'tls') break;
+    // The kubelet tries the next credential after any failure (some registries answer 404 to
+    // hide private repositories); only a host that cannot be reached fails them all alike.
+    if (answer.outcome === 'unreachable' || answer.outcome === 'tls') break;
   }
   if (unknown.length > 0) {
     return {
       ...base, prediction: 'unknown', attempts: done,
-      reason: `${done.length > 0 ? `${done.map(describeAttempt).join(', ')} failed; ` : ''}the outcome depends on ${unknown.join(', ')}, whose credentials only the cluster has. Fix: pass the Secret with --secret-file to predict it`,
+      reason: `${done.length > 0 ? `${done.map(describeAttempt).join(', ')} failed; ` : ''}the outcome depends on ${unknown.join(', ')}, whose credentials only the cluster has. Fix: ${plan.unknownSecrets.length > 0 ? 'pass the Secret with --secret-file to predict it' : 'check on a node that the provider serves this image'}`,
     };
   }
   return failed(explainFailure(image, last!, done), done);

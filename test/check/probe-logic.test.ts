@@ -85,6 +85,23 @@ describe('probePlans', () => {
     expect(findings[0]).toMatchObject({ code: 'pull-fails', state: 'ErrImagePull' });
   });
 
+  test('after a 404 the next credential is still tried (registries may hide private repositories)', async () => {
+    const { plans } = checkManifests([secret('a', 'reg.example.com/team', 'a'), secret('b', 'reg.example.com', 'b'), pod('reg.example.com/team/app:1', ['a', 'b'])]);
+    const { prober, calls } = scripted((_i, c) => (c?.username === 'b' ? { outcome: 'found' } : { outcome: 'not-found', status: 404 }));
+    const { probes } = await probePlans(plans, { prober });
+    expect(calls).toEqual(['a', 'b', undefined]);
+    expect(probes[0]).toMatchObject({ prediction: 'pulls', anonymousPulls: false });
+  });
+
+  test('same-named Secrets in two namespaces are different credentials', async () => {
+    const inNs = (ns: string, password: string) => ({ ...secret('reg', 'reg.example.com', 'bot'), metadata: { name: 'reg', namespace: ns }, stringData: { '.dockerconfigjson': JSON.stringify({ auths: { 'reg.example.com': { username: 'bot', password } } }) } });
+    const podIn = (ns: string) => ({ ...pod('reg.example.com/app:1', ['reg']), metadata: { name: 'p', namespace: ns } });
+    const { plans } = checkManifests([inNs('a', 'good'), inNs('b', 'bad'), podIn('a'), podIn('b')]);
+    const { prober } = scripted((_i, c) => (c?.password === 'good' ? { outcome: 'found' } : { outcome: 'unauthorized', status: 401 }));
+    const { probes } = await probePlans(plans, { prober });
+    expect(probes.map((p) => p.prediction)).toEqual(['pulls', 'fails']);
+  });
+
   test('no password in probes or findings', async () => {
     const { plans } = checkManifests([secret('s', 'reg.example.com', 'user'), pod('reg.example.com/app:1', ['s'])]);
     const { prober } = scripted(() => ({ outcome: 'forbidden', status: 403 }));
