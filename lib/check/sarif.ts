@@ -57,7 +57,7 @@ export function toSarif(findings: readonly CheckFinding[], options: SarifOptions
   const results = findings.map((f) => {
     const { problem, fix } = splitFix(f.message);
     const text = [problem + (problem.endsWith('.') ? '' : '.'), f.state ? `Predicted kubelet state: ${f.state}.` : undefined, fix ? `Fix: ${fix}` : undefined].filter(Boolean).join(' ');
-    const logical = f.object.kind === 'File' ? [] : [{ fullyQualifiedName: `${describeObject(f.object)}${f.path ? ` ${f.path}` : ''}`, kind: 'object' }];
+    const logical = f.object.kind === 'File' ? [] : [{ fullyQualifiedName: `${describeObject(f.object)}${f.path ? ` ${f.path}` : ''}`, kind: 'resource' }];
     const location: Record<string, unknown> = {};
     if (f.file && f.file !== '<stdin>') {
       location.physicalLocation = {
