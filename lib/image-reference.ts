@@ -188,8 +188,13 @@ function parseNormalized(input: string): ImageReference {
   const colon = remainder.indexOf(':');
   const remote = colon === -1 ? remainder : remainder.slice(0, colon);
   if (remote.toLowerCase() !== remote) {
+    // Suggest the input with only the repository part (as written) lowercased: tags may keep capitals.
+    const start = domain === DOCKER_HUB && input.indexOf('/') === -1 ? 0 : input.indexOf('/') + 1;
+    const stop = input.slice(start).search(/[:@]/);
+    const end = stop === -1 ? input.length : start + stop;
+    const suggestion = input.slice(0, start) + input.slice(start, end).toLowerCase() + input.slice(end);
     throw new InvalidImageReferenceError(input, 'uppercase-repository',
-      `repository name "${truncate(remote)}" must be lowercase`, `use "${truncate(input.replace(remote, remote.toLowerCase()))}"`);
+      `repository name "${truncate(remote)}" must be lowercase`, `use "${suggestion.length > 200 ? `${suggestion.slice(0, 200)}…` : suggestion}"`);
   }
   return parseReference(input, `${domain}/${remainder}`);
 }

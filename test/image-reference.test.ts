@@ -82,6 +82,16 @@ describe('ImageReference', () => {
     expect((error as Error).message).toContain('invalid image reference');
   });
 
+  test.each([
+    ['Nginx:Latest', 'nginx:Latest'],
+    ['docker/Docker:V1', 'docker/docker:V1'],
+    ['ghcr.io/Acme/API@sha256:' + 'a'.repeat(64), 'ghcr.io/acme/api@sha256:' + 'a'.repeat(64)],
+    ['localhost:5000/App:1', 'localhost:5000/app:1'],
+  ])('the uppercase fix for %s suggests %s (tags keep their case)', (input, suggestion) => {
+    expect(() => ImageReference.parse(input)).toThrow(`Fix: use "${suggestion}"`);
+    expect(ImageReference.parse(suggestion).toString()).toBeTruthy();
+  });
+
   test('a non-string is a typed error', () => {
     expect(() => ImageReference.parse(42 as unknown as string)).toThrow(InvalidImageReferenceError);
     expect(() => ImageReference.parse(undefined as unknown as string)).toThrow(/expected a string, got undefined/);
