@@ -290,20 +290,25 @@ export class RegistryClient {
   }
 
   private async doPing(host: string): Promise<{ origin: string; challenge: Challenge }> {
-    const plainAllowed = isLoopback(host) || this.insecure.has(host);
-    const schemes = plainAllowed ? ['https', 'http'] : ['https'];
-    for (const scheme of schemes) {
+    // Loopback: plain HTTP first (no network to protect, and it spares a TLS setup), HTTPS when
+    // the server turns out to speak TLS. Listed insecure hosts: HTTPS first, as Docker does.
+    const schemes = isLoopback(host) ? ['http', 'https'] : this.insecure.has(host) ? ['https', 'http'] : ['https'];
+    for (let i = 0; i < schemes.length; i++) {
+      const scheme = schemes[i];
+      const last = i === schemes.length - 1;
       const url = new URL(`${scheme}://${host}/v2/`);
+      const headers = { 'User-Agent': USER_AGENT };
       let res: HttpAnswer;
+      this.counters.pings++;
       try {
-        this.counters.pings++;
-        res = await this.withRetries(host, `${host}/v2/`, () => this.transport.request(url, 'GET', { 'User-Agent': USER_AGENT }, 64 * 1024));
+        // A probe with a fallback is not retried: its failure is the answer.
+        res = last ? await this.withRetries(host, `${host}/v2/`, () => this.transport.request(url, 'GET', headers, 64 * 1024)) : await this.transport.request(url, 'GET', headers, 64 * 1024);
       } catch (e) {
-        // Loopback and listed insecure hosts may speak plain HTTP; anything else is a real failure.
-        const cause = (e as { cause?: unknown }).cause;
-        if (scheme === 'https' && plainAllowed && cause instanceof TransportError && (cause.code === 'not-tls' || cause.code === 'reset')) continue;
-        throw e;
+        if (!last && e instanceof TransportError && (e.code === 'not-tls' || e.code === 'reset')) continue;
+        throw toRegistryError(e, host, `${host}/v2/`);
       }
+      // Go's TLS servers answer a plain-HTTP request with this 400.
+      if (!last && scheme === 'http' && res.status === 400 && /HTTPS server/i.test(res.body.toString('utf8'))) continue;
       return { origin: `${scheme}://${host}`, challenge: parseChallenge(res.headers['www-authenticate']) };
     }
     throw new RegistryError('insecure', host, `${host} does not speak HTTPS; plain HTTP is only used for loopback hosts and hosts listed with --insecure-registry`);
