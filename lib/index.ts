@@ -11,6 +11,7 @@ export * from './lock';
 export * from './findings';
 export * from './workloads';
 export * from './policy';
+export * from './image-rules';
 export * from './image';
 export * from './pull-secret';
 export * from './check';

@@ -3,6 +3,10 @@ import { PullPolicy, defaultPullPolicy, isPullPolicy } from './pull-policy';
 import { CredentialKeyring, registryKeyMatches } from './credentials/keyring';
 import { DigestSource, LockEntry } from './lock';
 import { Finding, FindingCode, ObjectRef, Severity } from './findings';
+import {
+  invalidImageFinding, latestTagFinding, latestWithDigestFinding, matchesAnyRegistryKey, neverWithoutPrePullFinding,
+  parseImageOrError, prePullCovers, registryNotAllowedFinding, secretForPublicRegistryFinding,
+} from './image-rules';
 import { ImageSite, JsonObject, findPodTemplate, flattenObjects, isObject, objectRef, siteLabel } from './workloads';
 import { KubepinUsageError, describeType } from './errors';
 
@@ -117,11 +121,10 @@ export class PolicyEngine {
       const secrets = this.secretsFor(result.image).filter((name) => this.secretServesNamespace(name, namespace));
       for (const name of secrets) if (!neededSecrets.includes(name)) neededSecrets.push(name);
       const registryName = result.image.name;
-      if (secrets.length > 0 && this.matchesAny(this.options.publicRegistries, registryName)) {
-        this.report(ref, 'pull-secret-for-public-registry', 'warning', site.path, site.image,
-          `pull secret(s) ${secrets.join(', ')} match ${registryName}, which is declared public; the kubelet never retries anonymously when a matching credential fails, so a stale secret breaks this pull. Fix: narrow the secret's registries or drop the registry from publicRegistries`);
+      if (secrets.length > 0 && matchesAnyRegistryKey(this.options.publicRegistries, registryName)) {
+        this.findings.push(secretForPublicRegistryFinding(ref, site, registryName, secrets));
       }
-      if (secrets.length === 0 && this.matchesAny(this.options.privateRegistries, registryName)) {
+      if (secrets.length === 0 && matchesAnyRegistryKey(this.options.privateRegistries, registryName)) {
         privateUnserved.push({ site, image: site.image });
       }
     }
@@ -142,19 +145,12 @@ export class PolicyEngine {
   private pinSite(ref: ObjectRef, site: ImageSite): { image: ImageReference; changed: boolean } | undefined {
     const parsed = this.parse(site.image);
     if (parsed instanceof InvalidImageReferenceError) {
-      this.report(ref, 'invalid-image', 'error', site.path, site.image,
-        `${parsed.message}. The kubelet reports InvalidImageName and never starts the container`);
+      this.findings.push(invalidImageFinding(ref, site, parsed));
       return undefined;
     }
-    if (this.options.allowedRegistries && !this.matchesAny(this.options.allowedRegistries, parsed.name)) {
-      this.report(ref, 'registry-not-allowed', 'error', site.path, site.image,
-        `${parsed.registry} is not an allowed registry (allowed: ${this.options.allowedRegistries.join(', ')}). Fix: use an image from an allowed registry or extend allowedRegistries`);
-    }
+    this.push(registryNotAllowedFinding(ref, site, parsed, this.options.allowedRegistries));
+    this.push(latestTagFinding(ref, site, parsed));
     let image = parsed;
-    if (parsed.tag === 'latest' || (parsed.tag === undefined && parsed.digest === undefined)) {
-      this.report(ref, 'latest-tag', 'warning', site.path, site.image,
-        `${site.image} uses ${parsed.tag ? 'the "latest" tag' : 'no tag (which means "latest")'}, which moves; reviewers cannot tell which build runs. Fix: use a version tag`);
-    }
     const entry = parsed.tag !== undefined ? this.lockEntry(site.image, parsed) : undefined;
     if (parsed.digest !== undefined) {
       if (entry && entry.digest !== parsed.digest) {
@@ -168,10 +164,7 @@ export class PolicyEngine {
         `${site.image} is not in the lock file, so it stays unpinned. Fix: run \`kubepin lock\` to resolve it`);
     }
     if (this.options.keepTag === false && image.digest !== undefined) image = image.withoutTag();
-    if (image.tag === 'latest' && image.digest !== undefined) {
-      this.report(ref, 'latest-with-digest', 'warning', site.path, site.image,
-        `${image.familiar} has tag "latest" and a digest: the API server defaults such a container to imagePullPolicy Always (it looks only at the tag). kubepin writes the policy explicitly; also consider dropping the tag`);
-    }
+    this.push(latestWithDigestFinding(ref, site, image));
     const text = image.toString() === parsed.toString() ? site.image : image.toString();
     const changed = text !== site.image;
     site.holder[site.imageField] = text;
@@ -194,17 +187,14 @@ export class PolicyEngine {
     else if (image.digest !== undefined) policy = PullPolicy.IfNotPresent;
     else policy = defaultPullPolicy(image.toString());
     if (policy === PullPolicy.Never && !this.isPrePulled(image)) {
-      this.report(ref, 'never-without-prepull', 'error', site.policyPath, site.image,
-        `${site.name} uses imagePullPolicy Never but no pre-puller covers ${image.familiar}; the pod fails with ErrImageNeverPull on any node without it. Fix: pre-pull the image (prePull / prePulled) or use IfNotPresent`);
+      this.findings.push(neverWithoutPrePullFinding(ref, site, image));
     }
     site.holder[site.policyField] = policy;
   }
 
   /** True when a pre-puller declared in the options covers `image`. */
   public isPrePulled(image: ImageReference): boolean {
-    return this.prePulled.some((p) => p.name === image.name
-      && (p.tag === undefined || p.tag === image.tag)
-      && (p.digest === undefined || p.digest === image.digest));
+    return prePullCovers(this.prePulled, image);
   }
 
   private mergePullSecrets(spec: JsonObject, needed: string[]): string[] {
@@ -226,9 +216,6 @@ export class PolicyEngine {
     return home === undefined || home === (namespace ?? 'default');
   }
 
-  private matchesAny(keys: readonly string[] | undefined, name: string): boolean {
-    return (keys ?? []).some((key) => registryKeyMatches(stripScheme(key), name));
-  }
 
   private lockEntry(image: string, parsed: ImageReference): LockEntry | undefined {
     if (!this.lockEntries.has(image)) this.lockEntries.set(image, this.options.lock?.get(parsed.toString()));
@@ -257,15 +244,14 @@ export class PolicyEngine {
   private parse(image: string): ImageReference | InvalidImageReferenceError {
     let result = this.parsed.get(image);
     if (!result) {
-      try {
-        result = ImageReference.parse(image);
-      } catch (e) {
-        if (!(e instanceof InvalidImageReferenceError)) throw e;
-        result = e;
-      }
+      result = parseImageOrError(image);
       this.parsed.set(image, result);
     }
     return result;
+  }
+
+  private push(finding: Finding | undefined): void {
+    if (finding) this.findings.push(finding);
   }
 
   private report(object: ObjectRef, code: FindingCode, severity: Severity, path: string, image: string | undefined, message: string): void {
@@ -273,9 +259,6 @@ export class PolicyEngine {
   }
 }
 
-function stripScheme(key: string): string {
-  return key.replace(/^https?:\/\//, '');
-}
 
 function annotate(object: JsonObject, metadataPath: readonly string[], originals: Record<string, string>): void {
   let holder: JsonObject = object;

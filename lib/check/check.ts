@@ -9,7 +9,7 @@ import { ImageSite, JsonObject, PodTemplate, findPodTemplate, flattenObjects, is
 import {
   hostLikeNameFinding, invalidImageFinding, latestTagFinding, latestWithDigestFinding, matchesAnyRegistryKey,
   neverWithoutPrePullFinding, parseImageOrError, prePullCovers, registryNotAllowedFinding, secretForPublicRegistryFinding,
-} from './image-rules';
+} from '../image-rules';
 import { KnownPullSecret, keyringOf, pullSecretFromPayload, readPullSecretObject } from './pull-secrets';
 import { describeBackoff } from './backoff';
 import { checkPrePull } from '../prepull/check';

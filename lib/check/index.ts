@@ -5,7 +5,6 @@
 export * from './check';
 export * from './files';
 export * from './backoff';
-export * from './image-rules';
 export * from './pull-secrets';
 export * from './report';
 export * from './sarif';

@@ -1,7 +1,7 @@
-import { ImageReference, InvalidImageReferenceError } from '../image-reference';
-import { registryKeyMatches } from '../credentials/keyring';
-import { Finding, ObjectRef } from '../findings';
-import { ImageSite } from '../workloads';
+import { ImageReference, InvalidImageReferenceError } from './image-reference';
+import { registryKeyMatches } from './credentials/keyring';
+import { Finding, ObjectRef } from './findings';
+import { ImageSite } from './workloads';
 
 /*
  * Image rules shared by the policy engine (lib/policy.ts) and `kubepin check`: one message
