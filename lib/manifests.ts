@@ -124,6 +124,9 @@ export function parseManifestText(text: string, file: string): { documents: Mani
   return { documents, problems };
 }
 
+/** JSON files found next to manifests that are not manifests: lock files, cdk8s's construct metadata. */
+const NOT_MANIFESTS = /(\.lock\.json|^construct-metadata\.json|^package(-lock)?\.json)$/;
+
 function listManifestFiles(p: string): string[] {
   let stat: fs.Stats;
   try {
@@ -137,7 +140,7 @@ function listManifestFiles(p: string): string[] {
     const full = path.join(p, entry.name);
     if (entry.isDirectory()) {
       if (entry.name !== 'node_modules' && !entry.name.startsWith('.')) out.push(...listManifestFiles(full));
-    } else if (/\.(ya?ml|json)$/i.test(entry.name) && !entry.name.endsWith('.lock.json')) {
+    } else if (/\.(ya?ml|json)$/i.test(entry.name) && !NOT_MANIFESTS.test(entry.name)) {
       out.push(full);
     }
   }

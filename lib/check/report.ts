@@ -15,8 +15,7 @@ export function atLeast(severity: Severity, threshold: Severity): boolean {
  * into findings with file and line: `unreadable-manifest` (error) and `not-kubernetes` (warning).
  */
 export function problemFindings(problems: readonly ManifestProblem[]): CheckFinding[] {
-  // cdk8s writes construct-metadata.json next to the manifests when validation plugins run.
-  return problems.filter((p) => !/(^|[\\/])construct-metadata\.json$/.test(p.file)).map((p) => {
+  return problems.map((p) => {
     const notKubernetes = /is not a Kubernetes object/.test(p.message);
     return {
       code: notKubernetes ? 'not-kubernetes' : 'unreadable-manifest',
