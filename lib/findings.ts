@@ -41,6 +41,7 @@ export type FindingCode =
   | 'digest-mismatch-with-lock'
   | 'registry-not-allowed'
   | 'invalid-pull-policy'
+  | 'service-account-pull-secrets-ignored'
   | (string & { readonly __findingCode?: never });
 
 /** Describes an object for messages: `Deployment default/web`. */

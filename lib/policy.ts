@@ -23,6 +23,16 @@ export interface PullSecretDeclaration {
   readonly namespace?: string;
 }
 
+/** A ServiceAccount whose `imagePullSecrets` the kubelet copies into pods that list none. */
+export interface ServiceAccountPullSecrets {
+  /** The ServiceAccount's name. */
+  readonly name: string;
+  /** Its namespace. @default "default" */
+  readonly namespace?: string;
+  /** Names of the pull secrets it lists (declared in `pullSecrets` to be matched to images). */
+  readonly pullSecrets: readonly string[];
+}
+
 /** Options of {@link applyImagePolicy}. */
 export interface ImagePolicyOptions {
   /** Where digests come from (an {@link ImageLock}). @default no lock: every tag is a finding */
@@ -41,6 +51,12 @@ export interface ImagePolicyOptions {
   readonly prePulled?: readonly string[];
   /** Pull secrets to attach to the pods whose images they serve. @default none */
   readonly pullSecrets?: readonly PullSecretDeclaration[];
+  /**
+   * ServiceAccounts that carry pull secrets. Their secrets serve the pods that run as them, but
+   * the kubelet copies them in only when the pod lists no secrets of its own: kubepin then adds
+   * the serving ones to the pod and warns. @default none
+   */
+  readonly serviceAccounts?: readonly ServiceAccountPullSecrets[];
   /** Registry keys that need credentials: a pod pulling from them without a serving secret is an error. @default none */
   readonly privateRegistries?: readonly string[];
   /** Registry keys that are public: a secret matching them is a warning (the kubelet never retries anonymously). @default none */
@@ -111,6 +127,8 @@ export class PolicyEngine {
     const namespace = ref.namespace;
     const originals: Record<string, string> = {};
     const neededSecrets: string[] = [];
+    const accountSecrets = this.serviceAccountSecrets(template.spec, namespace);
+    const accountServing: string[] = [];
     const privateUnserved: Array<{ site: ImageSite; image: string }> = [];
 
     for (const site of template.sites) {
@@ -119,7 +137,10 @@ export class PolicyEngine {
       if (result.changed) originals[siteLabel(site)] = site.image;
       this.setPolicy(ref, site, result.image);
       const secrets = this.secretsFor(result.image).filter((name) => this.secretServesNamespace(name, namespace));
-      for (const name of secrets) if (!neededSecrets.includes(name)) neededSecrets.push(name);
+      for (const name of secrets) {
+        const list = accountSecrets.includes(name) ? accountServing : neededSecrets;
+        if (!list.includes(name)) list.push(name);
+      }
       const registryName = result.image.name;
       if (secrets.length > 0 && matchesAnyRegistryKey(this.options.publicRegistries, registryName)) {
         this.findings.push(secretForPublicRegistryFinding(ref, site, registryName, secrets));
@@ -129,12 +150,22 @@ export class PolicyEngine {
       }
     }
 
-    const listed = this.mergePullSecrets(template.spec, neededSecrets);
-    const undeclaredListed = listed.some((name) => !this.secretNamespaces.has(name));
+    const ownListed = this.mergePullSecrets(template.spec, neededSecrets);
+    const undeclaredListed = ownListed.some((name) => !this.secretNamespaces.has(name));
     for (const { site, image } of privateUnserved) {
       if (undeclaredListed) continue; // A secret we know nothing about may serve it.
       this.report(ref, 'no-pull-secret-for-private-registry', 'error', site.path, image,
         `${image} comes from a private registry but no pull secret serves it${namespace ? ` in namespace ${namespace}` : ''}; the pull will fail with 401 (ErrImagePull, then ImagePullBackOff). Fix: declare a pull secret whose registries match ${ImageReference.tryParse(image)?.name ?? image}`);
+    }
+    if (ownListed.length > 0 && accountServing.length > 0) {
+      // The kubelet ignores the ServiceAccount's secrets once the pod lists any of its own.
+      const added = accountServing.filter((name) => !ownListed.includes(name));
+      if (added.length > 0) {
+        this.mergePullSecrets(template.spec, added);
+        const account = typeof template.spec.serviceAccountName === 'string' ? template.spec.serviceAccountName : 'default';
+        this.report(ref, 'service-account-pull-secrets-ignored', 'warning', `${template.specPath}.imagePullSecrets`, undefined,
+          `the pod lists its own imagePullSecrets (${ownListed.join(', ')}), so the kubelet ignores those of ServiceAccount ${account}; kubepin added ${added.join(', ')} to the pod. Fix: attach every secret to the pod, or none (and let the ServiceAccount provide them)`);
+      }
     }
     if (this.options.annotate !== false && Object.keys(originals).length > 0) {
       annotate(object, template.metadataPath, originals);
@@ -209,6 +240,15 @@ export class PolicyEngine {
     }
     if (merged.length > 0) spec.imagePullSecrets = merged;
     return names.filter((n): n is string => n !== undefined);
+  }
+
+  /** Pull secrets of the ServiceAccount the pod runs as, from the options. */
+  private serviceAccountSecrets(spec: JsonObject, namespace: string | undefined): readonly string[] {
+    const name = typeof spec.serviceAccountName === 'string' ? spec.serviceAccountName : 'default';
+    const ns = namespace ?? 'default';
+    return (this.options.serviceAccounts ?? [])
+      .filter((sa) => sa.name === name && (sa.namespace ?? 'default') === ns)
+      .flatMap((sa) => sa.pullSecrets);
   }
 
   private secretServesNamespace(name: string, namespace: string | undefined): boolean {

@@ -2,11 +2,9 @@ import { ApiObject, Chart } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { IConstruct } from 'constructs';
 import { KubepinError } from '../errors';
-import { Finding } from '../findings';
 import { ConstructFinding, ImagePolicyError, formatConstructFinding } from './findings';
-import { ImagePolicyOptions, PolicyEngine, PullSecretDeclaration } from '../policy';
-import { CredentialKeyring } from '../credentials/keyring';
-import { JsonObject, findPodTemplate, isObject, objectRef } from '../workloads';
+import { ImagePolicyOptions, PolicyEngine, PullSecretDeclaration, ServiceAccountPullSecrets } from '../policy';
+import { JsonObject, findPodTemplate, isObject } from '../workloads';
 import { findTypedState } from './typed-state';
 import { PrePullDaemonSet } from './pre-pull-daemon-set';
 
@@ -107,29 +105,16 @@ export class PolicyRuntime {
     const secrets = (settings.pullSecrets ?? findPullSecrets(this.scope.node.root));
     const declarations = secrets.map((s) => s.declarationOrUndefined).filter((d): d is PullSecretDeclaration => d !== undefined);
     const prePulled = [...(settings.options.prePulled ?? []), ...findPrePulledImages(this.scope)];
-    const engines = new Map<string, PolicyEngine>();
-    const engineWithout = (excluded: readonly string[]): PolicyEngine => {
-      const key = excluded.join('\n');
-      let engine = engines.get(key);
-      if (!engine) {
-        engine = new PolicyEngine({ ...settings.options, prePulled, pullSecrets: declarations.filter((d) => !excluded.includes(d.name)) });
-        engines.set(key, engine);
-      }
-      return engine;
-    };
+    const engine = new PolicyEngine({ ...settings.options, prePulled, pullSecrets: declarations, serviceAccounts: serviceAccountsOf(secrets) });
     const findings: ConstructFinding[] = [];
     // cdk8s sorts keys unless CDK8S_DISABLE_SORT is set; keep what we add in that order too.
     const sortKeys = !process.env.CDK8S_DISABLE_SORT;
     for (const obj of objects) {
       const json = hookOf(obj)!.original();
       normalizeCdk8sPlus(obj, json);
-      const saSecrets = serviceAccountSecretsFor(json, secrets);
-      const engine = engineWithout(saSecrets.map((d) => d.name));
       const before = engine.findings.length;
       const out = engine.apply(json);
-      let objectFindings = engine.findings.slice(before);
-      if (saSecrets.length > 0) objectFindings = applyServiceAccountSecrets(out, saSecrets, objectFindings);
-      for (const f of objectFindings) findings.push({ ...f, constructPath: obj.node.path });
+      for (const f of engine.findings.slice(before)) findings.push({ ...f, constructPath: obj.node.path });
       if (sortKeys) sortPodTemplateKeys(out);
       this.results.set(obj, out);
     }
@@ -240,53 +225,20 @@ function normalizeCdk8sPlus(obj: ApiObject, json: JsonObject): void {
   }
 }
 
-function serviceAccountSecretsFor(json: JsonObject, secrets: readonly PullSecretConstruct[]): PullSecretDeclaration[] {
-  if (!secrets.some((s) => s.serviceAccountTargets.length > 0)) return [];
-  const template = findPodTemplate(json);
-  if (!template) return [];
-  const sa = typeof template.spec.serviceAccountName === 'string' ? template.spec.serviceAccountName : 'default';
-  const metadata = isObject(json.metadata) ? json.metadata : {};
-  const ns = typeof metadata.namespace === 'string' ? metadata.namespace : 'default';
-  return secrets
-    .filter((s) => s.serviceAccountTargets.some((t) => t.name === sa && (t.namespace ?? 'default') === ns))
-    .map((s) => s.declarationOrUndefined)
-    .filter((d): d is PullSecretDeclaration => d !== undefined);
-}
-
-/**
- * The kubelet copies a ServiceAccount's imagePullSecrets into a pod only when the pod lists
- * none. When the pod lists its own, the ServiceAccount's secrets that serve its images are
- * added to the pod (with a warning); either way they count as serving its images.
- */
-function applyServiceAccountSecrets(out: JsonObject, saSecrets: PullSecretDeclaration[], findings: Finding[]): Finding[] {
-  const template = findPodTemplate(out)!;
-  const keyring = new CredentialKeyring();
-  for (const d of saSecrets) for (const r of d.registries) keyring.addEntry(d.name, r, { username: '', password: '' });
-  const served = new Set<string>();
-  const serving = new Set<string>();
-  for (const site of template.sites) {
-    const names = keyring.lookup(site.image).map((m) => m.source);
-    if (names.length > 0) served.add(site.path);
-    names.forEach((n) => serving.add(n));
-  }
-  const kept = findings.filter((f) => !(f.code === 'no-pull-secret-for-private-registry' && served.has(f.path)));
-  const own = Array.isArray(template.spec.imagePullSecrets) ? template.spec.imagePullSecrets : [];
-  if (own.length > 0 && serving.size > 0) {
-    const ownNames = own.map((s) => (isObject(s) ? s.name : undefined));
-    const added = [...serving].filter((n) => !ownNames.includes(n));
-    template.spec.imagePullSecrets = [...own, ...added.map((name) => ({ name }))];
-    const sa = typeof template.spec.serviceAccountName === 'string' ? template.spec.serviceAccountName : 'default';
-    if (added.length > 0) {
-      kept.push({
-        code: 'service-account-pull-secrets-ignored',
-        severity: 'warning',
-        object: objectRef(out),
-        path: `${template.specPath}.imagePullSecrets`,
-        message: `the pod lists its own imagePullSecrets (${ownNames.join(', ')}), so the kubelet ignores those of ServiceAccount ${sa}; kubepin added ${added.join(', ')} to the pod. Fix: attach every secret to the pod, or none (and let the ServiceAccount provide them)`,
-      });
+/** The ServiceAccounts the app's pull secrets were added to, for the core policy. */
+function serviceAccountsOf(secrets: readonly PullSecretConstruct[]): ServiceAccountPullSecrets[] {
+  const accounts = new Map<string, { name: string; namespace?: string; pullSecrets: string[] }>();
+  for (const secret of secrets) {
+    const declaration = secret.declarationOrUndefined;
+    if (!declaration) continue;
+    for (const target of secret.serviceAccountTargets) {
+      const key = `${target.namespace ?? 'default'}/${target.name}`;
+      const account = accounts.get(key) ?? { name: target.name, namespace: target.namespace, pullSecrets: [] };
+      account.pullSecrets.push(declaration.name);
+      accounts.set(key, account);
     }
   }
-  return kept;
+  return [...accounts.values()];
 }
 
 /**

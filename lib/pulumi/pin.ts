@@ -3,7 +3,7 @@ import { KubepinError } from '../errors';
 import { Finding, formatFinding } from '../findings';
 import { ImageReference } from '../image-reference';
 import { DigestSource, ImageLock, LockEntry } from '../lock';
-import { ImagePolicyOptions, PolicyEngine, PullSecretDeclaration } from '../policy';
+import { ImagePolicyOptions, PolicyEngine, ServiceAccountPullSecrets } from '../policy';
 import { stackState } from './stack-state';
 import { JsonObject, findPodTemplate, isObject, isWorkloadKind } from '../workloads';
 
@@ -142,9 +142,10 @@ export class PropsPinner {
     const options: ImagePolicyOptions = {
       ...this.options,
       prePulled: [...(this.options.prePulled ?? []), ...state.prePulled],
-      // As in the cdk8s face: by default every RegistryPullSecret of the stack is a candidate,
-      // except those the pod's ServiceAccount already provides (the kubelet copies them in).
-      pullSecrets: withoutServiceAccountSecrets(object, this.options.pullSecrets ?? state.pullSecrets),
+      // As in the cdk8s face: by default every RegistryPullSecret of the stack is a candidate;
+      // the core leaves out those the pod's ServiceAccount provides while the kubelet copies them in.
+      pullSecrets: this.options.pullSecrets ?? state.pullSecrets,
+      serviceAccounts: [...(this.options.serviceAccounts ?? []), ...serviceAccountsOf(state.serviceAccountSecrets)],
     };
     const engine = new PolicyEngine(options);
     const pinned = engine.apply(object);
@@ -237,20 +238,12 @@ function recordServiceAccount(props: pulumi.Inputs): void {
   stackState().serviceAccountSecrets.set(`${namespace}/${metadata.name}`, names);
 }
 
-/**
- * The candidate secrets minus those the pod's ServiceAccount lists: for a pod listing no secrets
- * of its own the kubelet copies the ServiceAccount's in (the cdk8s face does the same).
- */
-function withoutServiceAccountSecrets(object: JsonObject, secrets: readonly PullSecretDeclaration[]): readonly PullSecretDeclaration[] {
-  const template = findPodTemplate(object);
-  if (!template) return secrets;
-  const own = template.spec.imagePullSecrets;
-  if (Array.isArray(own) && own.length > 0) return secrets;
-  const account = typeof template.spec.serviceAccountName === 'string' ? template.spec.serviceAccountName : 'default';
-  const metadata = isObject(object.metadata) ? object.metadata : {};
-  const namespace = typeof metadata.namespace === 'string' ? metadata.namespace : 'default';
-  const provided = stackState().serviceAccountSecrets.get(`${namespace}/${account}`);
-  return provided ? secrets.filter((s) => !provided.includes(s.name)) : secrets;
+/** The ServiceAccounts of the stack (recorded as "namespace/name" → secret names), for the core policy. */
+function serviceAccountsOf(recorded: ReadonlyMap<string, readonly string[]>): ServiceAccountPullSecrets[] {
+  return [...recorded].map(([key, pullSecrets]) => {
+    const [namespace, name] = key.split('/');
+    return { name, namespace, pullSecrets };
+  });
 }
 
 /** True when some container or image volume of the object has no image value at all. */

