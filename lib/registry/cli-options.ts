@@ -68,10 +68,16 @@ export function platformsFromFlags(values: RegistryFlagValues): string[] {
 
 /**
  * Builds the client the flags describe. Credentials, in order: `--docker-config` files,
- * pull Secrets found in the manifests (kubelet matching rules), then this machine's Docker
- * config (credHelpers → credsStore → auths) unless `--no-docker-login`.
+ * pull Secrets found in `manifests.documents` once `manifests.ready` resolves (kubelet matching
+ * rules), then this machine's Docker config (credHelpers → credsStore → auths) unless
+ * `--no-docker-login`.
  */
-export function registryClientFromFlags(values: RegistryFlagValues, cwd: string, env: NodeJS.ProcessEnv, documents: readonly ManifestDocument[] = []): RegistryClient {
+export function registryClientFromFlags(
+  values: RegistryFlagValues,
+  cwd: string,
+  env: NodeJS.ProcessEnv,
+  manifests: { readonly documents: readonly ManifestDocument[]; readonly ready?: Promise<unknown> } = { documents: [] },
+): RegistryClient {
   const keyring = new CredentialKeyring();
   for (const file of values['docker-config'] ?? []) {
     const full = path.resolve(cwd, file);
@@ -83,11 +89,21 @@ export function registryClientFromFlags(values: RegistryFlagValues, cwd: string,
     }
     keyring.add(file, payload);
   }
-  for (const doc of documents) {
-    const secret = readPullSecretObject(doc.object);
-    if (secret?.config !== undefined && !secret.error) keyring.add(`Secret ${secret.name} (${doc.file})`, secret.config);
-  }
-  const providers: RegistryCredentialProvider[] = [new KeyringCredentials(keyring)];
+  // Secrets are read once the documents are complete (`ready`); lookups that need them wait.
+  const secrets = new CredentialKeyring();
+  const secretsRead = (manifests.ready ?? Promise.resolve()).then(() => {
+    for (const doc of manifests.documents) {
+      const secret = readPullSecretObject(doc.object);
+      if (secret?.config === undefined || secret.error) continue;
+      try {
+        secrets.add(`Secret ${secret.name} (${doc.file})`, secret.config);
+      } catch (e) {
+        // A malformed secret is `kubepin check`'s finding; here it just provides nothing.
+        if (!(e instanceof DockerConfigError)) throw e;
+      }
+    }
+  });
+  const providers: RegistryCredentialProvider[] = [new KeyringCredentials(keyring), new KeyringCredentials(secrets, secretsRead)];
   if (!values['no-docker-login']) providers.push(DockerConfigCredentials.fromEnvironment(env));
   const mirrors = mirrorsFromFlags(values);
   let ca: Buffer | undefined;

@@ -177,19 +177,32 @@ export class RegistryClient {
     const apiHost = logicalHost === DOCKER_HUB ? 'registry-1.docker.io' : logicalHost;
     const state = this.hostState(apiHost);
     return state.limiter.run(async () => {
+      const finish = (result: Omit<ResolvedImage, 'reference' | 'resolvedFrom' | 'credential'>, credential?: RegistryCredential): ResolvedImage => ({
+        ...result,
+        reference: ref.toString(),
+        resolvedFrom: apiHost,
+        ...(credential ? { credential: { source: credential.source, username: credential.username } } : {}),
+      });
+      const { challenge } = await this.ping(apiHost, state);
+      let firstError: RegistryError | undefined;
+      // A registry that serves /v2/ anonymously is asked anonymously first: credentials are only
+      // looked up (they may come from files still being read) when it asks for them.
+      if (challenge.scheme === 'none') {
+        try {
+          return finish(await this.resolveWith(apiHost, state, ref, undefined, platforms));
+        } catch (e) {
+          if (!(e instanceof RegistryError) || (e.kind !== 'unauthorized' && e.kind !== 'forbidden')) throw e;
+          firstError = e;
+        }
+      }
       const credentials = this.options.credentials ? await this.options.credentials.credentialsFor(`${logicalHost}/${ref.repository}`, logicalHost) : [];
+      if (credentials.length === 0 && firstError) throw firstError;
       const attempts: Array<RegistryCredential | undefined> = credentials.length > 0 ? credentials : [undefined];
       let lastError: RegistryError | undefined;
       // The kubelet's rule: try each matching credential in turn, first success wins.
       for (const credential of attempts) {
         try {
-          const result = await this.resolveWith(apiHost, state, ref, credential, platforms);
-          return {
-            ...result,
-            reference: ref.toString(),
-            resolvedFrom: apiHost,
-            ...(credential ? { credential: { source: credential.source, username: credential.username } } : {}),
-          };
+          return finish(await this.resolveWith(apiHost, state, ref, credential, platforms), credential);
         } catch (e) {
           if (!(e instanceof RegistryError) || (e.kind !== 'unauthorized' && e.kind !== 'forbidden')) throw e;
           lastError = e;

@@ -1,6 +1,8 @@
 import { ImageReference, InvalidImageReferenceError } from '../image-reference';
 import { ImageLock, LockEntry } from '../lock';
-import { ManifestDocument } from '../manifests';
+import * as fs from 'fs';
+import * as path from 'path';
+import { ManifestDocument, loadManifests } from '../manifests';
 import { extractImages } from '../workloads';
 import { RegistryClient, ResolvedImage } from './client';
 import { RegistryError } from './errors';
@@ -29,11 +31,12 @@ export interface ManifestImages {
   readonly invalid: Array<{ location: ImageLocation; error: InvalidImageReferenceError }>;
 }
 
-/** Finds every image in `documents` (containers, init/ephemeral containers, image volumes) with file and line. */
-export function collectImages(documents: readonly ManifestDocument[]): ManifestImages {
-  const locations: ImageLocation[] = [];
-  const tagged = new Map<string, ImageLocation[]>();
-  const invalid: ManifestImages['invalid'] = [];
+/**
+ * Finds every image in `documents` (containers, init/ephemeral containers, image volumes) with
+ * file and line; adds to `into` when given (for manifests read file by file).
+ */
+export function collectImages(documents: readonly ManifestDocument[], into?: ManifestImages): ManifestImages {
+  const { locations, tagged, invalid } = into ?? { locations: [], tagged: new Map<string, ImageLocation[]>(), invalid: [] };
   for (const doc of documents) {
     for (const use of extractImages([doc.object])) {
       const location: ImageLocation = {
@@ -94,35 +97,108 @@ export function referencesToResolve(lock: ImageLock, references: Iterable<string
 }
 
 /**
- * Resolves `references` concurrently (the client limits per host) and records every
- * success in `lock` (in memory; call `lock.save()` to write it). Failures are returned,
+ * Resolves references for a lock as they are found: {@link add} starts a lookup at once (the
+ * client limits concurrency per host), so reading manifests and asking registries overlap.
+ * Successes are recorded in the lock in memory (call `lock.save()`); failures are returned,
  * never thrown, so one bad image does not lose the others.
  */
+export class LockUpdater {
+  private readonly pending = new Map<string, Promise<LockOutcome>>();
+  private done = 0;
+
+  constructor(
+    private readonly client: RegistryClient,
+    private readonly lock: ImageLock,
+    private readonly options: ResolveIntoLockOptions = {},
+  ) {}
+
+  /** References being resolved so far. */
+  public get size(): number {
+    return this.pending.size;
+  }
+
+  /**
+   * Starts resolving `reference` (normalized, tagged) unless the lock already has it (see
+   * {@link referencesToResolve}) or it was added before. Returns whether a lookup started.
+   */
+  public add(reference: string, requested?: string): boolean {
+    if (this.pending.has(reference) || referencesToResolve(this.lock, [reference], this.options).length === 0) return false;
+    this.pending.set(reference, this.resolve(reference, requested));
+    return true;
+  }
+
+  /** Waits for every lookup; outcomes sorted by reference. */
+  public async finish(): Promise<LockOutcome[]> {
+    const outcomes = await Promise.all(this.pending.values());
+    return outcomes.sort((a, b) => (a.reference < b.reference ? -1 : a.reference > b.reference ? 1 : 0));
+  }
+
+  private async resolve(reference: string, requested: string | undefined): Promise<LockOutcome> {
+    let outcome: LockOutcome;
+    try {
+      const result = await this.client.resolve(reference, { platforms: this.options.platforms });
+      const previous = this.lock.get(reference);
+      const entry = this.lock.set(reference, {
+        requested: requested ?? this.options.requested?.get(reference) ?? previous?.requested ?? reference,
+        digest: result.digest,
+        mediaType: result.mediaType,
+        ...(result.platforms ? { platforms: result.platforms } : {}),
+      });
+      outcome = { reference, status: 'resolved', entry, previous, result };
+    } catch (e) {
+      if (!(e instanceof RegistryError)) throw e;
+      outcome = { reference, status: 'failed', error: e };
+    }
+    this.done++;
+    this.options.onOutcome?.(outcome, this.done, this.pending.size);
+    return outcome;
+  }
+}
+
+/**
+ * Resolves `references` concurrently and records every success in `lock` (in memory; call
+ * `lock.save()` to write it). Failures are returned, never thrown.
+ */
 export async function resolveIntoLock(client: RegistryClient, lock: ImageLock, references: readonly string[], options: ResolveIntoLockOptions = {}): Promise<LockOutcome[]> {
-  let done = 0;
-  const total = references.length;
-  return Promise.all(
-    references.map(async (reference): Promise<LockOutcome> => {
-      let outcome: LockOutcome;
-      try {
-        const result = await client.resolve(reference, { platforms: options.platforms });
-        const previous = lock.get(reference);
-        const entry = lock.set(reference, {
-          requested: options.requested?.get(reference) ?? previous?.requested ?? reference,
-          digest: result.digest,
-          mediaType: result.mediaType,
-          ...(result.platforms ? { platforms: result.platforms } : {}),
-        });
-        outcome = { reference, status: 'resolved', entry, previous, result };
-      } catch (e) {
-        if (!(e instanceof RegistryError)) throw e;
-        outcome = { reference, status: 'failed', error: e };
+  const updater = new LockUpdater(client, lock, options);
+  for (const reference of references) updater.add(reference);
+  return updater.finish();
+}
+
+/**
+ * The manifest files under `paths` in the order {@link loadManifests} reads them (the same
+ * rules: `.yaml`/`.yml`/`.json`, recursive and sorted, `node_modules`, dot-directories and
+ * `*.lock.json` skipped), so they can be read one at a time. lib/manifests.ts keeps its own
+ * lister private; a test checks the two agree.
+ * @throws ManifestReadError for a missing path, as loadManifests does.
+ */
+export function listManifestFiles(paths: readonly string[]): string[] {
+  const out: string[] = [];
+  const walk = (p: string, top: boolean): void => {
+    let stat: fs.Stats;
+    try {
+      stat = fs.statSync(p);
+    } catch {
+      if (!top) return;
+      // Let loadManifests produce its own error for a missing path.
+      loadManifests([p]);
+      return;
+    }
+    if (stat.isFile()) {
+      out.push(p);
+      return;
+    }
+    for (const entry of fs.readdirSync(p, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      const full = path.join(p, entry.name);
+      if (entry.isDirectory()) {
+        if (entry.name !== 'node_modules' && !entry.name.startsWith('.')) walk(full, false);
+      } else if (/\.(ya?ml|json)$/i.test(entry.name) && !entry.name.endsWith('.lock.json')) {
+        out.push(full);
       }
-      done++;
-      options.onOutcome?.(outcome, done, total);
-      return outcome;
-    }),
-  );
+    }
+  };
+  for (const p of paths) walk(p, true);
+  return out;
 }
 
 function isIndex(mediaType: string): boolean {
