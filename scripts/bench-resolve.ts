@@ -8,7 +8,7 @@
  *   npm run build && node -r ./scripts/ts-register.js scripts/bench-resolve.ts
  *
  * Environment: BENCH_IMAGES (200), BENCH_RUNS (5), BENCH_SKOPEO_SEQ_RUNS (3),
- * BENCH_AUTH (anonymous | basic | token; default anonymous).
+ * BENCH_AUTH (anonymous | basic | token; default anonymous), BENCH_LOCK_ARGS (extra `kubepin lock` flags).
  */
 import { execFile, spawn } from 'child_process';
 import * as fs from 'fs';
@@ -103,7 +103,7 @@ async function main(): Promise<void> {
     if (registry.username) {
       fs.writeFileSync(dockerConfig, JSON.stringify({ auths: { [registry.host]: { username: registry.username, password: registry.password } } }));
     }
-    const authArgs = registry.username ? ['--docker-config', dockerConfig] : [];
+    const authArgs = [...(registry.username ? ['--docker-config', dockerConfig] : []), ...(process.env.BENCH_LOCK_ARGS ?? '').split(' ').filter(Boolean)];
     const skopeoCreds = registry.username ? ['--creds', `${registry.username}:${registry.password}`] : [];
     const lockFile = path.join(work, 'kubepin.lock.json');
 

@@ -5,7 +5,6 @@ import { CredentialKeyring } from '../credentials/keyring';
 import { DockerConfigError } from '../credentials/docker-config';
 import { KubepinUsageError } from '../errors';
 import { ManifestDocument } from '../manifests';
-import { readPullSecretObject } from '../check/pull-secrets';
 import { RegistryClient, RegistryClientOptions, parsePlatform } from './client';
 import { ChainedCredentials, DockerConfigCredentials, KeyringCredentials, RegistryCredentialProvider } from './credentials';
 
@@ -92,6 +91,9 @@ export function registryClientFromFlags(
   // Secrets are read once the documents are complete (`ready`); lookups that need them wait.
   const secrets = new CredentialKeyring();
   const secretsRead = (manifests.ready ?? Promise.resolve()).then(() => {
+    if (!manifests.documents.some((d) => d.object.kind === 'Secret')) return;
+    // Loaded here: most runs have no Secrets to read, and startup time is part of every run.
+    const { readPullSecretObject } = require('../check/pull-secrets') as typeof import('../check/pull-secrets');
     for (const doc of manifests.documents) {
       const secret = readPullSecretObject(doc.object);
       if (secret?.config === undefined || secret.error) continue;

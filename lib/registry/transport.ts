@@ -1,6 +1,12 @@
 import * as http from 'http';
-import * as https from 'https';
+import type * as httpsTypes from 'https';
 import { RegistryError } from './errors';
+
+// https (and tls with it) is loaded on first use: a run against loopback plain-HTTP registries never needs it.
+let httpsModule: typeof httpsTypes | undefined;
+function https(): typeof httpsTypes {
+  return (httpsModule ??= require('https') as typeof httpsTypes);
+}
 
 /** One HTTP answer, body read (up to the cap) unless the method was HEAD. */
 export interface HttpAnswer {
@@ -45,8 +51,10 @@ const TLS_CODES = /^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|DEPTH_ZERO|SELF_SIGNED|H
  */
 export class Transport {
   private readonly httpAgent: http.Agent;
-  private readonly httpsAgent: https.Agent;
-  private readonly insecureAgent: https.Agent;
+  private httpsAgentCache?: httpsTypes.Agent;
+  private insecureAgentCache?: httpsTypes.Agent;
+  private readonly agentOptions: http.AgentOptions;
+  private readonly ca?: string | Buffer;
   private readonly timeoutMs: number;
   private readonly skipVerify: Set<string>;
   /** Requests sent, for statistics. */
@@ -56,10 +64,8 @@ export class Transport {
     const maxSockets = options.maxSockets ?? 16;
     const common = { keepAlive: true, keepAliveMsecs: 10000, maxSockets, maxFreeSockets: maxSockets, scheduling: 'lifo' as const };
     this.httpAgent = new http.Agent(common);
-    // Extra CAs are added to Node's bundled roots, not instead of them.
-    const ca = options.ca ? [...require('tls').rootCertificates, options.ca.toString()] : undefined;
-    this.httpsAgent = new https.Agent({ ...common, ...(ca ? { ca } : {}) });
-    this.insecureAgent = new https.Agent({ ...common, rejectUnauthorized: false });
+    this.agentOptions = common;
+    this.ca = options.ca;
     this.timeoutMs = options.timeoutMs ?? 10000;
     this.skipVerify = new Set(options.skipVerifyHosts ?? []);
   }
@@ -71,7 +77,7 @@ export class Transport {
   public request(url: URL, method: 'GET' | 'HEAD', headers: Record<string, string>, maxBytes: number): Promise<HttpAnswer> {
     this.requests++;
     const isHttps = url.protocol === 'https:';
-    const agent = isHttps ? (this.skipVerify.has(url.host) ? this.insecureAgent : this.httpsAgent) : this.httpAgent;
+    const agent = isHttps ? (this.skipVerify.has(url.host) ? this.insecureAgent() : this.httpsAgent()) : this.httpAgent;
     return new Promise<HttpAnswer>((resolve, reject) => {
       let settled = false;
       const fail = (e: TransportError): void => {
@@ -81,7 +87,7 @@ export class Transport {
         req.destroy();
         reject(e);
       };
-      const req = (isHttps ? https : http).request(url, { method, headers, agent }, (res) => {
+      const req = (isHttps ? https() : http).request(url, { method, headers, agent }, (res) => {
         const length = Number(res.headers['content-length']);
         if (method !== 'HEAD' && Number.isFinite(length) && length > maxBytes) {
           fail(new TransportError('too-large', `response of ${length} bytes exceeds the ${maxBytes}-byte limit`));
@@ -122,8 +128,22 @@ export class Transport {
   /** Closes idle connections; the client is unusable afterwards. */
   public close(): void {
     this.httpAgent.destroy();
-    this.httpsAgent.destroy();
-    this.insecureAgent.destroy();
+    this.httpsAgentCache?.destroy();
+    this.insecureAgentCache?.destroy();
+  }
+
+  private httpsAgent(): httpsTypes.Agent {
+    if (!this.httpsAgentCache) {
+      // Extra CAs are added to Node's bundled roots, not instead of them.
+      const ca = this.ca ? [...(require('tls') as typeof import('tls')).rootCertificates, this.ca.toString()] : undefined;
+      this.httpsAgentCache = new (https().Agent)({ ...this.agentOptions, ...(ca ? { ca } : {}) });
+    }
+    return this.httpsAgentCache;
+  }
+
+  private insecureAgent(): httpsTypes.Agent {
+    this.insecureAgentCache ??= new (https().Agent)({ ...this.agentOptions, rejectUnauthorized: false });
+    return this.insecureAgentCache;
   }
 }
 
