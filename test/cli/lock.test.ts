@@ -221,3 +221,34 @@ describe('kubepin lock with credentials', () => {
     expect(readLock(dir).images).toEqual({});
   });
 });
+
+describe('kubepin lock over TLS', () => {
+  let registry: TestRegistryDetails;
+  let dir: string;
+  let pushed: PushedImage;
+  beforeAll(async () => {
+    registry = await startRegistry({ tls: true });
+    pushed = await pushImage(registry, 'secure/app', '1');
+  });
+  afterAll(async () => {
+    await registry?.stop();
+  });
+  beforeEach(() => {
+    dir = tempProject();
+    writeFiles(dir, { 'dist/app.yaml': deploymentYaml('app', [`${registry.host}/secure/app:1`]) });
+  });
+  afterEach(() => {
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('--ca-file trusts the private CA; without it a clear TLS error', async () => {
+    const without = await runKubepin(['lock'], { cwd: dir });
+    expect(without.code).toBe(1);
+    expect(without.stderr).toContain('TLS failure');
+    expect(without.stderr).toContain('--ca-file');
+    const withCa = await runKubepin(['lock', '--ca-file', registry.caFile!], { cwd: dir });
+    expect(withCa.stderr).toBe('');
+    expect(withCa.code).toBe(0);
+    expect(readLock(dir).images[`${registry.host}/secure/app:1`].digest).toBe(pushed.digest);
+  });
+});

@@ -225,6 +225,23 @@ describe('RegistryClient with Bearer tokens', () => {
     }
   });
 
+  test('tokens are cached until expires_in, then fetched again', async () => {
+    const client = new RegistryClient({ credentials: keyringFor(registry.host, registry.username!, registry.password!) });
+    try {
+      registry.tokenServer!.expiresIn = 6; // cached for expires_in minus a 5 s safety margin: 1 s
+      registry.resetCounters();
+      await client.resolve(`${registry.host}/team/app:1`);
+      await client.resolve(`${registry.host}/team/app:2`);
+      expect(registry.tokenServer!.requests).toHaveLength(1);
+      await new Promise((r) => setTimeout(r, 1100));
+      await client.resolve(`${registry.host}/team/app:3`);
+      expect(registry.tokenServer!.requests).toHaveLength(2);
+    } finally {
+      registry.tokenServer!.expiresIn = 300;
+      client.close();
+    }
+  });
+
   test('accepts access_token instead of token', async () => {
     registry.tokenServer!.tokenField = 'access_token';
     const client = new RegistryClient({ credentials: keyringFor(registry.host, registry.username!, registry.password!) });
