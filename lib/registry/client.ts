@@ -1,6 +1,6 @@
 import * as crypto from 'crypto';
 import { ImageReference, DOCKER_HUB } from '../image-reference';
-import { KubepinUsageError } from '../errors';
+import { KubepinError, KubepinUsageError } from '../errors';
 import { RegistryError } from './errors';
 import { RegistryCredential, RegistryCredentialProvider } from './credentials';
 import { HttpAnswer, Transport, TransportError, toRegistryError } from './transport';
@@ -195,7 +195,14 @@ export class RegistryClient {
           firstError = e;
         }
       }
-      const credentials = this.options.credentials ? await this.options.credentials.credentialsFor(`${logicalHost}/${ref.repository}`, logicalHost) : [];
+      let credentials: RegistryCredential[] = [];
+      try {
+        if (this.options.credentials) credentials = await this.options.credentials.credentialsFor(`${logicalHost}/${ref.repository}`, logicalHost);
+      } catch (e) {
+        // A broken credential helper fails this image, not the whole run.
+        if (!(e instanceof KubepinError)) throw e;
+        throw new RegistryError('unauthorized', apiHost, `${ref.toString()}: cannot get credentials for ${logicalHost}: ${e.message}`);
+      }
       if (credentials.length === 0 && firstError) throw firstError;
       const attempts: Array<RegistryCredential | undefined> = credentials.length > 0 ? credentials : [undefined];
       let lastError: RegistryError | undefined;

@@ -193,6 +193,25 @@ describe('RegistryClient with Basic auth', () => {
   });
 });
 
+test('a credential helper that is not installed fails the image with a clear message', async () => {
+  const registry = await startRegistry({ auth: 'basic' });
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kubepin-dockercfg-'));
+  try {
+    fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ credsStore: 'kubepin-missing-helper' }));
+    const client = new RegistryClient({ credentials: DockerConfigCredentials.fromEnvironment({ DOCKER_CONFIG: dir, PATH: '/nonexistent' }) });
+    try {
+      const e = await failure(client.resolve(`${registry.host}/team/app:1.0`));
+      expect(e.kind).toBe('unauthorized');
+      expect(e.message).toContain('docker-credential-kubepin-missing-helper is configured in your Docker config but is not on PATH');
+    } finally {
+      client.close();
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+    await registry.stop();
+  }
+});
+
 describe('RegistryClient with Bearer tokens', () => {
   let registry: TestRegistryDetails;
   const pushed: PushedImage[] = [];
