@@ -62,14 +62,3 @@ export function freePort(): Promise<number> {
     });
   });
 }
-
-/** Parses `Bearer realm="…",service="…",scope="…"` into its parameters. */
-export function parseChallenge(header: string | undefined): { scheme: string; params: Record<string, string> } | undefined {
-  if (!header) return undefined;
-  const space = header.indexOf(' ');
-  const scheme = (space === -1 ? header : header.slice(0, space)).toLowerCase();
-  const params: Record<string, string> = {};
-  const rest = space === -1 ? '' : header.slice(space + 1);
-  for (const m of rest.matchAll(/([a-zA-Z_]+)="([^"]*)"/g)) params[m[1].toLowerCase()] = m[2];
-  return { scheme, params };
-}

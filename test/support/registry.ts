@@ -11,7 +11,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as zlib from 'zlib';
-import { freePort, parseChallenge, testRequest, TestHttpResponse } from './registry-http';
+import { parseChallenge } from '../../lib/registry/client';
+import { freePort, testRequest, TestHttpResponse } from './registry-http';
 import { startTokenServer, TokenServer } from './token-server';
 
 /** The registry binary; CI installs it (`.ci/run`). Tests fail loudly when it is missing. */
@@ -388,10 +389,10 @@ class PushClient {
       if (contentType) headers['Content-Type'] = contentType;
       const res = await testRequest(url, { method, headers, body, caFile: this.registry.caFile });
       if (res.status !== 401 || this.registry.auth !== 'token' || attempt > 0) return res;
-      const challenge = parseChallenge(res.headers['www-authenticate'] as string | undefined);
-      if (!challenge || challenge.scheme !== 'bearer') return res;
-      const tokenUrl = new URL(challenge.params.realm);
-      tokenUrl.searchParams.set('service', challenge.params.service);
+      const challenge = parseChallenge(res.headers['www-authenticate']);
+      if (challenge.scheme !== 'bearer') return res;
+      const tokenUrl = new URL(challenge.realm);
+      if (challenge.service) tokenUrl.searchParams.set('service', challenge.service);
       tokenUrl.searchParams.set('scope', `repository:${this.repository}:pull,push`);
       const tokenRes = await testRequest(tokenUrl.toString(), {
         headers: { Authorization: `Basic ${Buffer.from(`${this.registry.username}:${this.registry.password}`).toString('base64')}` },
