@@ -144,18 +144,17 @@ export class RegistryClient {
   }
 
   /**
-   * Resolves a tagged reference to the digest the tag names now. Identical concurrent
-   * calls share one resolution.
+   * Resolves a tagged reference to the digest the tag names now (a digest in `image` is
+   * ignored: the tag is what gets resolved). A digest-only reference (`repo@sha256:…`) is
+   * checked instead: the registry must serve that manifest, and its bytes must hash to it.
+   * Identical concurrent calls share one resolution.
    * @throws RegistryError with a `kind` and a message naming the image, host and fix.
    */
   public resolve(image: string | ImageReference, options: ResolveOptions = {}): Promise<ResolvedImage> {
     const ref = typeof image === 'string' ? ImageReference.parse(image) : image;
-    if (ref.tag === undefined) {
-      throw new KubepinUsageError(`cannot resolve ${ref.toString()}: it has no tag (a digest-only reference is already pinned)`);
-    }
     const platforms = [...new Set(options.platforms ?? [])].sort();
     for (const p of platforms) parsePlatform(p);
-    const tagged = ref.withoutDigest();
+    const tagged = ref.tag === undefined ? ref : ref.withoutDigest();
     const key = `${tagged.toString()}\0${platforms.join(',')}`;
     let pending = this.inflight.get(key);
     if (!pending) {
@@ -235,10 +234,12 @@ export class RegistryClient {
     credential: RegistryCredential | undefined,
     platforms: string[],
   ): Promise<Omit<ResolvedImage, 'reference' | 'resolvedFrom' | 'credential'>> {
-    const image = `${ref.name}:${ref.tag}`;
+    // A tag, or for a digest-only reference the digest (the by-digest request the kubelet makes).
+    const manifestRef = ref.tag ?? ref.digest!;
+    const image = ref.tag !== undefined ? `${ref.name}:${ref.tag}` : `${ref.name}@${ref.digest}`;
     const { origin } = await this.ping(host, state);
     const scope = `repository:${ref.repository}:pull`;
-    const manifestUrl = new URL(`${origin}/v2/${ref.repository}/manifests/${ref.tag}`);
+    const manifestUrl = new URL(`${origin}/v2/${ref.repository}/manifests/${manifestRef}`);
     this.counters.manifestRequests++;
     let head: HttpAnswer | undefined;
     try {
@@ -257,6 +258,9 @@ export class RegistryClient {
       this.checkStatus(get, host, image, credential);
       ({ digest, mediaType } = verifyBody(get, host, image));
       body = get.body;
+    }
+    if (ref.tag === undefined && digest !== ref.digest) {
+      throw new RegistryError('digest-mismatch', host, `${image}: ${host} answered the request for ${ref.digest} with ${digest}; refusing it`);
     }
     const result: { digest: string; mediaType: string; platforms?: Record<string, string> } = { digest, mediaType };
     if (platforms.length > 0 && INDEX_TYPES.has(mediaType)) {

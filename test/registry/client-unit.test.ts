@@ -31,7 +31,7 @@ describe('registry client building blocks', () => {
     expect(() => new RegistryClient({ retries: -1 })).toThrow(/retries/);
     expect(() => new RegistryClient({ timeoutMs: Number.NaN })).toThrow(/timeoutMs/);
     const client = new RegistryClient();
-    expect(() => client.resolve('ghcr.io/acme/api@sha256:' + 'a'.repeat(64))).toThrow(/no tag/);
+    expect(() => client.resolve('ghcr.io/acme/api:1', { platforms: ['amd64'] })).toThrow(/os\/arch/);
     client.close();
   });
 });

@@ -89,6 +89,21 @@ describe('RegistryClient against an anonymous registry', () => {
     }
   });
 
+  test('a digest-only reference is checked by digest', async () => {
+    const client = new RegistryClient();
+    try {
+      const r = await client.resolve(`${registry.host}/shop/api@${pushed.index.digest}`);
+      expect(r.digest).toBe(pushed.index.digest);
+      expect(r.reference).toBe(`${registry.host}/shop/api@${pushed.index.digest}`);
+      const child = await client.resolve(`${registry.host}/shop/api@${pushed.index.platforms['linux/arm64']}`);
+      expect(child.mediaType).toBe('application/vnd.oci.image.manifest.v1+json');
+      const e = await failure(client.resolve(`${registry.host}/shop/api@${pushed.oci.digest}`));
+      expect(e.kind).toBe('not-found');
+    } finally {
+      client.close();
+    }
+  });
+
   test('a missing tag is a clear not-found error', async () => {
     const client = new RegistryClient();
     try {
