@@ -1,4 +1,6 @@
 import { execFile } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
 import { promisify } from 'util';
 import { pushImage, sha256, startRegistry, TestRegistryDetails, MEDIA_TYPES } from '../support/registry';
 import { testRequest } from '../support/registry-http';
@@ -28,9 +30,15 @@ describe.each([
     expect(Object.keys(index.platforms)).toEqual(['linux/amd64', 'linux/arm64']);
     expect(Object.keys(list.platforms)).toEqual(['linux/amd64', 'linux/arm/v7']);
     expect(single.mediaType).toBe(MEDIA_TYPES.dockerManifest);
-    const creds = ['--creds', `${registry.username}:${registry.password}`];
+    // skopeo gets the credentials in an auth file (not on its command line) and, for TLS, our CA.
+    const authFile = path.join(registry.dir, 'skopeo-auth.json');
+    fs.writeFileSync(authFile, JSON.stringify({ auths: registry.username ? { [registry.host]: { auth: Buffer.from(`${registry.username}:${registry.password}`).toString('base64') } } : {} }), { mode: 0o600 });
+    const certDir = path.join(registry.dir, 'skopeo-certs');
+    fs.mkdirSync(certDir, { recursive: true });
+    if (registry.caFile) fs.copyFileSync(registry.caFile, path.join(certDir, 'ca.crt'));
+    const tlsArgs = registry.tls ? ['--cert-dir', certDir] : ['--tls-verify=false'];
     for (const [tag, pushed] of [['1.0', index], ['1.0-list', list], ['1.0-docker', single]] as const) {
-      const args = ['inspect', '--raw', `--tls-verify=false`, ...(registry.username ? creds : []), `docker://${registry.host}/team/app:${tag}`];
+      const args = ['inspect', '--raw', ...tlsArgs, '--authfile', authFile, `docker://${registry.host}/team/app:${tag}`];
       // Async: the token server runs in this process and must keep answering while skopeo runs.
       const { stdout: raw } = await promisify(execFile)('skopeo', args, { env: { PATH: process.env.PATH, HOME: registry.dir }, encoding: 'buffer', timeout: 20000 });
       expect(sha256(raw)).toBe(pushed.digest);
