@@ -1,7 +1,10 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { loadManifests } from '../../lib/manifests';
-import { collectImages, listManifestFiles } from '../../lib/registry/lock-images';
+import { ImageLock } from '../../lib/lock';
+import { RegistryClient } from '../../lib/registry';
+import { collectImages, listManifestFiles, resolveIntoLock } from '../../lib/registry/lock-images';
+import { pushImage, startRegistry } from '../support/registry';
 import { deploymentYaml, tempProject, writeFiles } from '../support/registry-cli';
 
 describe('reading manifests file by file for kubepin lock', () => {
@@ -44,4 +47,26 @@ describe('reading manifests file by file for kubepin lock', () => {
     expect(all.tagged.get('docker.io/library/nginx:1.27')!.map((l) => `${path.basename(l.file)}:${l.line}`)).toEqual(['a.yaml:17', 'b.yaml:14']);
     expect(all.invalid.map((i) => i.location.image)).toEqual(['Bad:Ref']);
   });
+});
+
+test('resolveIntoLock records successes, returns failures, and skips what the lock has', async () => {
+  const registry = await startRegistry();
+  const client = new RegistryClient({ retries: 0 });
+  try {
+    const pushed = await pushImage(registry, 'lib/app', '1');
+    const lock = ImageLock.empty('/nonexistent/kubepin.lock.json');
+    const refs = [`${registry.host}/lib/app:1`, `${registry.host}/lib/app:missing`];
+    const outcomes = await resolveIntoLock(client, lock, refs);
+    expect(outcomes.map((o) => o.status)).toEqual(['resolved', 'failed']);
+    expect(lock.get(refs[0])?.digest).toBe(pushed.digest);
+    expect(lock.get(refs[1])).toBeUndefined();
+    await registry.settle();
+    registry.resetCounters();
+    const again = await resolveIntoLock(client, lock, [refs[0]]);
+    expect(again).toEqual([]); // already locked: no lookup at all
+    expect((await resolveIntoLock(client, lock, [refs[0]], { update: true })).map((o) => o.status)).toEqual(['resolved']);
+  } finally {
+    client.close();
+    await registry.stop();
+  }
 });
