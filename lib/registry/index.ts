@@ -5,3 +5,4 @@ export * from './errors';
 export * from './client';
 export * from './credentials';
 export { TransportError } from './transport';
+export * from './lock-images';
