@@ -31,7 +31,8 @@ function skopeo(registry: TestRegistryDetails, image: string, creds: { username:
       const text = String(stderr);
       // Scrub the password before any assertion could print it.
       const clean = creds ? text.split(creds.password).join('***') : text;
-      const kind = /unauthorized|authentication required|401|denied/i.test(clean) ? 'unauthorized' : /manifest unknown|not found|404/i.test(clean) ? 'not-found' : 'other';
+      // Status codes as whole words: skopeo quotes the image, and a digest's hex may hold "401".
+      const kind = /unauthorized|authentication required|\b401\b|denied/i.test(clean) ? 'unauthorized' : /manifest unknown|not found|\b404\b/i.test(clean) ? 'not-found' : 'other';
       resolve({ pulls: false, kind, text: clean.slice(0, 300) });
     });
   });

@@ -48,7 +48,9 @@ export function snapshotYaml(resources: readonly CapturedResource[]): string {
     for (const p of r.secretPaths) setPath(inputs, p, '[secret]');
     return { type: r.type, name: r.name, inputs };
   });
-  return docs.map((d) => YAML.stringify(d, { sortMapEntries: true })).join('---\n');
+  // Absolute paths (a ConfigFile's `file`) differ per checkout: show them relative to the repository.
+  const repoRoot = require('path').resolve(__dirname, '..', '..') as string;
+  return docs.map((d) => YAML.stringify(d, { sortMapEntries: true })).join('---\n').split(repoRoot).join('<repo>');
 }
 
 function setPath(object: Record<string, any>, path: string, value: unknown): void {
