@@ -18,6 +18,21 @@ export function parseImageOrError(image: string): ImageReference | InvalidImageR
   }
 }
 
+/** Parses image strings once each: apps repeat the same few images across many containers. */
+export class ImageParseCache {
+  private readonly parsed = new Map<string, ImageReference | InvalidImageReferenceError>();
+
+  /** The parsed reference, or the error explaining why `image` is invalid. */
+  public parse(image: string): ImageReference | InvalidImageReferenceError {
+    let result = this.parsed.get(image);
+    if (!result) {
+      result = parseImageOrError(image);
+      this.parsed.set(image, result);
+    }
+    return result;
+  }
+}
+
 /** `invalid-image`: the kubelet reports InvalidImageName and never tries a pull. */
 export function invalidImageFinding(object: ObjectRef, site: ImageSite, error: InvalidImageReferenceError): Finding {
   return {

@@ -5,7 +5,7 @@ import { DigestSource, LockEntry } from './lock';
 import { Finding, FindingCode, ObjectRef, Severity } from './findings';
 import {
   invalidImageFinding, latestTagFinding, latestWithDigestFinding, matchesAnyRegistryKey, neverWithoutPrePullFinding,
-  parseImageOrError, prePullCovers, registryNotAllowedFinding, secretForPublicRegistryFinding,
+  ImageParseCache, prePullCovers, registryNotAllowedFinding, secretForPublicRegistryFinding,
 } from './image-rules';
 import { ImageSite, JsonObject, findPodTemplate, flattenObjects, isObject, objectRef, siteLabel } from './workloads';
 import { KubepinUsageError, describeType } from './errors';
@@ -101,7 +101,7 @@ export class PolicyEngine {
   public readonly findings: Finding[] = [];
   private readonly keyring = new CredentialKeyring();
   private readonly secretNamespaces = new Map<string, string | undefined>();
-  private readonly parsed = new Map<string, ImageReference | InvalidImageReferenceError>();
+  private readonly parsed = new ImageParseCache();
   private readonly lockEntries = new Map<string, LockEntry | undefined>();
   private readonly pins = new Map<string, ImageReference>();
   private readonly secretsByName = new Map<string, string[]>();
@@ -174,7 +174,7 @@ export class PolicyEngine {
   }
 
   private pinSite(ref: ObjectRef, site: ImageSite): { image: ImageReference; changed: boolean } | undefined {
-    const parsed = this.parse(site.image);
+    const parsed = this.parsed.parse(site.image);
     if (parsed instanceof InvalidImageReferenceError) {
       this.findings.push(invalidImageFinding(ref, site, parsed));
       return undefined;
@@ -279,15 +279,6 @@ export class PolicyEngine {
       this.secretsByName.set(image.name, names);
     }
     return names;
-  }
-
-  private parse(image: string): ImageReference | InvalidImageReferenceError {
-    let result = this.parsed.get(image);
-    if (!result) {
-      result = parseImageOrError(image);
-      this.parsed.set(image, result);
-    }
-    return result;
   }
 
   private push(finding: Finding | undefined): void {

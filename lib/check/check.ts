@@ -8,7 +8,7 @@ import { KubepinUsageError, describeType } from '../errors';
 import { ImageSite, JsonObject, PodTemplate, findPodTemplate, flattenObjects, isObject, objectRef } from '../workloads';
 import {
   hostLikeNameFinding, invalidImageFinding, latestTagFinding, latestWithDigestFinding, matchesAnyRegistryKey,
-  neverWithoutPrePullFinding, parseImageOrError, prePullCovers, registryNotAllowedFinding, secretForPublicRegistryFinding,
+  neverWithoutPrePullFinding, ImageParseCache, prePullCovers, registryNotAllowedFinding, secretForPublicRegistryFinding,
 } from '../image-rules';
 import { KnownPullSecret, keyringOf, pullSecretFromPayload, readPullSecretObject } from './pull-secrets';
 import { describeBackoff } from './backoff';
@@ -125,7 +125,7 @@ class Checker {
   private readonly serviceAccounts: Array<{ name: string; namespace?: string; secrets: string[] }> = [];
   private readonly prePulled: ImageReference[];
   private readonly prePullers: PrePull[] = [];
-  private readonly parsed = new Map<string, ImageReference | InvalidImageReferenceError>();
+  private readonly parsed = new ImageParseCache();
   private readonly keyrings = new Map<string, CredentialKeyring>();
   private locate: Locator = () => ({});
 
@@ -176,7 +176,7 @@ class Checker {
       const { secrets } = this.podSecrets(object, template, false);
       const keyring = keyringOf(secrets.filter((s): s is KnownPullSecret => s !== undefined));
       for (const site of template.sites) {
-        const ref = this.parse(site.image);
+        const ref = this.parsed.parse(site.image);
         if (ref instanceof InvalidImageReferenceError) continue;
         if (effectivePolicy(site) === PullPolicy.Never) continue;
         const creds = keyring.lookupCredentials(ref.toString());
@@ -267,7 +267,7 @@ class Checker {
           `${site.type === 'imageVolume' ? `image volume ${site.name} has no reference` : `container ${site.name} has no image`}; the API server rejects the object. Fix: set ${site.imageField}`);
         continue;
       }
-      const parsed = this.parse(site.image);
+      const parsed = this.parsed.parse(site.image);
       if (parsed instanceof InvalidImageReferenceError) {
         this.add(object, invalidImageFinding(ref, site, parsed), 'InvalidImageName');
         continue;
@@ -313,15 +313,6 @@ class Checker {
         unknownSecrets, providers, ...(keyringError ? { keyringError } : {}), ...where,
       });
     }
-  }
-
-  private parse(image: string): ImageReference | InvalidImageReferenceError {
-    let result = this.parsed.get(image);
-    if (!result) {
-      result = parseImageOrError(image);
-      this.parsed.set(image, result);
-    }
-    return result;
   }
 
   private add(object: JsonObject, finding: Finding | undefined, state?: KubeletState): void {
