@@ -3,8 +3,8 @@ import * as path from 'path';
 import { CliIo, Command, EXIT, UsageError } from './main';
 import { KubepinUsageError } from '../errors';
 import { ImageLock, LOCK_FILE_NAME } from '../lock';
-import { ManifestDocument, ManifestProblem, loadManifests } from '../manifests';
-import { ImageLocation, LockOutcome, LockUpdater, ManifestImages, collectImages, listManifestFiles } from '../registry/lock-images';
+import { loadManifests } from '../manifests';
+import { ImageLocation, LockOutcome, LockUpdater, collectImages } from '../registry/lock-images';
 import { REGISTRY_FLAGS_HELP, RegistryFlagValues, parseRegistryFlags, validateRegistryFlags, platformsFromFlags, registryClientFromFlags } from '../registry/cli-options';
 
 const HELP = `Usage: kubepin lock [PATH…] [options]
@@ -46,24 +46,21 @@ export const lockCommand: Command = {
     const lockFile = path.resolve(io.cwd, values['lock-file'] ?? LOCK_FILE_NAME);
     const json = values.json === true;
     const lock = ImageLock.load(lockFile);
-    const files = listManifestFiles(paths);
+    const manifests = loadManifests(paths);
+    const images = collectImages(manifests.documents);
+    if (!json) {
+      for (const problem of manifests.problems) io.stderr.write(`warning: ${rel(io.cwd, problem.file)}${problem.line ? `:${problem.line}` : ''}: ${problem.message}\n`);
+      for (const { location, error } of images.invalid) io.stderr.write(`error: ${where(io.cwd, location)}: ${error.message}\n`);
+    }
 
-    // Pull Secrets in the manifests are credentials too; lookups that need them wait until every file was read.
-    const documents: ManifestDocument[] = [];
-    let allRead!: () => void;
-    const readDone = new Promise<void>((resolve) => {
-      allRead = resolve;
-    });
     let client;
     try {
-      client = registryClientFromFlags(values, io.cwd, io.env, { documents, ready: readDone });
+      client = registryClientFromFlags(values, io.cwd, io.env, manifests.documents);
     } catch (e) {
       if (e instanceof KubepinUsageError) throw new UsageError(e.message);
       throw e;
     }
     const progress = !json && io.stderr.isTTY === true && !io.env.CI;
-    const images: ManifestImages = { locations: [], tagged: new Map(), invalid: [] };
-    const problems: ManifestProblem[] = [];
     const updater = new LockUpdater(client, lock, {
       update: values.update === true,
       platforms,
@@ -78,24 +75,9 @@ export const lockCommand: Command = {
     });
     let outcomes: LockOutcome[];
     try {
-      // File by file: lookups start while later files are still being parsed.
-      for (const file of files) {
-        const loaded = loadManifests([file]);
-        documents.push(...loaded.documents);
-        problems.push(...loaded.problems);
-        const found = collectImages(loaded.documents);
-        collectImages(loaded.documents, images);
-        for (const [reference, locations] of found.tagged) updater.add(reference, stripDigest(locations[0].image));
-        await new Promise<void>((resolve) => setImmediate(resolve));
-      }
-      allRead();
-      if (!json) {
-        for (const problem of problems) io.stderr.write(`warning: ${rel(io.cwd, problem.file)}${problem.line ? `:${problem.line}` : ''}: ${problem.message}\n`);
-        for (const { location, error } of images.invalid) io.stderr.write(`error: ${where(io.cwd, location)}: ${error.message}\n`);
-      }
+      for (const [reference, locations] of images.tagged) updater.add(reference, stripDigest(locations[0].image));
       outcomes = await updater.finish();
     } finally {
-      allRead();
       client.close();
       if (progress) io.stderr.write('\r\x1b[K');
     }
@@ -132,7 +114,7 @@ export const lockCommand: Command = {
               })),
               ...images.invalid.map(({ location, error }) => ({ reference: location.image, kind: 'invalid-reference', message: error.message, usedAt: [`${rel(io.cwd, location.file)}:${location.line}`] })),
             ],
-            problems: problems.map((p) => ({ file: rel(io.cwd, p.file), ...(p.line ? { line: p.line } : {}), message: p.message })),
+            problems: manifests.problems.map((p) => ({ file: rel(io.cwd, p.file), ...(p.line ? { line: p.line } : {}), message: p.message })),
           },
           null,
           2,

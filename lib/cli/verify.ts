@@ -93,7 +93,7 @@ export const verifyCommand: Command = {
     if (values.remote) {
       let client;
       try {
-        client = registryClientFromFlags(values, io.cwd, io.env, { documents: manifests.documents });
+        client = registryClientFromFlags(values, io.cwd, io.env, manifests.documents);
       } catch (e) {
         if (e instanceof KubepinUsageError) throw new UsageError(e.message);
         throw e;

@@ -66,17 +66,11 @@ export function platformsFromFlags(values: RegistryFlagValues): string[] {
 }
 
 /**
- * Builds the client the flags describe. Credentials, in order: `--docker-config` files,
- * pull Secrets found in `manifests.documents` once `manifests.ready` resolves (kubelet matching
- * rules), then this machine's Docker config (credHelpers → credsStore → auths) unless
- * `--no-docker-login`.
+ * Builds the client the flags describe. Credentials, in order: `--docker-config` files and
+ * pull Secrets found in `documents` (together, with the kubelet's matching rules), then this
+ * machine's Docker config (credHelpers → credsStore → auths) unless `--no-docker-login`.
  */
-export function registryClientFromFlags(
-  values: RegistryFlagValues,
-  cwd: string,
-  env: NodeJS.ProcessEnv,
-  manifests: { readonly documents: readonly ManifestDocument[]; readonly ready?: Promise<unknown> } = { documents: [] },
-): RegistryClient {
+export function registryClientFromFlags(values: RegistryFlagValues, cwd: string, env: NodeJS.ProcessEnv, documents: readonly ManifestDocument[] = []): RegistryClient {
   const keyring = new CredentialKeyring();
   for (const file of values['docker-config'] ?? []) {
     const full = path.resolve(cwd, file);
@@ -88,24 +82,21 @@ export function registryClientFromFlags(
     }
     keyring.add(file, payload);
   }
-  // Secrets are read once the documents are complete (`ready`); lookups that need them wait.
-  const secrets = new CredentialKeyring();
-  const secretsRead = (manifests.ready ?? Promise.resolve()).then(() => {
-    if (!manifests.documents.some((d) => d.object.kind === 'Secret')) return;
-    // Loaded here: most runs have no Secrets to read, and startup time is part of every run.
+  if (documents.some((d) => d.object.kind === 'Secret')) {
+    // Loaded here: most runs have no Secrets to read, and start-up time is part of every run.
     const { readPullSecretObject } = require('../check/pull-secrets') as typeof import('../check/pull-secrets');
-    for (const doc of manifests.documents) {
+    for (const doc of documents) {
       const secret = readPullSecretObject(doc.object);
       if (secret?.config === undefined || secret.error) continue;
       try {
-        secrets.add(`Secret ${secret.name} (${doc.file})`, secret.config);
+        keyring.add(`Secret ${secret.name} (${doc.file})`, secret.config);
       } catch (e) {
         // A malformed secret is `kubepin check`'s finding; here it just provides nothing.
         if (!(e instanceof DockerConfigError)) throw e;
       }
     }
-  });
-  const providers: RegistryCredentialProvider[] = [new KeyringCredentials(keyring), new KeyringCredentials(secrets, secretsRead)];
+  }
+  const providers: RegistryCredentialProvider[] = [new KeyringCredentials(keyring)];
   if (!values['no-docker-login']) providers.push(DockerConfigCredentials.fromEnvironment(env));
   const mirrors = mirrorsFromFlags(values);
   let ca: Buffer | undefined;

@@ -151,18 +151,9 @@ export class DockerConfigCredentials implements RegistryCredentialProvider {
  * Secrets), matched with the kubelet's rules (every matching key, most specific first).
  */
 export class KeyringCredentials implements RegistryCredentialProvider {
-  /**
-   * @param keyring the credentials.
-   * @param ready resolves when the keyring is complete (e.g. once every manifest was read, for
-   *   pull Secrets found in them); lookups wait for it. @default already complete
-   */
-  constructor(
-    private readonly keyring: CredentialKeyring,
-    private readonly ready: Promise<unknown> = Promise.resolve(),
-  ) {}
+  constructor(private readonly keyring: CredentialKeyring) {}
 
   public async credentialsFor(name: string, _host: string): Promise<RegistryCredential[]> {
-    await this.ready;
     return this.keyring.lookupCredentials(name).map(({ source, username, password }) => ({ source, username, password }));
   }
 }

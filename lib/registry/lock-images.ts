@@ -1,8 +1,6 @@
 import { ImageReference, InvalidImageReferenceError } from '../image-reference';
 import { ImageLock, LockEntry } from '../lock';
-import * as fs from 'fs';
-import * as path from 'path';
-import { ManifestDocument, loadManifests } from '../manifests';
+import { ManifestDocument } from '../manifests';
 import { extractImages } from '../workloads';
 import { RegistryClient, ResolvedImage } from './client';
 import { RegistryError } from './errors';
@@ -97,9 +95,8 @@ export function referencesToResolve(lock: ImageLock, references: Iterable<string
 }
 
 /**
- * Resolves references for a lock as they are found: {@link add} starts a lookup at once (the
- * client limits concurrency per host), so reading manifests and asking registries overlap.
- * Successes are recorded in the lock in memory (call `lock.save()`); failures are returned,
+ * Resolves references for a lock: {@link add} starts a lookup at once (the client limits
+ * concurrency per host and shares identical lookups). Successes are recorded in the lock in memory (call `lock.save()`); failures are returned,
  * never thrown, so one bad image does not lose the others.
  */
 export class LockUpdater {
@@ -163,42 +160,6 @@ export async function resolveIntoLock(client: RegistryClient, lock: ImageLock, r
   const updater = new LockUpdater(client, lock, options);
   for (const reference of references) updater.add(reference);
   return updater.finish();
-}
-
-/**
- * The manifest files under `paths` in the order {@link loadManifests} reads them (the same
- * rules: `.yaml`/`.yml`/`.json`, recursive and sorted, `node_modules`, dot-directories and
- * `*.lock.json` skipped), so they can be read one at a time. lib/manifests.ts keeps its own
- * lister private; a test checks the two agree.
- * @throws ManifestReadError for a missing path, as loadManifests does.
- */
-export function listManifestFiles(paths: readonly string[]): string[] {
-  const out: string[] = [];
-  const walk = (p: string, top: boolean): void => {
-    let stat: fs.Stats;
-    try {
-      stat = fs.statSync(p);
-    } catch {
-      if (!top) return;
-      // Let loadManifests produce its own error for a missing path.
-      loadManifests([p]);
-      return;
-    }
-    if (stat.isFile()) {
-      out.push(p);
-      return;
-    }
-    for (const entry of fs.readdirSync(p, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
-      const full = path.join(p, entry.name);
-      if (entry.isDirectory()) {
-        if (entry.name !== 'node_modules' && !entry.name.startsWith('.')) walk(full, false);
-      } else if (/\.(ya?ml|json)$/i.test(entry.name) && !entry.name.endsWith('.lock.json')) {
-        out.push(full);
-      }
-    }
-  };
-  for (const p of paths) walk(p, true);
-  return out;
 }
 
 function isIndex(mediaType: string): boolean {

@@ -3,35 +3,17 @@ import * as path from 'path';
 import { loadManifests } from '../../lib/manifests';
 import { ImageLock } from '../../lib/lock';
 import { RegistryClient } from '../../lib/registry';
-import { collectImages, listManifestFiles, resolveIntoLock } from '../../lib/registry/lock-images';
+import { collectImages, resolveIntoLock } from '../../lib/registry/lock-images';
 import { pushImage, startRegistry } from '../support/registry';
 import { deploymentYaml, tempProject, writeFiles } from '../support/registry-cli';
 
-describe('reading manifests file by file for kubepin lock', () => {
+describe('collecting the images of manifests', () => {
   let dir: string;
   beforeEach(() => {
     dir = tempProject('kubepin-files-');
   });
   afterEach(() => {
     fs.rmSync(dir, { recursive: true, force: true });
-  });
-
-  test('lists exactly the files loadManifests reads, in its order', () => {
-    writeFiles(dir, {
-      'dist/b.yaml': deploymentYaml('b', ['b:1']),
-      'dist/a.k8s.yaml': deploymentYaml('a', ['a:1']),
-      'dist/Z.YML': deploymentYaml('z', ['z:1']),
-      'dist/sub/c.json': JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'c' }, spec: { containers: [{ name: 'c', image: 'c:1' }] } }),
-      'dist/sub/kubepin.lock.json': '{}',
-      'dist/.hidden/x.yaml': deploymentYaml('x', ['x:1']),
-      'dist/node_modules/y.yaml': deploymentYaml('y', ['y:1']),
-      'dist/README.md': '# not yaml',
-      'extra.yaml': deploymentYaml('e', ['e:1']),
-    });
-    const paths = [path.join(dir, 'dist'), path.join(dir, 'extra.yaml')];
-    expect(listManifestFiles(paths)).toEqual(loadManifests(paths).files);
-    expect(listManifestFiles(paths).map((f) => path.relative(dir, f))).toEqual(['dist/Z.YML', 'dist/a.k8s.yaml', 'dist/b.yaml', 'dist/sub/c.json', 'extra.yaml']);
-    expect(() => listManifestFiles([path.join(dir, 'missing')])).toThrow(/no such file or directory/);
   });
 
   test('collecting file by file gives what collecting everything at once gives', () => {
