@@ -9,7 +9,7 @@ import { pushImage, PushedImage, sha256, startRegistry, TestRegistryDetails } fr
 import { deploymentYaml, runKubepin, tempProject, writeFiles } from '../support/registry-cli';
 
 const MANIFEST = /\/manifests\//;
-const FAST: RegistryClientOptions = { timeoutMs: 400, backoffMs: 5, maxBackoffMs: 20, retries: 3 };
+const FAST: RegistryClientOptions = { timeoutMs: 1000, backoffMs: 5, maxBackoffMs: 20, retries: 3 };
 
 async function failure(promise: Promise<unknown>): Promise<RegistryError> {
   try {
@@ -96,7 +96,7 @@ describe('registry faults, through a fault-injecting proxy', () => {
       proxy.add({ path: MANIFEST, times: Infinity, fault: { kind: 'stall' } });
       const e = await failure(other.resolve(ref));
       expect(e.kind).toBe('timeout');
-      expect(e.message).toContain('400 ms');
+      expect(e.message).toContain('1000 ms');
       expect(manifestRequests()).toHaveLength(4); // 2 HEADs, then 2 GETs: bounded
     } finally {
       other.close();
@@ -224,13 +224,13 @@ describe('the lock file under faults', () => {
 
   test('a failing image never lands in the lock and never empties it', async () => {
     writeFiles(dir, { 'dist/app.yaml': deploymentYaml('app', ['a', 'b', 'c'].map((n) => `${proxy.host}/lock/${n}:1`)) });
-    const first = await runKubepin(['lock', '--timeout', '0.4', '--retries', '1'], { cwd: dir });
+    const first = await runKubepin(['lock', '--timeout', '2', '--retries', '1'], { cwd: dir });
     expect(first.code).toBe(0);
     const good = fs.readFileSync(path.join(dir, 'kubepin.lock.json'), 'utf8');
     // Every request for lock/b now lies about the digest or fails; a and c must keep their entries.
     proxy.add({ method: 'HEAD', path: /lock\/b\/manifests/, times: Infinity, fault: { kind: 'drop-digest' } });
     proxy.add({ method: 'GET', path: /lock\/b\/manifests/, times: Infinity, fault: { kind: 'rewrite-digest', digest: sha256('evil') } });
-    const update = await runKubepin(['lock', '--update', '--json', '--timeout', '0.4', '--retries', '1'], { cwd: dir });
+    const update = await runKubepin(['lock', '--update', '--json', '--timeout', '2', '--retries', '1'], { cwd: dir });
     expect(update.code).toBe(1);
     const out = JSON.parse(update.stdout);
     expect(out.failed.map((f: { kind: string }) => f.kind)).toEqual(['digest-mismatch']);
