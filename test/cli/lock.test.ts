@@ -118,8 +118,12 @@ describe('kubepin lock against a real registry', () => {
 
   test('--platform records platform digests from the verified index', async () => {
     writeApp();
+    expect((await runKubepin(['lock'], { cwd: dir })).code).toBe(0);
+    expect(readLock(dir).images[`${registry.host}/shop/api:1.4`].platforms).toBeUndefined();
+    // Entries locked without the requested platforms are looked up again; the single-platform one is not.
     const run = await runKubepin(['lock', '--platform', 'linux/arm64', '--platform', 'linux/amd64'], { cwd: dir });
     expect(run.code).toBe(0);
+    expect(run.stdout).toContain('2 resolved (0 new, 0 changed), 1 already locked, 0 failed');
     const lock = readLock(dir);
     expect(lock.images[`${registry.host}/shop/cron:v2`].platforms).toEqual({ 'linux/amd64': pushed.cron.platforms['linux/amd64'], 'linux/arm64': pushed.cron.platforms['linux/arm64'] });
     expect(lock.images[`${registry.host}/shop/api:1.4`].platforms).toEqual({ 'linux/amd64': pushed.api.platforms['linux/amd64'], 'linux/arm64': pushed.api.platforms['linux/arm64'] });
