@@ -147,7 +147,8 @@ export class RegistryClient {
    * Resolves a tagged reference to the digest the tag names now (a digest in `image` is
    * ignored: the tag is what gets resolved). A digest-only reference (`repo@sha256:…`) is
    * checked instead: the registry must serve that manifest, and its bytes must hash to it.
-   * Identical concurrent calls share one resolution.
+   * Identical calls share one resolution, and a success is kept for the client's lifetime (one
+   * run sees one answer per tag; make a new client to see a tag move). Failures are not kept.
    * @throws RegistryError with a `kind` and a message naming the image, host and fix.
    */
   public resolve(image: string | ImageReference, options: ResolveOptions = {}): Promise<ResolvedImage> {
