@@ -484,7 +484,6 @@ export class RegistryClient {
         res = await call();
       } catch (e) {
         const registryError = toRegistryError(e, host, what);
-        (registryError as { cause?: unknown }).cause = e;
         const code = e instanceof TransportError ? e.code : 'other';
         if ((code === 'reset' || code === 'timeout') && attempt < this.retries) {
           lastError = registryError;
