@@ -31,7 +31,8 @@ export function createRegistryProber(options: ImageProbeOptions): ManifestProber
   };
   const prober = async (image: ImageReference, credential: ProbeCredential | undefined): Promise<ManifestAnswer> => {
     try {
-      const resolved = await clientFor(credential).resolve(image.digest !== undefined ? digestAsTag(image) : image);
+      // The kubelet pulls `repo:tag@digest` by digest alone: ask for exactly that.
+      const resolved = await clientFor(credential).resolve(image.digest !== undefined ? image.withoutTag() : image);
       if (image.digest !== undefined && resolved.digest !== image.digest) {
         return { outcome: 'error', status: 200, detail: `the registry answered the request for ${image.digest} with ${resolved.digest}` };
       }
@@ -61,16 +62,6 @@ export function createRegistryProber(options: ImageProbeOptions): ManifestProber
       clients.clear();
     },
   });
-}
-
-/**
- * The kubelet pulls `repo@digest` (and `repo:tag@digest`) by digest. `RegistryClient.resolve`
- * asks for `/v2/<repo>/manifests/<tag>`; with the digest in the tag's place it is exactly the
- * by-digest request, and the registry's digest header is then checked against it.
- */
-function digestAsTag(image: ImageReference): ImageReference {
-  const copy = Object.create(ImageReference.prototype) as ImageReference;
-  return Object.assign(copy, { registry: image.registry, repository: image.repository, tag: image.digest, digest: undefined });
 }
 
 function shortDetail(message: string): string {

@@ -36,20 +36,8 @@ const COMMANDS: Record<string, () => Command> = {
   'node-config': () => require('./node-config').nodeConfigCommand,
 };
 
-function availableCommands(): Array<[string, Command]> {
-  const out: Array<[string, Command]> = [];
-  for (const [name, load] of Object.entries(COMMANDS)) {
-    try {
-      out.push([name, load()]);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw e;
-    }
-  }
-  return out;
-}
-
 function usage(): string {
-  const lines = availableCommands().map(([name, cmd]) => `  ${name.padEnd(12)} ${cmd.summary}`);
+  const lines = Object.entries(COMMANDS).map(([name, load]) => `  ${name.padEnd(12)} ${load().summary}`);
   return ['Usage: kubepin <command> [options]', '', 'Commands:', ...lines, '', 'Run `kubepin <command> --help` for a command\'s options.', ''].join('\n');
 }
 
@@ -64,13 +52,14 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     io.stdout.write(`${require('../../package.json').version}\n`);
     return EXIT.ok;
   }
-  const entry = availableCommands().find(([n]) => n === name);
-  if (!entry) {
+  // Load only the command asked for: each pulls in its own dependencies.
+  const command = Object.prototype.hasOwnProperty.call(COMMANDS, name) ? COMMANDS[name]() : undefined;
+  if (!command) {
     io.stderr.write(`kubepin: unknown command "${name}"\n\n${usage()}`);
     return EXIT.usage;
   }
   try {
-    return await entry[1].run(args, io);
+    return await command.run(args, io);
   } catch (e) {
     if (e instanceof UsageError) {
       io.stderr.write(`kubepin ${name}: ${e.message}\nRun \`kubepin ${name} --help\` for usage.\n`);
