@@ -41,6 +41,19 @@ function usage(): string {
   return ['Usage: kubepin <command> [options]', '', 'Commands:', ...lines, '', 'Run `kubepin <command> --help` for a command\'s options.', ''].join('\n');
 }
 
+/** The package's version: package.json is two levels up from lib/cli, three from dist/lib/cli. */
+function packageVersion(): string {
+  for (const candidate of ['../../package.json', '../../../package.json']) {
+    try {
+      const pkg = require(candidate) as { name?: string; version?: string };
+      if (pkg.name === 'kubepin' && pkg.version) return pkg.version;
+    } catch {
+      // Not at this level.
+    }
+  }
+  return 'unknown';
+}
+
 /** Runs the CLI with `argv` (without node and script); resolves to the exit code. */
 export async function main(argv: string[], io: CliIo): Promise<number> {
   const [name, ...args] = argv;
@@ -49,7 +62,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     return name === undefined ? EXIT.usage : EXIT.ok;
   }
   if (name === '--version') {
-    io.stdout.write(`${require('../../package.json').version}\n`);
+    io.stdout.write(`${packageVersion()}\n`);
     return EXIT.ok;
   }
   // Load only the command asked for: each pulls in its own dependencies.
