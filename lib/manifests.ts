@@ -1,5 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
+import { CORE_SCHEMA, loadAll } from 'js-yaml';
 import { Document, LineCounter, isMap, isSeq, parseAllDocuments } from 'yaml';
 import { KubepinError } from './errors';
 import { JsonObject, flattenObjects, isObject } from './workloads';
@@ -13,7 +14,9 @@ export interface ManifestDocument {
   readonly file: string;
   /** Index of the YAML document within the file (0-based). */
   readonly index: number;
-  /** 1-based line where the document starts. */
+  /** Index of the object within a `List` document (0 for a plain object). */
+  readonly item: number;
+  /** 1-based line where the object starts (the document, or its entry in a `List`). */
   readonly line: number;
   /** The object. */
   readonly object: JsonObject;
@@ -76,20 +79,73 @@ export function loadManifests(paths: readonly string[]): LoadedManifests {
 
 /** Parses YAML text (one or more documents) as {@link loadManifests} does for one file. */
 export function parseManifestText(text: string, file: string): { documents: ManifestDocument[]; problems: ManifestProblem[] } {
+  return parseFast(text, file) ?? parseWithPositions(text, file);
+}
+
+/** Anchors, aliases and explicit tags: left to the full parser, which bounds alias expansion. */
+const NEEDS_FULL_PARSER = /(^|[\s[{,:-])[&*!][^\s,[\]{}]/m;
+
+/**
+ * The common case, fast: js-yaml (YAML 1.2 core schema, as Kubernetes reads it) builds the
+ * objects several times faster than a position-tracking parse, which matters for commands that
+ * read many manifests (`kubepin lock` is measured against a bare curl). Line numbers are only
+ * needed for messages, so the position-tracking parse runs when the first line is asked for.
+ * `undefined` when the text needs the full parser (aliases, tags) or does not parse.
+ */
+function parseFast(text: string, file: string): { documents: ManifestDocument[]; problems: ManifestProblem[] } | undefined {
+  if (NEEDS_FULL_PARSER.test(text)) return undefined;
+  let values: unknown[];
+  try {
+    values = loadAll(text, undefined, { schema: CORE_SCHEMA, json: false });
+  } catch {
+    return undefined; // The full parser says what is wrong, and where.
+  }
+  let positions: ReturnType<typeof parseWithPositions> | undefined;
+  const withPositions = () => (positions ??= parseWithPositions(text, file));
+  const located = (index: number, item: number): ManifestDocument | undefined =>
+    withPositions().documents.find((d) => d.index === index && d.item === item);
   const documents: ManifestDocument[] = [];
   const problems: ManifestProblem[] = [];
+  values.forEach((value, index) => {
+    if (value === null || value === undefined) return;
+    if (!isObject(value) || typeof value.kind !== 'string' || typeof value.apiVersion !== 'string') {
+      problems.push({ file, line: withPositions().starts[index], message: `document ${index + 1} is not a Kubernetes object (it needs "apiVersion" and "kind"); skipped` });
+      return;
+    }
+    flattenObjects([value]).forEach((object, item) => {
+      documents.push({
+        file,
+        index,
+        item,
+        object,
+        get line() {
+          return located(index, item)?.line ?? 1;
+        },
+        lineOf: (jsonPath: string) => located(index, item)?.lineOf(jsonPath) ?? 1,
+      });
+    });
+  });
+  return { documents, problems };
+}
+
+/** The `yaml` parser with positions: every line number, and precise errors. */
+function parseWithPositions(text: string, file: string): { documents: ManifestDocument[]; problems: ManifestProblem[]; starts: number[] } {
+  const documents: ManifestDocument[] = [];
+  const problems: ManifestProblem[] = [];
+  const starts: number[] = [];
   const lineCounter = new LineCounter();
   let docs: Document.Parsed[];
   try {
     docs = parseAllDocuments(text, { lineCounter, uniqueKeys: false }) as Document.Parsed[];
   } catch (e) {
     problems.push({ file, message: `not valid YAML: ${(e as Error).message}` });
-    return { documents, problems };
+    return { documents, problems, starts };
   }
   if (!Array.isArray(docs)) docs = [docs];
   docs.forEach((doc, index) => {
     const start = doc.contents?.range?.[0] ?? doc.range?.[0] ?? 0;
     const line = lineCounter.linePos(start).line;
+    starts[index] = line;
     if (doc.errors.length > 0) {
       const err = doc.errors[0];
       const errLine = err.linePos?.[0]?.line ?? line;
@@ -115,13 +171,14 @@ export function parseManifestText(text: string, file: string): { documents: Mani
       documents.push({
         file,
         index,
-        line,
+        item: itemIndex,
+        line: isList ? lineOfPath(doc, lineCounter, `items[${itemIndex}]`) ?? line : line,
         object,
         lineOf: (jsonPath: string) => lineOfPath(doc, lineCounter, prefix + jsonPath) ?? line,
       });
     });
   });
-  return { documents, problems };
+  return { documents, problems, starts };
 }
 
 /** JSON files found next to manifests that are not manifests: lock files, cdk8s's construct metadata. */

@@ -40,7 +40,10 @@ export function collectImages(documents: readonly ManifestDocument[], into?: Man
       const location: ImageLocation = {
         image: use.image,
         file: doc.file,
-        line: doc.lineOf(use.path),
+        // Lines are found only when a message needs one: finding them costs a second parse.
+        get line() {
+          return doc.lineOf(use.path);
+        },
         object: `${use.object.kind}/${use.object.name}`,
         path: use.path,
       };
