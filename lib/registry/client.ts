@@ -46,6 +46,12 @@ export interface RegistryClientOptions {
   readonly maxBackoffMs?: number;
   /** Longest `Retry-After` honoured; a longer one fails the image as rate-limited. @default 30000 */
   readonly maxRetryAfterMs?: number;
+  /**
+   * Requests to one host that may time out in a row (each after its retries) before the host is
+   * taken for down and its remaining images fail at once instead of each waiting out its own
+   * timeouts. @default 3
+   */
+  readonly maxConsecutiveTimeouts?: number;
   /** Largest manifest body read. @default 4 MiB (the OCI limit registries must accept) */
   readonly maxManifestBytes?: number;
 }
@@ -115,6 +121,9 @@ export class RegistryClient {
   private readonly mirrors: Map<string, string>;
   private readonly concurrency: number;
   private readonly retries: number;
+  private readonly maxConsecutiveTimeouts: number;
+  /** Host → requests that timed out in a row (reset by any answer). */
+  private readonly timeoutStreaks = new Map<string, number>();
   private readonly backoffMs: number;
   private readonly maxBackoffMs: number;
   private readonly maxRetryAfterMs: number;
@@ -124,6 +133,7 @@ export class RegistryClient {
   constructor(private readonly options: RegistryClientOptions = {}) {
     this.concurrency = positive(options.concurrency, 16, 'concurrency');
     this.retries = nonNegative(options.retries, 3, 'retries');
+    this.maxConsecutiveTimeouts = positive(options.maxConsecutiveTimeouts, 3, 'maxConsecutiveTimeouts');
     this.backoffMs = nonNegative(options.backoffMs, 200, 'backoffMs');
     this.maxBackoffMs = nonNegative(options.maxBackoffMs, 3000, 'maxBackoffMs');
     this.maxRetryAfterMs = nonNegative(options.maxRetryAfterMs, 30000, 'maxRetryAfterMs');
@@ -476,6 +486,10 @@ export class RegistryClient {
 
   /** Retries 5xx, 408, 429 (after `Retry-After`), resets and timeouts with capped exponential back-off. */
   private async withRetries(host: string, what: string, call: () => Promise<HttpAnswer>): Promise<HttpAnswer> {
+    const streak = this.timeoutStreaks.get(host) ?? 0;
+    if (streak >= this.maxConsecutiveTimeouts) {
+      throw new RegistryError('timeout', host, `${what}: skipped: ${streak} requests to ${host} in a row timed out (each after ${this.retries + 1} attempts), so it looks down. Fix: check that ${host} is reachable, then run again`);
+    }
     let lastError: RegistryError | undefined;
     for (let attempt = 0; attempt <= this.retries; attempt++) {
       if (attempt > 0) this.counters.retries++;
@@ -490,8 +504,10 @@ export class RegistryClient {
           await sleep(this.backoff(attempt));
           continue;
         }
+        if (code === 'timeout') this.timeoutStreaks.set(host, (this.timeoutStreaks.get(host) ?? 0) + 1);
         throw registryError;
       }
+      this.timeoutStreaks.delete(host);
       if (res.status === 429) {
         const wait = retryAfterMs(res.headers['retry-after']) ?? this.backoff(attempt);
         if (wait > this.maxRetryAfterMs || attempt >= this.retries) {

@@ -103,6 +103,25 @@ describe('registry faults, through a fault-injecting proxy', () => {
     }
   });
 
+  test('a host that keeps timing out is taken for down: the remaining images fail at once, not each after its own timeouts', async () => {
+    const stalled = new RegistryClient({ ...FAST, retries: 1, concurrency: 2, maxConsecutiveTimeouts: 3 });
+    try {
+      proxy.add({ path: MANIFEST, times: Infinity, fault: { kind: 'stall' } });
+      const refs = Array.from({ length: 8 }, (_, i) => `${proxy.host}/faults/app:${i}`);
+      const errors = await Promise.all(refs.map((r) => failure(stalled.resolve(r))));
+      expect(errors.every((e) => e.kind === 'timeout')).toBe(true);
+      // Without the streak limit: 8 images × (2 HEADs + 2 GETs) = 32 stalled requests.
+      expect(manifestRequests().length).toBeLessThanOrEqual(8);
+      expect(errors.filter((e) => /skipped: \d+ requests to .* in a row timed out/.test(e.message)).length).toBeGreaterThanOrEqual(5);
+      // The streak lasts for the client's run; a new run (a new client) tries the host again.
+      proxy.reset();
+      expect((await failure(stalled.resolve(ref))).message).toMatch(/skipped/);
+      expect((await client.resolve(ref)).digest).toBe(image.digest);
+    } finally {
+      stalled.close();
+    }
+  });
+
   test('a wrong Docker-Content-Digest on the body is refused', async () => {
     const wrong = sha256('not the manifest');
     proxy.add({ method: 'HEAD', path: MANIFEST, fault: { kind: 'drop-digest' } });
