@@ -15,6 +15,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { pushImage, startRegistry, TestRegistryDetails } from '../test/support/registry';
+import { MANIFEST_ACCEPT as ACCEPT } from '../lib/registry';
 
 const IMAGES = Number(process.env.BENCH_IMAGES ?? 200);
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
@@ -22,12 +23,6 @@ const SKOPEO_SEQ_RUNS = Number(process.env.BENCH_SKOPEO_SEQ_RUNS ?? 3);
 const AUTH = (process.env.BENCH_AUTH ?? 'anonymous') as 'anonymous' | 'basic' | 'token';
 const ROOT = path.resolve(__dirname, '..');
 const CLI = path.join(ROOT, 'bin', 'kubepin.js');
-const ACCEPT = [
-  'application/vnd.oci.image.index.v1+json',
-  'application/vnd.docker.distribution.manifest.list.v2+json',
-  'application/vnd.oci.image.manifest.v1+json',
-  'application/vnd.docker.distribution.manifest.v2+json',
-].join(', ');
 
 interface ProcResult {
   code: number;

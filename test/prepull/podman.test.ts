@@ -20,18 +20,13 @@ import { PrePullDaemonSet } from '../../lib/cdk8s/pre-pull-daemon-set';
 import { PREPULL_USER_ID } from '../../lib/prepull';
 import { startRegistry, TestRegistryDetails } from '../support/registry';
 import { testRequest } from '../support/registry-http';
+import { MANIFEST_ACCEPT as ACCEPT } from '../../lib/registry';
 
 const PODMAN = process.env.KUBEPIN_TEST_PODMAN ?? '/usr/bin/podman';
 const RUNC = '/usr/bin/runc';
 const STATIC_BUSYBOX = '/bin/busybox';
 /** Every podman call is bounded; a hung runtime fails the test instead of the CI job. */
 const PODMAN_TIMEOUT_MS = 60_000;
-const ACCEPT = [
-  'application/vnd.oci.image.index.v1+json',
-  'application/vnd.docker.distribution.manifest.list.v2+json',
-  'application/vnd.oci.image.manifest.v1+json',
-  'application/vnd.docker.distribution.manifest.v2+json',
-].join(', ');
 
 jest.setTimeout(240_000);
 

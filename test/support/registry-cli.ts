@@ -1,35 +1,19 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { PassThrough } from 'stream';
-import { CliIo, main } from '../../lib/cli/main';
+import { CliRun, runCli } from './cli';
 
 /** Output and exit code of one in-process `kubepin …` run. */
-export interface KubepinRun {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
+export type KubepinRun = CliRun;
 
 /**
  * Runs the CLI in-process with captured streams. The environment is empty unless given
  * (so the developer's own ~/.docker/config.json never leaks into a test) and HOME points
  * to the working directory.
  */
-export async function runKubepin(argv: string[], options: { cwd: string; env?: NodeJS.ProcessEnv; tty?: boolean }): Promise<KubepinRun> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const stdin = new PassThrough();
-  const out: Buffer[] = [];
-  const err: Buffer[] = [];
-  stdout.on('data', (c: Buffer) => out.push(c));
-  stderr.on('data', (c: Buffer) => err.push(c));
-  if (options.tty) (stderr as unknown as { isTTY: boolean }).isTTY = true;
-  stdin.end('');
+export function runKubepin(argv: string[], options: { cwd: string; env?: NodeJS.ProcessEnv; tty?: boolean }): Promise<KubepinRun> {
   const env = { HOME: options.cwd, PATH: process.env.PATH, ...(options.env ?? {}) };
-  const io: CliIo = { stdout, stderr, stdin, env, cwd: options.cwd };
-  const code = await main(argv, io);
-  return { code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') };
+  return runCli(argv, { cwd: options.cwd, env, ...(options.tty ? { tty: 'stderr' as const } : {}) });
 }
 
 /** A temp project dir; remove it with `fs.rmSync(dir, { recursive: true, force: true })`. */
