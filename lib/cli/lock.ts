@@ -1,11 +1,9 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { CliIo, Command, EXIT, UsageError } from './main';
-import { KubepinUsageError } from '../errors';
-import { ImageLock, LOCK_FILE_NAME } from '../lock';
-import { loadManifests } from '../manifests';
-import { ImageLocation, LockOutcome, LockUpdater, collectImages } from '../registry/lock-images';
-import { REGISTRY_FLAGS_HELP, RegistryFlagValues, parseRegistryFlags, validateRegistryFlags, platformsFromFlags, registryClientFromFlags } from '../registry/cli-options';
+import { CliIo, Command, EXIT } from './main';
+import { loadLockProject, usageChecked } from './lock-project';
+import { ImageLocation, LockOutcome, LockUpdater } from '../registry/lock-images';
+import { REGISTRY_FLAGS_HELP, parseRegistryFlags, validateRegistryFlags, platformsFromFlags, registryClientFromFlags } from '../registry/cli-options';
 
 const HELP = `Usage: kubepin lock [PATH…] [options]
 
@@ -27,39 +25,24 @@ Exit code: 0 when every image is locked, 1 when any failed (the others are still
 export const lockCommand: Command = {
   summary: 'resolve image tags in manifests to digests and write kubepin.lock.json',
   async run(args: string[], io: CliIo): Promise<number> {
-    let values: RegistryFlagValues & { update?: unknown };
-    let positionals: string[];
-    let platforms: string[];
-    try {
-      ({ values, positionals } = parseRegistryFlags(args, { update: { type: 'boolean' } }));
-      platforms = platformsFromFlags(values);
-      validateRegistryFlags(values);
-    } catch (e) {
-      if (e instanceof KubepinUsageError) throw new UsageError(e.message);
-      throw e;
-    }
+    const { values, positionals, platforms } = usageChecked(() => {
+      const parsed = parseRegistryFlags(args, { update: { type: 'boolean' } });
+      const platformList = platformsFromFlags(parsed.values);
+      validateRegistryFlags(parsed.values);
+      return { ...parsed, platforms: platformList };
+    });
     if (values.help) {
       io.stdout.write(HELP);
       return EXIT.ok;
     }
-    const paths = (positionals.length > 0 ? positionals : ['dist']).map((p) => path.resolve(io.cwd, p));
-    const lockFile = path.resolve(io.cwd, values['lock-file'] ?? LOCK_FILE_NAME);
     const json = values.json === true;
-    const lock = ImageLock.load(lockFile);
-    const manifests = loadManifests(paths);
-    const images = collectImages(manifests.documents);
+    const { paths, lockFile, lock, manifests, images } = loadLockProject(values, positionals, io.cwd);
     if (!json) {
       for (const problem of manifests.problems) io.stderr.write(`warning: ${rel(io.cwd, problem.file)}${problem.line ? `:${problem.line}` : ''}: ${problem.message}\n`);
       for (const { location, error } of images.invalid) io.stderr.write(`error: ${where(io.cwd, location)}: ${error.message}\n`);
     }
 
-    let client;
-    try {
-      client = registryClientFromFlags(values, io.cwd, io.env, manifests.documents);
-    } catch (e) {
-      if (e instanceof KubepinUsageError) throw new UsageError(e.message);
-      throw e;
-    }
+    const client = usageChecked(() => registryClientFromFlags(values, io.cwd, io.env, manifests.documents));
     const progress = !json && io.stderr.isTTY === true && !io.env.CI;
     const updater = new LockUpdater(client, lock, {
       update: values.update === true,

@@ -1,12 +1,11 @@
 import * as path from 'path';
-import { CliIo, Command, EXIT, UsageError } from './main';
+import { CliIo, Command, EXIT } from './main';
+import { loadLockProject, usageChecked } from './lock-project';
 import { KubepinUsageError } from '../errors';
 import { ImageReference } from '../image-reference';
-import { ImageLock, LOCK_FILE_NAME } from '../lock';
-import { loadManifests } from '../manifests';
 import { RegistryError } from '../registry/errors';
-import { ImageLocation, collectImages } from '../registry/lock-images';
-import { REGISTRY_FLAGS_HELP, RegistryFlagValues, parseRegistryFlags, validateRegistryFlags, registryClientFromFlags } from '../registry/cli-options';
+import { ImageLocation } from '../registry/lock-images';
+import { REGISTRY_FLAGS_HELP, parseRegistryFlags, validateRegistryFlags, registryClientFromFlags } from '../registry/cli-options';
 
 const HELP = `Usage: kubepin verify [PATH…] [options]
 
@@ -41,25 +40,17 @@ export interface VerifyFinding {
 export const verifyCommand: Command = {
   summary: 'check that manifests pin every image to the digest in kubepin.lock.json (--remote: detect moved tags)',
   async run(args: string[], io: CliIo): Promise<number> {
-    let values: RegistryFlagValues & { remote?: unknown };
-    let positionals: string[];
-    try {
-      ({ values, positionals } = parseRegistryFlags(args, { remote: { type: 'boolean' } }));
-      validateRegistryFlags(values);
-      if ((values.platform ?? []).length > 0) throw new KubepinUsageError('--platform is an option of `kubepin lock`, not of `kubepin verify`');
-    } catch (e) {
-      if (e instanceof KubepinUsageError) throw new UsageError(e.message);
-      throw e;
-    }
+    const { values, positionals } = usageChecked(() => {
+      const parsed = parseRegistryFlags(args, { remote: { type: 'boolean' } });
+      validateRegistryFlags(parsed.values);
+      if ((parsed.values.platform ?? []).length > 0) throw new KubepinUsageError('--platform is an option of `kubepin lock`, not of `kubepin verify`');
+      return parsed;
+    });
     if (values.help) {
       io.stdout.write(HELP);
       return EXIT.ok;
     }
-    const paths = (positionals.length > 0 ? positionals : ['dist']).map((p) => path.resolve(io.cwd, p));
-    const lockFile = path.resolve(io.cwd, values['lock-file'] ?? LOCK_FILE_NAME);
-    const lock = ImageLock.load(lockFile);
-    const manifests = loadManifests(paths);
-    const images = collectImages(manifests.documents);
+    const { lockFile, lock, manifests, images } = loadLockProject(values, positionals, io.cwd);
     const findings: VerifyFinding[] = [];
     const lockName = rel(io.cwd, lockFile);
 
@@ -91,13 +82,7 @@ export const verifyCommand: Command = {
 
     const drift: Array<{ reference: string; locked: string; current: string }> = [];
     if (values.remote) {
-      let client;
-      try {
-        client = registryClientFromFlags(values, io.cwd, io.env, manifests.documents);
-      } catch (e) {
-        if (e instanceof KubepinUsageError) throw new UsageError(e.message);
-        throw e;
-      }
+      const client = usageChecked(() => registryClientFromFlags(values, io.cwd, io.env, manifests.documents));
       try {
         await Promise.all(
           lock.list().map(async (entry) => {
