@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { CORE_SCHEMA, loadAll } from 'js-yaml';
-import { Document, LineCounter, isMap, isSeq, parseAllDocuments } from 'yaml';
+import type { Document, LineCounter } from 'yaml';
 import { KubepinError } from './errors';
 import { JsonObject, flattenObjects, isObject } from './workloads';
 
@@ -133,7 +133,9 @@ function parseWithPositions(text: string, file: string): { documents: ManifestDo
   const documents: ManifestDocument[] = [];
   const problems: ManifestProblem[] = [];
   const starts: number[] = [];
-  const lineCounter = new LineCounter();
+  // Loaded on first use: the fast path never needs it, and it costs start-up time.
+  const { LineCounter: LineCounterClass, parseAllDocuments } = yaml();
+  const lineCounter = new LineCounterClass();
   let docs: Document.Parsed[];
   try {
     docs = parseAllDocuments(text, { lineCounter, uniqueKeys: false }) as Document.Parsed[];
@@ -219,7 +221,12 @@ export function splitJsonPath(jsonPath: string): Array<string | number> {
   return parts;
 }
 
+function yaml(): typeof import('yaml') {
+  return require('yaml') as typeof import('yaml');
+}
+
 function lineOfPath(doc: Document.Parsed, lineCounter: LineCounter, jsonPath: string): number | undefined {
+  const { isMap, isSeq } = yaml();
   let node: unknown = doc.contents;
   let best: number | undefined;
   for (const key of splitJsonPath(jsonPath)) {
