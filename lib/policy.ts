@@ -7,7 +7,7 @@ import {
   invalidImageFinding, latestTagFinding, latestWithDigestFinding, matchesAnyRegistryKey, neverWithoutPrePullFinding,
   ImageParseCache, prePullCovers, registryNotAllowedFinding, secretForPublicRegistryFinding,
 } from './image-rules';
-import { ImageSite, JsonObject, findPodTemplate, flattenObjects, isObject, objectRef, siteLabel } from './workloads';
+import { ImageSite, JsonObject, PodTemplate, findPodTemplate, flattenObjects, isObject, objectRef, siteLabel } from './workloads';
 import { KubepinUsageError, describeType } from './errors';
 
 /** Annotation on each pod template listing the images as written before pinning. */
@@ -150,7 +150,21 @@ export class PolicyEngine {
       }
     }
 
-    const ownListed = this.mergePullSecrets(template.spec, neededSecrets);
+    this.attachPullSecrets(ref, template, neededSecrets, accountServing, privateUnserved);
+    if (this.options.annotate !== false && Object.keys(originals).length > 0) {
+      annotate(object, template.metadataPath, originals);
+    }
+    return object;
+  }
+
+  /**
+   * Adds the secrets the pod's images need after those it lists, reports private images no
+   * secret serves, and adds the ServiceAccount's serving secrets once the pod lists its own
+   * (the kubelet then ignores the ServiceAccount's).
+   */
+  private attachPullSecrets(ref: ObjectRef, template: PodTemplate, needed: string[], accountServing: string[], privateUnserved: Array<{ site: ImageSite; image: string }>): void {
+    const namespace = ref.namespace;
+    const ownListed = this.mergePullSecrets(template.spec, needed);
     const undeclaredListed = ownListed.some((name) => !this.secretNamespaces.has(name));
     for (const { site, image } of privateUnserved) {
       if (undeclaredListed) continue; // A secret we know nothing about may serve it.
@@ -167,10 +181,6 @@ export class PolicyEngine {
           `the pod lists its own imagePullSecrets (${ownListed.join(', ')}), so the kubelet ignores those of ServiceAccount ${account}; kubepin added ${added.join(', ')} to the pod. Fix: attach every secret to the pod, or none (and let the ServiceAccount provide them)`);
       }
     }
-    if (this.options.annotate !== false && Object.keys(originals).length > 0) {
-      annotate(object, template.metadataPath, originals);
-    }
-    return object;
   }
 
   private pinSite(ref: ObjectRef, site: ImageSite): { image: ImageReference; changed: boolean } | undefined {
