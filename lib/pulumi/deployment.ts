@@ -1,7 +1,7 @@
 import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
 import { PrePullDaemonSet } from './prepull-daemonset';
-import { WorkloadArgs, buildWorkload, selectorLabels } from './workload';
+import { WorkloadArgs, buildWorkload, pinnedControllerInputs } from './workload';
 
 /** Props of {@link Deployment}. */
 export interface DeploymentArgs extends WorkloadArgs {
@@ -28,20 +28,8 @@ export class Deployment extends pulumi.ComponentResource {
   constructor(name: string, args: DeploymentArgs, opts?: pulumi.ComponentResourceOptions) {
     super(DEPLOYMENT_TYPE, name, {}, opts);
     const built = buildWorkload(this, DEPLOYMENT_TYPE, name, args);
-    const template = built.template as { metadata: k8s.types.input.meta.v1.ObjectMeta };
-    const props = built.pinner.pinProps(`${DEPLOYMENT_TYPE} "${name}"`, {
-      apiVersion: 'apps/v1',
-      kind: 'Deployment',
-      ...(args.metadata ? { metadata: args.metadata } : {}),
-      spec: {
-        ...(args.spec ?? {}),
-        replicas: args.replicas ?? 1,
-        selector: { matchLabels: selectorLabels(template.metadata) },
-        template: built.template,
-      },
-    });
+    const rest = pinnedControllerInputs(built, `${DEPLOYMENT_TYPE} "${name}"`, 'Deployment', args);
     this.prePull = built.prePull;
-    const { apiVersion: _a, kind: _k, ...rest } = props;
     this.deployment = new k8s.apps.v1.Deployment(name, rest as k8s.apps.v1.DeploymentArgs, { parent: this, dependsOn: built.dependsOn });
     this.registerOutputs({ deployment: this.deployment });
   }

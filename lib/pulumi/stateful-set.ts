@@ -1,7 +1,7 @@
 import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
 import { PrePullDaemonSet } from './prepull-daemonset';
-import { WorkloadArgs, buildWorkload, selectorLabels } from './workload';
+import { WorkloadArgs, buildWorkload, pinnedControllerInputs } from './workload';
 
 /** Props of {@link StatefulSet}. */
 export interface StatefulSetArgs extends WorkloadArgs {
@@ -28,20 +28,8 @@ export class StatefulSet extends pulumi.ComponentResource {
   constructor(name: string, args: StatefulSetArgs, opts?: pulumi.ComponentResourceOptions) {
     super(STATEFULSET_TYPE, name, {}, opts);
     const built = buildWorkload(this, STATEFULSET_TYPE, name, args);
-    const template = built.template as { metadata: k8s.types.input.meta.v1.ObjectMeta };
-    const props = built.pinner.pinProps(`${STATEFULSET_TYPE} "${name}"`, {
-      apiVersion: 'apps/v1',
-      kind: 'StatefulSet',
-      ...(args.metadata ? { metadata: args.metadata } : {}),
-      spec: {
-        ...(args.spec ?? {}),
-        replicas: args.replicas ?? 1,
-        selector: { matchLabels: selectorLabels(template.metadata) },
-        template: built.template,
-      },
-    });
+    const rest = pinnedControllerInputs(built, `${STATEFULSET_TYPE} "${name}"`, 'StatefulSet', args);
     this.prePull = built.prePull;
-    const { apiVersion: _a, kind: _k, ...rest } = props;
     this.statefulSet = new k8s.apps.v1.StatefulSet(name, rest as k8s.apps.v1.StatefulSetArgs, { parent: this, dependsOn: built.dependsOn });
     this.registerOutputs({ statefulSet: this.statefulSet });
   }

@@ -142,6 +142,33 @@ function plainScope(podSpec: Record<string, unknown>): Pick<PrePullImage, 'nodeS
   return out;
 }
 
+/**
+ * The pinned inputs (without apiVersion and kind) of an apps/v1 controller over the built pod
+ * template: the caller's spec fields, `replicas` (default 1), a selector of the pods' labels.
+ * Deployment and StatefulSet differ only in kind.
+ */
+export function pinnedControllerInputs(
+  built: BuiltWorkload,
+  label: string,
+  kind: 'Deployment' | 'StatefulSet',
+  args: WorkloadArgs & { readonly replicas?: pulumi.Input<number>; readonly spec?: object },
+): pulumi.Inputs {
+  const template = built.template as { metadata: k8s.types.input.meta.v1.ObjectMeta };
+  const props = built.pinner.pinProps(label, {
+    apiVersion: 'apps/v1',
+    kind,
+    ...(args.metadata ? { metadata: args.metadata } : {}),
+    spec: {
+      ...(args.spec ?? {}),
+      replicas: args.replicas ?? 1,
+      selector: { matchLabels: selectorLabels(template.metadata) },
+      template: built.template,
+    },
+  });
+  const { apiVersion: _a, kind: _k, ...rest } = props;
+  return rest;
+}
+
 /** The pods' labels as a selector: plain when they are plain (so errors stay synchronous). */
 export function selectorLabels(metadata: pulumi.Input<k8s.types.input.meta.v1.ObjectMeta>): pulumi.Input<Record<string, pulumi.Input<string>>> {
   if (!pulumi.Output.isInstance(metadata) && isObject(metadata) && (metadata.labels === undefined || !pulumi.Output.isInstance(metadata.labels))) {
