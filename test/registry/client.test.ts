@@ -4,19 +4,10 @@ import * as path from 'path';
 import { CredentialKeyring } from '../../lib/credentials/keyring';
 import { DockerConfigCredentials, KeyringCredentials, RegistryClient, RegistryError } from '../../lib/registry';
 import { pushImage, PushedImage, startRegistry, TestRegistryDetails } from '../support/registry';
+import { registryFailure as failure } from '../support/registry-http';
 
 function keyringFor(host: string, username: string, password: string, source = 'test-secret'): KeyringCredentials {
   return new KeyringCredentials(new CredentialKeyring().add(source, { auths: { [host]: { username, password } } }));
-}
-
-async function failure(promise: Promise<unknown>): Promise<RegistryError> {
-  try {
-    await promise;
-  } catch (e) {
-    if (e instanceof RegistryError) return e;
-    throw e;
-  }
-  throw new Error('expected a RegistryError');
 }
 
 describe('RegistryClient against an anonymous registry', () => {

@@ -7,19 +7,10 @@ import { KeyringCredentials, RegistryClient, RegistryClientOptions, RegistryErro
 import { FaultProxy, startFaultProxy } from '../support/fault-proxy';
 import { pushImage, PushedImage, sha256, startRegistry, TestRegistryDetails } from '../support/registry';
 import { deploymentYaml, runKubepin, tempProject, writeFiles } from '../support/registry-cli';
+import { registryFailure as failure } from '../support/registry-http';
 
 const MANIFEST = /\/manifests\//;
 const FAST: RegistryClientOptions = { timeoutMs: 1000, backoffMs: 5, maxBackoffMs: 20, retries: 3 };
-
-async function failure(promise: Promise<unknown>): Promise<RegistryError> {
-  try {
-    await promise;
-  } catch (e) {
-    if (e instanceof RegistryError) return e;
-    throw e;
-  }
-  throw new Error('expected a RegistryError');
-}
 
 describe('registry faults, through a fault-injecting proxy', () => {
   let registry: TestRegistryDetails;

@@ -2,6 +2,7 @@ import * as fs from 'fs';
 import * as http from 'http';
 import * as https from 'https';
 import * as net from 'net';
+import { RegistryError } from '../../lib/registry/errors';
 
 /** A response read fully into memory (test helpers only deal with small bodies). */
 export interface TestHttpResponse {
@@ -61,4 +62,15 @@ export function freePort(): Promise<number> {
       server.close(() => resolve(port));
     });
   });
+}
+
+/** Awaits `promise` and returns the RegistryError it rejects with; anything else fails the test. */
+export async function registryFailure(promise: Promise<unknown>): Promise<RegistryError> {
+  try {
+    await promise;
+  } catch (e) {
+    if (e instanceof RegistryError) return e;
+    throw e;
+  }
+  throw new Error('expected a RegistryError');
 }
