@@ -18,3 +18,4 @@ export * from './check';
 export * from './prepull';
 export * from './node';
 export * from './registry';
+export * from './signatures';

@@ -4,6 +4,7 @@ import { KubepinError, KubepinUsageError } from '../errors';
 import { RegistryError } from './errors';
 import { RegistryCredential, RegistryCredentialProvider } from './credentials';
 import { HttpAnswer, Transport, TransportError, toRegistryError } from './transport';
+import type { ArtifactSource, FetchedManifest } from '../signatures/artifacts';
 
 /** The manifest media types asked for, indexes first: without them registries down-convert to one platform. */
 export const MANIFEST_ACCEPT = [
@@ -111,7 +112,7 @@ interface HostState {
  * const { digest } = await client.resolve('ghcr.io/acme/api:1.4');
  * client.close();
  */
-export class RegistryClient {
+export class RegistryClient implements ArtifactSource {
   private readonly transport: Transport;
   private readonly hosts = new Map<string, HostState>();
   private readonly tokens = new Map<string, { token: string; expiresAt: number }>();
@@ -182,24 +183,32 @@ export class RegistryClient {
     this.transport.close();
   }
 
-  private async resolveTagged(ref: ImageReference, platforms: string[]): Promise<ResolvedImage> {
+  private resolveTagged(ref: ImageReference, platforms: string[]): Promise<ResolvedImage> {
+    return this.withAccess(ref, async (apiHost, state, credential) => ({
+      ...(await this.resolveWith(apiHost, state, ref, credential, platforms)),
+      reference: ref.toString(),
+      resolvedFrom: apiHost,
+      ...(credential ? { credential: { source: credential.source, username: credential.username } } : {}),
+    }));
+  }
+
+  /**
+   * Runs `attempt` against the API host of `ref` (its mirror, if any) within the host's
+   * concurrency limit, anonymously first where the registry allows it, then with each matching
+   * credential in turn (the kubelet's rule: first success wins).
+   */
+  private withAccess<T>(ref: ImageReference, attempt: (apiHost: string, state: HostState, credential: RegistryCredential | undefined) => Promise<T>): Promise<T> {
     const logicalHost = this.mirrors.get(ref.registry) ?? ref.registry;
     const apiHost = logicalHost === DOCKER_HUB ? 'registry-1.docker.io' : logicalHost;
     const state = this.hostState(apiHost);
     return state.limiter.run(async () => {
-      const finish = (result: Omit<ResolvedImage, 'reference' | 'resolvedFrom' | 'credential'>, credential?: RegistryCredential): ResolvedImage => ({
-        ...result,
-        reference: ref.toString(),
-        resolvedFrom: apiHost,
-        ...(credential ? { credential: { source: credential.source, username: credential.username } } : {}),
-      });
       const { challenge } = await this.ping(apiHost, state);
       let firstError: RegistryError | undefined;
       // A registry that serves /v2/ anonymously is asked anonymously first: credentials are only
       // looked up (they may come from files still being read) when it asks for them.
       if (challenge.scheme === 'none') {
         try {
-          return finish(await this.resolveWith(apiHost, state, ref, undefined, platforms));
+          return await attempt(apiHost, state, undefined);
         } catch (e) {
           if (!(e instanceof RegistryError) || (e.kind !== 'unauthorized' && e.kind !== 'forbidden')) throw e;
           firstError = e;
@@ -216,10 +225,9 @@ export class RegistryClient {
       if (credentials.length === 0 && firstError) throw firstError;
       const attempts: Array<RegistryCredential | undefined> = credentials.length > 0 ? credentials : [undefined];
       let lastError: RegistryError | undefined;
-      // The kubelet's rule: try each matching credential in turn, first success wins.
       for (const credential of attempts) {
         try {
-          return finish(await this.resolveWith(apiHost, state, ref, credential, platforms), credential);
+          return await attempt(apiHost, state, credential);
         } catch (e) {
           if (!(e instanceof RegistryError) || (e.kind !== 'unauthorized' && e.kind !== 'forbidden')) throw e;
           lastError = e;
@@ -227,6 +235,56 @@ export class RegistryClient {
       }
       throw lastError!;
     });
+  }
+
+  /**
+   * The manifest `reference` (tag or digest) of `image`'s repository, at most `maxBytes`, its
+   * bytes checked against the digest header (and against `reference` when that is a digest);
+   * `undefined` when the registry answers 404. Used to read signatures ({@link ArtifactSource}).
+   */
+  public fetchManifest(image: ImageReference, reference: string, accept: readonly string[], maxBytes: number): Promise<FetchedManifest | undefined> {
+    const what = `${image.name}:${reference}`;
+    return this.withAccess(image, async (host, state, credential) => {
+      const res = await this.fetchPath(host, state, image, `manifests/${reference}`, accept.join(', '), maxBytes, credential, what);
+      if (res.status === 404) return undefined;
+      this.checkStatus(res, host, what, credential);
+      const digest = `sha256:${crypto.createHash('sha256').update(res.body).digest('hex')}`;
+      const claimed = headerDigest(res);
+      if ((claimed !== undefined && claimed !== digest) || (SHA256_DIGEST.test(reference) && reference !== digest)) {
+        throw new RegistryError('digest-mismatch', host, `${what}: ${host} sent a manifest whose bytes hash to ${digest}, not ${SHA256_DIGEST.test(reference) ? reference : claimed}; refusing it`);
+      }
+      return { body: res.body, digest, mediaType: contentType(res) ?? '' };
+    });
+  }
+
+  /** The blob `digest` of `image`'s repository, at most `maxBytes`; its bytes must hash to `digest`. */
+  public fetchBlob(image: ImageReference, digest: string, maxBytes: number): Promise<Buffer> {
+    const what = `${image.name}@${digest}`;
+    return this.withAccess(image, async (host, state, credential) => {
+      const res = await this.fetchPath(host, state, image, `blobs/${digest}`, '*/*', maxBytes, credential, what);
+      this.checkStatus(res, host, what, credential);
+      const actual = `sha256:${crypto.createHash('sha256').update(res.body).digest('hex')}`;
+      if (actual !== digest) throw new RegistryError('digest-mismatch', host, `${what}: ${host} sent a blob whose bytes hash to ${actual}; refusing it`);
+      return res.body;
+    });
+  }
+
+  /** The OCI 1.1 referrers index of `digest` (filtered by `artifactType`); `undefined` when the registry lacks the API. */
+  public fetchReferrers(image: ImageReference, digest: string, artifactType: string, maxBytes: number): Promise<Buffer | undefined> {
+    const what = `${image.name}@${digest} referrers`;
+    return this.withAccess(image, async (host, state, credential) => {
+      const res = await this.fetchPath(host, state, image, `referrers/${digest}?artifactType=${encodeURIComponent(artifactType)}`, 'application/vnd.oci.image.index.v1+json', maxBytes, credential, what);
+      // distribution 2.8 and other pre-1.1 registries answer 404 (or 400/405) for the path.
+      if (res.status === 404 || res.status === 400 || res.status === 405) return undefined;
+      this.checkStatus(res, host, what, credential);
+      if (contentType(res) !== 'application/vnd.oci.image.index.v1+json') return undefined;
+      return res.body;
+    });
+  }
+
+  private async fetchPath(host: string, state: HostState, image: ImageReference, tail: string, accept: string, maxBytes: number, credential: RegistryCredential | undefined, what: string): Promise<HttpAnswer> {
+    const { origin } = await this.ping(host, state);
+    return this.send(host, state, new URL(`${origin}/v2/${image.repository}/${tail}`), 'GET', `repository:${image.repository}:pull`, credential, what, { accept, maxBytes });
   }
 
   private hostState(host: string): HostState {
@@ -358,17 +416,18 @@ export class RegistryClient {
     scope: string,
     credential: RegistryCredential | undefined,
     image: string,
+    body: { accept: string; maxBytes: number } = { accept: MANIFEST_ACCEPT, maxBytes: this.maxManifestBytes },
   ): Promise<HttpAnswer> {
     let refreshed = false;
     let target = url;
     for (let hops = 0; hops <= 5; hops++) {
       const sameHost = target.host === host;
-      const headers: Record<string, string> = { Accept: MANIFEST_ACCEPT, 'User-Agent': USER_AGENT };
+      const headers: Record<string, string> = { Accept: body.accept, 'User-Agent': USER_AGENT };
       if (sameHost) {
         const auth = await this.authorization(host, state, scope, credential, image);
         if (auth) headers.Authorization = auth;
       }
-      const res = await this.withRetries(host, image, () => this.transport.request(target, method, headers, this.maxManifestBytes));
+      const res = await this.withRetries(host, image, () => this.transport.request(target, method, headers, body.maxBytes));
       if (res.status === 401 && sameHost) {
         // Learn a challenge the ping did not show, or refresh an expired token once.
         const challenge = parseChallenge(res.headers['www-authenticate']);

@@ -352,7 +352,7 @@ export async function pushImage(registry: TestRegistry, repository: string, tag:
 }
 
 /** Pushes with the registry's credentials; a token registry's push token is fetched once per repository. */
-class PushClient {
+export class PushClient {
   private authorization?: string;
   private readonly base: string;
 

@@ -1,0 +1,90 @@
+import { Bundle, bundleFromJSON, isBundleWithDsseEnvelope } from '@sigstore/bundle';
+import { TrustMaterial, Verifier, toSignedEntity } from '@sigstore/verify';
+import { SignatureKey } from './keys';
+import { SignatureRejection, SignatureSubject, describeKeys, isRecord, quote, sameRepository } from './cosign';
+
+/** Media type of a Sigstore bundle (the format cosign writes from v3 on), as layer and artifactType. */
+export const SIGSTORE_BUNDLE_MEDIA_TYPE = 'application/vnd.dev.sigstore.bundle.v0.3+json';
+/** The in-toto predicate type of a cosign image signature. */
+export const COSIGN_SIGN_PREDICATE = 'https://sigstore.dev/cosign/sign/v1';
+const IN_TOTO_PAYLOAD_TYPE = 'application/vnd.in-toto+json';
+const IN_TOTO_STATEMENT_TYPES = new Set(['https://in-toto.io/Statement/v1', 'https://in-toto.io/Statement/v0.1']);
+
+/**
+ * Checks one Sigstore bundle (a DSSE envelope around an in-toto statement with predicate type
+ * {@link COSIGN_SIGN_PREDICATE}) against `keys`: the statement must name `subject.digest` (and,
+ * when its subject carries a name, `subject.repository`), and one key must verify the envelope
+ * (with `@sigstore/verify`, the key as trust material). A transparency-log entry or timestamp in
+ * the bundle is not needed and not checked: the trusted key is what vouches.
+ * @returns the key that verified
+ * @throws SignatureRejection saying why not
+ */
+export function verifySigstoreBundle(bytes: Buffer, keys: readonly SignatureKey[], subject: SignatureSubject): SignatureKey {
+  let json: unknown;
+  try {
+    json = JSON.parse(bytes.toString('utf8'));
+  } catch {
+    throw new SignatureRejection(`the Sigstore bundle is not JSON (${bytes.length} bytes; truncated or not a bundle)`);
+  }
+  let bundle: Bundle;
+  try {
+    bundle = bundleFromJSON(json);
+  } catch (e) {
+    throw new SignatureRejection(`not a valid Sigstore bundle (${(e as Error).message.slice(0, 200)})`);
+  }
+  if (!isBundleWithDsseEnvelope(bundle)) {
+    throw new SignatureRejection('the bundle holds a message signature, not a DSSE envelope around an image statement (cosign writes the latter for images)');
+  }
+  if (bundle.verificationMaterial.content.$case !== 'publicKey') {
+    throw new SignatureRejection('the bundle is signed with a certificate (keyless); this kubepin verifies key-based signatures only');
+  }
+  const envelope = bundle.content.dsseEnvelope;
+  if (envelope.payloadType !== IN_TOTO_PAYLOAD_TYPE) {
+    throw new SignatureRejection(`the envelope's payload type is ${quote(envelope.payloadType)}, not ${IN_TOTO_PAYLOAD_TYPE}`);
+  }
+  checkStatement(envelope.payload, subject);
+  const entity = toSignedEntity(bundle);
+  for (const key of keys) {
+    const trust: TrustMaterial = {
+      certificateAuthorities: [],
+      timestampAuthorities: [],
+      tlogs: [],
+      ctlogs: [],
+      publicKey: () => ({ publicKey: key.publicKey, validFor: () => true }),
+    };
+    try {
+      // The key is the trust root: no log entry, timestamp or certificate is required or consulted.
+      new Verifier(trust, { tlogThreshold: 0, ctlogThreshold: 0, timestampThreshold: 0 }).verify({ ...entity, tlogEntries: [], timestamps: [] });
+      return key;
+    } catch {
+      // Try the next key.
+    }
+  }
+  throw new SignatureRejection(`the bundle's signature does not verify with ${describeKeys(keys)}`);
+}
+
+function checkStatement(payload: Buffer, subject: SignatureSubject): void {
+  let statement: unknown;
+  try {
+    statement = JSON.parse(payload.toString('utf8'));
+  } catch {
+    throw new SignatureRejection('the envelope payload is not JSON');
+  }
+  if (!isRecord(statement) || !IN_TOTO_STATEMENT_TYPES.has(statement._type as string)) {
+    throw new SignatureRejection('the envelope payload is not an in-toto statement');
+  }
+  if (statement.predicateType !== COSIGN_SIGN_PREDICATE) {
+    throw new SignatureRejection(`the statement's predicate type is ${quote(statement.predicateType)}, not a cosign image signature (${COSIGN_SIGN_PREDICATE})`);
+  }
+  const hex = subject.digest.replace(/^sha256:/, '');
+  const subjects = Array.isArray(statement.subject) ? statement.subject.filter(isRecord) : [];
+  const match = subjects.find((s) => isRecord(s.digest) && s.digest.sha256 === hex);
+  if (!match) {
+    const named = subjects.map((s) => (isRecord(s.digest) && typeof s.digest.sha256 === 'string' ? `sha256:${s.digest.sha256}` : '?'));
+    throw new SignatureRejection(`the statement is for digest ${named.length > 0 ? quote(named[0]) : '(none)'}, not ${subject.digest}`);
+  }
+  // cosign v3 leaves the name empty (the digest alone is signed); a name, when present, must be this repository.
+  if (typeof match.name === 'string' && match.name !== '' && !sameRepository(match.name, subject.repository)) {
+    throw new SignatureRejection(`the statement is for repository ${quote(match.name)}, not ${subject.repository.name}`);
+  }
+}

@@ -1,0 +1,10 @@
+/**
+ * Image signatures: which images must be signed by which keys (`kubepin.config.json`), and
+ * verification of cosign signatures and Sigstore bundles found in registries. See docs/signatures.md.
+ */
+export * from './keys';
+export * from './policy';
+export * from './artifacts';
+export { COSIGN_SIGNATURE_ANNOTATION, SIMPLE_SIGNING_MEDIA_TYPE, SignatureRejection, SignatureSubject, verifySimpleSigning } from './cosign';
+export * from './bundle';
+export * from './verifier';

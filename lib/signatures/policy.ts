@@ -1,0 +1,168 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { ImageReference } from '../image-reference';
+import { registryKeyMatches } from '../credentials/keyring';
+import { KubepinError, describeType } from '../errors';
+import { SignatureKey, SignatureKeyError, parsePublicKey } from './keys';
+
+/** The project configuration file, looked up next to the lock file. */
+export const CONFIG_FILE_NAME = 'kubepin.config.json';
+
+/** The configuration file is unreadable or its `signatures` section is malformed. */
+export class SignaturePolicyError extends KubepinError {}
+
+/** Keyless (Fulcio certificate) signer identity. Parsed and documented; verification is not built yet. */
+export interface KeylessIdentity {
+  /** The certificate's subject alternative name, e.g. `https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main`. */
+  readonly identity: string;
+  /** The OIDC issuer, e.g. `https://token.actions.githubusercontent.com`. */
+  readonly issuer: string;
+}
+
+/** Images that must be signed, and who may sign them. */
+export interface SignatureRequirement {
+  /** kubelet-style patterns (`ghcr.io/acme`, `*.example.com/team`), matched as pull secrets are matched. */
+  readonly images: readonly string[];
+  /** Keys any one of which must have signed the digest. */
+  readonly keys: readonly SignatureKey[];
+  /** Keyless signers (not verified by this version: images needing only these fail to lock). @default none */
+  readonly keyless?: readonly KeylessIdentity[];
+  /** Where the requirement was written, for messages: `kubepin.config.json: signatures.require[0]`. */
+  readonly where: string;
+}
+
+/**
+ * Which images need a signature by which keys: the `signatures` section of `kubepin.config.json`.
+ *
+ * ```json
+ * { "signatures": { "require": [ { "images": ["ghcr.io/acme"], "keys": ["keys/acme.pub"] } ] } }
+ * ```
+ * Key paths are relative to the configuration file. When several requirements match an image,
+ * the most specific pattern (longest) decides, as the kubelet picks credentials.
+ */
+export class SignaturePolicy {
+  /** A policy that requires nothing. */
+  public static readonly NONE = new SignaturePolicy([], undefined);
+
+  /** Reads `file`; a missing file is {@link NONE}. @throws SignaturePolicyError, SignatureKeyError */
+  public static load(file: string): SignaturePolicy {
+    let text: string;
+    try {
+      text = fs.readFileSync(file, 'utf8');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return SignaturePolicy.NONE;
+      throw new SignaturePolicyError(`${file}: cannot read the configuration file: ${(e as Error).message}`);
+    }
+    let data: unknown;
+    try {
+      data = JSON.parse(text);
+    } catch (e) {
+      throw new SignaturePolicyError(`${file}: not valid JSON (${(e as Error).message})`);
+    }
+    if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+      throw new SignaturePolicyError(`${file}: must be a JSON object, got ${describeType(data)}`);
+    }
+    return SignaturePolicy.fromConfig((data as Record<string, unknown>).signatures, path.dirname(path.resolve(file)), file);
+  }
+
+  /** The policy of the project whose lock file is `lockFile`: `kubepin.config.json` in the same directory. */
+  public static forLockFile(lockFile: string): SignaturePolicy {
+    return SignaturePolicy.load(path.join(path.dirname(path.resolve(lockFile)), CONFIG_FILE_NAME));
+  }
+
+  /**
+   * Builds a policy from a `signatures` section (`undefined`: no requirements).
+   * @param baseDir where relative key paths resolve
+   * @param file the file name used in messages
+   */
+  public static fromConfig(section: unknown, baseDir: string, file: string = CONFIG_FILE_NAME): SignaturePolicy {
+    if (section === undefined) return SignaturePolicy.NONE;
+    const where = `${file}: signatures`;
+    if (typeof section !== 'object' || section === null || Array.isArray(section)) {
+      throw new SignaturePolicyError(`${where} must be an object with a "require" list, got ${describeType(section)}`);
+    }
+    const unknownFields = Object.keys(section).filter((k) => k !== 'require');
+    if (unknownFields.length > 0) throw new SignaturePolicyError(`${where}: unknown field(s) ${unknownFields.map((k) => JSON.stringify(k)).join(', ')}; only "require" is read`);
+    const list = (section as Record<string, unknown>).require;
+    if (!Array.isArray(list)) throw new SignaturePolicyError(`${where}.require must be a list of { "images": [...], "keys": [...] }, got ${describeType(list)}`);
+    const keyCache = new Map<string, SignatureKey>();
+    const requirements = list.map((item, i) => parseRequirement(item, `${where}.require[${i}]`, baseDir, keyCache));
+    return new SignaturePolicy(requirements, file);
+  }
+
+  private readonly cache = new Map<string, SignatureRequirement | undefined>();
+
+  private constructor(
+    /** Every requirement, in file order. */
+    public readonly requirements: readonly SignatureRequirement[],
+    /** The file it came from, if any. */
+    public readonly file: string | undefined,
+  ) {}
+
+  /** True when no image needs a signature. */
+  public get empty(): boolean {
+    return this.requirements.length === 0;
+  }
+
+  /** The requirement covering `image` (a reference or its `registry/repository` name), if any. */
+  public requirementFor(image: string | ImageReference): SignatureRequirement | undefined {
+    if (this.requirements.length === 0) return undefined;
+    const name = typeof image === 'string' ? (ImageReference.tryParse(image)?.name ?? image) : image.name;
+    if (this.cache.has(name)) return this.cache.get(name);
+    let best: { requirement: SignatureRequirement; length: number } | undefined;
+    for (const requirement of this.requirements) {
+      for (const pattern of requirement.images) {
+        if (registryKeyMatches(pattern, name) && (!best || pattern.length > best.length)) best = { requirement, length: pattern.length };
+      }
+    }
+    this.cache.set(name, best?.requirement);
+    return best?.requirement;
+  }
+}
+
+function parseRequirement(item: unknown, where: string, baseDir: string, keyCache: Map<string, SignatureKey>): SignatureRequirement {
+  if (typeof item !== 'object' || item === null || Array.isArray(item)) throw new SignaturePolicyError(`${where} must be an object, got ${describeType(item)}`);
+  const record = item as Record<string, unknown>;
+  const unknownFields = Object.keys(record).filter((k) => !['images', 'keys', 'keyless'].includes(k));
+  if (unknownFields.length > 0) throw new SignaturePolicyError(`${where}: unknown field(s) ${unknownFields.map((k) => JSON.stringify(k)).join(', ')}; use "images", "keys" and "keyless"`);
+  const images = record.images;
+  if (!Array.isArray(images) || images.length === 0 || images.some((p) => typeof p !== 'string' || p === '' || p.includes('://') || p.includes('@') || /:[^/]*$/.test(p.replace(/^[^/]*/, '')))) {
+    throw new SignaturePolicyError(`${where}.images must be a non-empty list of registry/repository patterns as pull secrets use them (e.g. "ghcr.io/acme", "*.example.com"), without tag or digest`);
+  }
+  const keyList = record.keys ?? [];
+  if (!Array.isArray(keyList) || keyList.some((k) => typeof k !== 'string' || k === '')) {
+    throw new SignaturePolicyError(`${where}.keys must be a list of public key files (PEM, relative to the configuration file) or PEM texts`);
+  }
+  const keys = (keyList as string[]).map((k, i) => {
+    const inline = k.includes('-----BEGIN');
+    const file = inline ? undefined : path.resolve(baseDir, k);
+    const cacheKey = file ?? k;
+    let key = keyCache.get(cacheKey);
+    if (!key) {
+      let pem: string = k;
+      if (file) {
+        try {
+          pem = fs.readFileSync(file, 'utf8');
+        } catch (e) {
+          throw new SignatureKeyError(`${where}.keys[${i}]: cannot read ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+        }
+      }
+      key = parsePublicKey(pem, file ? `${where}.keys[${i}] (${k})` : `${where}.keys[${i}]`);
+      keyCache.set(cacheKey, key);
+    }
+    return key;
+  });
+  let keyless: KeylessIdentity[] | undefined;
+  if (record.keyless !== undefined) {
+    const raw = Array.isArray(record.keyless) ? record.keyless : [record.keyless];
+    keyless = raw.map((entry, i) => {
+      const e = entry as Record<string, unknown>;
+      if (typeof e !== 'object' || e === null || typeof e.identity !== 'string' || e.identity === '' || typeof e.issuer !== 'string' || e.issuer === '') {
+        throw new SignaturePolicyError(`${where}.keyless[${i}] must be { "identity": "<certificate SAN>", "issuer": "<OIDC issuer URL>" }`);
+      }
+      return { identity: e.identity, issuer: e.issuer };
+    });
+  }
+  if (keys.length === 0 && !keyless) throw new SignaturePolicyError(`${where} needs "keys" (public key files) or "keyless" signers`);
+  return { images: images as string[], keys, ...(keyless ? { keyless } : {}), where };
+}

@@ -1,0 +1,243 @@
+import { ImageReference } from '../image-reference';
+import { RegistryError } from '../registry/errors';
+import { ArtifactSource, FetchedManifest } from './artifacts';
+import { SIGSTORE_BUNDLE_MEDIA_TYPE, verifySigstoreBundle } from './bundle';
+import { COSIGN_SIGNATURE_ANNOTATION, SIMPLE_SIGNING_MEDIA_TYPE, SignatureRejection, SignatureSubject, isRecord, quote, verifySimpleSigning } from './cosign';
+import { SignatureKey } from './keys';
+import { SignatureRequirement } from './policy';
+
+/** How a signature was found. Recorded in the lock. */
+export type SignatureFormat = 'cosign' | 'sigstore-bundle';
+
+/** What the lock records for a verified digest: which key signed it, in which format. No time. */
+export interface SignatureRecord {
+  /** Fingerprint (`sha256:` of the DER public key) of the key that verified. */
+  readonly key: string;
+  /** Where the signature was: a cosign `.sig` tag, or a Sigstore bundle referring to the digest. */
+  readonly format: SignatureFormat;
+}
+
+/** Why a required signature is missing or invalid. Stable: tools may switch on it. */
+export type SignatureFailureKind = 'signature-missing' | 'signature-invalid' | 'signature-unsupported';
+
+/** A required signature is missing or does not verify; the message says why and how to fix it. */
+export class SignatureVerificationError extends RegistryError {
+  constructor(
+    /** What went wrong. */
+    public readonly signatureKind: SignatureFailureKind,
+    host: string,
+    message: string,
+  ) {
+    super('bad-response', host, message);
+  }
+}
+
+/** Bounds on what a registry may make kubepin read for one image's signatures. */
+export interface SignatureLimits {
+  /** Largest `.sig` manifest, referrers index or referring manifest. @default 256 KiB */
+  readonly maxManifestBytes?: number;
+  /** Layers of a `.sig` manifest looked at (one per signature); more is refused. @default 32 */
+  readonly maxSignatures?: number;
+  /** Largest simple-signing payload. @default 64 KiB */
+  readonly maxPayloadBytes?: number;
+  /** Largest Sigstore bundle. @default 1 MiB */
+  readonly maxBundleBytes?: number;
+  /** Referring artifacts looked at per digest. @default 16 */
+  readonly maxReferrers?: number;
+}
+
+const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
+const DOCKER_MANIFEST = 'application/vnd.docker.distribution.manifest.v2+json';
+const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
+
+/**
+ * Finds and verifies the signatures of a digest: cosign's `sha256-<hex>.sig` tag (simple-signing
+ * payload + `dev.cosignproject.cosign/signature`) and Sigstore bundles referring to the digest
+ * (OCI 1.1 referrers API, or the referrers tag schema `sha256-<hex>` where the registry lacks it).
+ * Every read is bounded; any one valid signature by a required key is enough.
+ */
+export class SignatureVerifier {
+  private readonly limits: Required<SignatureLimits>;
+
+  constructor(
+    private readonly source: ArtifactSource,
+    limits: SignatureLimits = {},
+  ) {
+    this.limits = {
+      maxManifestBytes: limits.maxManifestBytes ?? 256 * 1024,
+      maxSignatures: limits.maxSignatures ?? 32,
+      maxPayloadBytes: limits.maxPayloadBytes ?? 64 * 1024,
+      maxBundleBytes: limits.maxBundleBytes ?? 1024 * 1024,
+      maxReferrers: limits.maxReferrers ?? 16,
+    };
+  }
+
+  /**
+   * Verifies that `digest` of `image`'s repository is signed as `requirement` demands.
+   * @throws SignatureVerificationError with the reasons every candidate failed, and the fix
+   * @throws RegistryError when the registry fails (network, auth)
+   */
+  public async verify(image: ImageReference, digest: string, requirement: SignatureRequirement): Promise<SignatureRecord> {
+    const repository = image.withoutDigest();
+    const display = `${image.tag !== undefined ? `${image.name}:${image.tag}` : image.name}@${digest}`;
+    const host = image.registry;
+    if (requirement.keys.length === 0) {
+      throw new SignatureVerificationError('signature-unsupported', host,
+        `${display}: ${requirement.where} accepts only keyless signers, which this kubepin cannot verify yet. Fix: add the signer's public key to "keys" (cosign public-key), or remove the requirement`);
+    }
+    const subject: SignatureSubject = { digest, repository };
+    const reasons: string[] = [];
+    const [cosign, bundles] = await Promise.all([this.cosignCandidates(repository, digest, reasons), this.bundleCandidates(repository, digest, reasons)]);
+    for (const candidate of [...cosign, ...bundles]) {
+      try {
+        const key = candidate.verify(requirement.keys, subject);
+        return { key: key.fingerprint, format: candidate.format };
+      } catch (e) {
+        if (!(e instanceof SignatureRejection)) throw e;
+        reasons.push(`${candidate.where}: ${e.message}`);
+      }
+    }
+    const keys = requirement.keys.map((k) => k.source).join(', ');
+    if (cosign.length + bundles.length === 0 && reasons.length === 0) {
+      throw new SignatureVerificationError('signature-missing', host,
+        `${display} is not signed: no cosign signature (tag ${sigTag(digest)}.sig) and no Sigstore bundle refers to the digest, but ${requirement.where} requires a signature by ${keys}. Fix: sign it (cosign sign --key <private key> ${image.name}@${digest}), or correct the requirement's images`);
+    }
+    throw new SignatureVerificationError('signature-invalid', host,
+      `${display}: no valid signature by ${keys} (required by ${requirement.where}): ${reasons.join('; ')}. Fix: sign this digest with the required key, or check that the image is the one you meant to trust; nothing was locked for it`);
+  }
+
+  private async cosignCandidates(image: ImageReference, digest: string, reasons: string[]): Promise<Candidate[]> {
+    const tag = `${sigTag(digest)}.sig`;
+    const manifest = await this.fetchManifest(image, tag, [OCI_MANIFEST, DOCKER_MANIFEST], reasons, `cosign tag ${tag}`);
+    if (!manifest) return [];
+    const where = `cosign signature ${tag}`;
+    const parsed = parseJson(manifest.body);
+    const layers = isRecord(parsed) && Array.isArray(parsed.layers) ? parsed.layers : undefined;
+    if (!layers) {
+      reasons.push(`${where}: the manifest is not an image manifest with layers`);
+      return [];
+    }
+    if (layers.length > this.limits.maxSignatures) {
+      reasons.push(`${where}: the manifest lists ${layers.length} layers; kubepin reads at most ${this.limits.maxSignatures} signatures per digest and refused it`);
+      return [];
+    }
+    const out: Candidate[] = [];
+    await Promise.all(
+      layers.map(async (layer, i) => {
+        const at = `${where} layer ${i}`;
+        if (!isRecord(layer) || layer.mediaType !== SIMPLE_SIGNING_MEDIA_TYPE) return;
+        const signature = isRecord(layer.annotations) ? layer.annotations[COSIGN_SIGNATURE_ANNOTATION] : undefined;
+        if (typeof signature !== 'string') {
+          reasons.push(`${at}: no ${COSIGN_SIGNATURE_ANNOTATION} annotation`);
+          return;
+        }
+        const payload = await this.fetchBlob(image, layer, this.limits.maxPayloadBytes, reasons, at);
+        if (payload) out[i] = { where: at, format: 'cosign', verify: (keys, subject) => verifySimpleSigning(payload, signature, keys, subject) };
+      }),
+    );
+    return out.filter(Boolean);
+  }
+
+  private async bundleCandidates(image: ImageReference, digest: string, reasons: string[]): Promise<Candidate[]> {
+    let index = await this.source.fetchReferrers(image, digest, SIGSTORE_BUNDLE_MEDIA_TYPE, this.limits.maxManifestBytes);
+    let via = 'referrers API';
+    if (index === undefined) {
+      // Registries without the referrers API (distribution 2.8): the referrers tag schema.
+      const tagged = await this.fetchManifest(image, sigTag(digest), [OCI_INDEX], reasons, `referrers tag ${sigTag(digest)}`);
+      index = tagged?.body;
+      via = `referrers tag ${sigTag(digest)}`;
+    }
+    if (index === undefined) return [];
+    const parsed = parseJson(index);
+    const entries = isRecord(parsed) && Array.isArray(parsed.manifests) ? parsed.manifests.filter(isRecord) : undefined;
+    if (!entries) {
+      reasons.push(`${via}: not an OCI index`);
+      return [];
+    }
+    // The referrers tag's index may label entries with the config type (cosign writes the empty type): look at each unless it is clearly something else.
+    const candidates = entries.filter((e) => typeof e.digest === 'string' && (e.artifactType === undefined || e.artifactType === SIGSTORE_BUNDLE_MEDIA_TYPE || e.artifactType === 'application/vnd.oci.empty.v1+json'));
+    if (candidates.length > this.limits.maxReferrers) {
+      reasons.push(`${via}: lists ${candidates.length} referring artifacts; kubepin looks at the first ${this.limits.maxReferrers}`);
+    }
+    const out: Candidate[] = [];
+    await Promise.all(
+      candidates.slice(0, this.limits.maxReferrers).map(async (entry, i) => {
+        const at = `Sigstore bundle ${String(entry.digest).slice(0, 19)}… (${via})`;
+        const manifest = await this.fetchManifest(image, entry.digest as string, [OCI_MANIFEST], reasons, at);
+        if (!manifest) {
+          reasons.push(`${at}: the referring manifest is missing`);
+          return;
+        }
+        const m = parseJson(manifest.body);
+        if (!isRecord(m)) return;
+        const artifactType = m.artifactType ?? (isRecord(m.config) ? m.config.mediaType : undefined);
+        if (artifactType !== SIGSTORE_BUNDLE_MEDIA_TYPE) return; // Another kind of referrer (SBOM, attestation).
+        if (!isRecord(m.subject) || m.subject.digest !== digest) {
+          reasons.push(`${at}: refers to ${quote(isRecord(m.subject) ? m.subject.digest : undefined)}, not ${digest}`);
+          return;
+        }
+        const layer = Array.isArray(m.layers) && m.layers.length === 1 && isRecord(m.layers[0]) ? m.layers[0] : undefined;
+        if (!layer || layer.mediaType !== SIGSTORE_BUNDLE_MEDIA_TYPE) {
+          reasons.push(`${at}: expected exactly one ${SIGSTORE_BUNDLE_MEDIA_TYPE} layer`);
+          return;
+        }
+        const bytes = await this.fetchBlob(image, layer, this.limits.maxBundleBytes, reasons, at);
+        if (bytes) out[i] = { where: at, format: 'sigstore-bundle', verify: (keys, subject) => verifySigstoreBundle(bytes, keys, subject) };
+      }),
+    );
+    return out.filter(Boolean);
+  }
+
+  private async fetchManifest(image: ImageReference, reference: string, accept: string[], reasons: string[], where: string): Promise<FetchedManifest | undefined> {
+    try {
+      return await this.source.fetchManifest(image, reference, accept, this.limits.maxManifestBytes);
+    } catch (e) {
+      if (e instanceof RegistryError && (e.kind === 'too-large' || e.kind === 'digest-mismatch' || e.kind === 'bad-response')) {
+        reasons.push(`${where}: ${e.kind === 'too-large' ? `larger than ${this.limits.maxManifestBytes} bytes; refused` : e.message}`);
+        return undefined;
+      }
+      throw e;
+    }
+  }
+
+  /** Reads a blob a descriptor names, refusing a declared or actual size above `max`. */
+  private async fetchBlob(image: ImageReference, descriptor: Record<string, unknown>, max: number, reasons: string[], where: string): Promise<Buffer | undefined> {
+    const digest = descriptor.digest;
+    if (typeof digest !== 'string' || !/^sha256:[a-f0-9]{64}$/.test(digest)) {
+      reasons.push(`${where}: the layer has no sha256 digest`);
+      return undefined;
+    }
+    if (typeof descriptor.size === 'number' && descriptor.size > max) {
+      reasons.push(`${where}: the layer claims ${descriptor.size} bytes, more than the ${max} kubepin reads; refused`);
+      return undefined;
+    }
+    try {
+      return await this.source.fetchBlob(image, digest, max);
+    } catch (e) {
+      if (e instanceof RegistryError && ['too-large', 'digest-mismatch', 'not-found', 'bad-response'].includes(e.kind)) {
+        reasons.push(`${where}: ${e.kind === 'too-large' ? `larger than ${max} bytes; refused` : e.kind === 'not-found' ? 'the layer blob is missing' : e.message}`);
+        return undefined;
+      }
+      throw e;
+    }
+  }
+}
+
+interface Candidate {
+  readonly where: string;
+  readonly format: SignatureFormat;
+  verify(keys: readonly SignatureKey[], subject: SignatureSubject): SignatureKey;
+}
+
+/** `sha256-<hex>`: the tag cosign and the referrers tag schema derive from a digest. */
+export function sigTag(digest: string): string {
+  return digest.replace(':', '-');
+}
+
+function parseJson(body: Buffer): unknown {
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch {
+    return undefined;
+  }
+}
