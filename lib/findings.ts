@@ -42,6 +42,7 @@ export type FindingCode =
   | 'registry-not-allowed'
   | 'invalid-pull-policy'
   | 'service-account-pull-secrets-ignored'
+  | 'signature-not-locked'
   | (string & { readonly __findingCode?: never });
 
 /** Describes an object for messages: `Deployment default/web`. */

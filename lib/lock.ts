@@ -20,6 +20,16 @@ export interface LockEntry {
   readonly mediaType: string;
   /** Optional per-platform manifest digests (`linux/amd64` → digest), taken from the verified index. */
   readonly platforms?: Readonly<Record<string, string>>;
+  /** The signature `kubepin lock` verified for `digest`, when a signature policy covers the image (docs/signatures.md). */
+  readonly signature?: LockedSignature;
+}
+
+/** Which key vouched for a locked digest, and where its signature was found. No time: the lock stays byte-stable. */
+export interface LockedSignature {
+  /** `sha256:<hex>` fingerprint of the public key (DER) that verified the signature. */
+  readonly key: string;
+  /** `cosign` (a `sha256-<hex>.sig` tag) or `sigstore-bundle` (an OCI referrer). */
+  readonly format: 'cosign' | 'sigstore-bundle';
 }
 
 /** Read access to resolved digests; what the policy engine needs from a lock. */
@@ -110,6 +120,7 @@ export class ImageLock implements DigestSource {
       digest: entry.digest,
       mediaType: entry.mediaType,
       ...(entry.platforms && Object.keys(entry.platforms).length > 0 ? { platforms: sortRecord(entry.platforms) } : {}),
+      ...(entry.signature ? { signature: { key: entry.signature.key, format: entry.signature.format } } : {}),
     });
     this.entries.set(key, stored);
     return stored;
@@ -125,8 +136,8 @@ export class ImageLock implements DigestSource {
   public serialize(): string {
     const images: Record<string, LockEntry> = {};
     for (const entry of this.list()) {
-      const { requested, reference, digest, mediaType, platforms } = entry;
-      images[reference] = { requested, reference, digest, mediaType, ...(platforms ? { platforms } : {}) };
+      const { requested, reference, digest, mediaType, platforms, signature } = entry;
+      images[reference] = { requested, reference, digest, mediaType, ...(platforms ? { platforms } : {}), ...(signature ? { signature } : {}) };
     }
     return `${JSON.stringify({ version: LOCK_FORMAT_VERSION, images }, null, 2)}\n`;
   }
@@ -257,7 +268,15 @@ function validateEntry(file: string, key: string, value: unknown): LockEntry {
     }
     platforms = sortRecord(platforms);
   }
-  const known = new Set(['requested', 'reference', 'digest', 'mediaType', 'platforms']);
+  let signature: LockedSignature | undefined;
+  if (entry.signature !== undefined) {
+    const sig = entry.signature as Record<string, unknown>;
+    if (typeof sig !== 'object' || sig === null || Array.isArray(sig) || typeof sig.key !== 'string' || !/^sha256:[a-f0-9]{64}$/.test(sig.key) || (sig.format !== 'cosign' && sig.format !== 'sigstore-bundle') || Object.keys(sig).length !== 2) {
+      throw new LockFileError(`${where}: "signature" must be { "key": "sha256:<64 hex>", "format": "cosign" | "sigstore-bundle" }; run \`kubepin lock --update\` to record it again`);
+    }
+    signature = { key: sig.key, format: sig.format };
+  }
+  const known = new Set(['requested', 'reference', 'digest', 'mediaType', 'platforms', 'signature']);
   const unknown = Object.keys(entry).filter((k) => !known.has(k));
   if (unknown.length > 0) {
     throw new LockFileError(`${where}: unknown field(s) ${unknown.map((k) => JSON.stringify(k)).join(', ')}`);
@@ -268,6 +287,7 @@ function validateEntry(file: string, key: string, value: unknown): LockEntry {
     digest: entry.digest as string,
     mediaType: entry.mediaType as string,
     ...(platforms ? { platforms } : {}),
+    ...(signature ? { signature } : {}),
   };
 }
 

@@ -1,7 +1,8 @@
 import { ImageReference, InvalidImageReferenceError } from './image-reference';
 import { PullPolicy, defaultPullPolicy, isPullPolicy } from './pull-policy';
 import { CredentialKeyring, registryKeyMatches } from './credentials/keyring';
-import { DigestSource, LockEntry } from './lock';
+import { DigestSource, ImageLock, LockEntry } from './lock';
+import { SignaturePolicy } from './signatures/policy';
 import { Finding, FindingCode, ObjectRef, Severity } from './findings';
 import {
   invalidImageFinding, latestTagFinding, latestWithDigestFinding, matchesAnyRegistryKey, neverWithoutPrePullFinding,
@@ -65,6 +66,12 @@ export interface ImagePolicyOptions {
   readonly allowedRegistries?: readonly string[];
   /** Record the images as written in the {@link ORIGINAL_IMAGES_ANNOTATION} annotation. @default true */
   readonly annotate?: boolean;
+  /**
+   * Images that must be signed: a locked image under a requirement whose entry lacks a signature
+   * record by a required key is an error (docs/signatures.md).
+   * @default `kubepin.config.json` next to the lock file when `lock` is an {@link ImageLock}, else none
+   */
+  readonly signatures?: SignaturePolicy;
 }
 
 /** What {@link applyImagePolicy} returns. */
@@ -106,9 +113,11 @@ export class PolicyEngine {
   private readonly pins = new Map<string, ImageReference>();
   private readonly secretsByName = new Map<string, string[]>();
   private readonly prePulled: ImageReference[];
+  private readonly signatures: SignaturePolicy;
 
   constructor(private readonly options: ImagePolicyOptions) {
     validateOptions(options);
+    this.signatures = options.signatures ?? (options.lock instanceof ImageLock ? SignaturePolicy.forLockFile(options.lock.file) : SignaturePolicy.NONE);
     for (const secret of options.pullSecrets ?? []) {
       this.secretNamespaces.set(secret.name, secret.namespace);
       for (const registry of secret.registries) {
@@ -204,12 +213,35 @@ export class PolicyEngine {
       this.report(ref, 'unpinned-image', this.options.strict ? 'error' : 'warning', site.path, site.image,
         `${site.image} is not in the lock file, so it stays unpinned. Fix: run \`kubepin lock\` to resolve it`);
     }
+    this.checkSignature(ref, site, parsed, entry);
     if (this.options.keepTag === false && image.digest !== undefined) image = image.withoutTag();
     this.push(latestWithDigestFinding(ref, site, image));
     const text = image.toString() === parsed.toString() ? site.image : image.toString();
     const changed = text !== site.image;
     site.holder[site.imageField] = text;
     return { image, changed };
+  }
+
+  /** An image a signature policy covers must come from a lock entry that records a signature by a required key. */
+  private checkSignature(ref: ObjectRef, site: ImageSite, parsed: ImageReference, entry: LockEntry | undefined): void {
+    if (this.signatures.empty) return;
+    const requirement = this.signatures.requirementFor(parsed);
+    if (!requirement) return;
+    const keys = requirement.keys.map((k) => k.source).join(', ');
+    if (!entry) {
+      if (parsed.tag === undefined) {
+        this.report(ref, 'signature-not-locked', 'warning', site.path, site.image,
+          `${site.image} must be signed by ${keys} (${requirement.where}) but is pinned by digest in the source, so the lock cannot vouch for its signature. Fix: reference it by tag and run \`kubepin lock\`, or check it with \`kubepin verify --remote\``);
+      } else {
+        this.report(ref, 'signature-not-locked', 'error', site.path, site.image,
+          `${site.image} must be signed by ${keys} (${requirement.where}) but is not in the lock, so no signature was verified. Fix: run \`kubepin lock\` (it verifies the signature before recording the digest)`);
+      }
+      return;
+    }
+    if (this.signatures.vouches(entry)) return;
+    const recorded = entry.signature ? `records a signature by key ${entry.signature.key}, which is not one of the required keys` : 'records no verified signature';
+    this.report(ref, 'signature-not-locked', 'error', site.path, site.image,
+      `${site.image} must be signed by ${keys} (${requirement.where}) but its lock entry ${recorded}. Fix: run \`kubepin lock --update\` to verify and record the signature (it fails if the image is not signed by a required key)`);
   }
 
   private setPolicy(ref: ObjectRef, site: ImageSite, image: ImageReference): void {

@@ -5,6 +5,7 @@ import { ImageLock, LOCK_FILE_NAME } from '../lock';
 import { LoadedManifests, loadManifests } from '../manifests';
 import { ManifestImages, collectImages } from '../registry/lock-images';
 import { RegistryFlagValues } from '../registry/cli-options';
+import { SignaturePolicy } from '../signatures/policy';
 
 /** Runs flag parsing and checks, turning a bad flag into a {@link UsageError} (exit code 2). */
 export function usageChecked<T>(parse: () => T): T {
@@ -28,6 +29,8 @@ export interface LockProject {
   readonly manifests: LoadedManifests;
   /** Their images, with locations. */
   readonly images: ManifestImages;
+  /** Which images must be signed: `kubepin.config.json` next to the lock file (docs/signatures.md). */
+  readonly signatures: SignaturePolicy;
 }
 
 /** Loads the lock (`--lock-file`, default kubepin.lock.json) and the manifests under the PATH arguments. */
@@ -35,6 +38,7 @@ export function loadLockProject(values: RegistryFlagValues, positionals: readonl
   const paths = (positionals.length > 0 ? positionals : ['dist']).map((p) => path.resolve(cwd, p));
   const lockFile = path.resolve(cwd, values['lock-file'] ?? LOCK_FILE_NAME);
   const lock = ImageLock.load(lockFile);
+  const signatures = SignaturePolicy.forLockFile(lockFile);
   const manifests = loadManifests(paths);
-  return { paths, lockFile, lock, manifests, images: collectImages(manifests.documents) };
+  return { paths, lockFile, lock, manifests, images: collectImages(manifests.documents), signatures };
 }

@@ -3,13 +3,16 @@ import * as path from 'path';
 import { CliIo, Command, EXIT } from './main';
 import { loadLockProject, usageChecked } from './lock-project';
 import { ImageLocation, LockOutcome, LockUpdater } from '../registry/lock-images';
+import { SignatureVerificationError } from '../signatures/verifier';
 import { REGISTRY_FLAGS_HELP, parseRegistryFlags, validateRegistryFlags, platformsFromFlags, registryClientFromFlags } from '../registry/cli-options';
 
 const HELP = `Usage: kubepin lock [PATH…] [options]
 
 Resolves every tagged image in the manifests under PATH (files or directories of YAML;
 default: dist/) to its digest and records it in kubepin.lock.json, written atomically.
-Images already in the lock are not looked up again unless --update is given.
+Images already in the lock are not looked up again unless --update is given. Images that
+kubepin.config.json (next to the lock file) requires to be signed are locked only with a
+verified signature, whose key fingerprint the entry records (docs/signatures.md).
 
 Options:
   --update                     re-resolve every image, not just those missing from the lock
@@ -36,7 +39,7 @@ export const lockCommand: Command = {
       return EXIT.ok;
     }
     const json = values.json === true;
-    const { paths, lockFile, lock, manifests, images } = loadLockProject(values, positionals, io.cwd);
+    const { paths, lockFile, lock, manifests, images, signatures } = loadLockProject(values, positionals, io.cwd);
     if (!json) {
       for (const problem of manifests.problems) io.stderr.write(`warning: ${rel(io.cwd, problem.file)}${problem.line ? `:${problem.line}` : ''}: ${problem.message}\n`);
       for (const { location, error } of images.invalid) io.stderr.write(`error: ${where(io.cwd, location)}: ${error.message}\n`);
@@ -47,6 +50,7 @@ export const lockCommand: Command = {
     const updater = new LockUpdater(client, lock, {
       update: values.update === true,
       platforms,
+      signatures,
       onOutcome: (outcome, done, total) => {
         if (progress) io.stderr.write(`\r\x1b[K[${done}/${total}] ${outcome.reference}`);
         if (outcome.status === 'failed' && !json) {
@@ -84,13 +88,14 @@ export const lockCommand: Command = {
               digest: o.entry.digest,
               mediaType: o.entry.mediaType,
               ...(o.entry.platforms ? { platforms: o.entry.platforms } : {}),
+              ...(o.entry.signature ? { signature: o.entry.signature } : {}),
               ...(o.previous && o.previous.digest !== o.entry.digest ? { previousDigest: o.previous.digest } : {}),
             })),
             alreadyLocked: unchanged,
             failed: [
               ...failed.map((o) => ({
                 reference: o.reference,
-                kind: o.error.kind,
+                kind: o.error instanceof SignatureVerificationError ? o.error.signatureKind : o.error.kind,
                 ...(o.error.status ? { status: o.error.status } : {}),
                 message: o.error.message,
                 usedAt: (images.tagged.get(o.reference) ?? []).map((l) => `${rel(io.cwd, l.file)}:${l.line}`),

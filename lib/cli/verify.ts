@@ -5,6 +5,7 @@ import { KubepinUsageError } from '../errors';
 import { ImageReference } from '../image-reference';
 import { RegistryError } from '../registry/errors';
 import { ImageLocation } from '../registry/lock-images';
+import { SignatureVerificationError, SignatureVerifier } from '../signatures/verifier';
 import { REGISTRY_FLAGS_HELP, parseRegistryFlags, validateRegistryFlags, registryClientFromFlags } from '../registry/cli-options';
 
 const HELP = `Usage: kubepin verify [PATH…] [options]
@@ -14,7 +15,9 @@ and that the digest is the one kubepin.lock.json records. Offline unless --remot
 
 Options:
   --remote                     also ask the registries whether each locked tag still names the
-                               locked digest (reports drift; writes nothing)
+                               locked digest (reports drift; writes nothing), and verify again
+                               the signature of every locked digest kubepin.config.json requires
+                               to be signed (docs/signatures.md)
 ${REGISTRY_FLAGS_HELP}
 
 Exit code: 0 when everything is pinned and agrees with the lock (and, with --remote, no tag
@@ -22,7 +25,7 @@ moved), 1 otherwise, 2 for bad usage.
 `;
 
 /** Why verification failed for an image. Stable: tools may switch on it. */
-export type VerifyCode = 'invalid-reference' | 'unpinned' | 'not-in-lock' | 'digest-mismatch' | 'tag-moved' | 'remote-error';
+export type VerifyCode = 'invalid-reference' | 'unpinned' | 'not-in-lock' | 'digest-mismatch' | 'tag-moved' | 'remote-error' | 'signature-not-locked' | 'signature-invalid';
 
 /** One verification problem. */
 export interface VerifyFinding {
@@ -50,7 +53,7 @@ export const verifyCommand: Command = {
       io.stdout.write(HELP);
       return EXIT.ok;
     }
-    const { lockFile, lock, manifests, images } = loadLockProject(values, positionals, io.cwd);
+    const { lockFile, lock, manifests, images, signatures } = loadLockProject(values, positionals, io.cwd);
     const findings: VerifyFinding[] = [];
     const lockName = rel(io.cwd, lockFile);
 
@@ -78,11 +81,21 @@ export const verifyCommand: Command = {
           message: `${location.image} is pinned to ${ref.digest} but ${lockName} has ${entry.digest} for that tag. Fix: synthesize again with the current lock (or run \`kubepin lock --update\` if the lock is stale)`,
         });
       }
+      if (entry && !signatures.vouches(entry)) {
+        const requirement = signatures.requirementFor(entry.reference)!;
+        findings.push({
+          code: 'signature-not-locked',
+          image: location.image,
+          location,
+          message: `${entry.reference} must be signed by ${requirement.keys.map((k) => k.source).join(', ')} (${requirement.where}) but its entry in ${lockName} records ${entry.signature ? `key ${entry.signature.key}, not a required one` : 'no verified signature'}. Fix: run \`kubepin lock --update\``,
+        });
+      }
     }
 
     const drift: Array<{ reference: string; locked: string; current: string }> = [];
     if (values.remote) {
       const client = usageChecked(() => registryClientFromFlags(values, io.cwd, io.env, manifests.documents));
+      const verifier = new SignatureVerifier(client);
       try {
         await Promise.all(
           lock.list().map(async (entry) => {
@@ -92,7 +105,19 @@ export const verifyCommand: Command = {
                 drift.push({ reference: entry.reference, locked: entry.digest, current: result.digest });
                 findings.push({ code: 'tag-moved', image: entry.reference, message: `${entry.reference} moved: ${lockName} has ${entry.digest}, the registry now serves ${result.digest}. Fix: \`kubepin lock --update\` if the new image is wanted` });
               }
+              // The locked digest's signature, checked again cryptographically: a hand-edited lock is caught here.
+              const requirement = signatures.requirementFor(entry.reference);
+              if (requirement) {
+                const record = await verifier.verify(ImageReference.parse(entry.reference), entry.digest, requirement);
+                if (entry.signature && record.key !== entry.signature.key) {
+                  findings.push({ code: 'signature-invalid', image: entry.reference, message: `${entry.reference}@${entry.digest}: ${lockName} records a signature by key ${entry.signature.key}, but the registry's valid signature is by ${record.key}. Fix: run \`kubepin lock --update\` to record it` });
+                }
+              }
             } catch (e) {
+              if (e instanceof SignatureVerificationError) {
+                findings.push({ code: 'signature-invalid', image: entry.reference, message: e.message });
+                return;
+              }
               if (!(e instanceof RegistryError)) throw e;
               findings.push({ code: 'remote-error', image: entry.reference, message: e.message });
             }

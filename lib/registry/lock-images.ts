@@ -4,6 +4,8 @@ import { ManifestDocument } from '../manifests';
 import { extractImages } from '../workloads';
 import { RegistryClient, ResolvedImage } from './client';
 import { RegistryError } from './errors';
+import { SignaturePolicy } from '../signatures/policy';
+import { SignatureVerifier } from '../signatures/verifier';
 
 /** One place a manifest names an image. */
 export interface ImageLocation {
@@ -81,18 +83,23 @@ export interface ResolveIntoLockOptions {
   readonly requested?: ReadonlyMap<string, string>;
   /** Called as each reference finishes. */
   readonly onOutcome?: (outcome: LockOutcome, done: number, total: number) => void;
+  /**
+   * Images that must be signed: their digest is recorded only with a verified signature (the
+   * key's fingerprint goes into the entry); a missing or invalid one fails the image. @default none
+   */
+  readonly signatures?: SignaturePolicy;
 }
 
 /**
  * Which of `references` need a registry lookup: missing from the lock, `update` set, or
  * lacking a requested platform digest.
  */
-export function referencesToResolve(lock: ImageLock, references: Iterable<string>, options: Pick<ResolveIntoLockOptions, 'update' | 'platforms'> = {}): string[] {
+export function referencesToResolve(lock: ImageLock, references: Iterable<string>, options: Pick<ResolveIntoLockOptions, 'update' | 'platforms' | 'signatures'> = {}): string[] {
   const out: string[] = [];
   for (const reference of references) {
     const entry = lock.get(reference);
     const missingPlatform = entry !== undefined && (options.platforms ?? []).some((p) => entry.platforms?.[p] === undefined) && isIndex(entry.mediaType);
-    if (options.update || !entry || missingPlatform) out.push(reference);
+    if (options.update || !entry || missingPlatform || (entry && options.signatures && !options.signatures.vouches(entry))) out.push(reference);
   }
   return out.sort();
 }
@@ -104,13 +111,16 @@ export function referencesToResolve(lock: ImageLock, references: Iterable<string
  */
 export class LockUpdater {
   private readonly pending = new Map<string, Promise<LockOutcome>>();
+  private readonly verifier: SignatureVerifier;
   private done = 0;
 
   constructor(
     private readonly client: RegistryClient,
     private readonly lock: ImageLock,
     private readonly options: ResolveIntoLockOptions = {},
-  ) {}
+  ) {
+    this.verifier = new SignatureVerifier(client);
+  }
 
   /** References being resolved so far. */
   public get size(): number {
@@ -137,12 +147,16 @@ export class LockUpdater {
     let outcome: LockOutcome;
     try {
       const result = await this.client.resolve(reference, { platforms: this.options.platforms });
+      // Verified before anything is recorded: a digest whose required signature fails is not locked.
+      const requirement = this.options.signatures?.requirementFor(reference);
+      const signature = requirement ? await this.verifier.verify(ImageReference.parse(reference), result.digest, requirement) : undefined;
       const previous = this.lock.get(reference);
       const entry = this.lock.set(reference, {
         requested: requested ?? this.options.requested?.get(reference) ?? previous?.requested ?? reference,
         digest: result.digest,
         mediaType: result.mediaType,
         ...(result.platforms ? { platforms: result.platforms } : {}),
+        ...(signature ? { signature } : {}),
       });
       outcome = { reference, status: 'resolved', entry, previous, result };
     } catch (e) {

@@ -2,11 +2,19 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { ImageReference } from '../image-reference';
 import { registryKeyMatches } from '../credentials/keyring';
+import type { LockEntry } from '../lock';
 import { KubepinError, describeType } from '../errors';
 import { SignatureKey, SignatureKeyError, parsePublicKey } from './keys';
 
 /** The project configuration file, looked up next to the lock file. */
 export const CONFIG_FILE_NAME = 'kubepin.config.json';
+
+function displayPath(file: string): string {
+  const relative = path.relative(process.cwd(), file);
+  return relative !== '' && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative : file;
+}
+
+const loadedPolicies = new Map<string, { stamp: string; policy: SignaturePolicy }>();
 
 /** The configuration file is unreadable or its `signatures` section is malformed. */
 export class SignaturePolicyError extends KubepinError {}
@@ -62,12 +70,27 @@ export class SignaturePolicy {
     if (typeof data !== 'object' || data === null || Array.isArray(data)) {
       throw new SignaturePolicyError(`${file}: must be a JSON object, got ${describeType(data)}`);
     }
-    return SignaturePolicy.fromConfig((data as Record<string, unknown>).signatures, path.dirname(path.resolve(file)), file);
+    return SignaturePolicy.fromConfig((data as Record<string, unknown>).signatures, path.dirname(path.resolve(file)), displayPath(file));
   }
 
-  /** The policy of the project whose lock file is `lockFile`: `kubepin.config.json` in the same directory. */
+  /**
+   * The policy of the project whose lock file is `lockFile`: `kubepin.config.json` in the same
+   * directory (kept while the file is unchanged: each synthesis pass asks for it).
+   */
   public static forLockFile(lockFile: string): SignaturePolicy {
-    return SignaturePolicy.load(path.join(path.dirname(path.resolve(lockFile)), CONFIG_FILE_NAME));
+    const file = path.join(path.dirname(path.resolve(lockFile)), CONFIG_FILE_NAME);
+    let stamp = 'missing';
+    try {
+      const stat = fs.statSync(file);
+      stamp = `${stat.mtimeMs}:${stat.size}:${stat.ino}`;
+    } catch {
+      // Missing (or unreadable: load says which).
+    }
+    const cached = loadedPolicies.get(file);
+    if (cached && cached.stamp === stamp) return cached.policy;
+    const policy = SignaturePolicy.load(file);
+    loadedPolicies.set(file, { stamp, policy });
+    return policy;
   }
 
   /**
@@ -102,6 +125,16 @@ export class SignaturePolicy {
   /** True when no image needs a signature. */
   public get empty(): boolean {
     return this.requirements.length === 0;
+  }
+
+  /**
+   * True when the lock `entry` carries what this policy demands for its image: nothing when no
+   * requirement covers it, else a signature record by one of the required keys.
+   */
+  public vouches(entry: LockEntry): boolean {
+    const requirement = this.requirementFor(entry.reference);
+    if (!requirement) return true;
+    return entry.signature !== undefined && requirement.keys.some((k) => k.fingerprint === entry.signature!.key);
   }
 
   /** The requirement covering `image` (a reference or its `registry/repository` name), if any. */
@@ -147,7 +180,9 @@ function parseRequirement(item: unknown, where: string, baseDir: string, keyCach
           throw new SignatureKeyError(`${where}.keys[${i}]: cannot read ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
         }
       }
-      key = parsePublicKey(pem, file ? `${where}.keys[${i}] (${k})` : `${where}.keys[${i}]`);
+      const label = file ? `${where}.keys[${i}] (${k})` : `${where}.keys[${i}]`;
+      // Messages name a key file as written in the configuration.
+      key = { ...parsePublicKey(pem, label), source: file ? k : label };
       keyCache.set(cacheKey, key);
     }
     return key;
