@@ -58,6 +58,8 @@ const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
  */
 export class SignatureVerifier {
   private readonly limits: Required<SignatureLimits>;
+  /** Registries that answered that they lack the referrers API: asked once per run, not per image. */
+  private readonly noReferrersApi = new Set<string>();
 
   constructor(
     private readonly source: ArtifactSource,
@@ -87,18 +89,23 @@ export class SignatureVerifier {
     }
     const subject: SignatureSubject = { digest, repository };
     const reasons: string[] = [];
-    const [cosign, bundles] = await Promise.all([this.cosignCandidates(repository, digest, reasons), this.bundleCandidates(repository, digest, reasons)]);
-    for (const candidate of [...cosign, ...bundles]) {
-      try {
-        const key = candidate.verify(requirement.keys, subject);
-        return { key: key.fingerprint, format: candidate.format };
-      } catch (e) {
-        if (!(e instanceof SignatureRejection)) throw e;
-        reasons.push(`${candidate.where}: ${e.message}`);
+    let found = 0;
+    // cosign's tag first (one manifest and one blob for a signed image); bundles only when it has no valid signature.
+    for (const discover of [() => this.cosignCandidates(repository, digest, reasons), () => this.bundleCandidates(repository, digest, reasons)]) {
+      const candidates = await discover();
+      found += candidates.length;
+      for (const candidate of candidates) {
+        try {
+          const key = candidate.verify(requirement.keys, subject);
+          return { key: key.fingerprint, format: candidate.format };
+        } catch (e) {
+          if (!(e instanceof SignatureRejection)) throw e;
+          reasons.push(`${candidate.where}: ${e.message}`);
+        }
       }
     }
     const keys = requirement.keys.map((k) => k.source).join(', ');
-    if (cosign.length + bundles.length === 0 && reasons.length === 0) {
+    if (found === 0 && reasons.length === 0) {
       throw new SignatureVerificationError('signature-missing', host,
         `${display} is not signed: no cosign signature (tag ${sigTag(digest)}.sig) and no Sigstore bundle refers to the digest, but ${requirement.where} requires a signature by ${keys}. Fix: sign it (cosign sign --key <private key> ${image.name}@${digest}), or correct the requirement's images`);
     }
@@ -139,9 +146,10 @@ export class SignatureVerifier {
   }
 
   private async bundleCandidates(image: ImageReference, digest: string, reasons: string[]): Promise<Candidate[]> {
-    let index = await this.source.fetchReferrers(image, digest, SIGSTORE_BUNDLE_MEDIA_TYPE, this.limits.maxManifestBytes);
+    let index = this.noReferrersApi.has(image.registry) ? undefined : await this.source.fetchReferrers(image, digest, SIGSTORE_BUNDLE_MEDIA_TYPE, this.limits.maxManifestBytes);
     let via = 'referrers API';
     if (index === undefined) {
+      this.noReferrersApi.add(image.registry);
       // Registries without the referrers API (distribution 2.8): the referrers tag schema.
       const tagged = await this.fetchManifest(image, sigTag(digest), [OCI_INDEX], reasons, `referrers tag ${sigTag(digest)}`);
       index = tagged?.body;
