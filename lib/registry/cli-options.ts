@@ -5,7 +5,8 @@ import { CredentialKeyring } from '../credentials/keyring';
 import { DockerConfigError } from '../credentials/docker-config';
 import { KubepinUsageError } from '../errors';
 import { ManifestDocument } from '../manifests';
-import { RegistryClient, RegistryClientOptions, parsePlatform } from './client';
+import { RegistryClient, RegistryClientOptions } from './client';
+import { parsePlatform } from './manifest-verification';
 import { ChainedCredentials, DockerConfigCredentials, KeyringCredentials, RegistryCredentialProvider } from './credentials';
 
 /** `util.parseArgs` option specs shared by `kubepin lock` and `kubepin verify`. */

@@ -1,28 +1,16 @@
-import * as crypto from 'crypto';
 import { ImageReference, DOCKER_HUB } from '../image-reference';
 import { KubepinError, KubepinUsageError } from '../errors';
+import type { ArtifactSource, FetchedManifest } from '../signatures/artifacts';
+import { AuthContext, HostAccess, RegistryAuth, parseChallenge, pingHost } from './auth';
 import { RegistryError } from './errors';
 import { RegistryCredential, RegistryCredentialProvider } from './credentials';
-import { HttpAnswer, Transport, TransportError, toRegistryError } from './transport';
-import type { ArtifactSource, FetchedManifest } from '../signatures/artifacts';
+import { Limiter } from './limiter';
+import { INDEX_TYPES, KNOWN_TYPES, MANIFEST_ACCEPT, SHA256_DIGEST, contentType, headerDigest, parsePlatform, platformDigests, sha256Digest, verifyBody } from './manifest-verification';
+import { allowedScheme } from './plain-http';
+import { RetryPolicy } from './retries';
+import { checkStatus } from './status-errors';
+import { HttpAnswer, Transport } from './transport';
 
-/** The manifest media types asked for, indexes first: without them registries down-convert to one platform. */
-export const MANIFEST_ACCEPT = [
-  'application/vnd.oci.image.index.v1+json',
-  'application/vnd.docker.distribution.manifest.list.v2+json',
-  'application/vnd.oci.image.manifest.v1+json',
-  'application/vnd.docker.distribution.manifest.v2+json',
-].join(', ');
-
-const INDEX_TYPES = new Set(['application/vnd.oci.image.index.v1+json', 'application/vnd.docker.distribution.manifest.list.v2+json']);
-const KNOWN_TYPES = new Set([
-  ...INDEX_TYPES,
-  'application/vnd.oci.image.manifest.v1+json',
-  'application/vnd.docker.distribution.manifest.v2+json',
-  'application/vnd.docker.distribution.manifest.v1+prettyjws',
-  'application/vnd.docker.distribution.manifest.v1+json',
-]);
-const SHA256_DIGEST = /^sha256:[a-f0-9]{64}$/;
 const USER_AGENT = `kubepin/${safeVersion()}`;
 
 /** Options of {@link RegistryClient}. */
@@ -93,11 +81,10 @@ export interface RegistryClientStats {
   readonly retries: number;
 }
 
-type Challenge = { scheme: 'none' } | { scheme: 'basic' } | { scheme: 'bearer'; realm: string; service?: string };
-
+/** Per API host: what its ping taught, and its concurrency limit. */
 interface HostState {
   /** Scheme and auth challenge, found by one `GET /v2/` shared by all requests to the host. */
-  ping?: Promise<{ origin: string; challenge: Challenge }>;
+  ping?: Promise<HostAccess>;
   limiter: Limiter;
 }
 
@@ -114,30 +101,26 @@ interface HostState {
  */
 export class RegistryClient implements ArtifactSource {
   private readonly transport: Transport;
+  private readonly retry: RetryPolicy;
+  private readonly auth: RegistryAuth;
+  private readonly authContext: AuthContext;
   private readonly hosts = new Map<string, HostState>();
-  private readonly tokens = new Map<string, { token: string; expiresAt: number }>();
-  private readonly tokenFetches = new Map<string, Promise<string>>();
   private readonly inflight = new Map<string, Promise<ResolvedImage>>();
   private readonly insecure: Set<string>;
   private readonly mirrors: Map<string, string>;
   private readonly concurrency: number;
-  private readonly retries: number;
-  private readonly maxConsecutiveTimeouts: number;
-  /** Host → requests that timed out in a row (reset by any answer). */
-  private readonly timeoutStreaks = new Map<string, number>();
-  private readonly backoffMs: number;
-  private readonly maxBackoffMs: number;
-  private readonly maxRetryAfterMs: number;
   private readonly maxManifestBytes: number;
-  private counters = { pings: 0, tokenRequests: 0, manifestRequests: 0, retries: 0 };
+  private readonly counters = { pings: 0, tokenRequests: 0, manifestRequests: 0 };
 
   constructor(private readonly options: RegistryClientOptions = {}) {
     this.concurrency = positive(options.concurrency, 16, 'concurrency');
-    this.retries = nonNegative(options.retries, 3, 'retries');
-    this.maxConsecutiveTimeouts = positive(options.maxConsecutiveTimeouts, 3, 'maxConsecutiveTimeouts');
-    this.backoffMs = nonNegative(options.backoffMs, 200, 'backoffMs');
-    this.maxBackoffMs = nonNegative(options.maxBackoffMs, 3000, 'maxBackoffMs');
-    this.maxRetryAfterMs = nonNegative(options.maxRetryAfterMs, 30000, 'maxRetryAfterMs');
+    this.retry = new RetryPolicy({
+      retries: nonNegative(options.retries, 3, 'retries'),
+      maxConsecutiveTimeouts: positive(options.maxConsecutiveTimeouts, 3, 'maxConsecutiveTimeouts'),
+      backoffMs: nonNegative(options.backoffMs, 200, 'backoffMs'),
+      maxBackoffMs: nonNegative(options.maxBackoffMs, 3000, 'maxBackoffMs'),
+      maxRetryAfterMs: nonNegative(options.maxRetryAfterMs, 30000, 'maxRetryAfterMs'),
+    });
     this.maxManifestBytes = positive(options.maxManifestBytes, 4 * 1024 * 1024, 'maxManifestBytes');
     this.insecure = new Set(options.insecureRegistries ?? []);
     this.mirrors = new Map(Object.entries(options.mirrors ?? {}));
@@ -147,11 +130,13 @@ export class RegistryClient implements ArtifactSource {
       timeoutMs: positive(options.timeoutMs, 10000, 'timeoutMs'),
       skipVerifyHosts: [...this.insecure],
     });
+    this.authContext = { transport: this.transport, retry: this.retry, insecure: this.insecure, userAgent: USER_AGENT, counters: this.counters };
+    this.auth = new RegistryAuth(this.authContext);
   }
 
   /** Request counters so far. */
   public get stats(): RegistryClientStats {
-    return { requests: this.transport.requests, ...this.counters };
+    return { requests: this.transport.requests, ...this.counters, retries: this.retry.retried };
   }
 
   /**
@@ -247,8 +232,8 @@ export class RegistryClient implements ArtifactSource {
     return this.withAccess(image, async (host, state, credential) => {
       const res = await this.fetchPath(host, state, image, `manifests/${reference}`, accept.join(', '), maxBytes, credential, what);
       if (res.status === 404) return undefined;
-      this.checkStatus(res, host, what, credential);
-      const digest = `sha256:${crypto.createHash('sha256').update(res.body).digest('hex')}`;
+      checkStatus(res, host, what, credential);
+      const digest = sha256Digest(res.body);
       const claimed = headerDigest(res);
       if ((claimed !== undefined && claimed !== digest) || (SHA256_DIGEST.test(reference) && reference !== digest)) {
         throw new RegistryError('digest-mismatch', host, `${what}: ${host} sent a manifest whose bytes hash to ${digest}, not ${SHA256_DIGEST.test(reference) ? reference : claimed}; refusing it`);
@@ -262,8 +247,8 @@ export class RegistryClient implements ArtifactSource {
     const what = `${image.name}@${digest}`;
     return this.withAccess(image, async (host, state, credential) => {
       const res = await this.fetchPath(host, state, image, `blobs/${digest}`, '*/*', maxBytes, credential, what);
-      this.checkStatus(res, host, what, credential);
-      const actual = `sha256:${crypto.createHash('sha256').update(res.body).digest('hex')}`;
+      checkStatus(res, host, what, credential);
+      const actual = sha256Digest(res.body);
       if (actual !== digest) throw new RegistryError('digest-mismatch', host, `${what}: ${host} sent a blob whose bytes hash to ${actual}; refusing it`);
       return res.body;
     });
@@ -276,7 +261,7 @@ export class RegistryClient implements ArtifactSource {
       const res = await this.fetchPath(host, state, image, `referrers/${digest}?artifactType=${encodeURIComponent(artifactType)}`, 'application/vnd.oci.image.index.v1+json', maxBytes, credential, what);
       // distribution 2.8 and other pre-1.1 registries answer 404 (or 400/405) for the path.
       if (res.status === 404 || res.status === 400 || res.status === 405) return undefined;
-      this.checkStatus(res, host, what, credential);
+      checkStatus(res, host, what, credential);
       if (contentType(res) !== 'application/vnd.oci.image.index.v1+json') return undefined;
       return res.body;
     });
@@ -317,14 +302,14 @@ export class RegistryClient implements ArtifactSource {
       // A HEAD that keeps failing gets one GET (some registries mishandle HEAD); auth, TLS and size errors are final.
       if (!(e instanceof RegistryError) || !['server-error', 'network', 'timeout', 'bad-response'].includes(e.kind)) throw e;
     }
-    if (head) this.checkStatus(head, host, image, credential);
+    if (head) checkStatus(head, host, image, credential);
     let digest = head ? headerDigest(head) : undefined;
     let mediaType = head ? contentType(head) : undefined;
     let body: Buffer | undefined;
     if (!digest || !mediaType || !KNOWN_TYPES.has(mediaType)) {
       this.counters.manifestRequests++;
       const get = await this.send(host, state, manifestUrl, 'GET', scope, credential, image);
-      this.checkStatus(get, host, image, credential);
+      checkStatus(get, host, image, credential);
       ({ digest, mediaType } = verifyBody(get, host, image));
       body = get.body;
     }
@@ -338,7 +323,7 @@ export class RegistryClient implements ArtifactSource {
         const byDigest = new URL(`${origin}/v2/${ref.repository}/manifests/${digest}`);
         this.counters.manifestRequests++;
         const get = await this.send(host, state, byDigest, 'GET', scope, credential, image);
-        this.checkStatus(get, host, image, credential);
+        checkStatus(get, host, image, credential);
         const verified = verifyBody(get, host, image);
         if (verified.digest !== digest) {
           throw new RegistryError('digest-mismatch', host, `${image}: the index fetched by digest ${digest} hashes to ${verified.digest}; refusing to record it`);
@@ -350,61 +335,15 @@ export class RegistryClient implements ArtifactSource {
     return result;
   }
 
-  private checkStatus(res: HttpAnswer, host: string, image: string, credential: RegistryCredential | undefined): void {
-    if (res.status >= 200 && res.status < 300) return;
-    const tried = credential ? `credential of user "${credential.username}" from ${credential.source}` : 'no credential';
-    const detail = registryErrorDetail(res.body);
-    switch (res.status) {
-      case 401:
-        throw new RegistryError(
-          'unauthorized',
-          host,
-          `${image}: 401 Unauthorized from ${host} (tried ${tried})${detail}. Fix: ${credential ? 'renew the credential (docker login) or correct the pull secret' : `log in (docker login ${host}) or pass a .dockerconfigjson with --docker-config`}`,
-          401,
-        );
-      case 403:
-        throw new RegistryError('forbidden', host, `${image}: 403 Forbidden from ${host} (tried ${tried})${detail}; the account lacks pull access to this repository`, 403);
-      case 404:
-        throw new RegistryError('not-found', host, `${image}: not found on ${host} (HTTP 404${detail ? `,${detail.slice(1)}` : ''}): the tag or repository does not exist. Fix: check the spelling, or push the tag`, 404);
-      default:
-        throw new RegistryError(res.status >= 500 ? 'server-error' : 'bad-response', host, `${image}: ${host} answered HTTP ${res.status}${detail}`, res.status);
-    }
-  }
-
   /** `GET /v2/` once per host: picks the scheme and learns the auth challenge. */
-  private ping(host: string, state: HostState): Promise<{ origin: string; challenge: Challenge }> {
+  private ping(host: string, state: HostState): Promise<HostAccess> {
     if (!state.ping) {
-      state.ping = this.doPing(host);
+      state.ping = pingHost(this.authContext, host);
       state.ping.catch(() => {
         state.ping = undefined;
       });
     }
     return state.ping;
-  }
-
-  private async doPing(host: string): Promise<{ origin: string; challenge: Challenge }> {
-    // Loopback: plain HTTP first (no network to protect, and it spares a TLS setup), HTTPS when
-    // the server turns out to speak TLS. Listed insecure hosts: HTTPS first, as Docker does.
-    const schemes = isLoopback(host) ? ['http', 'https'] : this.insecure.has(host) ? ['https', 'http'] : ['https'];
-    for (let i = 0; i < schemes.length; i++) {
-      const scheme = schemes[i];
-      const last = i === schemes.length - 1;
-      const url = new URL(`${scheme}://${host}/v2/`);
-      const headers = { 'User-Agent': USER_AGENT };
-      let res: HttpAnswer;
-      this.counters.pings++;
-      try {
-        // A probe with a fallback is not retried: its failure is the answer.
-        res = last ? await this.withRetries(host, `${host}/v2/`, () => this.transport.request(url, 'GET', headers, 64 * 1024)) : await this.transport.request(url, 'GET', headers, 64 * 1024);
-      } catch (e) {
-        if (!last && e instanceof TransportError && (e.code === 'not-tls' || e.code === 'reset')) continue;
-        throw toRegistryError(e, host, `${host}/v2/`);
-      }
-      // Go's TLS servers answer a plain-HTTP request with this 400.
-      if (!last && scheme === 'http' && res.status === 400 && /HTTPS server/i.test(res.body.toString('utf8'))) continue;
-      return { origin: `${scheme}://${host}`, challenge: parseChallenge(res.headers['www-authenticate']) };
-    }
-    throw new RegistryError('insecure', host, `${host} does not speak HTTPS; plain HTTP is only used for loopback hosts and hosts listed with --insecure-registry`);
   }
 
   /** One request with auth, retries, and same-host-only credentials on redirects. */
@@ -424,10 +363,11 @@ export class RegistryClient implements ArtifactSource {
       const sameHost = target.host === host;
       const headers: Record<string, string> = { Accept: body.accept, 'User-Agent': USER_AGENT };
       if (sameHost) {
-        const auth = await this.authorization(host, state, scope, credential, image);
+        const { challenge } = await this.ping(host, state);
+        const auth = await this.auth.authorization(host, challenge, scope, credential, image);
         if (auth) headers.Authorization = auth;
       }
-      const res = await this.withRetries(host, image, () => this.transport.request(target, method, headers, body.maxBytes));
+      const res = await this.retry.run(host, image, () => this.transport.request(target, method, headers, body.maxBytes));
       if (res.status === 401 && sameHost) {
         // Learn a challenge the ping did not show, or refresh an expired token once.
         const challenge = parseChallenge(res.headers['www-authenticate']);
@@ -435,14 +375,14 @@ export class RegistryClient implements ArtifactSource {
         if (!refreshed && challenge.scheme !== 'none') {
           refreshed = true;
           ping.challenge = challenge;
-          if (challenge.scheme === 'bearer') this.dropTokens(challenge, scope, credential);
+          if (challenge.scheme === 'bearer') this.auth.forget(challenge, scope, credential);
           hops--;
           continue;
         }
       }
       if (res.status >= 300 && res.status < 400 && res.headers.location) {
         const next = new URL(res.headers.location, target);
-        if (next.protocol !== 'https:' && !(next.protocol === 'http:' && (isLoopback(next.host) || this.insecure.has(next.host)))) {
+        if (!allowedScheme(next, this.insecure)) {
           throw new RegistryError('redirect', host, `${image}: ${host} redirected to ${next.protocol}//${next.host}, which is neither HTTPS nor an allowed plain-HTTP host; refused`);
         }
         // Credentials stay with the registry host; a redirect elsewhere is followed without them.
@@ -453,277 +393,6 @@ export class RegistryClient implements ArtifactSource {
     }
     throw new RegistryError('redirect', host, `${image}: more than 5 redirects from ${host}; refused`);
   }
-
-  private async authorization(host: string, state: HostState, scope: string, credential: RegistryCredential | undefined, image: string): Promise<string | undefined> {
-    const { challenge } = await this.ping(host, state);
-    if (challenge.scheme === 'basic') {
-      return credential ? `Basic ${Buffer.from(`${credential.username}:${credential.password}`).toString('base64')}` : undefined;
-    }
-    if (challenge.scheme === 'bearer') return `Bearer ${await this.token(host, challenge, scope, credential, image)}`;
-    return undefined;
-  }
-
-  private tokenKey(challenge: { realm: string; service?: string }, scope: string, credential: RegistryCredential | undefined): string {
-    const id = credential ? crypto.createHash('sha256').update(`${credential.source}\0${credential.username}\0${credential.password}`).digest('hex') : '-';
-    return `${challenge.realm}\0${challenge.service ?? ''}\0${scope}\0${id}`;
-  }
-
-  private dropTokens(challenge: { realm: string; service?: string }, scope: string, credential: RegistryCredential | undefined): void {
-    this.tokens.delete(this.tokenKey(challenge, scope, credential));
-  }
-
-  /** A bearer token from the cache, or one fetch shared by every concurrent caller. */
-  private token(host: string, challenge: { realm: string; service?: string }, scope: string, credential: RegistryCredential | undefined, image: string): Promise<string> {
-    const key = this.tokenKey(challenge, scope, credential);
-    const cached = this.tokens.get(key);
-    if (cached && cached.expiresAt > Date.now()) return Promise.resolve(cached.token);
-    let pending = this.tokenFetches.get(key);
-    if (!pending) {
-      pending = this.fetchToken(host, challenge, scope, credential, image).then(
-        ({ token, expiresIn }) => {
-          this.tokenFetches.delete(key);
-          // Renew a little early so a token does not expire between check and use.
-          this.tokens.set(key, { token, expiresAt: Date.now() + Math.max(1, expiresIn - 5) * 1000 });
-          return token;
-        },
-        (e) => {
-          this.tokenFetches.delete(key);
-          throw e;
-        },
-      );
-      this.tokenFetches.set(key, pending);
-    }
-    return pending;
-  }
-
-  private async fetchToken(
-    host: string,
-    challenge: { realm: string; service?: string },
-    scope: string,
-    credential: RegistryCredential | undefined,
-    image: string,
-  ): Promise<{ token: string; expiresIn: number }> {
-    let url: URL;
-    try {
-      url = new URL(challenge.realm);
-    } catch {
-      throw new RegistryError('bad-response', host, `${image}: ${host} named a token realm that is not a URL`);
-    }
-    const plainOk = url.protocol === 'http:' && (isLoopback(url.host) || this.insecure.has(url.host));
-    if (url.protocol !== 'https:' && !plainOk) {
-      throw new RegistryError('insecure', host, `${image}: ${host} asks for tokens from ${url.protocol}//${url.host}; credentials are only sent over HTTPS (or to loopback / --insecure-registry hosts)`);
-    }
-    if (challenge.service) url.searchParams.set('service', challenge.service);
-    url.searchParams.set('scope', scope);
-    const headers: Record<string, string> = { 'User-Agent': USER_AGENT };
-    if (credential) headers.Authorization = `Basic ${Buffer.from(`${credential.username}:${credential.password}`).toString('base64')}`;
-    this.counters.tokenRequests++;
-    const res = await this.withRetries(host, image, () => this.transport.request(url, 'GET', headers, 1024 * 1024));
-    const tried = credential ? `credential of user "${credential.username}" from ${credential.source}` : 'no credential';
-    if (res.status === 401 || res.status === 403) {
-      throw new RegistryError(
-        res.status === 401 ? 'unauthorized' : 'forbidden',
-        host,
-        `${image}: the token server of ${host} (${url.host}) refused the ${tried} (HTTP ${res.status}). Fix: renew the credential (docker login ${host}) or correct the pull secret`,
-        res.status,
-      );
-    }
-    if (res.status !== 200) {
-      throw new RegistryError(res.status >= 500 ? 'server-error' : 'bad-response', host, `${image}: the token server of ${host} answered HTTP ${res.status}`, res.status);
-    }
-    let data: { token?: unknown; access_token?: unknown; expires_in?: unknown };
-    try {
-      data = JSON.parse(res.body.toString('utf8'));
-    } catch {
-      throw new RegistryError('bad-response', host, `${image}: the token server of ${host} answered something that is not JSON`);
-    }
-    const token = typeof data.token === 'string' && data.token ? data.token : typeof data.access_token === 'string' ? data.access_token : '';
-    if (!token) throw new RegistryError('bad-response', host, `${image}: the token server of ${host} answered without "token" or "access_token"`);
-    const expiresIn = typeof data.expires_in === 'number' && data.expires_in > 0 ? data.expires_in : 60;
-    return { token, expiresIn };
-  }
-
-  /** Retries 5xx, 408, 429 (after `Retry-After`), resets and timeouts with capped exponential back-off. */
-  private async withRetries(host: string, what: string, call: () => Promise<HttpAnswer>): Promise<HttpAnswer> {
-    const streak = this.timeoutStreaks.get(host) ?? 0;
-    if (streak >= this.maxConsecutiveTimeouts) {
-      throw new RegistryError('timeout', host, `${what}: skipped: ${streak} requests to ${host} in a row timed out (each after ${this.retries + 1} attempts), so it looks down. Fix: check that ${host} is reachable, then run again`);
-    }
-    let lastError: RegistryError | undefined;
-    for (let attempt = 0; attempt <= this.retries; attempt++) {
-      if (attempt > 0) this.counters.retries++;
-      let res: HttpAnswer;
-      try {
-        res = await call();
-      } catch (e) {
-        const registryError = toRegistryError(e, host, what);
-        const code = e instanceof TransportError ? e.code : 'other';
-        if ((code === 'reset' || code === 'timeout') && attempt < this.retries) {
-          lastError = registryError;
-          await sleep(this.backoff(attempt));
-          continue;
-        }
-        if (code === 'timeout') this.timeoutStreaks.set(host, (this.timeoutStreaks.get(host) ?? 0) + 1);
-        throw registryError;
-      }
-      this.timeoutStreaks.delete(host);
-      if (res.status === 429) {
-        const wait = retryAfterMs(res.headers['retry-after']) ?? this.backoff(attempt);
-        if (wait > this.maxRetryAfterMs || attempt >= this.retries) {
-          throw new RegistryError('rate-limited', host, `${what}: ${host} is rate-limiting (HTTP 429${res.headers['retry-after'] ? `, Retry-After ${String(res.headers['retry-after'])}` : ''}); try again later or use a mirror`, 429);
-        }
-        await sleep(wait);
-        continue;
-      }
-      if ((res.status >= 500 || res.status === 408) && attempt < this.retries) {
-        lastError = new RegistryError('server-error', host, `${what}: ${host} answered HTTP ${res.status}`, res.status);
-        await sleep(this.backoff(attempt));
-        continue;
-      }
-      if (res.status >= 500 || res.status === 408) {
-        throw new RegistryError('server-error', host, `${what}: ${host} answered HTTP ${res.status} ${this.retries + 1} times; giving up`, res.status);
-      }
-      return res;
-    }
-    throw lastError ?? new RegistryError('network', host, `${what}: no answer from ${host}`);
-  }
-
-  private backoff(attempt: number): number {
-    const base = Math.min(this.maxBackoffMs, this.backoffMs * 2 ** attempt);
-    return base / 2 + Math.random() * (base / 2);
-  }
-}
-
-/** Limits concurrent tasks; waiters run in FIFO order. */
-class Limiter {
-  private active = 0;
-  private readonly queue: Array<() => void> = [];
-  constructor(private readonly limit: number) {}
-
-  async run<T>(task: () => Promise<T>): Promise<T> {
-    if (this.active >= this.limit) await new Promise<void>((resolve) => this.queue.push(resolve));
-    this.active++;
-    try {
-      return await task();
-    } finally {
-      this.active--;
-      this.queue.shift()?.();
-    }
-  }
-}
-
-/** Parses `Bearer realm="…",service="…"` / `Basic realm="…"`. */
-export function parseChallenge(header: string | string[] | undefined): Challenge {
-  const text = Array.isArray(header) ? header[0] : header;
-  if (!text) return { scheme: 'none' };
-  const m = /^\s*(\w+)\s*(.*)$/s.exec(text);
-  if (!m) return { scheme: 'none' };
-  const params: Record<string, string> = {};
-  for (const p of m[2].matchAll(/([A-Za-z_]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^,\s]*))/g)) {
-    params[p[1].toLowerCase()] = p[2] !== undefined ? p[2].replace(/\\(.)/g, '$1') : p[3];
-  }
-  const scheme = m[1].toLowerCase();
-  if (scheme === 'basic') return { scheme: 'basic' };
-  if (scheme === 'bearer' && params.realm) return { scheme: 'bearer', realm: params.realm, ...(params.service ? { service: params.service } : {}) };
-  return { scheme: 'none' };
-}
-
-function headerDigest(res: HttpAnswer): string | undefined {
-  const value = res.headers['docker-content-digest'];
-  const text = Array.isArray(value) ? value[0] : value;
-  return text && SHA256_DIGEST.test(text.trim()) ? text.trim() : undefined;
-}
-
-function contentType(res: HttpAnswer): string | undefined {
-  const value = res.headers['content-type'];
-  return value ? value.split(';')[0].trim() : undefined;
-}
-
-/** Hashes a manifest body; a digest header, when present, must agree. */
-function verifyBody(res: HttpAnswer, host: string, image: string): { digest: string; mediaType: string } {
-  const digest = `sha256:${crypto.createHash('sha256').update(res.body).digest('hex')}`;
-  const header = res.headers['docker-content-digest'];
-  const claimed = Array.isArray(header) ? header[0] : header;
-  if (claimed !== undefined && claimed.trim() !== digest) {
-    throw new RegistryError('digest-mismatch', host, `${image}: ${host} says the manifest is ${JSON.stringify(claimed.slice(0, 80))} but its bytes hash to ${digest}; refusing to record either`);
-  }
-  let mediaType = contentType(res);
-  if (!mediaType || !KNOWN_TYPES.has(mediaType)) {
-    try {
-      const parsed = JSON.parse(res.body.toString('utf8')) as { mediaType?: unknown };
-      if (typeof parsed.mediaType === 'string') mediaType = parsed.mediaType;
-    } catch {
-      throw new RegistryError('bad-response', host, `${image}: ${host} sent a manifest that is not JSON`);
-    }
-  }
-  if (!mediaType || !KNOWN_TYPES.has(mediaType)) {
-    throw new RegistryError('bad-response', host, `${image}: ${host} sent a manifest of unsupported type ${JSON.stringify(mediaType ?? '(none)')}`);
-  }
-  return { digest, mediaType };
-}
-
-/** Parses `os/arch[/variant]`. */
-export function parsePlatform(platform: string): { os: string; architecture: string; variant?: string } {
-  const parts = typeof platform === 'string' ? platform.split('/') : [];
-  if (parts.length < 2 || parts.length > 3 || parts.some((p) => !/^[a-z0-9._-]+$/i.test(p))) {
-    throw new KubepinUsageError(`platform ${JSON.stringify(platform)} must look like os/arch or os/arch/variant, e.g. linux/amd64 or linux/arm/v7`);
-  }
-  return { os: parts[0], architecture: parts[1], ...(parts[2] ? { variant: parts[2] } : {}) };
-}
-
-function platformDigests(body: Buffer, platforms: string[], host: string, image: string): Record<string, string> {
-  let index: { manifests?: Array<{ digest?: unknown; platform?: { os?: unknown; architecture?: unknown; variant?: unknown } }> };
-  try {
-    index = JSON.parse(body.toString('utf8'));
-  } catch {
-    throw new RegistryError('bad-response', host, `${image}: the index from ${host} is not JSON`);
-  }
-  const entries = Array.isArray(index.manifests) ? index.manifests : [];
-  const out: Record<string, string> = {};
-  for (const wanted of platforms) {
-    const p = parsePlatform(wanted);
-    const candidates = entries.filter((e) => e.platform?.os === p.os && e.platform?.architecture === p.architecture && typeof e.digest === 'string' && SHA256_DIGEST.test(e.digest));
-    const match = p.variant ? candidates.find((e) => e.platform?.variant === p.variant) : (candidates.find((e) => e.platform?.variant === undefined) ?? candidates[0]);
-    if (!match) {
-      const available = entries.map((e) => [e.platform?.os, e.platform?.architecture, e.platform?.variant].filter((x) => typeof x === 'string').join('/')).filter(Boolean);
-      throw new RegistryError('platform-not-found', host, `${image}: the index has no ${wanted} manifest (it has ${available.join(', ') || 'none'})`);
-    }
-    out[wanted] = match.digest as string;
-  }
-  return out;
-}
-
-function registryErrorDetail(body: Buffer): string {
-  if (body.length === 0) return '';
-  try {
-    const data = JSON.parse(body.toString('utf8')) as { errors?: Array<{ code?: unknown; message?: unknown }> };
-    const first = data.errors?.[0];
-    if (first && typeof first.code === 'string') {
-      const message = typeof first.message === 'string' ? `: ${first.message.slice(0, 200)}` : '';
-      return ` [${first.code}${message}]`;
-    }
-  } catch {
-    // Not the registry error format.
-  }
-  return '';
-}
-
-function retryAfterMs(value: string | string[] | undefined): number | undefined {
-  const text = Array.isArray(value) ? value[0] : value;
-  if (!text) return undefined;
-  if (/^\d+$/.test(text.trim())) return Number(text.trim()) * 1000;
-  const date = Date.parse(text);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
-}
-
-/** True for hosts on this machine: `localhost`, 127.0.0.0/8, `::1`. */
-export function isLoopback(host: string): boolean {
-  const name = host.startsWith('[') ? host.slice(1, host.indexOf(']')) : host.split(':')[0];
-  return name === 'localhost' || /^127\.\d+\.\d+\.\d+$/.test(name) || name === '::1';
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 function positive(value: number | undefined, fallback: number, name: string): number {

@@ -11,7 +11,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as zlib from 'zlib';
-import { parseChallenge } from '../../lib/registry/client';
+import { parseChallenge } from '../../lib/registry/auth';
 import { freePort, testRequest, TestHttpResponse } from './registry-http';
 import { startTokenServer, TokenServer } from './token-server';
 
