@@ -1,5 +1,8 @@
 import { ImageReference } from '../image-reference';
 
+/** Media type of a Sigstore bundle (the format cosign writes from v3 on), as layer and artifactType. */
+export const SIGSTORE_BUNDLE_MEDIA_TYPE = 'application/vnd.dev.sigstore.bundle.v0.3+json';
+
 /** A manifest fetched from a registry; its bytes hash to `digest` (checked by the source). */
 export interface FetchedManifest {
   /** The body as served. */

@@ -3,8 +3,6 @@ import { TrustMaterial, Verifier, toSignedEntity } from '@sigstore/verify';
 import { SignatureKey } from './keys';
 import { SignatureRejection, SignatureSubject, describeKeys, isRecord, quote, sameRepository } from './cosign';
 
-/** Media type of a Sigstore bundle (the format cosign writes from v3 on), as layer and artifactType. */
-export const SIGSTORE_BUNDLE_MEDIA_TYPE = 'application/vnd.dev.sigstore.bundle.v0.3+json';
 /** The in-toto predicate type of a cosign image signature. */
 export const COSIGN_SIGN_PREDICATE = 'https://sigstore.dev/cosign/sign/v1';
 const IN_TOTO_PAYLOAD_TYPE = 'application/vnd.in-toto+json';

@@ -6,5 +6,5 @@ export * from './keys';
 export * from './policy';
 export * from './artifacts';
 export { COSIGN_SIGNATURE_ANNOTATION, SIMPLE_SIGNING_MEDIA_TYPE, SignatureRejection, SignatureSubject, verifySimpleSigning } from './cosign';
-export * from './bundle';
+export { COSIGN_SIGN_PREDICATE, verifySigstoreBundle } from './bundle';
 export * from './verifier';

@@ -1,7 +1,7 @@
 import { ImageReference } from '../image-reference';
 import { RegistryError } from '../registry/errors';
 import { ArtifactSource, FetchedManifest } from './artifacts';
-import { SIGSTORE_BUNDLE_MEDIA_TYPE, verifySigstoreBundle } from './bundle';
+import { SIGSTORE_BUNDLE_MEDIA_TYPE } from './artifacts';
 import { COSIGN_SIGNATURE_ANNOTATION, SIMPLE_SIGNING_MEDIA_TYPE, SignatureRejection, SignatureSubject, isRecord, quote, verifySimpleSigning } from './cosign';
 import { SignatureKey } from './keys';
 import { SignatureRequirement } from './policy';
@@ -58,8 +58,8 @@ const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
  */
 export class SignatureVerifier {
   private readonly limits: Required<SignatureLimits>;
-  /** Registries that answered that they lack the referrers API: asked once per run, not per image. */
-  private readonly noReferrersApi = new Set<string>();
+  /** Registry → whether it has the referrers API, learnt from the first ask (concurrent verifications wait for it). */
+  private readonly referrersApi = new Map<string, Promise<boolean>>();
 
   constructor(
     private readonly source: ArtifactSource,
@@ -146,10 +146,9 @@ export class SignatureVerifier {
   }
 
   private async bundleCandidates(image: ImageReference, digest: string, reasons: string[]): Promise<Candidate[]> {
-    let index = this.noReferrersApi.has(image.registry) ? undefined : await this.source.fetchReferrers(image, digest, SIGSTORE_BUNDLE_MEDIA_TYPE, this.limits.maxManifestBytes);
+    let index = await this.askReferrersApi(image, digest);
     let via = 'referrers API';
     if (index === undefined) {
-      this.noReferrersApi.add(image.registry);
       // Registries without the referrers API (distribution 2.8): the referrers tag schema.
       const tagged = await this.fetchManifest(image, sigTag(digest), [OCI_INDEX], reasons, `referrers tag ${sigTag(digest)}`);
       index = tagged?.body;
@@ -190,10 +189,22 @@ export class SignatureVerifier {
           return;
         }
         const bytes = await this.fetchBlob(image, layer, this.limits.maxBundleBytes, reasons, at);
-        if (bytes) out[i] = { where: at, format: 'sigstore-bundle', verify: (keys, subject) => verifySigstoreBundle(bytes, keys, subject) };
+        // @sigstore/verify is loaded only when there is a bundle to check (~50 ms of start-up otherwise).
+        if (bytes) out[i] = { where: at, format: 'sigstore-bundle', verify: (keys, subject) => (require('./bundle') as typeof import('./bundle')).verifySigstoreBundle(bytes, keys, subject) };
       }),
     );
     return out.filter(Boolean);
+  }
+
+  /** The referrers API's index, or `undefined` when the registry lacks the API (asked of it once per run). */
+  private async askReferrersApi(image: ImageReference, digest: string): Promise<Buffer | undefined> {
+    const known = this.referrersApi.get(image.registry);
+    if (known && !(await known)) return undefined;
+    const ask = this.source.fetchReferrers(image, digest, SIGSTORE_BUNDLE_MEDIA_TYPE, this.limits.maxManifestBytes);
+    if (!known) {
+      this.referrersApi.set(image.registry, ask.then((index) => index !== undefined, () => true));
+    }
+    return ask;
   }
 
   private async fetchManifest(image: ImageReference, reference: string, accept: string[], reasons: string[], where: string): Promise<FetchedManifest | undefined> {
