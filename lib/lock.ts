@@ -36,6 +36,8 @@ export interface LockedSignature {
 export interface DigestSource {
   /** The entry for `image` (any spelling of the same tagged reference), if locked. */
   get(image: string): LockEntry | undefined;
+  /** The lock file, when there is one: the project's `kubepin.config.json` (signature policy) sits next to it. */
+  readonly file?: string;
 }
 
 /** The lock file is unreadable, corrupt, or from an unknown format version. */

@@ -1,7 +1,7 @@
 import { ImageReference, InvalidImageReferenceError } from './image-reference';
 import { PullPolicy, defaultPullPolicy, isPullPolicy } from './pull-policy';
 import { CredentialKeyring, registryKeyMatches } from './credentials/keyring';
-import { DigestSource, ImageLock, LockEntry } from './lock';
+import { DigestSource, LockEntry } from './lock';
 import { SignaturePolicy } from './signatures/policy';
 import { Finding, FindingCode, ObjectRef, Severity } from './findings';
 import {
@@ -69,7 +69,7 @@ export interface ImagePolicyOptions {
   /**
    * Images that must be signed: a locked image under a requirement whose entry lacks a signature
    * record by a required key is an error (docs/signatures.md).
-   * @default `kubepin.config.json` next to the lock file when `lock` is an {@link ImageLock}, else none
+   * @default `kubepin.config.json` next to the lock file (`lock.file`), else none
    */
   readonly signatures?: SignaturePolicy;
 }
@@ -117,7 +117,7 @@ export class PolicyEngine {
 
   constructor(private readonly options: ImagePolicyOptions) {
     validateOptions(options);
-    this.signatures = options.signatures ?? (options.lock instanceof ImageLock ? SignaturePolicy.forLockFile(options.lock.file) : SignaturePolicy.NONE);
+    this.signatures = options.signatures ?? (typeof options.lock?.file === 'string' ? SignaturePolicy.forLockFile(options.lock.file) : SignaturePolicy.NONE);
     for (const secret of options.pullSecrets ?? []) {
       this.secretNamespaces.set(secret.name, secret.namespace);
       for (const registry of secret.registries) {

@@ -66,6 +66,10 @@ export function containsUnresolved(value: unknown, depth = 0): boolean {
 class OverlaySource implements DigestSource {
   private readonly resolved = ImageLock.empty('<resolved at deployment time>');
   constructor(private readonly lock: DigestSource | undefined) {}
+  /** The wrapped lock's file: the core reads the signature policy next to it. */
+  public get file(): string | undefined {
+    return this.lock?.file;
+  }
   public get(image: string): LockEntry | undefined {
     return this.lock?.get(image) ?? this.resolved.get(image);
   }
