@@ -28,6 +28,14 @@ export class ShopChart extends Chart {
       namespace: props.namespace,
     });
 
+    // The payments service comes from the shop's private registry, whose account Secret also
+    // exists in the cluster; kubepin.config.json requires its images to be signed by the release
+    // key (docs/signatures.md), so the lock records which key verified the digest.
+    RegistryPullSecret.fromExistingSecret(this, 'ShopRegistry', 'shop-registry-pull', {
+      registries: ['registry.shop.test'],
+      namespace: props.namespace,
+    });
+
     const web = new Deployment(this, 'web', {
       replicas: 3,
       // Pre-pulled on every node, so a rollout never waits for a pull.
@@ -42,6 +50,9 @@ export class ShopChart extends Chart {
         image: Image.of('nginx:1.27.5'),
         portNumber: 8080,
         securityContext: { ensureNonRoot: false, readOnlyRootFilesystem: false },
+      }, {
+        name: 'payments',
+        image: Image.of('registry.shop.test/shop/payments:1.0'),
       }],
     });
     web.exposeViaService({ name: 'shop-web', ports: [{ port: 80, targetPort: 8080 }] });
@@ -84,7 +95,8 @@ export function buildShopApp(app: App): App {
     strict: true,
     defaultPullPolicy: PullPolicy.IfNotPresent,
     publicRegistries: ['registry.k8s.io'],
-    allowedRegistries: ['docker.io', 'registry.k8s.io'],
+    privateRegistries: ['registry.shop.test'],
+    allowedRegistries: ['docker.io', 'registry.k8s.io', 'registry.shop.test'],
   });
   new ShopChart(app, 'shop', { namespace: 'shop' });
   return app;

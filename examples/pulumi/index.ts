@@ -21,13 +21,16 @@ ImagePolicy.register({
   strict: true,
   defaultPullPolicy: PullPolicy.IfNotPresent,
   publicRegistries: ['registry.k8s.io'],
-  allowedRegistries: ['docker.io', 'registry.k8s.io'],
+  privateRegistries: ['registry.shop.test'],
+  allowedRegistries: ['docker.io', 'registry.k8s.io', 'registry.shop.test'],
 });
 
 // Docker Hub limits anonymous pulls, so pods pulling from it use the cluster's Hub account.
 // The Secret already exists in the cluster: nothing secret is in the program or the state.
 // Declared before the workloads: they are pinned (and get their secrets) when created.
 const hub = RegistryPullSecret.fromExistingSecret('dockerhub', { secretName: 'dockerhub-pull', registries: ['docker.io'], namespace });
+// The shop's private registry; kubepin.config.json requires its images to be signed (docs/signatures.md).
+RegistryPullSecret.fromExistingSecret('shop-registry', { secretName: 'shop-registry-pull', registries: ['registry.shop.test'], namespace });
 
 // cdk8s-plus writes these defaults into every pod; a Pulumi program spells them out to get the
 // same objects (they are good defaults anyway: bounded resources, no privilege escalation).
@@ -71,6 +74,11 @@ const web = new Deployment('web', {
     resources,
     securityContext: rootWritable,
     startupProbe: { failureThreshold: 3, tcpSocket: { port: 8080 } },
+  }, {
+    name: 'payments',
+    image: Image.of('registry.shop.test/shop/payments:1.0'),
+    resources,
+    securityContext: hardened,
   }],
 });
 new k8s.core.v1.Service('web-service', {

@@ -60,6 +60,9 @@ describe('the example app', () => {
         // The Job runs as shop-migrator, whose ServiceAccount lists the secret: the pod lists none.
         expect(spec.imagePullSecrets).toBeUndefined();
         expect(spec.serviceAccountName).toBe('shop-migrator');
+      } else if (spec.containers.some((c: any) => c.image.startsWith('registry.shop.test/')) || (spec.initContainers ?? []).some((c: any) => c.image.startsWith('registry.shop.test/'))) {
+        // The web pods and their pre-puller also pull the signed payments image from the private registry.
+        expect(spec.imagePullSecrets).toEqual([{ name: 'dockerhub-pull' }, { name: 'shop-registry-pull' }]);
       } else {
         // Everything else pulls from Docker Hub, which the secret serves.
         expect(spec.imagePullSecrets).toEqual([{ name: 'dockerhub-pull' }]);

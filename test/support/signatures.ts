@@ -34,6 +34,13 @@ export function generateKey(type: TestKeyType = 'ecdsa-p256'): TestKey {
   return { privateKey: pair.privateKey, publicPem: pair.publicKey.export({ type: 'spki', format: 'pem' }).toString(), type };
 }
 
+/** A key pair from a PKCS#8 PEM private key (e.g. the example app's test-only signing key). */
+export function keyFromPrivatePem(pem: string): TestKey {
+  const privateKey = crypto.createPrivateKey(pem);
+  const type: TestKeyType = privateKey.asymmetricKeyType === 'ed25519' ? 'ed25519' : privateKey.asymmetricKeyType === 'rsa' ? 'rsa' : privateKey.asymmetricKeyDetails?.namedCurve === 'secp384r1' ? 'ecdsa-p384' : 'ecdsa-p256';
+  return { privateKey, publicPem: crypto.createPublicKey(privateKey).export({ type: 'spki', format: 'pem' }).toString(), type };
+}
+
 /** sha256 fingerprint of a PEM public key's DER, as kubepin records it. */
 export function fingerprintOf(key: TestKey): string {
   const der = crypto.createPublicKey(key.publicPem).export({ type: 'spki', format: 'der' });
@@ -59,6 +66,8 @@ export interface SignOptions {
   readonly key: TestKey;
   /** The repository named in the signature. @default the repository it is pushed to */
   readonly signedRepository?: string;
+  /** The whole `registry/repository` named in the signature (e.g. the name a mirror serves). @default the registry's host and `signedRepository` */
+  readonly dockerReference?: string;
   /** The digest named in the signature. @default the digest it is attached to */
   readonly signedDigest?: string;
   /** Change the payload after signing (the signature then covers other bytes). */
@@ -72,7 +81,7 @@ export function simpleSigningPayload(dockerReference: string, digest: string): B
 
 /** Attaches a classic cosign signature to `digest` in `repository` (tag `sha256-<hex>.sig`). */
 export async function pushCosignSignature(registry: TestRegistry, repository: string, digest: string, options: SignOptions): Promise<void> {
-  let payload = simpleSigningPayload(`${registry.host}/${options.signedRepository ?? repository}`, options.signedDigest ?? digest);
+  let payload = simpleSigningPayload(options.dockerReference ?? `${registry.host}/${options.signedRepository ?? repository}`, options.signedDigest ?? digest);
   const bundle = await new MessageSignatureBundleBuilder({ signer: keySigner(options.key), witnesses: [] }).create({ data: payload });
   const signature = bundle.content.messageSignature.signature.toString('base64');
   if (options.tamper) payload = Buffer.from(payload.toString('utf8').replace('"optional":null', '"optional":{"tampered":true}'));
@@ -115,7 +124,7 @@ export function cosignStatement(digest: string, name?: string): Buffer {
 
 /** Makes a Sigstore bundle with `@sigstore/sign` for `digest` and pushes it as a referrer of `digest`. */
 export async function pushBundleSignature(registry: TestRegistry, repository: string, digest: string, options: SignOptions): Promise<void> {
-  const statement = cosignStatement(options.signedDigest ?? digest, `${registry.host}/${options.signedRepository ?? repository}`);
+  const statement = cosignStatement(options.signedDigest ?? digest, options.dockerReference ?? `${registry.host}/${options.signedRepository ?? repository}`);
   const bundle = await new DSSEBundleBuilder({ signer: keySigner(options.key), witnesses: [] }).create({ data: statement, type: 'application/vnd.in-toto+json' });
   const json = bundleToJSON(bundle) as { dsseEnvelope: { payload: string } };
   if (options.tamper) {
