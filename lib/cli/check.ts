@@ -11,6 +11,7 @@ import { readPullSecretObject } from '../check/pull-secrets';
 import { isObject } from '../workloads';
 import { ImageReference } from '../image-reference';
 import { KubepinError } from '../errors';
+import { CONFIG_FILE_NAME, SignaturePolicy } from '../signatures/policy';
 import { CredentialKeyring } from '../credentials/keyring';
 import { addNodeDockerConfigFile } from '../node/node-keyring';
 import { CredentialProviderConfig, NodeConfigProblem, loadCredentialProviderConfig } from '../node/credential-provider-config';
@@ -35,7 +36,9 @@ Options:
   --node-config PATH           a node's config.json: its "auths" are tried after the pod's secrets (repeatable)
   --credential-provider-config PATH
                                the kubelet's CredentialProviderConfig (file or directory)
-  --online                     also ask the registries, with the credentials the kubelet would use
+  --online                     also ask the registries, with the credentials the kubelet would use;
+                               images kubepin.config.json (in the working directory) requires to
+                               be signed get their signatures verified (docs/signatures.md)
   --insecure-registry HOST     with --online: talk plain HTTP to HOST (repeatable)
   --ca-file PATH               with --online: trust this CA (PEM) for registry TLS
   --timeout SECONDS            with --online: per-request timeout (default 10)
@@ -199,6 +202,15 @@ export const checkCommand: Command = {
       const said = new Set(findings.map((f) => `${f.code}\u0000${f.file}\u0000${f.line}\u0000${f.path}`));
       findings.push(...outcome.findings.filter((f) => !said.has(`${f.code}\u0000${f.file}\u0000${f.line}\u0000${f.path}`)));
       probes = outcome.probes;
+      const signatures = SignaturePolicy.load(path.join(io.cwd, CONFIG_FILE_NAME));
+      if (!signatures.empty) {
+        const { probeSignatures } = require('../check/signature-probe') as typeof import('../check/signature-probe');
+        findings.push(...(await probeSignatures(result.plans, signatures, {
+          insecureRegistries: parsed.insecureRegistries,
+          ...(parsed.caFile ? { ca: readCaFile(path.resolve(io.cwd, parsed.caFile)) } : {}),
+          timeoutMs: parsed.timeoutSeconds * 1000,
+        })));
+      }
     }
     const version = packageVersion();
     if (parsed.format === 'json') {

@@ -128,4 +128,16 @@ describe('kubepin lock / verify with a signature policy, against a real registry
     expect(signature[0].message).toMatch(/lock entry records no verified signature\. Fix: run `kubepin lock --update`/);
     expect(signature[1].message).toContain(`records a signature by key ${fingerprintOf(stranger)}, which is not one of the required keys`);
   });
+
+  test('check --online predicts the signature verdict for pinned and tagged images', async () => {
+    const h = registry.host;
+    writeProject([`sig/api:1@${pushed.api.digest}`, `sig/unsigned:1@${pushed.unsigned.digest}`, 'sig/web:1', 'sig/strange:1', 'free/tool:1']);
+    const run = await runKubepin(['check', 'dist', '--online', '--format', 'json'], { cwd: dir });
+    const findings = JSON.parse(run.stdout).findings.filter((f: { code: string }) => f.code === 'signature-invalid');
+    expect(findings.map((f: { image: string }) => f.image.replace(`${h}/`, ''))).toEqual([`sig/unsigned:1@${pushed.unsigned.digest}`, 'sig/strange:1']);
+    expect(findings[0]).toEqual(expect.objectContaining({ severity: 'error', file: 'dist/app.yaml', line: 16 }));
+    expect(findings[0].message).toMatch(/is not signed: .*Fix: sign it/);
+    expect(findings[1].message).toMatch(/does not verify with key/);
+    expect(run.code).toBe(1);
+  });
 });
