@@ -1,4 +1,5 @@
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { ImageReference, InvalidImageReferenceError } from './image-reference';
 import { KubepinError, describeType, requireString } from './errors';
@@ -80,10 +81,13 @@ export class ImageLock implements DigestSource {
     return new ImageLock(file, new Map());
   }
 
+  /** Entries set (or deleted: `null`) since the lock was read: what {@link save} merges into the file. */
+  private readonly changes = new Map<string, LockEntry | null>();
+
   private constructor(
     /** Where {@link save} writes. */
     public readonly file: string,
-    private readonly entries: Map<string, LockEntry>,
+    private entries: Map<string, LockEntry>,
   ) {}
 
   /** Number of locked references. */
@@ -111,11 +115,10 @@ export class ImageLock implements DigestSource {
     if (typeof entry !== 'object' || entry === null) {
       throw new LockFileError(`ImageLock.set(${JSON.stringify(image)}, entry): entry must be an object with digest and mediaType, got ${describeType(entry)}`);
     }
-    const ref = ImageReference.parse(image);
-    if (ref.tag === undefined) {
+    const key = lockReferenceOf(ImageReference.parse(image));
+    if (key === undefined) {
       throw new LockFileError(`cannot lock ${JSON.stringify(image)}: only tagged references need a lock entry (a digest-only reference is already pinned)`);
     }
-    const key = ref.withoutDigest().toString();
     const stored = validateEntry(this.file, key, {
       requested: entry.requested ?? this.entries.get(key)?.requested ?? image,
       reference: key,
@@ -125,13 +128,16 @@ export class ImageLock implements DigestSource {
       ...(entry.signature ? { signature: { key: entry.signature.key, format: entry.signature.format } } : {}),
     });
     this.entries.set(key, stored);
+    this.changes.set(key, stored);
     return stored;
   }
 
   /** Removes the entry for `image`; returns whether there was one. */
   public delete(image: string): boolean {
     const key = ImageLock.keyOf(image);
-    return key !== undefined && this.entries.delete(key);
+    if (key === undefined || !this.entries.delete(key)) return false;
+    this.changes.set(key, null);
+    return true;
   }
 
   /** The lock as the exact text {@link save} writes. */
@@ -145,20 +151,130 @@ export class ImageLock implements DigestSource {
   }
 
   /**
-   * Writes the lock atomically: a temporary file in the same directory, fsync, rename,
-   * then fsync of the directory. Skips the write when the file already has these bytes.
+   * Writes the lock so that concurrent writers lose nothing: under an exclusive lock file
+   * (`<file>.lock`, see {@link withLockFile}) it reads the file again, applies the entries
+   * set or deleted since this lock was read, and replaces the file atomically (a temporary
+   * file in the same directory, fsync, rename, fsync of the directory). Skips the write when
+   * the file already has these bytes. Afterwards this lock holds the merged entries.
+   * @throws LockFileError when another process holds the lock file for longer than the wait
+   *   (`KUBEPIN_LOCK_WAIT_MS`, default 60 s), or when the file on disk is not a valid lock.
    */
   public save(): void {
-    const text = this.serialize();
-    writeFileAtomic(this.file, text);
+    withLockFile(this.file, () => {
+      let onDisk: Map<string, LockEntry> | undefined;
+      try {
+        onDisk = parseLock(this.file, fs.readFileSync(this.file, 'utf8'));
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e instanceof LockFileError ? e : new LockFileError(`${this.file}: cannot read the lock file: ${(e as Error).message}`);
+      }
+      // Gone from disk (or never written): what this lock read is the base.
+      const merged = onDisk ?? this.entries;
+      for (const [key, entry] of this.changes) {
+        if (entry === null) merged.delete(key);
+        else merged.set(key, entry);
+      }
+      this.entries = merged;
+      this.changes.clear();
+      writeFileAtomic(this.file, this.serialize());
+    });
   }
 
   private static keyOf(image: string): string | undefined {
     requireString(image, 'ImageLock.get(image)');
     const ref = ImageReference.tryParse(image);
-    if (!ref || ref.tag === undefined) return undefined;
-    return ref.withoutDigest().toString();
+    return ref ? lockReferenceOf(ref) : undefined;
   }
+}
+
+/**
+ * The lock key of an image: its normalized tagged reference without digest. An image with
+ * neither tag nor digest is keyed as the kubelet pulls it, with tag `latest`
+ * (`nginx` → `docker.io/library/nginx:latest`); a digest-only reference needs no entry (`undefined`).
+ */
+export function lockReferenceOf(ref: ImageReference): string | undefined {
+  if (ref.tag !== undefined) return ref.withoutDigest().toString();
+  if (ref.digest !== undefined) return undefined;
+  return `${ref.name}:latest`;
+}
+
+/** Default bound on waiting for another writer's lock file. */
+const LOCK_WAIT_MS = 60_000;
+/** A lock file without a readable owner (a writer died before writing its pid) counts as stale after this long. */
+const UNOWNED_STALE_MS = 10_000;
+
+/**
+ * Runs `fn` holding `<file>.lock`, created with `O_EXCL` and holding `pid@host`. A lock file
+ * whose process is gone on this host is stale and taken over; otherwise waits (bounded by
+ * `KUBEPIN_LOCK_WAIT_MS`, default 60 s) and then fails naming the holder and the fix.
+ */
+export function withLockFile<T>(file: string, fn: () => T): T {
+  const lockPath = `${path.resolve(file)}.lock`;
+  const owner = `${process.pid}@${os.hostname()}\n`;
+  const waitMs = Number(process.env.KUBEPIN_LOCK_WAIT_MS) >= 0 ? Number(process.env.KUBEPIN_LOCK_WAIT_MS) : LOCK_WAIT_MS;
+  const deadline = Date.now() + waitMs;
+  let pause = 2;
+  for (;;) {
+    let fd: number | undefined;
+    try {
+      fd = fs.openSync(lockPath, 'wx', 0o644);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw new LockFileError(`${file}: cannot create the lock file ${lockPath}: ${(e as Error).message}`);
+    }
+    if (fd !== undefined) {
+      try {
+        fs.writeSync(fd, owner);
+      } finally {
+        fs.closeSync(fd);
+      }
+      try {
+        return fn();
+      } finally {
+        fs.rmSync(lockPath, { force: true });
+      }
+    }
+    const holder = readHolder(lockPath);
+    if (holder.stale) {
+      // Renamed first so that of two processes finding the same stale file only one removes it.
+      const moved = `${lockPath}.${process.pid}.stale`;
+      try {
+        fs.renameSync(lockPath, moved);
+        fs.rmSync(moved, { force: true });
+      } catch {
+        // Someone else took it over first: try again.
+      }
+      continue;
+    }
+    if (Date.now() >= deadline) {
+      throw new LockFileError(`${file}: another kubepin (${holder.owner ?? 'unknown process'}) has held ${lockPath} for more than ${Math.round(waitMs / 1000)} s. Fix: wait for it to finish; if no kubepin is running, remove ${lockPath}`);
+    }
+    sleepSync(pause);
+    pause = Math.min(pause * 2, 50);
+  }
+}
+
+function readHolder(lockPath: string): { owner?: string; stale: boolean } {
+  let text: string;
+  let mtimeMs: number;
+  try {
+    text = fs.readFileSync(lockPath, 'utf8');
+    mtimeMs = fs.statSync(lockPath).mtimeMs;
+  } catch {
+    return { stale: false }; // Released meanwhile: the next attempt takes it.
+  }
+  const match = /^(\d+)@(.*)\n$/.exec(text);
+  if (!match) return { stale: Date.now() - mtimeMs > UNOWNED_STALE_MS };
+  const owner = `pid ${match[1]} on ${match[2]}`;
+  if (match[2] !== os.hostname()) return { owner, stale: false }; // Cannot check a process on another host.
+  try {
+    process.kill(Number(match[1]), 0);
+    return { owner, stale: false };
+  } catch (e) {
+    return { owner, stale: (e as NodeJS.ErrnoException).code === 'ESRCH' };
+  }
+}
+
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
 /**

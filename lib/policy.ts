@@ -1,7 +1,8 @@
 import { ImageReference, InvalidImageReferenceError } from './image-reference';
 import { PullPolicy, defaultPullPolicy, isPullPolicy } from './pull-policy';
 import { CredentialKeyring, registryKeyMatches } from './credentials/keyring';
-import { DigestSource, LockEntry } from './lock';
+import { DigestSource, LockEntry, lockReferenceOf } from './lock';
+import { ImageCollector, activeCollector } from './image-collector';
 import { SignaturePolicy } from './signatures/policy';
 import { Finding, FindingCode, ObjectRef, Severity } from './findings';
 import {
@@ -114,6 +115,9 @@ export class PolicyEngine {
   private readonly secretsByName = new Map<string, string[]>();
   private readonly prePulled: ImageReference[];
   private readonly signatures: SignaturePolicy;
+  /** Set in collect mode (`kubepin lock` learning an app's images): every image is recorded, none missing from the lock fails. */
+  private readonly collector: ImageCollector | undefined = activeCollector();
+  private source: string | undefined;
 
   constructor(private readonly options: ImagePolicyOptions) {
     validateOptions(options);
@@ -127,12 +131,16 @@ export class PolicyEngine {
     this.prePulled = (options.prePulled ?? []).map((image) => ImageReference.parse(image));
   }
 
-  /** Returns a pinned copy of `object` (non-workloads are returned as a copy, unchanged). */
-  public apply(input: JsonObject): JsonObject {
+  /**
+   * Returns a pinned copy of `object` (non-workloads are returned as a copy, unchanged).
+   * @param source where the object comes from (a construct path, a Pulumi resource), recorded in collect mode
+   */
+  public apply(input: JsonObject, source?: string): JsonObject {
     const object = structuredClone(input);
     const template = findPodTemplate(object);
     if (!template) return object;
     const ref = objectRef(object);
+    this.source = source;
     const namespace = ref.namespace;
     const originals: Record<string, string> = {};
     const neededSecrets: string[] = [];
@@ -200,8 +208,10 @@ export class PolicyEngine {
     }
     this.push(registryNotAllowedFinding(ref, site, parsed, this.options.allowedRegistries));
     this.push(latestTagFinding(ref, site, parsed));
+    this.collector?.record({ image: site.image, object: `${ref.kind}/${ref.name}`, path: site.path, ...(this.source !== undefined ? { source: this.source } : {}) });
     let image = parsed;
-    const entry = parsed.tag !== undefined ? this.lockEntry(site.image, parsed) : undefined;
+    // Untagged images are locked as the kubelet pulls them, with tag `latest`.
+    const entry = lockReferenceOf(parsed) !== undefined ? this.lockEntry(site.image, parsed) : undefined;
     if (parsed.digest !== undefined) {
       if (entry && entry.digest !== parsed.digest) {
         this.report(ref, 'digest-mismatch-with-lock', 'error', site.path, site.image,
@@ -209,13 +219,14 @@ export class PolicyEngine {
       }
     } else if (entry) {
       image = this.pinned(site.image, parsed, entry.digest);
-    } else {
+    } else if (!this.collector) {
       this.report(ref, 'unpinned-image', this.options.strict ? 'error' : 'warning', site.path, site.image,
         `${site.image} is not in the lock file, so it stays unpinned. Fix: run \`kubepin lock\` to resolve it`);
     }
     this.checkSignature(ref, site, parsed, entry);
     if (this.options.keepTag === false && image.digest !== undefined) image = image.withoutTag();
-    this.push(latestWithDigestFinding(ref, site, image));
+    // An untagged image already has its latest-tag warning; the pinned `:latest@sha256:…` adds none.
+    if (parsed.tag !== undefined || parsed.digest !== undefined) this.push(latestWithDigestFinding(ref, site, image));
     const text = image.toString() === parsed.toString() ? site.image : image.toString();
     const changed = text !== site.image;
     site.holder[site.imageField] = text;
@@ -229,7 +240,8 @@ export class PolicyEngine {
     if (!requirement) return;
     const keys = requirement.keys.map((k) => k.source).join(', ');
     if (!entry) {
-      if (parsed.tag === undefined) {
+      if (this.collector) return; // Collect mode: the lock is being made.
+      if (parsed.tag === undefined && parsed.digest !== undefined) {
         this.report(ref, 'signature-not-locked', 'warning', site.path, site.image,
           `${site.image} must be signed by ${keys} (${requirement.where}) but is pinned by digest in the source, so the lock cannot vouch for its signature. Fix: reference it by tag and run \`kubepin lock\`, or check it with \`kubepin verify --remote\``);
       } else {
@@ -308,7 +320,9 @@ export class PolicyEngine {
     const key = `${image}@@${digest}`;
     let ref = this.pins.get(key);
     if (!ref) {
-      ref = parsed.withDigest(digest);
+      // An untagged image is pinned with the tag it was locked as (`latest`), so readers and
+      // `kubepin verify` can tell which lock entry pinned it.
+      ref = (parsed.tag === undefined ? ImageReference.parse(lockReferenceOf(parsed)!) : parsed).withDigest(digest);
       this.pins.set(key, ref);
     }
     return ref;

@@ -113,7 +113,7 @@ export class PolicyRuntime {
       const json = hookOf(obj)!.original();
       normalizeCdk8sPlus(obj, json);
       const before = engine.findings.length;
-      const out = engine.apply(json);
+      const out = engine.apply(json, obj.node.path);
       for (const f of engine.findings.slice(before)) findings.push({ ...f, constructPath: obj.node.path });
       if (sortKeys) sortPodTemplateKeys(out);
       this.results.set(obj, out);

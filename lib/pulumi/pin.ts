@@ -2,7 +2,7 @@ import * as pulumi from '@pulumi/pulumi';
 import { KubepinError } from '../errors';
 import { Finding, formatFinding } from '../findings';
 import { ImageReference } from '../image-reference';
-import { DigestSource, ImageLock, LockEntry } from '../lock';
+import { DigestSource, ImageLock, LockEntry, lockReferenceOf } from '../lock';
 import { ImagePolicyOptions, PolicyEngine, ServiceAccountPullSecrets } from '../policy';
 import { stackState } from './stack-state';
 import { JsonObject, findPodTemplate, isObject, isWorkloadKind } from '../workloads';
@@ -152,7 +152,7 @@ export class PropsPinner {
       serviceAccounts: [...(this.options.serviceAccounts ?? []), ...serviceAccountsOf(state.serviceAccountSecrets)],
     };
     const engine = new PolicyEngine(options);
-    const pinned = engine.apply(object);
+    const pinned = engine.apply(object, label);
     this.report(label, engine.findings);
     for (const site of findPodTemplate(pinned)?.sites ?? []) {
       const ref = ImageReference.tryParse(site.image);
@@ -187,7 +187,7 @@ export class PropsPinner {
     const out: string[] = [];
     for (const site of template.sites) {
       const ref = ImageReference.tryParse(site.image);
-      if (ref && ref.tag !== undefined && ref.digest === undefined && !this.source.get(site.image)) out.push(site.image);
+      if (ref && ref.digest === undefined && !this.source.get(site.image)) out.push(site.image);
     }
     return out;
   }
@@ -196,10 +196,10 @@ export class PropsPinner {
     const resolver = this.pulumiOptions.resolver;
     if (!resolver || this.options.strict) return;
     await Promise.all(this.missingImages(object).map((image) => {
-      const key = ImageReference.parse(image).toString();
+      const key = lockReferenceOf(ImageReference.parse(image))!;
       let pending = this.inflight.get(key);
       if (!pending) {
-        pending = resolver.resolve(image).then((result) => {
+        pending = resolver.resolve(key).then((result) => {
           this.source.add(image, result);
           pulumi.log.info(`kubepin: resolved ${image} to ${result.digest} at deployment time; run \`kubepin lock\` to record it in the lock file for deterministic previews`);
         });

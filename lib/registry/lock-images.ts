@@ -1,5 +1,5 @@
 import { ImageReference, InvalidImageReferenceError } from '../image-reference';
-import { ImageLock, LockEntry } from '../lock';
+import { ImageLock, LockEntry, lockReferenceOf } from '../lock';
 import { ManifestDocument } from '../manifests';
 import { extractImages } from '../workloads';
 import { RegistryClient, ResolvedImage } from './client';
@@ -58,8 +58,8 @@ export function collectImages(documents: readonly ManifestDocument[], into?: Man
         invalid.push({ location, error: e });
         continue;
       }
-      if (ref.tag === undefined) continue; // Digest-only: pinned, nothing to look up.
-      const key = ref.withoutDigest().toString();
+      const key = lockReferenceOf(ref);
+      if (key === undefined) continue; // Digest-only: pinned, nothing to look up.
       const list = tagged.get(key) ?? [];
       list.push(location);
       tagged.set(key, list);
@@ -152,7 +152,8 @@ export class LockUpdater {
       const signature = requirement ? await this.verifier.verify(ImageReference.parse(reference), result.digest, requirement) : undefined;
       const previous = this.lock.get(reference);
       const entry = this.lock.set(reference, {
-        requested: requested ?? this.options.requested?.get(reference) ?? previous?.requested ?? reference,
+        // An unchanged digest keeps the spelling the lock already has: no noise in lock diffs.
+        requested: (previous?.digest === result.digest ? previous.requested : undefined) ?? requested ?? this.options.requested?.get(reference) ?? previous?.requested ?? reference,
         digest: result.digest,
         mediaType: result.mediaType,
         ...(result.platforms ? { platforms: result.platforms } : {}),

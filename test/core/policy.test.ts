@@ -105,11 +105,14 @@ describe('applyImagePolicy', () => {
     expect(objects[0]).toEqual(input);
   });
 
-  test('latest and the :latest@sha256 Always gotcha', () => {
-    const { findings, objects } = applyImagePolicy([deployment('w', [{ name: 'a', image: 'busybox' }, { name: 'b', image: 'busybox:latest' }])], { lock });
-    expect(codes(findings)).toEqual(['warning:latest-tag', 'warning:unpinned-image', 'warning:latest-tag', 'warning:latest-with-digest']);
-    const [a, b] = (objects[0] as any).spec.template.spec.containers;
-    expect(a.imagePullPolicy).toBe('Always'); // unpinned, no tag: the API server default
+  test('latest and the :latest@sha256 Always gotcha; an untagged image is pinned as the kubelet pulls it (:latest)', () => {
+    const { findings, objects } = applyImagePolicy([deployment('w', [{ name: 'a', image: 'busybox' }, { name: 'b', image: 'busybox:latest' }, { name: 'c', image: 'alpine' }])], { lock });
+    expect(codes(findings)).toEqual(['warning:latest-tag', 'warning:latest-tag', 'warning:latest-with-digest', 'warning:latest-tag', 'warning:unpinned-image']);
+    const [a, b, c] = (objects[0] as any).spec.template.spec.containers;
+    expect(a.image).toBe(`docker.io/library/busybox:latest@${digestOf('busybox:latest')}`);
+    expect(a.imagePullPolicy).toBe('IfNotPresent'); // pinned, and explicit
+    expect(c.image).toBe('alpine');
+    expect(c.imagePullPolicy).toBe('Always'); // unpinned, no tag: the API server default, written explicitly
     expect(b.image).toBe(`docker.io/library/busybox:latest@${digestOf('busybox:latest')}`);
     expect(b.imagePullPolicy).toBe('IfNotPresent'); // explicit, so the Always default never applies
   });

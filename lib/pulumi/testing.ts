@@ -1,0 +1,244 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import * as pulumi from '@pulumi/pulumi';
+
+/*
+ * `kubepin/pulumi/testing`: run a Pulumi program under the runtime's mocks (no Pulumi CLI, no
+ * engine, no cloud) and get every resource it registers, as the engine would receive it. For
+ * snapshot tests of your own program, and what `kubepin lock` uses to learn a program's images.
+ */
+
+/** One resource the program registered, as the engine would receive it. */
+export interface MockedResource {
+  /** Pulumi type token, e.g. `kubernetes:apps/v1:Deployment`. */
+  readonly type: string;
+  /** The resource's logical name. */
+  readonly name: string;
+  /** True for custom (provider) resources, false for components. */
+  readonly custom: boolean;
+  /** The inputs, with every Output resolved and secrets unwrapped (what the provider would get). */
+  readonly inputs: Record<string, any>;
+  /** JSON paths of the inputs Pulumi holds as secrets (encrypted in state, hidden in diffs). */
+  readonly secretPaths: string[];
+  /** URNs of the resources this one depends on, as sent to the engine (`dependsOn` and input dependencies). */
+  readonly dependencies: string[];
+  /** `customTimeouts` as sent to the engine, when set. */
+  readonly customTimeouts?: { create?: string; update?: string; delete?: string };
+}
+
+/** What {@link runProgramUnderMocks} returns. */
+export interface MockedProgramRun {
+  /** Every registered resource (the stack included), in registration order. */
+  readonly resources: MockedResource[];
+  /** Messages the program logged with `pulumi.log` (`warn: …`, `info: …`, `error: …`), in order. */
+  readonly logs: string[];
+}
+
+/** What a program function given to {@link runProgramUnderMocks} can use. */
+export interface MockedProgramContext {
+  /** Loads a program module (top-level code, as `pulumi up` runs it), its own files fresh from disk. */
+  loadProgram(modulePath: string): void;
+  /** Captures the `pulumi.log` output of another copy of the SDK (one a module registry of its own loaded). */
+  captureLogs(sdk: typeof pulumi): void;
+}
+
+/** Options of {@link runProgramUnderMocks}. */
+export interface MockedProgramOptions {
+  /** Run as `pulumi preview` (`isDryRun()` true). @default false */
+  readonly preview?: boolean;
+  /** Project name. @default `name` of the program's Pulumi.yaml, else "project" */
+  readonly project?: string;
+  /** Stack name. @default "test" */
+  readonly stack?: string;
+  /** Answers for invokes (`kubernetes:yaml:decode` is answered already), by token. */
+  readonly calls?: Record<string, (inputs: Record<string, any>) => Record<string, unknown>>;
+}
+
+// The wire form of a secret value (pulumi/sdk rpc.ts `specialSigKey` / `specialSecretSig`).
+const SIG_KEY = '4dabf18193072939515e22adb298388d';
+const SECRET_SIG = '1b47061264138c4ac30d75fd1eb44270';
+
+/** Replaces secret wrappers by their values, recording the JSON path of each in `secrets`. */
+function unwrapSecrets(value: unknown, at: string, secrets: string[]): any {
+  if (Array.isArray(value)) return value.map((v, i) => unwrapSecrets(v, `${at}[${i}]`, secrets));
+  if (value === null || typeof value !== 'object') return value;
+  const record = value as Record<string, unknown>;
+  if (record[SIG_KEY] === SECRET_SIG) {
+    secrets.push(at);
+    return unwrapSecrets(record.value, at, []);
+  }
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(record)) out[k] = unwrapSecrets(v, at ? `${at}.${k}` : k, secrets);
+  return out;
+}
+
+/** Parses YAML like the kubernetes provider's `kubernetes:yaml:decode` invoke (the provider does not run under mocks). */
+export function decodeYaml(text: string): unknown[] {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const YAML = require('yaml') as typeof import('yaml');
+  return YAML.parseAllDocuments(text).map((d) => d.toJSON()).filter((d) => d !== null && d !== undefined);
+}
+
+/**
+ * Runs a Pulumi program under `pulumi.runtime.setMocks` inside a fresh stack and returns every
+ * registered resource's type, name and inputs (secrets marked). `program` is a function (which
+ * may call `context.loadProgram`) or the path of a program: a directory with Pulumi.yaml, or its
+ * entry file (TypeScript entries are compiled with the TypeScript support of @pulumi/pulumi).
+ * Rejects with the program's error, or the first failed registration's.
+ *
+ * @example
+ * const { resources } = await runProgramUnderMocks('infra');
+ * expect(resources.find((r) => r.type === 'kubernetes:apps/v1:Deployment')?.inputs).toMatchSnapshot();
+ */
+export async function runProgramUnderMocks(program: string | ((context: MockedProgramContext) => unknown), options: MockedProgramOptions = {}): Promise<MockedProgramRun> {
+  const entry = typeof program === 'string' ? programEntry(path.resolve(program)) : undefined;
+  const resources: Array<Omit<MockedResource, 'dependencies'>> = [];
+  const logs: string[] = [];
+  await pulumi.runtime.setMocks({
+    newResource: (args) => {
+      const secretPaths: string[] = [];
+      const inputs = unwrapSecrets(args.inputs, '', secretPaths);
+      resources.push({ type: args.type, name: args.name, custom: args.custom ?? true, inputs, secretPaths });
+      return { id: args.custom === false ? undefined : `${args.name}-id`, state: args.inputs };
+    },
+    call: (args) => {
+      if (args.token === 'kubernetes:yaml:decode') return { result: decodeYaml(args.inputs.text) };
+      const call = options.calls?.[args.token];
+      if (call) return call(args.inputs);
+      throw new Error(`the program invokes ${args.token}, which has no answer under mocks; pass one in options.calls`);
+    },
+  }, options.project ?? entry?.project ?? 'project', options.stack ?? 'test', options.preview ?? false);
+  // The mock passes only type, name and inputs to newResource: read the rest of the request here.
+  const requests = new Map<string, { dependencies: string[]; customTimeouts?: { create?: string; update?: string; delete?: string } }>();
+  const monitor = pulumi.runtime.getMonitor() as unknown as { registerResource(req: any, cb: unknown): unknown };
+  const register = monitor.registerResource.bind(monitor);
+  monitor.registerResource = (req: any, cb: unknown) => {
+    const t = req.getCustomtimeouts?.();
+    requests.set(`${req.getType()}::${req.getName()}`, {
+      dependencies: req.getDependenciesList(),
+      ...(t ? { customTimeouts: Object.fromEntries(Object.entries({ create: t.getCreate(), update: t.getUpdate(), delete: t.getDelete() }).filter(([, v]) => v)) } : {}),
+    });
+    return register(req, cb);
+  };
+  const failures: unknown[] = [];
+  const onRejection = (reason: unknown) => failures.push(reason);
+  process.on('unhandledRejection', onRejection);
+  const restores: Array<() => void> = [];
+  const captureLogs = (sdk: typeof pulumi) => {
+    const original = { warn: sdk.log.warn, info: sdk.log.info, error: sdk.log.error };
+    for (const level of ['warn', 'info', 'error'] as const) {
+      (sdk.log as any)[level] = (msg: string) => { logs.push(`${level}: ${msg}`); return Promise.resolve(); };
+    }
+    restores.push(() => Object.assign(sdk.log, original));
+  };
+  captureLogs(pulumi);
+  const context: MockedProgramContext = { loadProgram: (modulePath) => loadFresh(modulePath), captureLogs };
+  let programError: unknown;
+  try {
+    await pulumi.runtime.runInPulumiStack(async () => {
+      // Caught here so the stack still completes (as the language host reports a program error),
+      // instead of leaving the stack's own promises rejected and unhandled.
+      try {
+        if (entry) {
+          if (entry.typescript) registerTypeScript(entry.dir);
+          loadFresh(entry.file);
+        } else {
+          await (program as (context: MockedProgramContext) => unknown)(context);
+        }
+      } catch (e) {
+        programError = e;
+      }
+      return {};
+    });
+    // Internal to the SDK (not in its typings), but it is what the language host awaits too.
+    await (pulumi.runtime as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
+  } finally {
+    // A failed registration rethrows after releasing the RPC queue: give Node the ticks it needs
+    // to report that rejection before the handler goes.
+    for (let i = 0; i < 3; i++) await new Promise((resolve) => setImmediate(resolve));
+    for (const restore of restores) restore();
+    // Leave no stack behind: code running after this is outside any Pulumi program again.
+    (require('@pulumi/pulumi/runtime/state') as { setStackResource(s: unknown): void }).setStackResource(undefined);
+    process.off('unhandledRejection', onRejection);
+  }
+  if (programError !== undefined) throw programError;
+  if (failures.length > 0) throw failures[0];
+  return { resources: resources.map((r) => ({ ...r, ...(requests.get(`${r.type}::${r.name}`) ?? { dependencies: [] }) })), logs };
+}
+
+/** Requires `modulePath` after dropping the program's own files (not node_modules) from the module cache. */
+function loadFresh(modulePath: string): void {
+  const file = require.resolve(path.resolve(modulePath));
+  const dir = path.dirname(file);
+  for (const cached of Object.keys(require.cache)) {
+    if (cached.startsWith(dir + path.sep) && !cached.includes(`${path.sep}node_modules${path.sep}`)) delete require.cache[cached];
+  }
+  require(file);
+}
+
+/** The program a Pulumi.yaml (or an entry file) names. */
+export interface ProgramEntry {
+  /** The program directory (where Pulumi.yaml is). */
+  readonly dir: string;
+  /** The entry file. */
+  readonly file: string;
+  /** `name` of Pulumi.yaml. */
+  readonly project?: string;
+  /** True when the entry is TypeScript. */
+  readonly typescript: boolean;
+}
+
+/**
+ * Finds the entry of a program as the nodejs language host does: `main` of Pulumi.yaml, else
+ * `main` of package.json, else index.ts / index.js. Only the `nodejs` runtime can run here.
+ * @throws Error naming Pulumi.yaml and the fix when the runtime is not nodejs or no entry exists.
+ */
+export function programEntry(target: string): ProgramEntry {
+  const stat = fs.statSync(target);
+  if (stat.isFile() && path.basename(target) !== 'Pulumi.yaml') {
+    return { dir: path.dirname(target), file: target, typescript: /\.[mc]?ts$/.test(target) };
+  }
+  const dir = stat.isFile() ? path.dirname(target) : target;
+  const projectFile = path.join(dir, 'Pulumi.yaml');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const YAML = require('yaml') as typeof import('yaml');
+  const project = (YAML.parse(fs.readFileSync(projectFile, 'utf8')) ?? {}) as { name?: unknown; runtime?: unknown; main?: unknown };
+  const runtime = typeof project.runtime === 'string' ? project.runtime : (project.runtime as { name?: unknown } | undefined)?.name;
+  if (runtime !== 'nodejs') {
+    throw new Error(`${projectFile}: runtime ${JSON.stringify(runtime)} cannot run under kubepin's Pulumi mocks; only the nodejs runtime (TypeScript or JavaScript) can. Fix: give \`kubepin lock\` the manifests or a command (--app) instead`);
+  }
+  let base = dir;
+  let main = typeof project.main === 'string' ? path.resolve(dir, project.main) : undefined;
+  if (main && fs.existsSync(main) && fs.statSync(main).isDirectory()) {
+    base = main;
+    main = undefined;
+  }
+  if (!main) {
+    try {
+      const pkg = JSON.parse(fs.readFileSync(path.join(base, 'package.json'), 'utf8')) as { main?: unknown };
+      if (typeof pkg.main === 'string') main = path.resolve(base, pkg.main);
+    } catch {
+      // No package.json: the language host's default.
+    }
+  }
+  main ??= ['index.ts', 'index.js'].map((f) => path.join(base, f)).find((f) => fs.existsSync(f));
+  if (!main) throw new Error(`${projectFile}: no program entry (no "main", and no index.ts or index.js in ${base}). Fix: set "main" in Pulumi.yaml`);
+  const typescript = /\.[mc]?ts$/.test(main) || (typeof project.runtime === 'object' && (project.runtime as { options?: { typescript?: unknown } }).options?.typescript === true && !main.endsWith('.js'));
+  return { dir, file: main, ...(typeof project.name === 'string' ? { project: project.name } : {}), typescript };
+}
+
+/** Compiles `.ts` files on require as `pulumi up` does: the TypeScript support that ships with @pulumi/pulumi, no type check. */
+function registerTypeScript(dir: string): void {
+  if (require.extensions['.ts']) return; // Already registered (ts-node, swc, …).
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { tsnodeRequire, typescriptRequire } = (require('@pulumi/pulumi/tsutils') as { typeScriptRequireStrings(): { tsnodeRequire: string; typescriptRequire: string } }).typeScriptRequireStrings();
+  const tsconfig = path.join(dir, 'tsconfig.json');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  (require(tsnodeRequire) as { register(options: object): void }).register({
+    compiler: typescriptRequire,
+    transpileOnly: true,
+    skipProject: !fs.existsSync(tsconfig),
+    ...(fs.existsSync(tsconfig) ? { project: tsconfig } : {}),
+    compilerOptions: { target: 'es2020', module: 'commonjs', moduleResolution: 'node', sourceMap: true },
+  });
+}
