@@ -221,7 +221,7 @@ export class PolicyEngine {
       image = this.pinned(site.image, parsed, entry.digest);
     } else if (!this.collector) {
       this.report(ref, 'unpinned-image', this.options.strict ? 'error' : 'warning', site.path, site.image,
-        `${site.image} is not in the lock file, so it stays unpinned. Fix: run \`kubepin lock\` to resolve it`);
+        `${site.image} is not in the lock file, so it stays unpinned. Fix: run \`npx kubepin lock\` where cdk8s.yaml or Pulumi.yaml is (it runs the app to learn its images, strict or not), or \`npx kubepin lock <manifests>\``);
     }
     this.checkSignature(ref, site, parsed, entry);
     if (this.options.keepTag === false && image.digest !== undefined) image = image.withoutTag();

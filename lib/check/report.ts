@@ -1,3 +1,4 @@
+import * as fs from 'fs';
 import { ManifestProblem } from '../manifests';
 import { Severity, describeObject } from '../findings';
 import { CheckFinding } from './check';
@@ -15,18 +16,33 @@ export function atLeast(severity: Severity, threshold: Severity): boolean {
  * into findings with file and line: `unreadable-manifest` (error) and `not-kubernetes` (warning).
  */
 export function problemFindings(problems: readonly ManifestProblem[]): CheckFinding[] {
+  const templates = new Map<string, boolean>();
   return problems.map((p) => {
     const notKubernetes = /is not a Kubernetes object/.test(p.message);
+    if (!notKubernetes && !templates.has(p.file)) templates.set(p.file, isUnrenderedTemplate(p.file));
+    const fix = templates.get(p.file)
+      ? 'This is an unrendered Helm template ("{{ … }}"), not a manifest. Fix: render it with `helm template` first and pass the output'
+      : 'Fix: correct the YAML at this line';
     return {
       code: notKubernetes ? 'not-kubernetes' : 'unreadable-manifest',
       severity: notKubernetes ? 'warning' : 'error',
       object: { kind: 'File', name: p.file },
       path: '',
-      message: notKubernetes ? p.message : `${p.message}. Nothing in it was checked. Fix: correct the YAML at this line`,
+      message: notKubernetes ? p.message : `${p.message}. Nothing in it was checked. ${fix}`,
       file: p.file,
       ...(p.line !== undefined ? { line: p.line } : {}),
     };
   });
+}
+
+/** True when `file` holds Go template actions (`{{ .Values.x }}`, `{{- include … }}`): a Helm chart's template, not yet rendered. */
+function isUnrenderedTemplate(file: string): boolean {
+  try {
+    if (fs.statSync(file).size > 4 * 1024 * 1024) return false;
+    return /\{\{-?\s*(?:[.$]|include\b|if\b|range\b|with\b|define\b|template\b|toYaml\b|end\b|-?\s*\/\*)/.test(fs.readFileSync(file, 'utf8'));
+  } catch {
+    return false;
+  }
 }
 
 /** Counts of findings by severity. */

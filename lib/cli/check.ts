@@ -45,7 +45,8 @@ Options:
   --color / --no-color         force colour on or off (default: on when stdout is a terminal)
   -h, --help                   show this help
 
-Exit code: 1 when a finding reaches --fail-on, 2 for bad usage, 0 otherwise.
+Exit code: 1 when a finding reaches --fail-on, 2 for bad usage (a PATH that does not exist
+included), 0 otherwise.
 `;
 
 /** Parsed flags of `kubepin check`. */

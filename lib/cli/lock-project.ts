@@ -3,6 +3,8 @@ import { UsageError } from './main';
 import { KubepinUsageError } from '../errors';
 import { ImageLock, LOCK_FILE_NAME } from '../lock';
 import { LoadedManifests, loadManifests } from '../manifests';
+import { CheckFinding } from '../check/check';
+import { problemFindings } from '../check/report';
 import { ManifestImages, collectImages } from '../registry/lock-images';
 import { RegistryFlagValues } from '../registry/cli-options';
 import { SignaturePolicy } from '../signatures/policy';
@@ -33,12 +35,44 @@ export interface LockProject {
   readonly signatures: SignaturePolicy;
 }
 
-/** Loads the lock (`--lock-file`, default kubepin.lock.json) and the manifests under the PATH arguments. */
+/**
+ * Loads the lock (`--lock-file`, default kubepin.lock.json) and the manifests under the PATH
+ * arguments (default `dist`). A path that does not exist is a usage error (exit code 2).
+ */
 export function loadLockProject(values: RegistryFlagValues, positionals: readonly string[], cwd: string): LockProject {
   const paths = (positionals.length > 0 ? positionals : ['dist']).map((p) => path.resolve(cwd, p));
-  const lockFile = path.resolve(cwd, values['lock-file'] ?? LOCK_FILE_NAME);
-  const lock = ImageLock.load(lockFile);
-  const signatures = SignaturePolicy.forLockFile(lockFile);
+  const { lockFile, lock, signatures } = loadLock(values, cwd);
+  // A missing PATH throws ManifestReadError, which the CLI reports as a usage error (exit code 2).
   const manifests = loadManifests(paths);
   return { paths, lockFile, lock, manifests, images: collectImages(manifests.documents), signatures };
+}
+
+/** The lock file (`--lock-file`, default kubepin.lock.json), its lock and signature policy. */
+export function loadLock(values: RegistryFlagValues, cwd: string): Pick<LockProject, 'lockFile' | 'lock' | 'signatures'> {
+  const lockFile = path.resolve(cwd, values['lock-file'] ?? LOCK_FILE_NAME);
+  return { lockFile, lock: ImageLock.load(lockFile), signatures: SignaturePolicy.forLockFile(lockFile) };
+}
+
+/** A manifest that cannot be read, as `kubepin check` reports it (`unreadable-manifest`, `not-kubernetes`). */
+export interface ManifestProblemReport {
+  /** `error` fails the command: nothing unreadable passes silently. */
+  readonly severity: 'error' | 'warning';
+  /** `file:line: message`, the file relative to `cwd`. */
+  readonly text: string;
+  /** The check finding it comes from. */
+  readonly finding: CheckFinding;
+}
+
+/** The loader's problems as `kubepin check` reports them (one rule for every command), located relative to `cwd`. */
+export function manifestProblemReports(manifests: LoadedManifests, cwd: string): ManifestProblemReport[] {
+  return problemFindings(manifests.problems).map((finding) => {
+    const file = finding.file ?? '';
+    const r = path.isAbsolute(file) ? path.relative(cwd, file) : file;
+    const shown = r === '' || r.startsWith('..') ? file : r;
+    return {
+      severity: finding.severity === 'error' ? 'error' : 'warning',
+      text: `${shown}${finding.line ? `:${finding.line}` : ''}: ${finding.message}`,
+      finding,
+    };
+  });
 }

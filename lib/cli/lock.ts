@@ -1,37 +1,65 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { CliIo, Command, EXIT } from './main';
-import { loadLockProject, usageChecked } from './lock-project';
-import { ImageLocation, LockOutcome, LockUpdater } from '../registry/lock-images';
+import { loadLock, loadLockProject, manifestProblemReports, usageChecked } from './lock-project';
+import { collectAppImages, findApp } from './lock-app';
+import { KubepinUsageError } from '../errors';
+import { ImageLock } from '../lock';
+import { LoadedManifests } from '../manifests';
+import { ImageLocation, LockOutcome, LockUpdater, ManifestImages } from '../registry/lock-images';
+import { SignaturePolicy } from '../signatures/policy';
 import { SignatureVerificationError } from '../signatures/verifier';
 import { REGISTRY_FLAGS_HELP, parseRegistryFlags, validateRegistryFlags, platformsFromFlags, registryClientFromFlags } from '../registry/cli-options';
 
 const HELP = `Usage: kubepin lock [PATH…] [options]
 
-Resolves every tagged image in the manifests under PATH (files or directories of YAML;
-default: dist/) to its digest and records it in kubepin.lock.json, written atomically.
-Images already in the lock are not looked up again unless --update is given. Images that
-kubepin.config.json (next to the lock file) requires to be signed are locked only with a
-verified signature, whose key fingerprint the entry records (docs/signatures.md).
+Resolves every image the app uses to its digest and records it in kubepin.lock.json.
+Images already in the lock are not looked up again unless --update is given.
+
+Where the images come from:
+  no PATH, cdk8s.yaml here     runs the app's \`app\` command as \`cdk8s synth\` does, into a
+                               temporary directory (never your output directory), with every
+                               ImagePolicy in collect mode: strict or not, it records each image
+                               and fails nothing for images missing from the lock
+  no PATH, Pulumi.yaml here    runs the program (nodejs runtime, TypeScript or JavaScript) under
+                               the Pulumi runtime's mocks (no Pulumi CLI, engine or cloud) and
+                               takes the images of every resource
+  --app COMMAND                runs COMMAND as a cdk8s app instead of the one in cdk8s.yaml
+  PATH…                        reads the manifests under PATH (YAML files or directories); with no
+                               PATH and no app, dist/
+Untagged images (nginx) are locked as the kubelet pulls them (docker.io/library/nginx:latest).
+Images that kubepin.config.json (next to the lock file) requires to be signed are locked only
+with a verified signature, whose key fingerprint the entry records (docs/signatures.md).
+
+The lock is written atomically, under an exclusive lock file (kubepin.lock.json.lock) so
+concurrent runs merge their entries; a run waits for another at most KUBEPIN_LOCK_WAIT_MS
+(default 60000) milliseconds.
 
 Options:
+  --app COMMAND                the cdk8s app command to run (see above)
   --update                     re-resolve every image, not just those missing from the lock
+                               (an entry whose digest did not change keeps its "requested")
+  --prune                      remove (and list) entries for images the app or manifests no
+                               longer use
   --platform OS/ARCH[/VARIANT] also record this platform's manifest digest from the verified
                                index (repeatable); the index digest is what gets pinned
 ${REGISTRY_FLAGS_HELP}
 
-Exit code: 0 when every image is locked, 1 when any failed (the others are still saved),
-2 for bad usage.
+Exit code: 0 when every image is locked, 1 when any failed, a manifest could not be read or
+the app failed (the resolved images are still saved), 2 for bad usage (a PATH that does not
+exist included).
 `;
 
 /** `kubepin lock`: resolve tags to digests and write the lock file. */
 export const lockCommand: Command = {
-  summary: 'resolve image tags in manifests to digests and write kubepin.lock.json',
+  summary: 'resolve the images of the app (cdk8s.yaml, Pulumi.yaml) or manifests to digests in kubepin.lock.json',
   async run(args: string[], io: CliIo): Promise<number> {
     const { values, positionals, platforms } = usageChecked(() => {
-      const parsed = parseRegistryFlags(args, { update: { type: 'boolean' } });
+      const parsed = parseRegistryFlags(args, { update: { type: 'boolean' }, prune: { type: 'boolean' }, app: { type: 'string' } });
       const platformList = platformsFromFlags(parsed.values);
       validateRegistryFlags(parsed.values);
+      if (parsed.values.app !== undefined && parsed.positionals.length > 0) throw new KubepinUsageError('give either --app or PATHs, not both');
+      if (parsed.values.app !== undefined && (parsed.values.app as string).trim() === '') throw new KubepinUsageError('--app needs a command, e.g. --app "npx ts-node main.ts"');
       return { ...parsed, platforms: platformList };
     });
     if (values.help) {
@@ -39,9 +67,20 @@ export const lockCommand: Command = {
       return EXIT.ok;
     }
     const json = values.json === true;
-    const { paths, lockFile, lock, manifests, images, signatures } = loadLockProject(values, positionals, io.cwd);
+    const app = positionals.length === 0 ? findApp(io.cwd, values.app as string | undefined) : undefined;
+    let source: { lockFile: string; lock: ImageLock; signatures: SignaturePolicy; manifests: LoadedManifests; images: ManifestImages; from: string };
+    if (app) {
+      const learned = await collectAppImages(app, io.env);
+      source = { ...loadLock(values, io.cwd), ...learned, from: app.description };
+    } else {
+      const project = loadLockProject(values, positionals, io.cwd);
+      source = { ...project, from: project.paths.map((p) => rel(io.cwd, p)).join(', ') };
+    }
+    const { lockFile, lock, manifests, images, signatures } = source;
+    const problems = manifestProblemReports(manifests, io.cwd);
+    const unreadable = problems.filter((p) => p.severity === 'error');
     if (!json) {
-      for (const problem of manifests.problems) io.stderr.write(`warning: ${rel(io.cwd, problem.file)}${problem.line ? `:${problem.line}` : ''}: ${problem.message}\n`);
+      for (const problem of problems) io.stderr.write(`${problem.severity}: ${problem.text}\n`);
       for (const { location, error } of images.invalid) io.stderr.write(`error: ${where(io.cwd, location)}: ${error.message}\n`);
     }
 
@@ -70,13 +109,17 @@ export const lockCommand: Command = {
     }
     const resolved = outcomes.filter((o): o is Extract<LockOutcome, { status: 'resolved' }> => o.status === 'resolved');
     const failed = outcomes.filter((o): o is Extract<LockOutcome, { status: 'failed' }> => o.status === 'failed');
-    // Successes are saved even when others failed; the write is atomic (temp file + rename).
-    if (resolved.length > 0 || !fs.existsSync(lockFile)) lock.save();
+    // Only a complete picture of the images may remove entries: not when some could not be read.
+    const pruned = values.prune === true && unreadable.length === 0 && images.invalid.length === 0
+      ? lock.list().filter((entry) => !images.tagged.has(entry.reference)).map((entry) => entry.reference)
+      : [];
+    for (const reference of pruned) lock.delete(reference);
+    // Successes are saved even when others failed; the save merges with concurrent writers and is atomic.
+    if (resolved.length > 0 || pruned.length > 0 || !fs.existsSync(lockFile)) lock.save();
     const changed = resolved.filter((o) => o.previous && o.previous.digest !== o.entry.digest);
     const added = resolved.filter((o) => !o.previous);
     const unchanged = images.tagged.size - outcomes.length;
-    const failedCount = failed.length + images.invalid.length;
-
+    const failedCount = failed.length + images.invalid.length + unreadable.length;
     if (json) {
       io.stdout.write(
         `${JSON.stringify(
@@ -98,21 +141,24 @@ export const lockCommand: Command = {
                 kind: o.error instanceof SignatureVerificationError ? o.error.signatureKind : o.error.kind,
                 ...(o.error.status ? { status: o.error.status } : {}),
                 message: o.error.message,
-                usedAt: (images.tagged.get(o.reference) ?? []).map((l) => `${rel(io.cwd, l.file)}:${l.line}`),
+                usedAt: (images.tagged.get(o.reference) ?? []).map((l) => at(io.cwd, l)),
               })),
-              ...images.invalid.map(({ location, error }) => ({ reference: location.image, kind: 'invalid-reference', message: error.message, usedAt: [`${rel(io.cwd, location.file)}:${location.line}`] })),
+              ...images.invalid.map(({ location, error }) => ({ reference: location.image, kind: 'invalid-reference', message: error.message, usedAt: [at(io.cwd, location)] })),
             ],
-            problems: manifests.problems.map((p) => ({ file: rel(io.cwd, p.file), ...(p.line ? { line: p.line } : {}), message: p.message })),
+            ...(values.prune ? { pruned } : {}),
+            problems: problems.map((p) => ({ severity: p.severity, code: p.finding.code, file: rel(io.cwd, p.finding.file ?? ''), ...(p.finding.line ? { line: p.finding.line } : {}), message: p.finding.message })),
           },
           null,
           2,
         )}\n`,
       );
     } else {
-      if (images.locations.length === 0) io.stderr.write(`warning: no images found in ${paths.map((p) => rel(io.cwd, p)).join(', ')}\n`);
+      if (images.locations.length === 0) io.stderr.write(`warning: no images found in ${source.from}\n`);
       for (const o of changed) io.stdout.write(`updated ${o.reference}: ${o.previous!.digest} -> ${o.entry.digest}\n`);
+      for (const reference of pruned) io.stdout.write(`pruned ${reference} (no longer used)\n`);
+      if (values.prune && pruned.length === 0 && (unreadable.length > 0 || images.invalid.length > 0)) io.stderr.write('warning: --prune removed nothing: some images could not be read\n');
       io.stdout.write(
-        `${rel(io.cwd, lockFile)}: ${resolved.length} resolved (${added.length} new, ${changed.length} changed), ${unchanged} already locked, ${failedCount} failed\n`,
+        `${rel(io.cwd, lockFile)}: ${resolved.length} resolved (${added.length} new, ${changed.length} changed), ${unchanged} already locked, ${failedCount} failed${values.prune ? `, ${pruned.length} pruned` : ''}${app ? ` (images from ${source.from})` : ''}\n`,
       );
     }
     return failedCount > 0 ? EXIT.findings : EXIT.ok;
@@ -129,6 +175,11 @@ function rel(cwd: string, file: string): string {
   return r === '' ? '.' : r.startsWith('..') ? file : r;
 }
 
+/** `file:line`, or the construct path / resource for images learned by running the app (line 0). */
+function at(cwd: string, location: ImageLocation): string {
+  return location.line > 0 ? `${rel(cwd, location.file)}:${location.line}` : location.file;
+}
+
 function where(cwd: string, location: ImageLocation): string {
-  return `${rel(cwd, location.file)}:${location.line} (${location.object}, ${location.path})`;
+  return `${at(cwd, location)} (${location.object}, ${location.path})`;
 }

@@ -74,7 +74,8 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   try {
     return await command.run(args, io);
   } catch (e) {
-    if (e instanceof UsageError) {
+    // One rule for every command: bad flags and PATHs that do not exist are usage errors.
+    if (e instanceof UsageError || e instanceof (require('../manifests') as typeof import('../manifests')).ManifestReadError) {
       io.stderr.write(`kubepin ${name}: ${e.message}\nRun \`kubepin ${name} --help\` for usage.\n`);
       return EXIT.usage;
     }

@@ -1,6 +1,7 @@
 import * as path from 'path';
 import { CliIo, Command, EXIT } from './main';
-import { loadLockProject, usageChecked } from './lock-project';
+import { loadLockProject, manifestProblemReports, usageChecked } from './lock-project';
+import { lockReferenceOf } from '../lock';
 import { KubepinUsageError } from '../errors';
 import { ImageReference } from '../image-reference';
 import { RegistryError } from '../registry/errors';
@@ -11,7 +12,9 @@ import { REGISTRY_FLAGS_HELP, parseRegistryFlags, validateRegistryFlags, registr
 const HELP = `Usage: kubepin verify [PATH…] [options]
 
 Checks that every image in the manifests under PATH (default: dist/) is pinned to a digest
-and that the digest is the one kubepin.lock.json records. Offline unless --remote is given.
+and that the digest is the one kubepin.lock.json records. Every file and document under PATH
+must parse (as in \`kubepin check\`): what cannot be read fails, with file and line.
+Offline unless --remote is given.
 
 Options:
   --remote                     also ask the registries whether each locked tag still names the
@@ -21,11 +24,12 @@ Options:
 ${REGISTRY_FLAGS_HELP}
 
 Exit code: 0 when everything is pinned and agrees with the lock (and, with --remote, no tag
-moved), 1 otherwise, 2 for bad usage.
+moved), 1 otherwise (an image not pinned, untagged ones included, or a file or document that
+cannot be read), 2 for bad usage (a PATH that does not exist included).
 `;
 
 /** Why verification failed for an image. Stable: tools may switch on it. */
-export type VerifyCode = 'invalid-reference' | 'unpinned' | 'not-in-lock' | 'digest-mismatch' | 'tag-moved' | 'remote-error' | 'signature-not-locked' | 'signature-invalid';
+export type VerifyCode = 'unreadable-manifest' | 'invalid-reference' | 'unpinned' | 'not-in-lock' | 'digest-mismatch' | 'tag-moved' | 'remote-error' | 'signature-not-locked' | 'signature-invalid';
 
 /** One verification problem. */
 export interface VerifyFinding {
@@ -35,6 +39,10 @@ export interface VerifyFinding {
   readonly image: string;
   /** Where it is used, when it comes from a manifest. */
   readonly location?: ImageLocation;
+  /** The file, for a manifest that cannot be read. */
+  readonly file?: string;
+  /** Its line, when known. */
+  readonly line?: number;
   /** The message, with the fix. */
   readonly message: string;
 }
@@ -57,12 +65,20 @@ export const verifyCommand: Command = {
     const findings: VerifyFinding[] = [];
     const lockName = rel(io.cwd, lockFile);
 
+    // What cannot be read fails, as in `kubepin check`: nothing unreadable passes silently.
+    const problems = manifestProblemReports(manifests, io.cwd);
+    for (const problem of problems) {
+      if (problem.severity === 'error') findings.push({ code: 'unreadable-manifest', image: '', file: problem.finding.file, ...(problem.finding.line ? { line: problem.finding.line } : {}), message: problem.finding.message });
+      else if (!values.json) io.stderr.write(`warning: ${problem.text}\n`);
+    }
     for (const { location, error } of images.invalid) {
-      findings.push({ code: 'invalid-reference', image: location.image, location, message: `${error.message} (the kubelet reports InvalidImageName)` });
+      const template = /\{\{.*\}\}/.test(location.image) ? '. It is a Helm template expression: render the chart with `helm template` first and verify the output' : '';
+      findings.push({ code: 'invalid-reference', image: location.image, location, message: `${error.message} (the kubelet reports InvalidImageName)${template}` });
     }
     for (const location of images.locations) {
       const ref = ImageReference.tryParse(location.image);
-      if (!ref || ref.tag === undefined) continue; // Invalid (reported) or digest-only (pinned, nothing to compare).
+      // Invalid (reported) or digest-only (pinned, nothing to compare); untagged images are locked as `:latest`.
+      if (!ref || lockReferenceOf(ref) === undefined) continue;
       const entry = lock.get(location.image);
       if (ref.digest === undefined) {
         findings.push({
@@ -72,7 +88,7 @@ export const verifyCommand: Command = {
           message: `${location.image} is not pinned to a digest${entry ? ` (${lockName} has ${entry.digest})` : ` and is not in ${lockName}`}. Fix: ${entry ? '' : 'run `kubepin lock`, then '}synthesize again with the lock`,
         });
       } else if (!entry) {
-        findings.push({ code: 'not-in-lock', image: location.image, location, message: `${ref.withoutDigest().toString()} is pinned in the manifest but missing from ${lockName}. Fix: run \`kubepin lock\`` });
+        findings.push({ code: 'not-in-lock', image: location.image, location, message: `${lockReferenceOf(ref)} is pinned in the manifest but missing from ${lockName}. Fix: run \`kubepin lock\`` });
       } else if (entry.digest !== ref.digest && !Object.values(entry.platforms ?? {}).includes(ref.digest)) {
         findings.push({
           code: 'digest-mismatch',
@@ -140,6 +156,7 @@ export const verifyCommand: Command = {
               code: f.code,
               image: f.image,
               ...(f.location ? { file: rel(io.cwd, f.location.file), line: f.location.line, object: f.location.object, path: f.location.path } : {}),
+              ...(f.file !== undefined ? { file: rel(io.cwd, f.file), ...(f.line ? { line: f.line } : {}) } : {}),
               message: f.message,
             })),
             ...(values.remote ? { drift } : {}),
@@ -150,7 +167,9 @@ export const verifyCommand: Command = {
       );
     } else {
       for (const f of findings) {
-        const at = f.location ? `${rel(io.cwd, f.location.file)}:${f.location.line}: ${f.location.object}: ` : '';
+        const at = f.location
+          ? `${rel(io.cwd, f.location.file)}:${f.location.line}: ${f.location.object}: `
+          : f.file !== undefined ? `${rel(io.cwd, f.file)}${f.line ? `:${f.line}` : ''}: ` : '';
         io.stderr.write(`error: ${at}${f.message}\n`);
       }
       const summary = findings.length === 0 ? 'ok' : `${findings.length} problem${findings.length === 1 ? '' : 's'}`;
@@ -161,6 +180,7 @@ export const verifyCommand: Command = {
 };
 
 function order(f: VerifyFinding): string {
+  if (f.file !== undefined) return `0${f.file}\0${String(f.line ?? 0).padStart(8, '0')}`;
   return f.location ? `0${f.location.file}\0${String(f.location.line).padStart(8, '0')}` : `1${f.image}`;
 }
 

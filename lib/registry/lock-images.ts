@@ -11,9 +11,9 @@ import { SignatureVerifier } from '../signatures/verifier';
 export interface ImageLocation {
   /** The image as written. */
   readonly image: string;
-  /** File it was read from. */
+  /** File it was read from (or, for images learned by running an app, the construct path or Pulumi resource). */
   readonly file: string;
-  /** 1-based line of the image field. */
+  /** 1-based line of the image field (0 when the image was not read from a file). */
   readonly line: number;
   /** `Kind/name` of the object. */
   readonly object: string;
@@ -36,10 +36,10 @@ export interface ManifestImages {
  * file and line; adds to `into` when given (for manifests read file by file).
  */
 export function collectImages(documents: readonly ManifestDocument[], into?: ManifestImages): ManifestImages {
-  const { locations, tagged, invalid } = into ?? { locations: [], tagged: new Map<string, ImageLocation[]>(), invalid: [] };
+  const images = into ?? emptyImages();
   for (const doc of documents) {
     for (const use of extractImages([doc.object])) {
-      const location: ImageLocation = {
+      addImageLocation(images, {
         image: use.image,
         file: doc.file,
         // Lines are found only when a message needs one: finding them costs a second parse.
@@ -48,24 +48,33 @@ export function collectImages(documents: readonly ManifestDocument[], into?: Man
         },
         object: `${use.object.kind}/${use.object.name}`,
         path: use.path,
-      };
-      locations.push(location);
-      let ref: ImageReference;
-      try {
-        ref = ImageReference.parse(use.image);
-      } catch (e) {
-        if (!(e instanceof InvalidImageReferenceError)) throw e;
-        invalid.push({ location, error: e });
-        continue;
-      }
-      const key = lockReferenceOf(ref);
-      if (key === undefined) continue; // Digest-only: pinned, nothing to look up.
-      const list = tagged.get(key) ?? [];
-      list.push(location);
-      tagged.set(key, list);
+      });
     }
   }
-  return { locations, tagged, invalid };
+  return images;
+}
+
+/** No images yet. */
+export function emptyImages(): ManifestImages {
+  return { locations: [], tagged: new Map<string, ImageLocation[]>(), invalid: [] };
+}
+
+/** Adds one use of an image: to `tagged` under its lock key, to `invalid` when it does not parse. */
+export function addImageLocation(images: ManifestImages, location: ImageLocation): void {
+  images.locations.push(location);
+  let ref: ImageReference;
+  try {
+    ref = ImageReference.parse(location.image);
+  } catch (e) {
+    if (!(e instanceof InvalidImageReferenceError)) throw e;
+    images.invalid.push({ location, error: e });
+    return;
+  }
+  const key = lockReferenceOf(ref);
+  if (key === undefined) return; // Digest-only: pinned, nothing to look up.
+  const list = images.tagged.get(key) ?? [];
+  list.push(location);
+  images.tagged.set(key, list);
 }
 
 /** Outcome of resolving one reference for the lock. */

@@ -144,7 +144,7 @@ describe('findings fail synthesis with the construct path and the fix', () => {
     const error = synthError(chart);
     expect(error.message).toMatch(/3 error\(s\)/);
     expect(error.message).toContain('[test/web/Resource] error unpinned-image');
-    expect(error.message).toContain('Fix: run `kubepin lock`');
+    expect(error.message).toContain('Fix: run `npx kubepin lock` where cdk8s.yaml or Pulumi.yaml is');
     expect(error.message).toContain('[test/api/Resource] error invalid-image');
     expect(error.message).toContain('[test/pod/Resource] error never-without-prepull');
     expect(error.message).toContain('Fix: pre-pull the image');

@@ -122,7 +122,7 @@ describe('bad input', () => {
     expect(run.code).toBe(1);
     expect(run.stdout).toMatch(/unreadable-manifest/);
     const missing = await runCli(['check', path.join(dir, 'nope')]);
-    expect(missing.code).toBe(1);
+    expect(missing.code).toBe(2); // a PATH that does not exist is a usage error, for every command
     expect(missing.stderr).toMatch(/no such file or directory/);
   });
 

@@ -161,7 +161,7 @@ describe('kubepin lock against a real registry', () => {
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('Usage: kubepin lock');
     const missing = await runKubepin(['lock', 'nowhere'], { cwd: dir });
-    expect(missing.code).toBe(1);
+    expect(missing.code).toBe(2); // a PATH that does not exist is a usage error, for every command
     expect(missing.stderr).toContain('no such file or directory');
   });
 });

@@ -213,7 +213,7 @@ describe('bad input through the stack policy', () => {
       ImagePolicy.register({ lock, strict: true });
       new k8s.apps.v1.Deployment('web', deploymentArgs('nginx:1.28.0'));
     });
-    await expect(run).rejects.toThrow(/unpinned-image .*nginx:1\.28\.0 is not in the lock file.*run `kubepin lock`/);
+    await expect(run).rejects.toThrow(/unpinned-image .*nginx:1\.28\.0 is not in the lock file.*run `npx kubepin lock`/);
   });
 
   test('non-strict: a missing image is a warning in the Pulumi log and the image stays as written', async () => {

@@ -1,0 +1,142 @@
+import { spawn } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { KubepinError } from '../errors';
+import { COLLECT_IMAGES_ENV, readCollectedImages } from '../image-collector';
+import { ImageReference } from '../image-reference';
+import { lockReferenceOf } from '../lock';
+import { LoadedManifests, loadManifests } from '../manifests';
+import { ManifestImages, addImageLocation, collectImages, emptyImages } from '../registry/lock-images';
+
+/** Running the app to learn its images failed (its own output is in the message). */
+export class AppRunError extends KubepinError {}
+
+/** Which app `kubepin lock` runs when given no paths. */
+export interface AppSource {
+  /** `cdk8s` (an `app` command from cdk8s.yaml or `--app`) or `pulumi` (a nodejs program run under mocks). */
+  readonly kind: 'cdk8s' | 'pulumi';
+  /** The project directory. */
+  readonly dir: string;
+  /** What is run, for messages: the command, or the Pulumi program directory. */
+  readonly description: string;
+  /** The shell command (cdk8s). */
+  readonly command?: string;
+}
+
+/** The images an app uses, learned by running it. */
+export interface AppImages {
+  /** The images, located by construct path or Pulumi resource (or synthesized file). */
+  readonly images: ManifestImages;
+  /** Problems reading what the app synthesized. */
+  readonly manifests: LoadedManifests;
+}
+
+/**
+ * The app in `dir`: `--app` when given, else the `app` command of cdk8s.yaml, else the nodejs
+ * program of Pulumi.yaml; `undefined` when there is none.
+ */
+export function findApp(dir: string, appOption: string | undefined): AppSource | undefined {
+  if (appOption !== undefined) return { kind: 'cdk8s', dir, command: appOption, description: `\`${appOption}\`` };
+  const cdk8sConfig = path.join(dir, 'cdk8s.yaml');
+  if (fs.existsSync(cdk8sConfig)) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const YAML = require('yaml') as typeof import('yaml');
+    let config: { app?: unknown };
+    try {
+      config = (YAML.parse(fs.readFileSync(cdk8sConfig, 'utf8')) ?? {}) as { app?: unknown };
+    } catch (e) {
+      throw new AppRunError(`${cdk8sConfig}: not valid YAML (${(e as Error).message.split('\n')[0]}). Fix: correct it, or give the command with --app`);
+    }
+    if (typeof config.app !== 'string' || config.app.trim() === '') {
+      throw new AppRunError(`${cdk8sConfig} has no "app" command (the one \`cdk8s synth\` runs). Fix: add it (e.g. \`app: npx ts-node main.ts\`), or give the command with --app`);
+    }
+    return { kind: 'cdk8s', dir, command: config.app, description: `\`${config.app}\` (cdk8s.yaml)` };
+  }
+  if (fs.existsSync(path.join(dir, 'Pulumi.yaml'))) return { kind: 'pulumi', dir, description: 'the Pulumi program (Pulumi.yaml) under mocks' };
+  return undefined;
+}
+
+/**
+ * Runs the app in collect mode and returns every image it uses. A cdk8s app runs as
+ * `cdk8s synth` runs it (through the shell, `CDK8S_OUTDIR` set) but into a temporary directory,
+ * never the project's output; a Pulumi program runs under the runtime's mocks. Both run with
+ * `KUBEPIN_COLLECT_IMAGES` set, so every `ImagePolicy` (strict or not) records the images it
+ * sees and fails nothing for images missing from the lock; any other failure fails this.
+ */
+export async function collectAppImages(app: AppSource, env: NodeJS.ProcessEnv): Promise<AppImages> {
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'kubepin-lock-'));
+  try {
+    const collectFile = path.join(work, 'images.jsonl');
+    const outdir = path.join(work, 'out');
+    const childEnv: NodeJS.ProcessEnv = { ...env, [COLLECT_IMAGES_ENV]: collectFile };
+    let command: string;
+    let args: string[];
+    if (app.kind === 'cdk8s') {
+      Object.assign(childEnv, { CDK8S_OUTDIR: outdir, CDK8S_RECORD_CONSTRUCT_METADATA: 'false' });
+      command = app.command!;
+      args = [];
+    } else {
+      command = process.execPath;
+      args = [...typeScriptHook(), '-e', PULUMI_RUNNER, path.join(__dirname, '..', 'pulumi', 'collect-images'), app.dir];
+    }
+    const result = await run(command, args, { cwd: app.dir, env: childEnv, shell: app.kind === 'cdk8s' });
+    if (result.code !== 0) {
+      throw new AppRunError(`running ${app.description} to learn its images failed (exit ${result.code}):\n${indent(result.output)}\nFix: make the app run (\`cdk8s synth\` or the program's own tests show the same error), or give \`kubepin lock\` the manifests to read instead`);
+    }
+    const images = emptyImages();
+    const seen = new Set<string>();
+    for (const used of readCollectedImages(collectFile)) {
+      const location = { image: used.image, file: used.source ?? used.object, line: 0, object: used.object, path: used.path };
+      addImageLocation(images, location);
+      seen.add(keyOf(used.image));
+    }
+    // Objects no policy governs (a chart without one, plain ApiObjects) are in the synthesized YAML.
+    const manifests = fs.existsSync(outdir) ? loadManifests([outdir]) : { documents: [], problems: [], files: [] };
+    for (const location of collectImages(manifests.documents).locations) {
+      if (seen.has(keyOf(location.image))) continue;
+      addImageLocation(images, { ...location, file: `synthesized ${path.relative(outdir, location.file)}`, line: 0 });
+    }
+    return { images, manifests: { ...manifests, problems: manifests.problems.map((p) => ({ ...p, file: `synthesized ${path.relative(outdir, p.file)}` })) } };
+  } finally {
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/** The child that runs a Pulumi program under mocks: argv = [module of collectProgramImages, program dir]. */
+const PULUMI_RUNNER = `
+const [modulePath, dir] = process.argv.slice(1);
+require(modulePath).collectProgramImages(dir).then(
+  () => process.exit(0),
+  (e) => { process.stderr.write(String(e && e.message ? e.message : e) + '\\n'); process.exit(1); },
+);`;
+
+/** When kubepin itself runs from TypeScript sources (its own tests), the child needs the same compiler hook. */
+function typeScriptHook(): string[] {
+  if (!__filename.endsWith('.ts')) return [];
+  const register = path.join(__dirname, '..', '..', 'scripts', 'ts-register.js');
+  return fs.existsSync(register) ? ['-r', register] : [];
+}
+
+function keyOf(image: string): string {
+  const ref = ImageReference.tryParse(image);
+  return (ref && lockReferenceOf(ref)) ?? image;
+}
+
+function run(command: string, args: string[], options: { cwd: string; env: NodeJS.ProcessEnv; shell: boolean }): Promise<{ code: number; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
+    const chunks: Buffer[] = [];
+    child.stdout.on('data', (c: Buffer) => chunks.push(c));
+    child.stderr.on('data', (c: Buffer) => chunks.push(c));
+    child.on('error', (e) => reject(new AppRunError(`cannot run ${command}: ${e.message}`)));
+    child.on('close', (code, signal) => resolve({ code: code ?? (signal ? 128 : 1), output: Buffer.concat(chunks).toString('utf8').trimEnd() }));
+  });
+}
+
+function indent(text: string): string {
+  const lines = text.split('\n');
+  // The end of a long output is where the error is.
+  const shown = lines.length > 60 ? ['…', ...lines.slice(-60)] : lines;
+  return shown.map((l) => `  | ${l}`).join('\n');
+}
