@@ -86,7 +86,11 @@ export async function collectAppImages(app: AppSource, env: NodeJS.ProcessEnv): 
     }
     const images = emptyImages();
     const seen = new Set<string>();
-    for (const used of readCollectedImages(collectFile)) {
+    const collected = readCollectedImages(collectFile);
+    // A use recorded with its construct path or resource makes the same use recorded without one redundant.
+    const placed = new Set(collected.filter((u) => u.source !== undefined).map((u) => `${u.image}\0${u.object}\0${u.path}`));
+    for (const used of collected) {
+      if (used.source === undefined && placed.has(`${used.image}\0${used.object}\0${used.path}`)) continue;
       const location = { image: used.image, file: used.source ?? used.object, line: 0, object: used.object, path: used.path };
       addImageLocation(images, location);
       seen.add(keyOf(used.image));
