@@ -11,18 +11,24 @@ export function atLeast(severity: Severity, threshold: Severity): boolean {
   return RANK[severity] <= RANK[threshold];
 }
 
+const TEMPLATE_FIX = 'This is an unrendered Helm template ("{{ … }}"), not a manifest. Fix: render it with `helm template` first and pass the output';
+
 /**
  * Turns the loader's problems (unreadable YAML, non-Kubernetes documents, oversized files)
  * into findings with file and line: `unreadable-manifest` (error) and `not-kubernetes` (warning).
+ * With the `files` read, a file holding Go template actions is an `unreadable-manifest` even
+ * when its text happens to parse as YAML (`image: {{ .Values.image }}` reads as a mapping):
+ * nothing unreadable passes silently.
  */
-export function problemFindings(problems: readonly ManifestProblem[]): CheckFinding[] {
-  const templates = new Map<string, boolean>();
-  return problems.map((p) => {
+export function problemFindings(problems: readonly ManifestProblem[], files: readonly string[] = []): CheckFinding[] {
+  const templates = new Map<string, number | undefined>();
+  const templateLine = (file: string): number | undefined => {
+    if (!templates.has(file)) templates.set(file, unrenderedTemplateLine(file));
+    return templates.get(file);
+  };
+  const findings: CheckFinding[] = problems.map((p) => {
     const notKubernetes = /is not a Kubernetes object/.test(p.message);
-    if (!notKubernetes && !templates.has(p.file)) templates.set(p.file, isUnrenderedTemplate(p.file));
-    const fix = templates.get(p.file)
-      ? 'This is an unrendered Helm template ("{{ … }}"), not a manifest. Fix: render it with `helm template` first and pass the output'
-      : 'Fix: correct the YAML at this line';
+    const fix = !notKubernetes && templateLine(p.file) !== undefined ? TEMPLATE_FIX : 'Fix: correct the YAML at this line';
     return {
       code: notKubernetes ? 'not-kubernetes' : 'unreadable-manifest',
       severity: notKubernetes ? 'warning' : 'error',
@@ -33,16 +39,28 @@ export function problemFindings(problems: readonly ManifestProblem[]): CheckFind
       ...(p.line !== undefined ? { line: p.line } : {}),
     };
   });
+  const reported = new Set(findings.filter((f) => f.severity === 'error').map((f) => f.file));
+  for (const file of files) {
+    if (reported.has(file)) continue;
+    const line = templateLine(file);
+    if (line === undefined) continue;
+    findings.push({ code: 'unreadable-manifest', severity: 'error', object: { kind: 'File', name: file }, path: '', message: `template action at this line: what it renders to cannot be checked. ${TEMPLATE_FIX}`, file, line });
+  }
+  return findings;
 }
 
-/** True when `file` holds Go template actions (`{{ .Values.x }}`, `{{- include … }}`): a Helm chart's template, not yet rendered. */
-function isUnrenderedTemplate(file: string): boolean {
+/** The first line of `file` holding a Go template action (`{{ .Values.x }}`, `{{- include … }}`), if any: a Helm chart's template, not yet rendered. */
+function unrenderedTemplateLine(file: string): number | undefined {
+  let text: string;
   try {
-    if (fs.statSync(file).size > 4 * 1024 * 1024) return false;
-    return /\{\{-?\s*(?:[.$]|include\b|if\b|range\b|with\b|define\b|template\b|toYaml\b|end\b|-?\s*\/\*)/.test(fs.readFileSync(file, 'utf8'));
+    if (fs.statSync(file).size > 4 * 1024 * 1024) return undefined;
+    text = fs.readFileSync(file, 'utf8');
   } catch {
-    return false;
+    return undefined;
   }
+  if (!text.includes('{{')) return undefined;
+  const match = /\{\{-?\s*(?:[.$]|include\b|if\b|else\b|range\b|with\b|define\b|template\b|toYaml\b|end\b|\/\*)/.exec(text);
+  return match ? text.slice(0, match.index).split('\n').length : undefined;
 }
 
 /** Counts of findings by severity. */

@@ -150,6 +150,70 @@ describe('kubepin lock against a real registry', () => {
     expect(fs.readFileSync(path.join(dir, 'kubepin.lock.json'), 'utf8')).toBe('{"version": 1, "images": ');
   });
 
+  test('an untagged image is locked as the kubelet pulls it (:latest), keeping its spelling as requested', async () => {
+    const latest = await pushImage(registry, 'shop/plain', 'latest');
+    writeFiles(dir, { 'u.yaml': deploymentYaml('u', [`${registry.host}/shop/plain`]) });
+    const run = await runKubepin(['lock', 'u.yaml'], { cwd: dir });
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('1 resolved (1 new, 0 changed)');
+    expect(readLock(dir).images[`${registry.host}/shop/plain:latest`]).toMatchObject({ requested: `${registry.host}/shop/plain`, digest: latest.digest });
+  });
+
+  test('--update keeps "requested" as written when the digest did not change; the lock stays byte-stable', async () => {
+    writeApp();
+    expect((await runKubepin(['lock'], { cwd: dir })).code).toBe(0);
+    // The user's own spelling, e.g. from an older kubepin or a hand edit.
+    const file = path.join(dir, 'kubepin.lock.json');
+    const edited = readLock(dir);
+    edited.images[`${registry.host}/shop/api:1.4`].requested = 'as-the-user-wrote-it';
+    fs.writeFileSync(file, `${JSON.stringify(edited, null, 2)}\n`);
+    const before = fs.readFileSync(file, 'utf8');
+    const update = await runKubepin(['lock', '--update'], { cwd: dir });
+    expect(update.code).toBe(0);
+    expect(update.stdout).toContain('3 resolved (0 new, 0 changed)');
+    expect(fs.readFileSync(file, 'utf8')).toBe(before);
+  });
+
+  test('--prune removes and lists entries no manifest uses; a manifest that cannot be read fails and prunes nothing', async () => {
+    writeApp();
+    expect((await runKubepin(['lock'], { cwd: dir })).code).toBe(0);
+    fs.rmSync(path.join(dir, 'dist', 'cron.yaml'));
+    const plain = await runKubepin(['lock'], { cwd: dir });
+    expect(Object.keys(readLock(dir).images)).toHaveLength(3); // without --prune nothing goes
+    expect(plain.stdout).not.toContain('pruned');
+    writeFiles(dir, { 'dist/broken.yaml': 'apiVersion: v1\nkind: Pod\nmetadata: { name: [unclosed\n' });
+    const refused = await runKubepin(['lock', '--prune'], { cwd: dir });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/error: dist\/broken\.yaml(:\d+)?: not valid YAML/);
+    expect(refused.stderr).toContain('--prune removed nothing');
+    expect(Object.keys(readLock(dir).images)).toHaveLength(3);
+    fs.rmSync(path.join(dir, 'dist', 'broken.yaml'));
+    const pruned = await runKubepin(['lock', '--prune'], { cwd: dir });
+    expect(pruned.code).toBe(0);
+    expect(pruned.stdout).toContain(`pruned ${registry.host}/shop/cron:v2 (no longer used)`);
+    expect(pruned.stdout).toContain('0 failed, 1 pruned');
+    expect(Object.keys(readLock(dir).images).sort()).toEqual([`${registry.host}/shop/api:1.4`, `${registry.host}/shop/migrate:1.4`]);
+  });
+
+  test('--app runs a cdk8s app command; its failure is reported with its output and exit 1', async () => {
+    writeFiles(dir, {
+      'app.js': `const fs = require('fs'); const path = require('path');
+fs.mkdirSync(process.env.CDK8S_OUTDIR, { recursive: true });
+fs.writeFileSync(path.join(process.env.CDK8S_OUTDIR, 'app.k8s.yaml'), ${JSON.stringify(deploymentYaml('web', [`${registry.host}/shop/api:1.4`]))});`,
+      'fail.js': 'console.error("the app is broken"); process.exit(3);',
+    });
+    const run = await runKubepin(['lock', '--app', `${JSON.stringify(process.execPath)} app.js`], { cwd: dir });
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('1 resolved (1 new, 0 changed)');
+    expect(Object.keys(readLock(dir).images)).toEqual([`${registry.host}/shop/api:1.4`]);
+    const failed = await runKubepin(['lock', '--app', `${JSON.stringify(process.execPath)} fail.js`], { cwd: dir });
+    expect(failed.code).toBe(1);
+    expect(failed.stderr).toContain('failed (exit 3)');
+    expect(failed.stderr).toContain('  | the app is broken');
+    expect((await runKubepin(['lock', '--app', 'x', 'dist'], { cwd: dir })).code).toBe(2);
+  });
+
   test('usage errors exit 2; --help exits 0', async () => {
     expect((await runKubepin(['lock', '--bogus'], { cwd: dir })).code).toBe(2);
     const badPlatform = await runKubepin(['lock', '--platform', 'amd64'], { cwd: dir });

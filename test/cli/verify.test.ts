@@ -67,6 +67,45 @@ describe('kubepin verify', () => {
     expect(text.stdout).toContain('4 problems');
   });
 
+  test('what cannot be read fails with file and line, as in kubepin check; an unrendered Helm template is named with the fix', async () => {
+    writeFiles(dir, {
+      'dist/app.yaml': deploymentYaml('app', [`${h()}/shop/web:2.0@${web.digest}`]),
+      'dist/broken.yaml': 'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: x\n spec: [unclosed\n',
+      'dist/chart/deployment.yaml': 'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ include "app.fullname" . }}\nspec:\n  template:\n    spec:\n      containers:\n        - image: {{ .Values.image }}\n',
+    });
+    const run = await runKubepin(['verify'], { cwd: dir });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/error: dist\/broken\.yaml:\d+: not valid YAML/);
+    expect(run.stderr).toMatch(/error: dist\/chart\/deployment\.yaml(:\d+)?: .*unrendered Helm template.*render it with `helm template` first/);
+    const json = JSON.parse((await runKubepin(['verify', '--json'], { cwd: dir })).stdout);
+    expect(json.findings.map((f: { code: string; file: string; line: number }) => [f.code, f.file, f.line])).toEqual([
+      ['unreadable-manifest', 'dist/broken.yaml', 5],
+      ['unreadable-manifest', 'dist/chart/deployment.yaml', 4],
+      // The template's YAML happens to parse: its image (a mapping) is no image at all.
+      ['invalid-reference', 'dist/chart/deployment.yaml', 9],
+    ]);
+    // A symlink loop is not readable either.
+    fs.rmSync(path.join(dir, 'dist', 'broken.yaml'));
+    fs.rmSync(path.join(dir, 'dist', 'chart'), { recursive: true });
+    fs.symlinkSync('loop.yaml', path.join(dir, 'dist', 'loop.yaml'));
+    const loop = await runKubepin(['verify'], { cwd: dir });
+    expect(loop.code).toBe(1);
+    expect(loop.stderr).toMatch(/error: dist\/loop\.yaml: /);
+  });
+
+  test('an untagged image fails until pinned; once locked and pinned (as :latest@digest) it passes', async () => {
+    const plain = await pushImage(registry, 'shop/plain', 'latest');
+    writeFiles(dir, { 'dist/app.yaml': deploymentYaml('app', [`${h()}/shop/plain`]) });
+    const unpinned = await runKubepin(['verify'], { cwd: dir });
+    expect(unpinned.code).toBe(1);
+    expect(unpinned.stderr).toContain(`${h()}/shop/plain is not pinned to a digest and is not in kubepin.lock.json`);
+    expect((await runKubepin(['lock', 'dist'], { cwd: dir })).code).toBe(0);
+    writeFiles(dir, { 'dist/app.yaml': deploymentYaml('app', [`${h()}/shop/plain:latest@${plain.digest}`]) });
+    const pinned = await runKubepin(['verify'], { cwd: dir });
+    expect(pinned.stderr).toBe('');
+    expect(pinned.code).toBe(0);
+  });
+
   test('--remote reports a moved tag and writes nothing', async () => {
     writeFiles(dir, { 'dist/app.yaml': deploymentYaml('app', [`${h()}/shop/web:2.0@${web.digest}`]) });
     const lockPath = path.join(dir, 'kubepin.lock.json');

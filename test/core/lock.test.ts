@@ -129,4 +129,56 @@ describe('ImageLock', () => {
       }
     }
   });
+
+  test('saves merge under the lock file: two locks read before either saved both keep their entries', () => {
+    const file = path.join(dir, 'kubepin.lock.json');
+    const a = ImageLock.load(file);
+    const b = ImageLock.load(file);
+    a.set('a:1', { digest: digestOf('a'), mediaType: INDEX });
+    b.set('b:1', { digest: digestOf('b'), mediaType: INDEX });
+    a.save();
+    b.save();
+    expect(ImageLock.load(file).list().map((e) => e.reference)).toEqual(['docker.io/library/a:1', 'docker.io/library/b:1']);
+    expect(b.size).toBe(2); // the saver now holds the merged entries
+    // A deletion is merged too, and only for its own key.
+    a.delete('a:1');
+    a.save();
+    expect(ImageLock.load(file).list().map((e) => e.reference)).toEqual(['docker.io/library/b:1']);
+    expect(fs.readdirSync(dir)).toEqual(['kubepin.lock.json']);
+  });
+
+  test('a lock file left by a dead process is taken over; a live holder is waited for, then named', async () => {
+    const file = path.join(dir, 'kubepin.lock.json');
+    const dead = spawn(process.execPath, ['-e', '']);
+    await new Promise((r) => dead.on('exit', r));
+    fs.writeFileSync(`${file}.lock`, `${dead.pid}@${os.hostname()}\n`);
+    const lock = ImageLock.load(file);
+    lock.set('a:1', { digest: digestOf('a'), mediaType: INDEX });
+    lock.save();
+    expect(ImageLock.load(file).size).toBe(1);
+    expect(fs.existsSync(`${file}.lock`)).toBe(false);
+
+    // This process holds it (alive): the save waits the bounded time and fails with the holder and the fix.
+    fs.writeFileSync(`${file}.lock`, `${process.pid}@${os.hostname()}\n`);
+    process.env.KUBEPIN_LOCK_WAIT_MS = '150';
+    try {
+      lock.set('b:1', { digest: digestOf('b'), mediaType: INDEX });
+      expect(() => lock.save()).toThrow(LockFileError);
+      expect(() => lock.save()).toThrow(new RegExp(`another kubepin \\(pid ${process.pid} on .*\\) has held .*kubepin\\.lock\\.json\\.lock.*if no kubepin is running, remove`));
+    } finally {
+      delete process.env.KUBEPIN_LOCK_WAIT_MS;
+    }
+    expect(ImageLock.load(file).size).toBe(1);
+    fs.rmSync(`${file}.lock`);
+    lock.save();
+    expect(ImageLock.load(file).size).toBe(2);
+  });
+
+  test('an untagged image is keyed as the kubelet pulls it: tag latest', () => {
+    const lock = ImageLock.load(path.join(dir, 'kubepin.lock.json'));
+    const entry = lock.set('nginx', { digest: digestOf('nginx'), mediaType: INDEX });
+    expect(entry).toMatchObject({ requested: 'nginx', reference: 'docker.io/library/nginx:latest' });
+    expect(lock.get('docker.io/library/nginx:latest')?.digest).toBe(digestOf('nginx'));
+    expect(lock.get('nginx')?.digest).toBe(digestOf('nginx'));
+  });
 });
