@@ -29,7 +29,15 @@ export class ImageCollector {
     /** The file the images are appended to. */
     public readonly file: string,
   ) {
-    process.once('exit', () => this.flush());
+    process.once('exit', () => {
+      try {
+        this.flush();
+      } catch (e) {
+        // Exiting anyway: say it, so `kubepin lock` can tell a lost record from no images.
+        process.stderr.write(`kubepin: cannot record images to ${this.file}: ${(e as Error).message}\n`);
+        process.exitCode = 1;
+      }
+    });
   }
 
   /** Records one use of an image (the same image at the same place is kept once). */
