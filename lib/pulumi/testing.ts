@@ -48,8 +48,14 @@ export interface MockedProgramOptions {
   readonly preview?: boolean;
   /** Project name. @default `name` of the program's Pulumi.yaml, else "project" */
   readonly project?: string;
-  /** Stack name. @default "test" */
+  /** Stack name. @default the only `Pulumi.<stack>.yaml` beside the program's Pulumi.yaml, else "test" */
   readonly stack?: string;
+  /**
+   * Stack configuration (`key` or `project:key` → value; other values as JSON). Merged over the
+   * plain values of the stack's `Pulumi.<stack>.yaml` when `program` is a path (`secure` values
+   * cannot be decrypted without the engine: give them here). @default none
+   */
+  readonly config?: Readonly<Record<string, unknown>>;
   /** Answers for invokes (`kubernetes:yaml:decode` is answered already), by token. */
   readonly calls?: Record<string, (inputs: Record<string, any>) => Record<string, unknown>>;
 }
@@ -92,6 +98,9 @@ export function decodeYaml(text: string): unknown[] {
  */
 export async function runProgramUnderMocks(program: string | ((context: MockedProgramContext) => unknown), options: MockedProgramOptions = {}): Promise<MockedProgramRun> {
   const entry = typeof program === 'string' ? programEntry(path.resolve(program)) : undefined;
+  const project = options.project ?? entry?.project ?? 'project';
+  const stack = options.stack ?? (entry ? onlyStack(entry.dir) : undefined) ?? 'test';
+  const config = { ...(entry ? stackConfig(entry.dir, stack) : {}), ...(options.config ?? {}) };
   const resources: Array<Omit<MockedResource, 'dependencies'>> = [];
   const logs: string[] = [];
   await pulumi.runtime.setMocks({
@@ -107,7 +116,12 @@ export async function runProgramUnderMocks(program: string | ((context: MockedPr
       if (call) return call(args.inputs);
       throw new Error(`the program invokes ${args.token}, which has no answer under mocks; pass one in options.calls`);
     },
-  }, options.project ?? entry?.project ?? 'project', options.stack ?? 'test', options.preview ?? false);
+  }, project, stack, options.preview ?? false);
+  const previousConfig = pulumi.runtime.allConfig();
+  pulumi.runtime.setAllConfig(Object.fromEntries(Object.entries(config).map(([key, value]) => [
+    key.includes(':') ? key : `${project}:${key}`,
+    typeof value === 'string' ? value : JSON.stringify(value),
+  ])));
   // The mock passes only type, name and inputs to newResource: read the rest of the request here.
   const requests = new Map<string, { dependencies: string[]; customTimeouts?: { create?: string; update?: string; delete?: string } }>();
   const monitor = pulumi.runtime.getMonitor() as unknown as { registerResource(req: any, cb: unknown): unknown };
@@ -132,7 +146,7 @@ export async function runProgramUnderMocks(program: string | ((context: MockedPr
     restores.push(() => Object.assign(sdk.log, original));
   };
   captureLogs(pulumi);
-  const context: MockedProgramContext = { loadProgram: (modulePath) => loadFresh(modulePath), captureLogs };
+  const context: MockedProgramContext = { loadProgram: (modulePath) => loadFresh(modulePath, captureLogs), captureLogs };
   let programError: unknown;
   try {
     await pulumi.runtime.runInPulumiStack(async () => {
@@ -141,7 +155,7 @@ export async function runProgramUnderMocks(program: string | ((context: MockedPr
       try {
         if (entry) {
           if (entry.typescript) registerTypeScript(entry.dir);
-          loadFresh(entry.file);
+          loadFresh(entry.file, captureLogs);
         } else {
           await (program as (context: MockedProgramContext) => unknown)(context);
         }
@@ -157,6 +171,7 @@ export async function runProgramUnderMocks(program: string | ((context: MockedPr
     // to report that rejection before the handler goes.
     for (let i = 0; i < 3; i++) await new Promise((resolve) => setImmediate(resolve));
     for (const restore of restores) restore();
+    pulumi.runtime.setAllConfig(previousConfig);
     // Leave no stack behind: code running after this is outside any Pulumi program again.
     (require('@pulumi/pulumi/runtime/state') as { setStackResource(s: unknown): void }).setStackResource(undefined);
     process.off('unhandledRejection', onRejection);
@@ -166,14 +181,55 @@ export async function runProgramUnderMocks(program: string | ((context: MockedPr
   return { resources: resources.map((r) => ({ ...r, ...(requests.get(`${r.type}::${r.name}`) ?? { dependencies: [] }) })), logs };
 }
 
-/** Requires `modulePath` after dropping the program's own files (not node_modules) from the module cache. */
-function loadFresh(modulePath: string): void {
+/** The stack of the only `Pulumi.<stack>.yaml` in `dir`, if there is exactly one. */
+function onlyStack(dir: string): string | undefined {
+  const stacks = fs.readdirSync(dir).map((f) => /^Pulumi\.(.+)\.ya?ml$/.exec(f)?.[1]).filter((s): s is string => s !== undefined);
+  return stacks.length === 1 ? stacks[0] : undefined;
+}
+
+/** The plain (not `secure`) values of `Pulumi.<stack>.yaml` in `dir`. */
+function stackConfig(dir: string, stack: string): Record<string, unknown> {
+  const file = ['yaml', 'yml'].map((ext) => path.join(dir, `Pulumi.${stack}.${ext}`)).find((f) => fs.existsSync(f));
+  if (!file) return {};
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const YAML = require('yaml') as typeof import('yaml');
+  const values = ((YAML.parse(fs.readFileSync(file, 'utf8')) ?? {}) as { config?: Record<string, unknown> }).config ?? {};
+  return Object.fromEntries(Object.entries(values).filter(([, v]) => !(v !== null && typeof v === 'object' && 'secure' in v)));
+}
+
+/**
+ * Runs the program module `modulePath` afresh (a module runs once per module registry): under jest
+ * in an isolated module registry (the program's copy of the SDK then shares the global runtime
+ * state, and its log is captured too), elsewhere after dropping the program's own files (not
+ * node_modules) from the module cache.
+ */
+function loadFresh(modulePath: string, captureLogs: (sdk: typeof pulumi) => void): void {
   const file = require.resolve(path.resolve(modulePath));
+  const isolate = jestModuleRegistry();
+  if (isolate) {
+    isolate(() => {
+      captureLogs(require('@pulumi/pulumi'));
+      require(file);
+    });
+    return;
+  }
   const dir = path.dirname(file);
   for (const cached of Object.keys(require.cache)) {
     if (cached.startsWith(dir + path.sep) && !cached.includes(`${path.sep}node_modules${path.sep}`)) delete require.cache[cached];
   }
   require(file);
+}
+
+/** `jest.isolateModules` when this module runs under jest (jest passes `jest` to every module it loads). */
+function jestModuleRegistry(): ((fn: () => void) => void) | undefined {
+  let object: { isolateModules?: (fn: () => void) => void } | undefined;
+  try {
+    // @ts-ignore -- `jest` exists only in modules jest loads; the build has no jest types.
+    object = typeof jest === 'undefined' ? undefined : jest; // eslint-disable-line no-undef
+  } catch {
+    object = undefined;
+  }
+  return typeof object?.isolateModules === 'function' ? object.isolateModules.bind(object) : undefined;
 }
 
 /** The program a Pulumi.yaml (or an entry file) names. */

@@ -49,22 +49,12 @@ export interface ProgramContext {
 export const yamlDecode = decodeYaml;
 
 /**
- * Runs `program` under the library's mocks runner (`kubepin/pulumi/testing`), loading program
- * modules in jest's isolated module registries so each test gets fresh module state.
+ * Runs `program` under the library's mocks runner (`kubepin/pulumi/testing`); under jest it loads
+ * program modules in isolated module registries, so each test gets fresh module state.
  */
 export async function runProgram(
   program: (context: ProgramContext) => unknown,
   options: { preview?: boolean; calls?: Record<string, (inputs: Record<string, any>) => Record<string, unknown>> } = {},
 ): Promise<ProgramRun> {
-  return runProgramUnderMocks((context) => program({
-    loadProgram(modulePath: string) {
-      jest.isolateModules(() => {
-        // A fresh copy of the SDK shares the runtime state (it is global) but has its own log module.
-        // eslint-disable-next-line @typescript-eslint/no-require-imports
-        context.captureLogs(require('@pulumi/pulumi'));
-        // eslint-disable-next-line @typescript-eslint/no-require-imports
-        require(modulePath);
-      });
-    },
-  }), { ...options, project: 'kubepin-test' });
+  return runProgramUnderMocks(program, { ...options, project: 'kubepin-test' });
 }
