@@ -53,7 +53,9 @@ export function problemFindings(problems: readonly ManifestProblem[], files: rea
 function unrenderedTemplateLine(file: string): number | undefined {
   let text: string;
   try {
-    if (fs.statSync(file).size > 4 * 1024 * 1024) return undefined;
+    // Regular files only: reading a FIFO or a device would block or never end.
+    const stat = fs.statSync(file);
+    if (!stat.isFile() || stat.size > 4 * 1024 * 1024) return undefined;
     text = fs.readFileSync(file, 'utf8');
   } catch {
     return undefined;
