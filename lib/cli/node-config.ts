@@ -61,7 +61,8 @@ Common options:
   --image IMAGE                         an image the app uses besides those in PATH (repeatable)
   -h, --help                            show this help
 
-Exit code: 1 when a file is invalid or cannot be built, 2 for bad usage, 0 otherwise.
+Exit code: 1 when a file is invalid or cannot be built, 2 for bad usage (a PATH that does not
+exist included), 0 otherwise.
 `;
 
 const COMMON = {
@@ -251,6 +252,8 @@ function validate(args: string[], io: CliIo): number {
   const problems: NodeConfigProblem[] = [];
   for (const raw of positionals) {
     const file = path.resolve(io.cwd, raw);
+    // The one rule of every command: a PATH that does not exist is a usage error.
+    if (!fs.existsSync(file)) throw new UsageError(`${raw}: no such file or directory`);
     let kind: 'docker' | 'provider' = 'provider';
     if (fs.existsSync(file) && fs.statSync(file).isFile()) {
       const text = fs.readFileSync(file, 'utf8');

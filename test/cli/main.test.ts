@@ -27,4 +27,16 @@ describe('kubepin CLI dispatcher', () => {
     expect(run.code).toBe(2);
     expect(run.stderr).toContain('unknown command "lokc"');
   });
+
+  test('one rule for every command: a PATH that does not exist is a usage error (2), as the README and each --help say', async () => {
+    const nowhere = path.join(__dirname, 'no-such-path.yaml');
+    for (const argv of [['lock', nowhere], ['verify', nowhere], ['check', nowhere], ['node-config', 'validate', nowhere]]) {
+      const run = await runCli(argv, { env: { HOME: __dirname } });
+      expect([argv[0], run.code]).toEqual([argv[0], 2]);
+      expect(run.stderr).toContain('no such file or directory');
+      const help = await runCli([...argv.slice(0, argv[0] === 'node-config' ? 2 : 1), '--help']);
+      expect(help.stdout).toMatch(/2 for bad usage \(a PATH that does not\s+exist included\)|2 for bad usage \(a PATH that does not exist\s+included\)/);
+    }
+    expect(fs.readFileSync(path.join(__dirname, '..', '..', 'README.md'), 'utf8')).toContain('`2` (usage: a bad flag, or a path that does not exist)');
+  });
 });
