@@ -5,6 +5,7 @@ import { ImageReference } from '../image-reference';
 import { DigestSource, ImageLock, LockEntry, lockReferenceOf } from '../lock';
 import { ImagePolicyOptions, PolicyEngine, ServiceAccountPullSecrets } from '../policy';
 import { stackState } from './stack-state';
+import { activeCollector } from '../image-collector';
 import { JsonObject, findPodTemplate, isObject, isWorkloadKind } from '../workloads';
 
 /** Resolves a tagged image to a digest at deployment time (a `RegistryClient` fits). */
@@ -177,7 +178,8 @@ export class PropsPinner {
   }
 
   private needsResolution(object: JsonObject): boolean {
-    if (!this.pulumiOptions.resolver || this.options.strict) return false;
+    // Collect mode (`kubepin lock` running the program): the lock is about to resolve them.
+    if (!this.pulumiOptions.resolver || this.options.strict || activeCollector()) return false;
     return this.missingImages(object).length > 0;
   }
 
@@ -194,7 +196,7 @@ export class PropsPinner {
 
   private async resolveMissing(label: string, object: JsonObject): Promise<void> {
     const resolver = this.pulumiOptions.resolver;
-    if (!resolver || this.options.strict) return;
+    if (!resolver || this.options.strict || activeCollector()) return;
     await Promise.all(this.missingImages(object).map((image) => {
       const key = lockReferenceOf(ImageReference.parse(image))!;
       let pending = this.inflight.get(key);

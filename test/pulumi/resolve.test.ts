@@ -1,4 +1,6 @@
+import * as fs from 'fs';
 import * as path from 'path';
+import { activeCollector, readCollectedImages } from '../../lib/image-collector';
 import * as os from 'os';
 import { ImageLock } from '../../lib/lock';
 import { Deployment, Image, ImagePolicy } from '../../lib/pulumi';
@@ -34,6 +36,26 @@ describe('images missing from the lock, resolved while the program runs', () => 
       const deployment = resources.find((r) => r.type === 'kubernetes:apps/v1:Deployment')!;
       expect(deployment.inputs.spec.template.spec.containers[0]).toEqual({ name: 'api', image: `${image}@${pushed.digest}`, imagePullPolicy: 'IfNotPresent' });
       expect(logs).toContainEqual(`info: kubepin: resolved ${image} to ${pushed.digest} at deployment time; run \`kubepin lock\` to record it in the lock file for deterministic previews`);
+    }
+  });
+
+  test('in collect mode (kubepin lock running the program) nothing is resolved: the lock does that', async () => {
+    const collectFile = path.join(os.tmpdir(), `kubepin-collect-${process.pid}.jsonl`);
+    process.env.KUBEPIN_COLLECT_IMAGES = collectFile;
+    try {
+      const image = `${registry.host}/acme/api:1.0.0`;
+      const resolver = { resolve: () => Promise.reject(new Error('the resolver must not be asked in collect mode')) };
+      const { resources } = await runProgram(() => {
+        ImagePolicy.register({ lock: emptyLock(), resolver });
+        new Deployment('api', { containers: [{ name: 'api', image: Image.of(image) }] });
+      });
+      const deployment = resources.find((r) => r.type === 'kubernetes:apps/v1:Deployment')!;
+      expect(deployment.inputs.spec.template.spec.containers[0].image).toBe(image);
+      activeCollector()!.flush();
+      expect(readCollectedImages(collectFile).map((i) => i.image)).toContain(image);
+    } finally {
+      delete process.env.KUBEPIN_COLLECT_IMAGES;
+      fs.rmSync(collectFile, { force: true });
     }
   });
 
