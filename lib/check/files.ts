@@ -11,6 +11,6 @@ import { problemFindings } from './report';
 export function checkFiles(paths: readonly string[], options: CheckOptions = {}): CheckResult {
   const loaded = loadManifests(paths);
   const result = checkDocuments(loaded.documents, options);
-  const findings: CheckFinding[] = [...problemFindings(loaded.problems, loaded.files), ...result.findings];
+  const findings: CheckFinding[] = [...problemFindings(loaded.problems, loaded.documents), ...result.findings];
   return { findings, plans: result.plans };
 }

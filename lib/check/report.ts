@@ -1,5 +1,5 @@
 import * as fs from 'fs';
-import { ManifestProblem } from '../manifests';
+import { ManifestDocument, ManifestProblem } from '../manifests';
 import { Severity, describeObject } from '../findings';
 import { CheckFinding } from './check';
 
@@ -16,19 +16,18 @@ const TEMPLATE_FIX = 'This is an unrendered Helm template ("{{ … }}"), not a m
 /**
  * Turns the loader's problems (unreadable YAML, non-Kubernetes documents, oversized files)
  * into findings with file and line: `unreadable-manifest` (error) and `not-kubernetes` (warning).
- * With the `files` read, a file holding Go template actions is an `unreadable-manifest` even
- * when its text happens to parse as YAML (`image: {{ .Values.image }}` reads as a mapping):
- * nothing unreadable passes silently.
+ * A file that does not parse and holds Go template actions is named as an unrendered Helm
+ * template, with the fix. Given the `documents` read, a document in which a template action
+ * happened to parse as YAML (`image: {{ .Values.image }}` reads as a mapping with a mapping as
+ * its key, which no real manifest has) is an `unreadable-manifest` too: nothing unreadable
+ * passes silently. (Templates inside string values, as in an Alertmanager ConfigMap, are data.)
  */
-export function problemFindings(problems: readonly ManifestProblem[], files: readonly string[] = []): CheckFinding[] {
-  const templates = new Map<string, number | undefined>();
-  const templateLine = (file: string): number | undefined => {
-    if (!templates.has(file)) templates.set(file, unrenderedTemplateLine(file));
-    return templates.get(file);
-  };
+export function problemFindings(problems: readonly ManifestProblem[], documents: readonly ManifestDocument[] = []): CheckFinding[] {
+  const templates = new Map<string, boolean>();
   const findings: CheckFinding[] = problems.map((p) => {
     const notKubernetes = /is not a Kubernetes object/.test(p.message);
-    const fix = !notKubernetes && templateLine(p.file) !== undefined ? TEMPLATE_FIX : 'Fix: correct the YAML at this line';
+    if (!notKubernetes && !templates.has(p.file)) templates.set(p.file, holdsTemplateActions(p.file));
+    const fix = !notKubernetes && templates.get(p.file) ? TEMPLATE_FIX : 'Fix: correct the YAML at this line';
     return {
       code: notKubernetes ? 'not-kubernetes' : 'unreadable-manifest',
       severity: notKubernetes ? 'warning' : 'error',
@@ -39,30 +38,47 @@ export function problemFindings(problems: readonly ManifestProblem[], files: rea
       ...(p.line !== undefined ? { line: p.line } : {}),
     };
   });
-  const reported = new Set(findings.filter((f) => f.severity === 'error').map((f) => f.file));
-  for (const file of files) {
-    if (reported.has(file)) continue;
-    const line = templateLine(file);
-    if (line === undefined) continue;
-    findings.push({ code: 'unreadable-manifest', severity: 'error', object: { kind: 'File', name: file }, path: '', message: `template action at this line: what it renders to cannot be checked. ${TEMPLATE_FIX}`, file, line });
+  for (const doc of documents) {
+    const at = templateKeyPath(doc.object, '', 0);
+    if (at === undefined) continue;
+    const line = at === '' ? doc.line : doc.lineOf(at);
+    findings.push({
+      code: 'unreadable-manifest', severity: 'error', object: { kind: 'File', name: doc.file }, path: at,
+      message: `a template action ("{{ … }}") was read as a YAML mapping${at ? ` at ${at}` : ''}: what it renders to cannot be checked. ${TEMPLATE_FIX}`,
+      file: doc.file, line,
+    });
   }
   return findings;
 }
 
-/** The first line of `file` holding a Go template action (`{{ .Values.x }}`, `{{- include … }}`), if any: a Helm chart's template, not yet rendered. */
-function unrenderedTemplateLine(file: string): number | undefined {
-  let text: string;
+/** The JSON path of the first mapping whose key was itself a mapping (`{{ x }}` read as YAML), if any. */
+function templateKeyPath(value: unknown, at: string, depth: number): string | undefined {
+  if (depth > 64 || value === null || typeof value !== 'object') return undefined;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const found = templateKeyPath(value[i], `${at}[${i}]`, depth + 1);
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  }
+  for (const [key, child] of Object.entries(value)) {
+    if (key === '[object Object]') return at;
+    const found = templateKeyPath(child, at ? `${at}.${key}` : key, depth + 1);
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
+/** True when the regular file `file` holds Go template actions (`{{ .Values.x }}`, `{{- include … }}`). */
+function holdsTemplateActions(file: string): boolean {
   try {
     // Regular files only: reading a FIFO or a device would block or never end.
     const stat = fs.statSync(file);
-    if (!stat.isFile() || stat.size > 4 * 1024 * 1024) return undefined;
-    text = fs.readFileSync(file, 'utf8');
+    if (!stat.isFile() || stat.size > 4 * 1024 * 1024) return false;
+    return /\{\{-?\s*(?:[.$]|include\b|if\b|else\b|range\b|with\b|define\b|template\b|toYaml\b|end\b|\/\*)/.test(fs.readFileSync(file, 'utf8'));
   } catch {
-    return undefined;
+    return false;
   }
-  if (!text.includes('{{')) return undefined;
-  const match = /\{\{-?\s*(?:[.$]|include\b|if\b|else\b|range\b|with\b|define\b|template\b|toYaml\b|end\b|\/\*)/.exec(text);
-  return match ? text.slice(0, match.index).split('\n').length : undefined;
 }
 
 /** Counts of findings by severity. */

@@ -189,7 +189,7 @@ export const checkCommand: Command = {
     }
     const loaded = await load(parsed.paths, io);
     const result = checkDocuments(loaded.documents, options);
-    const findings: CheckFinding[] = [...node.findings, ...problemFindings(loaded.problems, loaded.files), ...result.findings];
+    const findings: CheckFinding[] = [...node.findings, ...problemFindings(loaded.problems, loaded.documents), ...result.findings];
     let probes: unknown[] | undefined;
     if (parsed.online) {
       const outcome = await probePlans(result.plans, {

@@ -65,7 +65,7 @@ export interface ManifestProblemReport {
 
 /** The loader's problems as `kubepin check` reports them (one rule for every command), located relative to `cwd`. */
 export function manifestProblemReports(manifests: LoadedManifests, cwd: string): ManifestProblemReport[] {
-  return problemFindings(manifests.problems, manifests.files).map((finding) => {
+  return problemFindings(manifests.problems, manifests.documents).map((finding) => {
     const file = finding.file ?? '';
     const r = path.isAbsolute(file) ? path.relative(cwd, file) : file;
     const shown = r === '' || r.startsWith('..') ? file : r;

@@ -93,6 +93,19 @@ describe('kubepin verify', () => {
     expect(loop.stderr).toMatch(/error: dist\/loop\.yaml: /);
   });
 
+  test('Go templates inside string values (an Alertmanager ConfigMap, an Argo parameter) are data, not unrendered templates', async () => {
+    writeFiles(dir, {
+      'dist/app.yaml': deploymentYaml('app', [`${h()}/shop/web:2.0@${web.digest}`]),
+      'dist/alerts.yaml': [
+        'apiVersion: v1', 'kind: ConfigMap', 'metadata:', '  name: alert-templates', 'data:',
+        '  title: "{{ .CommonLabels.alertname }}"', '  slack.tmpl: |', '    {{ define "slack.text" }}{{ range .Alerts }}{{ .Annotations.summary }}{{ end }}{{ end }}', '',
+      ].join('\n'),
+    });
+    const run = await runKubepin(['verify'], { cwd: dir });
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+  });
+
   test('an untagged image fails until pinned; once locked and pinned (as :latest@digest) it passes', async () => {
     const plain = await pushImage(registry, 'shop/plain', 'latest');
     writeFiles(dir, { 'dist/app.yaml': deploymentYaml('app', [`${h()}/shop/plain`]) });
