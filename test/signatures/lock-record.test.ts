@@ -49,3 +49,39 @@ describe('the signature record in the lock', () => {
     expect(SignaturePolicy.forLockFile(lock.file).requirementFor('ghcr.io/acme/api:1')?.keys[0].algorithm).toBe('ed25519');
   });
 });
+
+describe('docs/signatures.md', () => {
+  const doc = fs.readFileSync(path.join(__dirname, '..', '..', 'docs', 'signatures.md'), 'utf8');
+  const blocks = [...doc.matchAll(/```json\n([\s\S]*?)\n```/g)].map((m) => m[1]);
+
+  test('the configuration shown is one kubepin reads, with the matching it describes', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kubepin-sigdoc-'));
+    try {
+      const config = JSON.parse(blocks[0]);
+      for (const requirement of config.signatures.require) {
+        for (const key of requirement.keys ?? []) {
+          fs.mkdirSync(path.dirname(path.join(dir, key)), { recursive: true });
+          fs.writeFileSync(path.join(dir, key), generateKey().publicPem);
+        }
+      }
+      const policy = SignaturePolicy.fromConfig(config.signatures, dir);
+      expect(policy.requirementFor('ghcr.io/acme/api:1')?.where).toMatch(/require\[0\]$/);
+      expect(policy.requirementFor('ghcr.io/acme/payments:1')?.keys).toHaveLength(2); // the longest pattern wins
+      expect(policy.requirementFor('eu.registry.example.com/team/app:1')?.where).toMatch(/require\[1\]$/);
+      expect(policy.requirementFor('ghcr.io/oss/app:1')?.keyless).toEqual([config.signatures.require[2].keyless]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('the lock entry shown is one kubepin reads', () => {
+    const entry = JSON.parse(`{${blocks[1].replace(/sha256:…/g, `sha256:${'c'.repeat(64)}`)}}`);
+    const file = path.join(os.tmpdir(), `kubepin-sigdoc-${process.pid}.json`);
+    try {
+      fs.writeFileSync(file, JSON.stringify({ version: 1, images: entry }));
+      expect(ImageLock.load(file).get('ghcr.io/acme/api:1.4')?.signature?.format).toBe('cosign');
+    } finally {
+      fs.rmSync(file, { force: true });
+    }
+  });
+});
