@@ -8,6 +8,7 @@ export * from './pull-policy';
 export * from './credentials/docker-config';
 export * from './credentials/keyring';
 export * from './lock';
+export { COLLECT_IMAGES_ENV, CollectedImage, readCollectedImages } from './image-collector';
 export * from './findings';
 export * from './workloads';
 export * from './policy';
