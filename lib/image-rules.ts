@@ -45,16 +45,23 @@ export function invalidImageFinding(object: ObjectRef, site: ImageSite, error: I
   };
 }
 
-/** `latest-tag`: the image has tag `latest` or no tag at all (which means `latest`). */
-export function latestTagFinding(object: ObjectRef, site: ImageSite, parsed: ImageReference): Finding | undefined {
+/**
+ * `latest-tag`: the image has tag `latest` or no tag at all (which means `latest`). `pinned` says
+ * kubepin pinned it to a digest: what runs is then fixed, and only the version stays unreadable.
+ */
+export function latestTagFinding(object: ObjectRef, site: ImageSite, parsed: ImageReference, pinned = false): Finding | undefined {
   if (!(parsed.tag === 'latest' || (parsed.tag === undefined && parsed.digest === undefined))) return undefined;
+  const tag = parsed.tag ? 'the "latest" tag' : 'no tag (which means "latest")';
+  const fixed = pinned || parsed.digest !== undefined;
   return {
     code: 'latest-tag',
     severity: 'warning',
     object,
     path: site.path,
     image: site.image,
-    message: `${site.image} uses ${parsed.tag ? 'the "latest" tag' : 'no tag (which means "latest")'}, which moves; reviewers cannot tell which build runs. Fix: use a version tag`,
+    message: fixed
+      ? `${site.image} uses ${tag}; the digest fixes which build runs, but reviewers cannot tell which version it is, and the next \`kubepin lock --update\` may bring any release. Fix: use a version tag`
+      : `${site.image} uses ${tag}, which moves; reviewers cannot tell which build runs. Fix: use a version tag`,
   };
 }
 

@@ -207,7 +207,6 @@ export class PolicyEngine {
       return undefined;
     }
     this.push(registryNotAllowedFinding(ref, site, parsed, this.options.allowedRegistries));
-    this.push(latestTagFinding(ref, site, parsed));
     this.collector?.record({ image: site.image, object: `${ref.kind}/${ref.name}`, path: site.path, ...(this.source !== undefined ? { source: this.source } : {}) });
     let image = parsed;
     // Untagged images are locked as the kubelet pulls them, with tag `latest`.
@@ -219,14 +218,17 @@ export class PolicyEngine {
       }
     } else if (entry) {
       image = this.pinned(site.image, parsed, entry.digest);
-    } else if (!this.collector) {
+    }
+    this.push(latestTagFinding(ref, site, parsed, image.digest !== undefined));
+    if (parsed.digest === undefined && !entry && !this.collector) {
       this.report(ref, 'unpinned-image', this.options.strict ? 'error' : 'warning', site.path, site.image,
         `${site.image} is not in the lock file, so it stays unpinned. Fix: run \`npx kubepin lock\` where cdk8s.yaml or Pulumi.yaml is (it runs the app to learn its images, strict or not), or \`npx kubepin lock <manifests>\``);
     }
     this.checkSignature(ref, site, parsed, entry);
     if (this.options.keepTag === false && image.digest !== undefined) image = image.withoutTag();
-    // An untagged image already has its latest-tag warning; the pinned `:latest@sha256:…` adds none.
-    if (parsed.tag !== undefined || parsed.digest !== undefined) this.push(latestWithDigestFinding(ref, site, image));
+    // Only a `:latest@sha256:…` written in the source: kubepin's own pinned output (untagged or
+    // `:latest` pinned from the lock) gets an explicit policy, so the API server's default never applies.
+    if (parsed.digest !== undefined) this.push(latestWithDigestFinding(ref, site, image));
     const text = image.toString() === parsed.toString() ? site.image : image.toString();
     const changed = text !== site.image;
     site.holder[site.imageField] = text;

@@ -4,10 +4,12 @@ import { Finding, formatFinding } from '../findings';
 /** Synthesis failed because the image policy found errors. Lists every error of the chart. */
 export class ImagePolicyError extends KubepinError {
   /** Every finding of the evaluation (errors and warnings). */
-  public readonly findings: readonly Finding[];
+  declare public readonly findings: readonly Finding[];
   constructor(message: string, findings: readonly Finding[]) {
     super(message);
-    this.findings = findings;
+    // Not enumerable: Node prints an uncaught error's own enumerable properties after its stack,
+    // which would list every finding a second time under the message that already lists them.
+    Object.defineProperty(this, 'findings', { value: findings, enumerable: false });
   }
 }
 

@@ -22,11 +22,11 @@ export class Pod extends kplus.Pod {
 
   /** Adds a container; takes a typed image (or, for cdk8s-plus compatibility, a string). */
   public addContainer(cont: ContainerProps | kplus.ContainerProps): kplus.Container {
-    return super.addContainer(addTypedContainer(this, 'containers', cont));
+    return super.addContainer(addTypedContainer<kplus.ContainerProps>(this, 'containers', cont));
   }
 
   /** Adds an init container; takes a typed image (or a string). */
   public addInitContainer(cont: ContainerProps | kplus.ContainerProps): kplus.Container {
-    return super.addInitContainer(addTypedContainer(this, 'initContainers', cont));
+    return super.addInitContainer(addTypedContainer<kplus.ContainerProps>(this, 'initContainers', cont));
   }
 }

@@ -1,5 +1,4 @@
 import { ApiObject, Chart } from 'cdk8s';
-import * as kplus from 'cdk8s-plus-27';
 import { IConstruct } from 'constructs';
 import { KubepinError } from '../errors';
 import { ConstructFinding, ImagePolicyError, formatConstructFinding } from './findings';
@@ -7,6 +6,7 @@ import { ImagePolicyOptions, PolicyEngine, PullSecretDeclaration, ServiceAccount
 import { JsonObject, findPodTemplate, isObject } from '../workloads';
 import { findTypedState } from './typed-state';
 import { PrePullDaemonSet } from './pre-pull-daemon-set';
+import { CDK8S_PLUS_IMPLICIT_PULL_POLICY, isCdk8sPlusPod } from './cdk8s-plus';
 
 /**
  * How the cdk8s face runs the core policy without Aspects (cdk8s has none):
@@ -200,13 +200,13 @@ export function findPrePulledImages(scope: IConstruct): string[] {
 }
 
 /**
- * cdk8s-plus writes `imagePullPolicy: Always` on every container unless told otherwise, so on
- * cdk8s-plus objects `Always` means "unset" (the policy then chooses); typed workloads record
+ * cdk8s-plus (every major) writes `imagePullPolicy: Always` on every container unless told
+ * otherwise, so on cdk8s-plus objects `Always` means "unset" (the policy then chooses); typed workloads record
  * the policies the user chose and their own pull secrets, which are written here.
  */
 function normalizeCdk8sPlus(obj: ApiObject, json: JsonObject): void {
   const owner = obj.node.scope;
-  if (!(owner instanceof kplus.AbstractPod)) return;
+  if (!isCdk8sPlusPod(owner)) return;
   const template = findPodTemplate(json);
   if (!template) return;
   const typed = findTypedState(owner);
@@ -214,7 +214,7 @@ function normalizeCdk8sPlus(obj: ApiObject, json: JsonObject): void {
     if (site.type !== 'containers' && site.type !== 'initContainers') continue;
     const explicit = typed?.policyFor(site.type, site.name);
     if (explicit) site.holder.imagePullPolicy = explicit;
-    else if (site.holder.imagePullPolicy === 'Always') delete site.holder.imagePullPolicy;
+    else if (site.holder.imagePullPolicy === CDK8S_PLUS_IMPLICIT_PULL_POLICY) delete site.holder.imagePullPolicy;
   }
   if (typed && typed.pullSecrets.length > 0) {
     const list = Array.isArray(template.spec.imagePullSecrets) ? [...template.spec.imagePullSecrets] : [];

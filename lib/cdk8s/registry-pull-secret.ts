@@ -1,7 +1,6 @@
 import * as path from 'path';
 import { ApiObject, Chart, Names } from 'cdk8s';
-import * as kplus from 'cdk8s-plus-27';
-import { Construct } from 'constructs';
+import { Construct, IConstruct } from 'constructs';
 import { PullSecretDeclaration } from '../policy';
 import {
   ExternalPullSecretSource,
@@ -164,12 +163,13 @@ export class RegistryPullSecret extends Construct implements PullSecretConstruct
   }
 
   /**
-   * Lists this secret in a ServiceAccount's `imagePullSecrets` (cdk8s-plus has no prop for it).
+   * Lists this secret in a ServiceAccount's `imagePullSecrets` (cdk8s-plus has no prop for it):
+   * a cdk8s-plus `ServiceAccount` of any major, or a `KubeServiceAccount`.
    * Pods running as that ServiceAccount get it from there; a pod that lists secrets of its own
    * makes the kubelet ignore the ServiceAccount's, so the policy then adds this one to the pod
    * and warns.
    */
-  public addToServiceAccount(serviceAccount: kplus.ServiceAccount | ApiObject): void {
+  public addToServiceAccount(serviceAccount: IConstruct): void {
     const api: ApiObject = ApiObject.of(serviceAccount);
     if (!ApiObject.isApiObject(api) || api.kind !== 'ServiceAccount') {
       this.node.addValidation({ validate: () => ['addToServiceAccount() takes a cdk8s-plus ServiceAccount or a KubeServiceAccount'] });

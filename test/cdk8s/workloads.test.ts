@@ -99,12 +99,16 @@ describe('typed workloads without an ImagePolicy', () => {
 });
 
 describe('bad input fails synthesis naming the construct path and the fix', () => {
-  test('an invalid image string', () => {
+  test('an invalid image string joins the one error that lists every problem of the chart', () => {
     const { chart } = chartWithoutPolicy();
     new Deployment(chart, 'web', { containers: [{ name: 'api', image: Image.of('Ghcr.io/Acme/API:1.4.2') }] });
+    new Pod(chart, 'pod', { containers: [{ image: Image.of('nginx:1.27.5'), pullPolicy: PullPolicy.Never }] });
     const message = synthError(chart).message;
-    expect(message).toContain('[test/web] container "api": invalid image reference "Ghcr.io/Acme/API:1.4.2"');
+    expect(message).toMatch(/2 error\(s\) in chart test/);
+    expect(message).toContain('[test/web/Resource] error invalid-image Deployment');
+    expect(message).toContain('spec.template.spec.containers[0].image: invalid image reference "Ghcr.io/Acme/API:1.4.2"');
     expect(message).toMatch(/lowercase/);
+    expect(message).toContain('[test/pod/Resource] error never-without-prepull');
   });
 
   test('Never without pre-pull', () => {

@@ -107,7 +107,14 @@ describe('applyImagePolicy', () => {
 
   test('latest and the :latest@sha256 Always gotcha; an untagged image is pinned as the kubelet pulls it (:latest)', () => {
     const { findings, objects } = applyImagePolicy([deployment('w', [{ name: 'a', image: 'busybox' }, { name: 'b', image: 'busybox:latest' }, { name: 'c', image: 'alpine' }])], { lock });
-    expect(codes(findings)).toEqual(['warning:latest-tag', 'warning:latest-tag', 'warning:latest-with-digest', 'warning:latest-tag', 'warning:unpinned-image']);
+    expect(codes(findings)).toEqual(['warning:latest-tag', 'warning:latest-tag', 'warning:latest-tag', 'warning:unpinned-image']);
+    // Pinned by kubepin: no "moves", and no latest-with-digest about kubepin's own output.
+    expect(findings[0].message).not.toMatch(/moves/);
+    expect(findings[1].message).not.toMatch(/moves/);
+    expect(findings[0].message).toMatch(/digest fixes which build runs/);
+    expect(findings[2].message).toMatch(/which moves/); // alpine: unpinned
+    const written = applyImagePolicy([deployment('w', [{ name: 'a', image: `busybox:latest@${digestOf('busybox:latest')}` }])], { lock });
+    expect(codes(written.findings)).toEqual(['warning:latest-tag', 'warning:latest-with-digest']);
     const [a, b, c] = (objects[0] as any).spec.template.spec.containers;
     expect(a.image).toBe(`docker.io/library/busybox:latest@${digestOf('busybox:latest')}`);
     expect(a.imagePullPolicy).toBe('IfNotPresent'); // pinned, and explicit
