@@ -1,6 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { CliIo, Command, EXIT, UsageError } from './main';
+import { CliIo, Command, EXIT } from './io';
+import { TRANSPORT_FLAGS, choiceFlag, parseFlags, readCaFile, secondsFlag } from './options';
 import { LoadedManifests, MAX_MANIFEST_BYTES, loadManifests, parseManifestText } from '../manifests';
 import { Severity } from '../findings';
 import { CheckFinding, CheckOptions, checkDocuments } from '../check/check';
@@ -10,7 +11,8 @@ import { toSarif } from '../check/sarif';
 import { readPullSecretObject } from '../check/pull-secrets';
 import { isObject } from '../workloads';
 import { ImageReference } from '../image-reference';
-import { KubepinError } from '../errors';
+import { KubepinError, KubepinUsageError } from '../errors';
+import { packageVersion } from '../version';
 import { CONFIG_FILE_NAME, SignaturePolicy } from '../signatures/policy';
 import { CredentialKeyring } from '../credentials/keyring';
 import { addNodeDockerConfigFile } from '../node/node-keyring';
@@ -24,7 +26,7 @@ ErrImagePull / ImagePullBackOff, ErrImageNeverPull. PATH is a file or directory 
 
 Options:
   --format text|json|sarif     output format (default text; SARIF 2.1.0 for code scanning)
-  --fail-on error|warning      lowest severity that makes the exit code 1 (default error)
+  --fail-on error|warning|info lowest severity that makes the exit code 1 (default error)
   --cluster-secret [NS/]NAME   a pull Secret that lives in the cluster, not in the manifests (repeatable)
   --secret-file NAME=PATH      the .dockerconfigjson payload (or Secret manifest) of a pull Secret kept elsewhere (repeatable)
   --allow-registry KEY         only allow images from these registries, e.g. ghcr.io/acme (repeatable)
@@ -79,96 +81,59 @@ export interface CheckArgs {
   readonly help: boolean;
 }
 
-/** Parses the flags of `kubepin check`. @throws UsageError for bad flags */
+/** `util.parseArgs` specs of `kubepin check`. */
+export const CHECK_FLAG_SPECS = {
+  format: { type: 'string' },
+  'fail-on': { type: 'string' },
+  'cluster-secret': { type: 'string', multiple: true },
+  'secret-file': { type: 'string', multiple: true },
+  'allow-registry': { type: 'string', multiple: true },
+  'public-registry': { type: 'string', multiple: true },
+  'private-registry': { type: 'string', multiple: true },
+  'pre-pulled': { type: 'string', multiple: true },
+  'no-ensure-secret-pulled-images': { type: 'boolean' },
+  'node-config': { type: 'string', multiple: true },
+  'credential-provider-config': { type: 'string' },
+  online: { type: 'boolean' },
+  ...TRANSPORT_FLAGS,
+  color: { type: 'boolean' },
+  'no-color': { type: 'boolean' },
+} as const;
+
+/** Parses the flags of `kubepin check`. @throws KubepinUsageError for bad flags */
 export function parseCheckArgs(args: readonly string[]): CheckArgs {
-  const paths: string[] = [];
-  const lists: Record<string, string[]> = { cluster: [], allow: [], pub: [], priv: [], pre: [], insecure: [], node: [] };
-  let providerConfig: string | undefined;
-  const secretFiles: Array<[string, string]> = [];
-  let format: CheckArgs['format'] = 'text';
-  let failOn: Severity = 'error';
-  let online = false;
-  let ensure = true;
-  let caFile: string | undefined;
-  let timeoutSeconds = 10;
-  let color: boolean | undefined;
-  let help = false;
-  for (let i = 0; i < args.length; i++) {
-    const raw = args[i];
-    const eq = raw.startsWith('--') ? raw.indexOf('=') : -1;
-    const flag = eq === -1 ? raw : raw.slice(0, eq);
-    const value = (): string => {
-      if (eq !== -1) return raw.slice(eq + 1);
-      const next = args[++i];
-      if (next === undefined) throw new UsageError(`${flag} needs a value`);
-      return next;
-    };
-    switch (flag) {
-      case '-h': case '--help': help = true; break;
-      case '--format': {
-        const v = value();
-        if (v !== 'text' && v !== 'json' && v !== 'sarif') throw new UsageError(`--format must be text, json or sarif, got ${JSON.stringify(v)}`);
-        format = v;
-        break;
-      }
-      case '--fail-on': {
-        const v = value();
-        if (v !== 'error' && v !== 'warning' && v !== 'info') throw new UsageError(`--fail-on must be error or warning, got ${JSON.stringify(v)}`);
-        failOn = v;
-        break;
-      }
-      case '--cluster-secret': lists.cluster.push(value()); break;
-      case '--allow-registry': lists.allow.push(value()); break;
-      case '--public-registry': lists.pub.push(value()); break;
-      case '--private-registry': lists.priv.push(value()); break;
-      case '--pre-pulled': lists.pre.push(value()); break;
-      case '--insecure-registry': lists.insecure.push(value()); break;
-      case '--node-config': lists.node.push(value()); break;
-      case '--credential-provider-config': providerConfig = value(); break;
-      case '--secret-file': {
-        const v = value();
-        const at = v.indexOf('=');
-        if (at <= 0 || at === v.length - 1) throw new UsageError(`--secret-file takes NAME=PATH (the Secret's name and a file with its .dockerconfigjson), got ${JSON.stringify(v)}`);
-        secretFiles.push([v.slice(0, at), v.slice(at + 1)]);
-        break;
-      }
-      case '--online': online = true; break;
-      case '--no-ensure-secret-pulled-images': ensure = false; break;
-      case '--ca-file': caFile = value(); break;
-      case '--timeout': {
-        const v = Number(value());
-        if (!Number.isFinite(v) || v <= 0 || v > 600) throw new UsageError('--timeout takes a number of seconds between 0 and 600');
-        timeoutSeconds = v;
-        break;
-      }
-      case '--color': color = true; break;
-      case '--no-color': color = false; break;
-      default:
-        if (raw.startsWith('-') && raw !== '-') throw new UsageError(`unknown option ${raw}`);
-        paths.push(raw);
-    }
-  }
-  if (paths.filter((p) => p === '-').length > 1) throw new UsageError('"-" (standard input) can be given once');
+  const { values, positionals: paths } = parseFlags(args, CHECK_FLAG_SPECS);
+  const format = choiceFlag(values.format, 'format', ['text', 'json', 'sarif'] as const) ?? 'text';
+  const failOn: Severity = choiceFlag(values['fail-on'], 'fail-on', ['error', 'warning', 'info'] as const) ?? 'error';
+  const secretFiles = (values['secret-file'] ?? []).map((v): [string, string] => {
+    const at = v.indexOf('=');
+    if (at <= 0 || at === v.length - 1) throw new KubepinUsageError(`--secret-file takes NAME=PATH (the Secret's name and a file with its .dockerconfigjson), got ${JSON.stringify(v)}`);
+    return [v.slice(0, at), v.slice(at + 1)];
+  });
+  const timeoutSeconds = secondsFlag(values.timeout, 'timeout') ?? 10;
+  const color = values['no-color'] ? false : values.color ? true : undefined;
+  if (paths.filter((p) => p === '-').length > 1) throw new KubepinUsageError('"-" (standard input) can be given once');
+  const allow = values['allow-registry'] ?? [];
   return {
     paths: paths.length > 0 ? paths : ['dist/'],
     format,
     failOn,
     secretFiles,
-    online,
-    insecureRegistries: lists.insecure,
-    nodeConfigs: lists.node,
-    ...(providerConfig ? { credentialProviderConfig: providerConfig } : {}),
-    ...(caFile ? { caFile } : {}),
+    online: values.online === true,
+    insecureRegistries: values['insecure-registry'] ?? [],
+    nodeConfigs: values['node-config'] ?? [],
+    ...(values['credential-provider-config'] ? { credentialProviderConfig: values['credential-provider-config'] } : {}),
+    ...(values['ca-file'] ? { caFile: values['ca-file'] } : {}),
     timeoutSeconds,
     ...(color !== undefined ? { color } : {}),
-    help,
+    help: values.help === true,
     options: {
-      clusterSecrets: lists.cluster,
-      allowedRegistries: lists.allow.length > 0 ? lists.allow : undefined,
-      publicRegistries: lists.pub,
-      privateRegistries: lists.priv,
-      prePulled: lists.pre,
-      ensureSecretPulledImages: ensure,
+      clusterSecrets: values['cluster-secret'] ?? [],
+      allowedRegistries: allow.length > 0 ? allow : undefined,
+      publicRegistries: values['public-registry'] ?? [],
+      privateRegistries: values['private-registry'] ?? [],
+      prePulled: values['pre-pulled'] ?? [],
+      ensureSecretPulledImages: values['no-ensure-secret-pulled-images'] !== true,
     },
   };
 }
@@ -185,18 +150,19 @@ export const checkCommand: Command = {
     const node = readNodeFiles(parsed, io.cwd);
     const options: CheckOptions = { ...parsed.options, secretFiles: readSecretFiles(parsed.secretFiles, io.cwd), ...node.options };
     for (const image of options.prePulled ?? []) {
-      if (!ImageReference.tryParse(image)) throw new UsageError(`--pre-pulled ${JSON.stringify(image)} is not a valid image reference`);
+      if (!ImageReference.tryParse(image)) throw new KubepinUsageError(`--pre-pulled ${JSON.stringify(image)} is not a valid image reference`);
     }
     const loaded = await load(parsed.paths, io);
     const result = checkDocuments(loaded.documents, options);
     const findings: CheckFinding[] = [...node.findings, ...problemFindings(loaded.problems, loaded.documents), ...result.findings];
     let probes: unknown[] | undefined;
     if (parsed.online) {
+      const ca = readCaFile(parsed.caFile, io.cwd);
       const outcome = await probePlans(result.plans, {
         ...(options.nodeCredentials ? { nodeCredentials: options.nodeCredentials } : {}),
         ...(options.credentialProviders ? { credentialProviders: options.credentialProviders } : {}),
         insecureRegistries: parsed.insecureRegistries,
-        ...(parsed.caFile ? { ca: readCaFile(path.resolve(io.cwd, parsed.caFile)) } : {}),
+        ...(ca ? { ca } : {}),
         timeoutMs: parsed.timeoutSeconds * 1000,
       });
       // The static check may already have said it (a declared public registry): say it once.
@@ -208,7 +174,7 @@ export const checkCommand: Command = {
         const { probeSignatures } = require('../check/signature-probe') as typeof import('../check/signature-probe');
         findings.push(...(await probeSignatures(result.plans, signatures, {
           insecureRegistries: parsed.insecureRegistries,
-          ...(parsed.caFile ? { ca: readCaFile(path.resolve(io.cwd, parsed.caFile)) } : {}),
+          ...(ca ? { ca } : {}),
           timeoutMs: parsed.timeoutSeconds * 1000,
         })));
       }
@@ -249,7 +215,7 @@ function readStdin(stdin: NodeJS.ReadableStream): Promise<string> {
       const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
       size += buf.length;
       if (size > MAX_MANIFEST_BYTES) {
-        reject(new UsageError(`standard input is larger than ${MAX_MANIFEST_BYTES} bytes; pass the manifests as files instead`));
+        reject(new KubepinUsageError(`standard input is larger than ${MAX_MANIFEST_BYTES} bytes; pass the manifests as files instead`));
         return;
       }
       chunks.push(buf);
@@ -277,7 +243,7 @@ function readNodeFiles(parsed: CheckArgs, cwd: string): { options: Partial<Check
       if (loaded.config && !loaded.problems.some((p) => p.severity === 'error')) options.credentialProviders = loaded.config;
     }
   } catch (e) {
-    if (e instanceof KubepinError) throw new UsageError(e.message);
+    if (e instanceof KubepinError) throw new KubepinUsageError(e.message);
     throw e;
   }
   for (const p of problems) {
@@ -296,12 +262,12 @@ function readSecretFiles(entries: Array<[string, string]>, cwd: string): Record<
     try {
       text = fs.readFileSync(path.resolve(cwd, file), 'utf8');
     } catch (e) {
-      throw new UsageError(`--secret-file ${name}=${file}: cannot read the file (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+      throw new KubepinUsageError(`--secret-file ${name}=${file}: cannot read the file (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
     }
     const parsed = parseManifestText(text, file);
     const secret = parsed.documents.map((d) => readPullSecretObject(d.object)).find((s) => s !== undefined);
     if (secret) {
-      if (secret.error || secret.ignored) throw new UsageError(`--secret-file ${name}=${file}: ${secret.error ?? secret.ignored}`);
+      if (secret.error || secret.ignored) throw new KubepinUsageError(`--secret-file ${name}=${file}: ${secret.error ?? secret.ignored}`);
       out[name] = secret.config;
       continue;
     }
@@ -309,26 +275,10 @@ function readSecretFiles(entries: Array<[string, string]>, cwd: string): Record<
     try {
       payload = JSON.parse(text);
     } catch {
-      throw new UsageError(`--secret-file ${name}=${file}: the file is neither a Secret manifest nor .dockerconfigjson JSON ({"auths": {…}})`);
+      throw new KubepinUsageError(`--secret-file ${name}=${file}: the file is neither a Secret manifest nor .dockerconfigjson JSON ({"auths": {…}})`);
     }
-    if (!isObject(payload)) throw new UsageError(`--secret-file ${name}=${file}: expected a JSON object with "auths"`);
+    if (!isObject(payload)) throw new KubepinUsageError(`--secret-file ${name}=${file}: expected a JSON object with "auths"`);
     out[name] = payload;
   }
   return out;
-}
-
-function readCaFile(file: string): Buffer {
-  try {
-    return fs.readFileSync(file);
-  } catch (e) {
-    throw new UsageError(`--ca-file ${file}: cannot read it (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
-  }
-}
-
-function packageVersion(): string | undefined {
-  try {
-    return (require('../../package.json') as { version?: string }).version;
-  } catch {
-    return undefined;
-  }
 }

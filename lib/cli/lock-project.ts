@@ -1,23 +1,11 @@
 import * as path from 'path';
-import { UsageError } from './main';
-import { KubepinUsageError } from '../errors';
 import { ImageLock, LOCK_FILE_NAME } from '../lock';
 import { LoadedManifests, loadManifests } from '../manifests';
 import { CheckFinding } from '../check/check';
 import { problemFindings } from '../check/report';
 import { ManifestImages, collectImages } from '../registry/lock-images';
-import { RegistryFlagValues } from '../registry/cli-options';
+import { RegistryFlagValues } from './registry-options';
 import { SignaturePolicy } from '../signatures/policy';
-
-/** Runs flag parsing and checks, turning a bad flag into a {@link UsageError} (exit code 2). */
-export function usageChecked<T>(parse: () => T): T {
-  try {
-    return parse();
-  } catch (e) {
-    if (e instanceof KubepinUsageError) throw new UsageError(e.message);
-    throw e;
-  }
-}
 
 /** What `kubepin lock` and `kubepin verify` read: the lock file and the images of the manifests. */
 export interface LockProject {

@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { CliIo, Command, EXIT } from './main';
-import { loadLock, loadLockProject, manifestProblemReports, usageChecked } from './lock-project';
+import { CliIo, Command, EXIT } from './io';
+import { loadLock, loadLockProject, manifestProblemReports } from './lock-project';
 import { collectAppImages, findApp } from './lock-app';
 import { KubepinUsageError } from '../errors';
 import { ImageLock } from '../lock';
@@ -9,7 +9,7 @@ import { LoadedManifests } from '../manifests';
 import { ImageLocation, LockOutcome, LockUpdater, ManifestImages } from '../registry/lock-images';
 import { SignaturePolicy } from '../signatures/policy';
 import { SignatureVerificationError } from '../signatures/verifier';
-import { REGISTRY_FLAGS_HELP, parseRegistryFlags, validateRegistryFlags, platformsFromFlags, registryClientFromFlags } from '../registry/cli-options';
+import { REGISTRY_FLAGS_HELP, parseRegistryFlags, validateRegistryFlags, platformsFromFlags, registryClientFromFlags } from './registry-options';
 
 const HELP = `Usage: kubepin lock [PATH…] [options]
 
@@ -54,14 +54,14 @@ exist included).
 export const lockCommand: Command = {
   summary: 'resolve the images of the app (cdk8s.yaml, Pulumi.yaml) or manifests to digests in kubepin.lock.json',
   async run(args: string[], io: CliIo): Promise<number> {
-    const { values, positionals, platforms } = usageChecked(() => {
+    const { values, positionals, platforms } = (() => {
       const parsed = parseRegistryFlags(args, { update: { type: 'boolean' }, prune: { type: 'boolean' }, app: { type: 'string' } });
       const platformList = platformsFromFlags(parsed.values);
       validateRegistryFlags(parsed.values);
       if (parsed.values.app !== undefined && parsed.positionals.length > 0) throw new KubepinUsageError('give either --app or PATHs, not both');
       if (parsed.values.app !== undefined && (parsed.values.app as string).trim() === '') throw new KubepinUsageError('--app needs a command, e.g. --app "npx ts-node main.ts"');
       return { ...parsed, platforms: platformList };
-    });
+    })();
     if (values.help) {
       io.stdout.write(HELP);
       return EXIT.ok;
@@ -84,7 +84,7 @@ export const lockCommand: Command = {
       for (const { location, error } of images.invalid) io.stderr.write(`error: ${where(io.cwd, location)}: ${error.message}\n`);
     }
 
-    const client = usageChecked(() => registryClientFromFlags(values, io.cwd, io.env, manifests.documents));
+    const client = registryClientFromFlags(values, io.cwd, io.env, manifests.documents);
     const progress = !json && io.stderr.isTTY === true && !io.env.CI;
     const updater = new LockUpdater(client, lock, {
       update: values.update === true,

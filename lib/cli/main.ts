@@ -1,32 +1,9 @@
-import { KubepinError } from '../errors';
+import { KubepinError, KubepinUsageError } from '../errors';
+import { packageVersion } from '../version';
+import { CliIo, Command, EXIT } from './io';
+import { closest } from './options';
 
-/** Exit codes every command uses. */
-export const EXIT = { ok: 0, findings: 1, usage: 2 } as const;
-
-/** Streams a command writes to; injectable for tests. */
-export interface CliIo {
-  /** Standard output. */
-  readonly stdout: NodeJS.WritableStream & { isTTY?: boolean };
-  /** Standard error. */
-  readonly stderr: NodeJS.WritableStream & { isTTY?: boolean };
-  /** Standard input (for `-`). */
-  readonly stdin: NodeJS.ReadableStream & { isTTY?: boolean };
-  /** Environment variables. */
-  readonly env: NodeJS.ProcessEnv;
-  /** Working directory. */
-  readonly cwd: string;
-}
-
-/** A CLI sub-command: `kubepin <name> …`. */
-export interface Command {
-  /** One line for `kubepin --help`. */
-  readonly summary: string;
-  /** Runs the command; resolves to the exit code. */
-  run(args: string[], io: CliIo): Promise<number>;
-}
-
-/** Wrong flags or arguments: printed with a hint, exit code 2. */
-export class UsageError extends KubepinError {}
+export { CliIo, Command, EXIT, processIo } from './io';
 
 // Each command lives in its own module, loaded only when used so `kubepin --help` stays fast.
 const COMMANDS: Record<string, () => Command> = {
@@ -41,19 +18,6 @@ function usage(): string {
   return ['Usage: kubepin <command> [options]', '', 'Commands:', ...lines, '', 'Run `kubepin <command> --help` for a command\'s options.', ''].join('\n');
 }
 
-/** The package's version: package.json is two levels up from lib/cli, three from dist/lib/cli. */
-function packageVersion(): string {
-  for (const candidate of ['../../package.json', '../../../package.json']) {
-    try {
-      const pkg = require(candidate) as { name?: string; version?: string };
-      if (pkg.name === 'kubepin' && pkg.version) return pkg.version;
-    } catch {
-      // Not at this level.
-    }
-  }
-  return 'unknown';
-}
-
 /** Runs the CLI with `argv` (without node and script); resolves to the exit code. */
 export async function main(argv: string[], io: CliIo): Promise<number> {
   const [name, ...args] = argv;
@@ -62,20 +26,21 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     return name === undefined ? EXIT.usage : EXIT.ok;
   }
   if (name === '--version') {
-    io.stdout.write(`${packageVersion()}\n`);
+    io.stdout.write(`${packageVersion() ?? 'unknown'}\n`);
     return EXIT.ok;
   }
   // Load only the command asked for: each pulls in its own dependencies.
   const command = Object.prototype.hasOwnProperty.call(COMMANDS, name) ? COMMANDS[name]() : undefined;
   if (!command) {
-    io.stderr.write(`kubepin: unknown command "${name}"\n\n${usage()}`);
+    const suggestion = closest(name, Object.keys(COMMANDS));
+    io.stderr.write(`kubepin: unknown command "${name}"${suggestion ? `; did you mean "${suggestion}"?` : ''}\n\n${usage()}`);
     return EXIT.usage;
   }
   try {
     return await command.run(args, io);
   } catch (e) {
     // One rule for every command: bad flags and PATHs that do not exist are usage errors.
-    if (e instanceof UsageError || e instanceof (require('../manifests') as typeof import('../manifests')).ManifestReadError) {
+    if (e instanceof KubepinUsageError || e instanceof (require('../manifests') as typeof import('../manifests')).ManifestReadError) {
       io.stderr.write(`kubepin ${name}: ${e.message}\nRun \`kubepin ${name} --help\` for usage.\n`);
       return EXIT.usage;
     }
@@ -85,9 +50,4 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     }
     throw e;
   }
-}
-
-/** The process's own streams. */
-export function processIo(): CliIo {
-  return { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env, cwd: process.cwd() };
 }

@@ -1,7 +1,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { parseArgs } from 'util';
-import { CliIo, Command, EXIT, UsageError } from './main';
+import { CliIo, Command, EXIT } from './io';
+import { FlagSpecs, closest, parseFlags } from './options';
+import { KubepinUsageError } from '../errors';
 import { loadManifests } from '../manifests';
 import { CredentialKeyring } from '../credentials/keyring';
 import {
@@ -67,8 +68,9 @@ exist included), 0 otherwise.
 
 const COMMON = {
   image: { type: 'string', multiple: true },
-  help: { type: 'boolean', short: 'h' },
 } as const;
+
+const SUBCOMMANDS = ['provider-config', 'docker-config', 'generate', 'validate'];
 
 /** `kubepin node-config`: generate and validate node-side credential files. */
 export const nodeConfigCommand: Command = {
@@ -89,8 +91,10 @@ export const nodeConfigCommand: Command = {
           return generate(rest, io);
         case 'validate':
           return validate(rest, io);
-        default:
-          throw new UsageError(`unknown subcommand "${sub}"; use provider-config, docker-config, generate or validate`);
+        default: {
+          const suggestion = closest(sub, SUBCOMMANDS);
+          throw new KubepinUsageError(`unknown subcommand "${sub}"; ${suggestion ? `did you mean "${suggestion}"? ` : ''}use provider-config, docker-config, generate or validate`);
+        }
       }
     } catch (e) {
       if (e instanceof NodeConfigError) {
@@ -102,13 +106,8 @@ export const nodeConfigCommand: Command = {
   },
 };
 
-function parse(args: string[], options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean; short?: string }>): { values: Record<string, unknown>; positionals: string[] } {
-  try {
-    const { values, positionals } = parseArgs({ args, options: { ...COMMON, ...options }, allowPositionals: true, strict: true });
-    return { values: values as Record<string, unknown>, positionals };
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
+function parse(args: string[], options: FlagSpecs): { values: Record<string, unknown>; positionals: string[] } {
+  return parseFlags(args, { ...COMMON, ...options });
 }
 
 function appImages(positionals: string[], values: Record<string, unknown>, io: CliIo): string[] {
@@ -121,7 +120,7 @@ function appImages(positionals: string[], values: Record<string, unknown>, io: C
     images = imagesOfObjects(loaded.documents.map((d) => d.object));
   }
   const all = [...new Set([...images, ...extra])];
-  if (all.length === 0) throw new UsageError('no images found: give the manifest files or directories (default dist/), or --image');
+  if (all.length === 0) throw new KubepinUsageError('no images found: give the manifest files or directories (default dist/), or --image');
   return all;
 }
 
@@ -149,14 +148,14 @@ function providerConfig(args: string[], io: CliIo): number {
   const providers: CredentialProviderSpec[] = [...(spec.credentialProviders ?? [])];
   for (const raw of (values.provider as string[] | undefined) ?? []) {
     const eq = raw.indexOf('=');
-    if (eq <= 0 || eq === raw.length - 1) throw new UsageError(`--provider ${JSON.stringify(raw)}: write NAME=REGISTRY[,REGISTRY…], e.g. --provider ecr=123456789012.dkr.ecr.eu-west-1.amazonaws.com`);
+    if (eq <= 0 || eq === raw.length - 1) throw new KubepinUsageError(`--provider ${JSON.stringify(raw)}: write NAME=REGISTRY[,REGISTRY…], e.g. --provider ecr=123456789012.dkr.ecr.eu-west-1.amazonaws.com`);
     providers.push({
       name: raw.slice(0, eq),
       registries: raw.slice(eq + 1).split(',').filter((r) => r !== ''),
       ...(values['cache-duration'] ? { defaultCacheDuration: values['cache-duration'] as string } : {}),
     });
   }
-  if (providers.length === 0) throw new UsageError('no provider given: use --provider NAME=REGISTRY or --spec FILE');
+  if (providers.length === 0) throw new KubepinUsageError('no provider given: use --provider NAME=REGISTRY or --spec FILE');
   const images = appImages(positionals, values, io);
   const generated = generateCredentialProviderConfig({ images, providers, exclude: [...(spec.exclude ?? []), ...((values.exclude as string[] | undefined) ?? [])] });
   reportProblems(generated.problems, io);
@@ -177,7 +176,7 @@ function source(text: string, what: string, literalAllowed: boolean): SecretSour
   if (text.startsWith('env:') && text.length > 4) return { env: text.slice(4) };
   if (text.startsWith('file:') && text.length > 5) return { file: text.slice(5) };
   if (literalAllowed && text !== '') return { value: text };
-  throw new UsageError(`${what} must be env:VARIABLE or file:PATH; kubepin never takes a password on the command line (it would land in shell history and process lists)`);
+  throw new KubepinUsageError(`${what} must be env:VARIABLE or file:PATH; kubepin never takes a password on the command line (it would land in shell history and process lists)`);
 }
 
 function dockerConfig(args: string[], io: CliIo): number {
@@ -191,11 +190,11 @@ function dockerConfig(args: string[], io: CliIo): number {
     io.stdout.write(HELP);
     return EXIT.ok;
   }
-  if (!values.output || values.output === '-') throw new UsageError('--output FILE is required: the node config.json holds credentials and is never printed');
+  if (!values.output || values.output === '-') throw new KubepinUsageError('--output FILE is required: the node config.json holds credentials and is never printed');
   const auths: NodeRegistryAuth[] = ((values.auth as string[] | undefined) ?? []).map((raw) => {
     const eq = raw.indexOf('=');
     const comma = raw.indexOf(',', eq);
-    if (eq <= 0 || comma === -1) throw new UsageError('--auth: write REGISTRY=USER,PASSWORD, e.g. --auth ghcr.io=env:GHCR_USER,env:GHCR_TOKEN');
+    if (eq <= 0 || comma === -1) throw new KubepinUsageError('--auth: write REGISTRY=USER,PASSWORD, e.g. --auth ghcr.io=env:GHCR_USER,env:GHCR_TOKEN');
     const registry = raw.slice(0, eq);
     return {
       registry,
@@ -203,8 +202,8 @@ function dockerConfig(args: string[], io: CliIo): number {
       password: source(raw.slice(comma + 1), `--auth ${registry}: PASSWORD`, false) as SecretSource,
     };
   });
-  if (auths.length === 0 && !values['from-docker-config']) throw new UsageError('give --auth REGISTRY=USER,PASSWORD or --from-docker-config FILE');
-  if (values.registry && !values['from-docker-config']) throw new UsageError('--registry selects entries of --from-docker-config; use --auth for credentials from the environment');
+  if (auths.length === 0 && !values['from-docker-config']) throw new KubepinUsageError('give --auth REGISTRY=USER,PASSWORD or --from-docker-config FILE');
+  if (values.registry && !values['from-docker-config']) throw new KubepinUsageError('--registry selects entries of --from-docker-config; use --auth for credentials from the environment');
   const images = positionals.length > 0 || values.image || fs.existsSync(path.resolve(io.cwd, 'dist')) ? appImages(positionals, values, io) : [];
   const out = path.resolve(io.cwd, values.output as string);
   const result = writeNodeDockerConfig(out, {
@@ -226,7 +225,7 @@ function generate(args: string[], io: CliIo): number {
     io.stdout.write(HELP);
     return EXIT.ok;
   }
-  if (!values.spec || !values['out-dir']) throw new UsageError('generate needs --spec FILE and --out-dir DIR');
+  if (!values.spec || !values['out-dir']) throw new KubepinUsageError('generate needs --spec FILE and --out-dir DIR');
   const spec = readSpec(values.spec as string, io);
   const options: NodeCredentialFilesOptions = {
     ...spec,
@@ -248,12 +247,12 @@ function validate(args: string[], io: CliIo): number {
     io.stdout.write(HELP);
     return EXIT.ok;
   }
-  if (positionals.length === 0) throw new UsageError('validate needs at least one file or directory');
+  if (positionals.length === 0) throw new KubepinUsageError('validate needs at least one file or directory');
   const problems: NodeConfigProblem[] = [];
   for (const raw of positionals) {
     const file = path.resolve(io.cwd, raw);
     // The one rule of every command: a PATH that does not exist is a usage error.
-    if (!fs.existsSync(file)) throw new UsageError(`${raw}: no such file or directory`);
+    if (!fs.existsSync(file)) throw new KubepinUsageError(`${raw}: no such file or directory`);
     let kind: 'docker' | 'provider' = 'provider';
     if (fs.existsSync(file) && fs.statSync(file).isFile()) {
       const text = fs.readFileSync(file, 'utf8');

@@ -1,13 +1,13 @@
 import * as path from 'path';
-import { CliIo, Command, EXIT } from './main';
-import { loadLockProject, manifestProblemReports, usageChecked } from './lock-project';
+import { CliIo, Command, EXIT } from './io';
+import { loadLockProject, manifestProblemReports } from './lock-project';
 import { lockReferenceOf } from '../lock';
 import { KubepinUsageError } from '../errors';
 import { ImageReference } from '../image-reference';
 import { RegistryError } from '../registry/errors';
 import { ImageLocation } from '../registry/lock-images';
 import { SignatureVerificationError, SignatureVerifier } from '../signatures/verifier';
-import { REGISTRY_FLAGS_HELP, parseRegistryFlags, validateRegistryFlags, registryClientFromFlags } from '../registry/cli-options';
+import { REGISTRY_FLAGS_HELP, parseRegistryFlags, validateRegistryFlags, registryClientFromFlags } from './registry-options';
 
 const HELP = `Usage: kubepin verify [PATH…] [options]
 
@@ -51,12 +51,12 @@ export interface VerifyFinding {
 export const verifyCommand: Command = {
   summary: 'check that manifests pin every image to the digest in kubepin.lock.json (--remote: detect moved tags)',
   async run(args: string[], io: CliIo): Promise<number> {
-    const { values, positionals } = usageChecked(() => {
+    const { values, positionals } = (() => {
       const parsed = parseRegistryFlags(args, { remote: { type: 'boolean' } });
       validateRegistryFlags(parsed.values);
       if ((parsed.values.platform ?? []).length > 0) throw new KubepinUsageError('--platform is an option of `kubepin lock`, not of `kubepin verify`');
       return parsed;
-    });
+    })();
     if (values.help) {
       io.stdout.write(HELP);
       return EXIT.ok;
@@ -110,7 +110,7 @@ export const verifyCommand: Command = {
 
     const drift: Array<{ reference: string; locked: string; current: string }> = [];
     if (values.remote) {
-      const client = usageChecked(() => registryClientFromFlags(values, io.cwd, io.env, manifests.documents));
+      const client = registryClientFromFlags(values, io.cwd, io.env, manifests.documents);
       const verifier = new SignatureVerifier(client);
       try {
         await Promise.all(

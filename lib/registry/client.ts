@@ -1,5 +1,6 @@
 import { ImageReference, DOCKER_HUB } from '../image-reference';
 import { KubepinError, KubepinUsageError } from '../errors';
+import { packageVersion } from '../version';
 import type { ArtifactSource, FetchedManifest } from '../signatures/artifacts';
 import { AuthContext, HostAccess, RegistryAuth, parseChallenge, pingHost } from './auth';
 import { RegistryError } from './errors';
@@ -11,7 +12,7 @@ import { RetryPolicy } from './retries';
 import { checkStatus } from './status-errors';
 import { HttpAnswer, Transport } from './transport';
 
-const USER_AGENT = `kubepin/${safeVersion()}`;
+const USER_AGENT = `kubepin/${packageVersion() ?? 'dev'}`;
 
 /** Options of {@link RegistryClient}. */
 export interface RegistryClientOptions {
@@ -405,16 +406,4 @@ function nonNegative(value: number | undefined, fallback: number, name: string):
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw new KubepinUsageError(`RegistryClient option ${name} must be a number ≥ 0`);
   return value;
-}
-
-function safeVersion(): string {
-  // lib/registry in the sources, dist/lib/registry when built.
-  for (const candidate of ['../../package.json', '../../../package.json']) {
-    try {
-      return String(require(candidate).version);
-    } catch {
-      // Try the next layout.
-    }
-  }
-  return 'dev';
 }

@@ -1,13 +1,13 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { parseArgs } from 'util';
 import { CredentialKeyring } from '../credentials/keyring';
 import { DockerConfigError } from '../credentials/docker-config';
 import { KubepinUsageError } from '../errors';
 import { ManifestDocument } from '../manifests';
-import { RegistryClient, RegistryClientOptions } from './client';
-import { parsePlatform } from './manifest-verification';
-import { ChainedCredentials, DockerConfigCredentials, KeyringCredentials, RegistryCredentialProvider } from './credentials';
+import { RegistryClient, RegistryClientOptions } from '../registry/client';
+import { parsePlatform } from '../registry/manifest-verification';
+import { ChainedCredentials, DockerConfigCredentials, KeyringCredentials, RegistryCredentialProvider } from '../registry/credentials';
+import { FlagSpecs, FlagValues, HELP_FLAG, TRANSPORT_FLAGS, parseFlags, readCaFile, secondsFlag, wholeNumberFlag } from './options';
 
 /** `util.parseArgs` option specs shared by `kubepin lock` and `kubepin verify`. */
 export const REGISTRY_FLAG_SPECS = {
@@ -15,14 +15,12 @@ export const REGISTRY_FLAG_SPECS = {
   platform: { type: 'string', multiple: true },
   'docker-config': { type: 'string', multiple: true },
   'no-docker-login': { type: 'boolean' },
-  'ca-file': { type: 'string' },
-  'insecure-registry': { type: 'string', multiple: true },
+  ...TRANSPORT_FLAGS,
   mirror: { type: 'string', multiple: true },
   concurrency: { type: 'string' },
-  timeout: { type: 'string' },
   retries: { type: 'string' },
   json: { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
+  ...HELP_FLAG,
 } as const;
 
 /** Help lines for {@link REGISTRY_FLAG_SPECS}. */
@@ -42,21 +40,14 @@ export const REGISTRY_FLAGS_HELP = `  --lock-file PATH             the lock file
   -h, --help                   show this help`;
 
 /** The values `util.parseArgs` produced for {@link REGISTRY_FLAG_SPECS}. */
-export type RegistryFlagValues = {
-  [K in keyof typeof REGISTRY_FLAG_SPECS]?: (typeof REGISTRY_FLAG_SPECS)[K] extends { multiple: true } ? string[] : (typeof REGISTRY_FLAG_SPECS)[K]['type'] extends 'boolean' ? boolean : string;
-};
+export type RegistryFlagValues = FlagValues<typeof REGISTRY_FLAG_SPECS>;
 
-/** Runs `util.parseArgs` with the shared flags plus `extra`; bad flags become {@link KubepinUsageError}. */
-export function parseRegistryFlags<E extends Record<string, { type: 'string' | 'boolean'; multiple?: boolean; short?: string }>>(
+/** Parses the shared flags plus `extra`; bad flags become {@link KubepinUsageError}. */
+export function parseRegistryFlags<E extends FlagSpecs>(
   args: readonly string[],
   extra: E,
-): { values: RegistryFlagValues & Record<keyof E, unknown>; positionals: string[] } {
-  try {
-    const parsed = parseArgs({ args: [...args], options: { ...REGISTRY_FLAG_SPECS, ...extra }, allowPositionals: true, strict: true });
-    return { values: parsed.values as unknown as RegistryFlagValues & Record<keyof E, unknown>, positionals: parsed.positionals };
-  } catch (e) {
-    throw new KubepinUsageError((e as Error).message.split('\n')[0]);
-  }
+): { values: RegistryFlagValues & FlagValues<E>; positionals: string[] } {
+  return parseFlags(args, { ...REGISTRY_FLAG_SPECS, ...extra }) as { values: RegistryFlagValues & FlagValues<E>; positionals: string[] };
 }
 
 /** Validated platforms of `--platform`. */
@@ -100,22 +91,15 @@ export function registryClientFromFlags(values: RegistryFlagValues, cwd: string,
   const providers: RegistryCredentialProvider[] = [new KeyringCredentials(keyring)];
   if (!values['no-docker-login']) providers.push(DockerConfigCredentials.fromEnvironment(env));
   const mirrors = mirrorsFromFlags(values);
-  let ca: Buffer | undefined;
-  if (values['ca-file']) {
-    try {
-      ca = fs.readFileSync(path.resolve(cwd, values['ca-file']));
-    } catch {
-      throw new KubepinUsageError(`--ca-file ${values['ca-file']}: cannot read the file`);
-    }
-  }
+  const ca = readCaFile(values['ca-file'], cwd);
   const options: RegistryClientOptions = {
     credentials: new ChainedCredentials(...providers),
     ca,
     insecureRegistries: values['insecure-registry'] ?? [],
     mirrors,
-    concurrency: intFlag(values.concurrency, 'concurrency', 1),
-    timeoutMs: values.timeout === undefined ? undefined : numberFlag(values.timeout, 'timeout') * 1000,
-    retries: intFlag(values.retries, 'retries', 0),
+    concurrency: wholeNumberFlag(values.concurrency, 'concurrency', 1),
+    timeoutMs: values.timeout === undefined ? undefined : secondsFlag(values.timeout, 'timeout')! * 1000,
+    retries: wholeNumberFlag(values.retries, 'retries', 0),
   };
   return new RegistryClient(options);
 }
@@ -134,19 +118,7 @@ export function mirrorsFromFlags(values: RegistryFlagValues): Record<string, str
 /** Checks the flags that need no file access, so usage errors come before any work. */
 export function validateRegistryFlags(values: RegistryFlagValues): void {
   mirrorsFromFlags(values);
-  intFlag(values.concurrency, 'concurrency', 1);
-  intFlag(values.retries, 'retries', 0);
-  if (values.timeout !== undefined) numberFlag(values.timeout, 'timeout');
-}
-
-function intFlag(value: string | undefined, name: string, min: number): number | undefined {
-  if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > 1000) throw new KubepinUsageError(`--${name} must be a whole number from ${min} to 1000, got ${JSON.stringify(value)}`);
-  return Number(value);
-}
-
-function numberFlag(value: string, name: string): number {
-  const n = Number(value);
-  if (!/^\d+(\.\d+)?$/.test(value) || n <= 0 || n > 3600) throw new KubepinUsageError(`--${name} must be a number of seconds between 0 and 3600, got ${JSON.stringify(value)}`);
-  return n;
+  wholeNumberFlag(values.concurrency, 'concurrency', 1);
+  wholeNumberFlag(values.retries, 'retries', 0);
+  secondsFlag(values.timeout, 'timeout');
 }

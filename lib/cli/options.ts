@@ -1,0 +1,120 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { parseArgs } from 'util';
+import { KubepinUsageError } from '../errors';
+
+/** One flag as `util.parseArgs` takes it. */
+export interface FlagSpec {
+  /** `string` takes a value, `boolean` does not. */
+  readonly type: 'string' | 'boolean';
+  /** Repeatable: the values are collected in a list. */
+  readonly multiple?: boolean;
+  /** One-letter alias. */
+  readonly short?: string;
+}
+
+/** Flags by long name. */
+export type FlagSpecs = Readonly<Record<string, FlagSpec>>;
+
+/** The values `util.parseArgs` produces for `S`. */
+export type FlagValues<S extends FlagSpecs> = {
+  [K in keyof S]?: S[K] extends { multiple: true } ? (S[K]['type'] extends 'boolean' ? boolean[] : string[]) : S[K]['type'] extends 'boolean' ? boolean : string;
+};
+
+/** `-h, --help`: every command has it. */
+export const HELP_FLAG = { help: { type: 'boolean', short: 'h' } } as const;
+
+/** Flags of every command that talks to registries (`lock`, `verify`, `check --online`). */
+export const TRANSPORT_FLAGS = {
+  'ca-file': { type: 'string' },
+  'insecure-registry': { type: 'string', multiple: true },
+  timeout: { type: 'string' },
+} as const;
+
+/** Upper bound of `--timeout`, in seconds, for every command. */
+export const MAX_TIMEOUT_SECONDS = 3600;
+/** Upper bound of whole-number flags (`--concurrency`, `--retries`). */
+export const MAX_WHOLE_NUMBER = 1000;
+
+/**
+ * Parses `args` with `specs` (strict, positionals allowed). A flag the command does not know
+ * becomes a {@link KubepinUsageError} that names the closest known flag.
+ */
+export function parseFlags<S extends FlagSpecs>(args: readonly string[], specs: S): { values: FlagValues<S & typeof HELP_FLAG>; positionals: string[] } {
+  const options = { ...HELP_FLAG, ...specs };
+  try {
+    const parsed = parseArgs({ args: [...args], options, allowPositionals: true, strict: true });
+    return { values: parsed.values as FlagValues<S & typeof HELP_FLAG>, positionals: parsed.positionals };
+  } catch (e) {
+    const error = e as Error & { code?: string };
+    if (error.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+      const flag = /'(-[^']*)'/.exec(error.message)?.[1] ?? '';
+      const known = Object.entries(options).flatMap(([name, spec]) => [`--${name}`, ...(spec.short ? [`-${spec.short}`] : [])]);
+      const suggestion = closest(flag.split('=')[0], known);
+      throw new KubepinUsageError(`unknown option ${flag}${suggestion ? `; did you mean ${suggestion}?` : ''}`);
+    }
+    throw new KubepinUsageError(error.message.split('\n').join(' '));
+  }
+}
+
+/**
+ * The candidate nearest to `word` by edit distance, if near enough to be a likely typo
+ * (or `word` is a prefix of it), else `undefined`.
+ */
+export function closest(word: string, candidates: readonly string[]): string | undefined {
+  let best: { candidate: string; distance: number } | undefined;
+  for (const candidate of candidates) {
+    const distance = candidate.startsWith(word) && word.length >= 3 ? 1 : editDistance(word, candidate);
+    if (!best || distance < best.distance) best = { candidate, distance };
+  }
+  return best && best.distance <= Math.max(2, Math.floor(word.length / 3)) ? best.candidate : undefined;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) current[j] = Math.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    previous = current;
+  }
+  return previous[b.length];
+}
+
+/** A whole-number flag between `min` and {@link MAX_WHOLE_NUMBER}. @throws KubepinUsageError */
+export function wholeNumberFlag(value: string | undefined, name: string, min: number): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > MAX_WHOLE_NUMBER) {
+    throw new KubepinUsageError(`--${name} must be a whole number from ${min} to ${MAX_WHOLE_NUMBER}, got ${JSON.stringify(value)}`);
+  }
+  return Number(value);
+}
+
+/** A number of seconds above 0 and at most {@link MAX_TIMEOUT_SECONDS}. @throws KubepinUsageError */
+export function secondsFlag(value: string | undefined, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!/^\d+(\.\d+)?$/.test(value) || n <= 0 || n > MAX_TIMEOUT_SECONDS) {
+    throw new KubepinUsageError(`--${name} must be a number of seconds above 0 and at most ${MAX_TIMEOUT_SECONDS}, got ${JSON.stringify(value)}`);
+  }
+  return n;
+}
+
+/** One of `choices`. @throws KubepinUsageError naming them all */
+export function choiceFlag<T extends string>(value: string | undefined, name: string, choices: readonly T[]): T | undefined {
+  if (value === undefined) return undefined;
+  if (!(choices as readonly string[]).includes(value)) {
+    const list = choices.length > 1 ? `${choices.slice(0, -1).join(', ')} or ${choices[choices.length - 1]}` : choices[0];
+    throw new KubepinUsageError(`--${name} must be ${list}, got ${JSON.stringify(value)}`);
+  }
+  return value as T;
+}
+
+/** The contents of `--ca-file`, read once. @throws KubepinUsageError when it cannot be read */
+export function readCaFile(file: string | undefined, cwd: string): Buffer | undefined {
+  if (file === undefined) return undefined;
+  try {
+    return fs.readFileSync(path.resolve(cwd, file));
+  } catch (e) {
+    throw new KubepinUsageError(`--ca-file ${file}: cannot read it (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+}
