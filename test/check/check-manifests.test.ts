@@ -162,8 +162,7 @@ describe('bad input', () => {
   test('--help documents every flag the parser knows', async () => {
     const run = await runCli(['check', '--help']);
     expect(run.code).toBe(0);
-    const src = fs.readFileSync(path.join(__dirname, '..', '..', 'lib', 'cli', 'check.ts'), 'utf8');
-    const flags = [...src.matchAll(/case '(--[a-z-]+)'/g)].map((m) => m[1]);
+    const flags = Object.keys(require('../../lib/cli/check').CHECK_FLAG_SPECS).map((name) => `--${name}`);
     expect(flags.length).toBeGreaterThan(10);
     for (const flag of flags) expect(run.stdout).toContain(flag);
   });
