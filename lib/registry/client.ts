@@ -183,12 +183,28 @@ export class RegistryClient implements ArtifactSource {
    * concurrency limit, anonymously first where the registry allows it, then with each matching
    * credential in turn (the kubelet's rule: first success wins).
    */
-  private withAccess<T>(ref: ImageReference, attempt: (apiHost: string, state: HostState, credential: RegistryCredential | undefined) => Promise<T>): Promise<T> {
+  private async withAccess<T>(ref: ImageReference, attempt: (apiHost: string, state: HostState, credential: RegistryCredential | undefined) => Promise<T>): Promise<T> {
     const logicalHost = this.mirrors.get(ref.registry) ?? ref.registry;
     const apiHost = logicalHost === DOCKER_HUB ? 'registry-1.docker.io' : logicalHost;
     const state = this.hostState(apiHost);
+    const lookup = async (): Promise<RegistryCredential[]> => {
+      try {
+        return this.options.credentials ? await this.options.credentials.credentialsFor(`${logicalHost}/${ref.repository}`, logicalHost) : [];
+      } catch (e) {
+        // A broken credential helper fails this image, not the whole run.
+        if (!(e instanceof KubepinError)) throw e;
+        throw new RegistryError('unauthorized', apiHost, `${ref.toString()}: cannot get credentials for ${logicalHost}: ${e.message}`);
+      }
+    };
+    // The ping and, for a token registry, the credential are known before waiting for a slot,
+    // so the first token request can cover every repository queued for the registry.
+    const { challenge } = await this.ping(apiHost, state);
+    let found: RegistryCredential[] | undefined;
+    if (challenge.scheme === 'bearer') {
+      found = await lookup();
+      this.auth.expect(challenge, `repository:${ref.repository}:pull`, found[0]);
+    }
     return state.limiter.run(async () => {
-      const { challenge } = await this.ping(apiHost, state);
       let firstError: RegistryError | undefined;
       // A registry that serves /v2/ anonymously is asked anonymously first: credentials are only
       // looked up (they may come from files still being read) when it asks for them.
@@ -200,14 +216,7 @@ export class RegistryClient implements ArtifactSource {
           firstError = e;
         }
       }
-      let credentials: RegistryCredential[] = [];
-      try {
-        if (this.options.credentials) credentials = await this.options.credentials.credentialsFor(`${logicalHost}/${ref.repository}`, logicalHost);
-      } catch (e) {
-        // A broken credential helper fails this image, not the whole run.
-        if (!(e instanceof KubepinError)) throw e;
-        throw new RegistryError('unauthorized', apiHost, `${ref.toString()}: cannot get credentials for ${logicalHost}: ${e.message}`);
-      }
+      const credentials = found ?? (await lookup());
       if (credentials.length === 0 && firstError) throw firstError;
       const attempts: Array<RegistryCredential | undefined> = credentials.length > 0 ? credentials : [undefined];
       let lastError: RegistryError | undefined;
@@ -376,7 +385,7 @@ export class RegistryClient implements ArtifactSource {
         if (!refreshed && challenge.scheme !== 'none') {
           refreshed = true;
           ping.challenge = challenge;
-          if (challenge.scheme === 'bearer') this.auth.forget(challenge, scope, credential);
+          this.auth.forget(challenge, scope, credential);
           hops--;
           continue;
         }

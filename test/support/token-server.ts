@@ -36,6 +36,12 @@ export interface TokenServer {
   expiresIn: number;
   /** Which JSON field carries the token: both (`token` and `access_token`), or one. @default 'both' */
   tokenField: 'both' | 'token' | 'access_token';
+  /**
+   * How a request naming several `scope`s is answered: `grant-all` (the token spec; Docker Hub),
+   * `refuse` (HTTP 400, as servers that take one scope do), or `first-only` (a token covering
+   * only the first scope: an under-granting server). @default 'grant-all'
+   */
+  multiScope: 'grant-all' | 'refuse' | 'first-only';
   stop(): Promise<void>;
 }
 
@@ -50,7 +56,7 @@ export async function startTokenServer(options: TokenServerOptions): Promise<Tok
   const key = crypto.createPrivateKey(fs.readFileSync(options.keyFile));
   const certDer = new crypto.X509Certificate(fs.readFileSync(options.certFile)).raw;
   const requests: TokenRequestRecord[] = [];
-  const state = { expiresIn: 300, tokenField: 'both' as TokenServer['tokenField'] };
+  const state = { expiresIn: 300, tokenField: 'both' as TokenServer['tokenField'], multiScope: 'grant-all' as TokenServer['multiScope'] };
 
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
@@ -74,8 +80,11 @@ export async function startTokenServer(options: TokenServerOptions): Promise<Tok
         return answer(401, { errors: [{ code: 'UNAUTHORIZED', message: 'invalid credentials' }] }, username);
       }
     }
+    if (scopes.length > 1 && state.multiScope === 'refuse') {
+      return answer(400, { errors: [{ code: 'UNSUPPORTED', message: 'one scope per request' }] }, username);
+    }
     const access = [];
-    for (const scope of scopes) {
+    for (const scope of state.multiScope === 'first-only' ? scopes.slice(0, 1) : scopes) {
       const parts = scope.split(':');
       if (parts.length < 3 || parts[0] !== 'repository') continue;
       const actions = parts[parts.length - 1].split(',').filter((a) => a === 'pull' || a === 'push');
@@ -119,6 +128,12 @@ export async function startTokenServer(options: TokenServerOptions): Promise<Tok
     },
     set tokenField(v: TokenServer['tokenField']) {
       state.tokenField = v;
+    },
+    get multiScope() {
+      return state.multiScope;
+    },
+    set multiScope(v: TokenServer['multiScope']) {
+      state.multiScope = v;
     },
     stop: () =>
       new Promise<void>((resolve) => {
