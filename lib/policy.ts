@@ -237,12 +237,12 @@ export class PolicyEngine {
 
   /** An image a signature policy covers must come from a lock entry that records a signature by a required key. */
   private checkSignature(ref: ObjectRef, site: ImageSite, parsed: ImageReference, entry: LockEntry | undefined): void {
-    if (this.signatures.empty) return;
+    // Collect mode: the lock is being made, and `kubepin lock` verifies what lacks a record.
+    if (this.signatures.empty || this.collector) return;
     const requirement = this.signatures.requirementFor(parsed);
     if (!requirement) return;
     const keys = requirement.keys.map((k) => k.source).join(', ');
     if (!entry) {
-      if (this.collector) return; // Collect mode: the lock is being made.
       if (parsed.tag === undefined && parsed.digest !== undefined) {
         this.report(ref, 'signature-not-locked', 'warning', site.path, site.image,
           `${site.image} must be signed by ${keys} (${requirement.where}) but is pinned by digest in the source, so the lock cannot vouch for its signature. Fix: reference it by tag and run \`kubepin lock\`, or check it with \`kubepin verify --remote\``);

@@ -2,6 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { ImageLock } from '../../lib/lock';
 import { applyImagePolicy } from '../../lib/policy';
+import { COLLECT_IMAGES_ENV, activeCollector, readCollectedImages } from '../../lib/image-collector';
 import { pushImage, PushedImage, startRegistry, TestRegistryDetails } from '../support/registry';
 import { deploymentYaml, runKubepin, tempProject, writeFiles } from '../support/registry-cli';
 import { fingerprintOf, generateKey, pushBundleSignature, pushCosignSignature } from '../support/signatures';
@@ -139,5 +140,23 @@ describe('kubepin lock / verify with a signature policy, against a real registry
     expect(findings[0].message).toMatch(/is not signed: .*Fix: sign it/);
     expect(findings[1].message).toMatch(/does not verify with key/);
     expect(run.code).toBe(1);
+  });
+
+  test('in collect mode (kubepin lock learning the app) a missing record fails nothing: lock is about to verify it', () => {
+    writeProject([]);
+    const h = registry.host;
+    const lock = ImageLock.load(path.join(dir, 'kubepin.lock.json'));
+    lock.set(`${h}/sig/api:1`, { digest: pushed.api.digest, mediaType: pushed.api.mediaType });
+    const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' }, spec: { containers: [{ name: 'a', image: `${h}/sig/api:1` }, { name: 'b', image: `${h}/sig/new:1` }] } };
+    expect(applyImagePolicy([pod], { lock }).findings.filter((f) => f.code === 'signature-not-locked')).toHaveLength(2);
+    process.env[COLLECT_IMAGES_ENV] = path.join(dir, 'collected.jsonl');
+    try {
+      expect(applyImagePolicy([pod], { lock, strict: true }).findings.filter((f) => f.severity === 'error')).toEqual([]);
+      expect(readCollectedImages(process.env[COLLECT_IMAGES_ENV]!)).toEqual([]); // written at exit…
+      activeCollector()!.flush(); // …or now, so nothing is left to write into a removed directory at exit
+      expect(readCollectedImages(process.env[COLLECT_IMAGES_ENV]!).map((i) => i.image)).toEqual([`${h}/sig/api:1`, `${h}/sig/new:1`]);
+    } finally {
+      delete process.env[COLLECT_IMAGES_ENV];
+    }
   });
 });
