@@ -125,6 +125,7 @@ export const lockCommand: Command = {
         `${JSON.stringify(
           {
             lockFile: rel(io.cwd, lockFile),
+            imagesFrom: source.from,
             images: images.tagged.size,
             resolved: resolved.map((o) => ({
               reference: o.reference,
