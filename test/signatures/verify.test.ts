@@ -1,7 +1,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { ImageReference } from '../../lib/image-reference';
-import { RegistryClient } from '../../lib/registry';
+import { KeyringCredentials, RegistryClient } from '../../lib/registry';
+import { CredentialKeyring } from '../../lib/credentials/keyring';
 import { SignatureKeyError, parsePublicKey } from '../../lib/signatures/keys';
 import { SignaturePolicy, SignatureRequirement } from '../../lib/signatures/policy';
 import { SignatureVerificationError, SignatureVerifier } from '../../lib/signatures/verifier';
@@ -165,6 +166,33 @@ describe('signature verification against a real registry', () => {
       expect(message).toMatch(/larger than 65536 bytes; refused/);
     });
   });
+});
+
+test('signatures are read with the credentials of a token-auth registry (both formats)', async () => {
+  const registry = await startRegistry({ auth: 'token' });
+  const key = generateKey();
+  const client = new RegistryClient({ retries: 0, credentials: new KeyringCredentials(new CredentialKeyring().add('pull', { auths: { [registry.host]: { username: registry.username, password: registry.password } } })) });
+  try {
+    const verifier = new SignatureVerifier(client);
+    const a = await pushImage(registry, 'private/a', '1');
+    const b = await pushImage(registry, 'private/b', '1');
+    await pushCosignSignature(registry, 'private/a', a.digest, { key });
+    await pushBundleSignature(registry, 'private/b', b.digest, { key });
+    const [ra, rb] = await Promise.all([
+      verifier.verify(ImageReference.parse(`${registry.host}/private/a:1`), (await client.resolve(`${registry.host}/private/a:1`)).digest, requirement([key])),
+      verifier.verify(ImageReference.parse(`${registry.host}/private/b:1`), (await client.resolve(`${registry.host}/private/b:1`)).digest, requirement([key])),
+    ]);
+    expect([ra.format, rb.format]).toEqual(['cosign', 'sigstore-bundle']);
+    const anonymous = new RegistryClient({ retries: 0 });
+    try {
+      await expect(new SignatureVerifier(anonymous).verify(ImageReference.parse(`${registry.host}/private/a:1`), a.digest, requirement([key]))).rejects.toThrow(/401 Unauthorized/);
+    } finally {
+      anonymous.close();
+    }
+  } finally {
+    client.close();
+    await registry.stop();
+  }
 });
 
 describe('a real classic cosign signature (offline)', () => {
