@@ -1,9 +1,10 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { CORE_SCHEMA, loadAll } from 'js-yaml';
+import { loadAll } from 'js-yaml';
 import type { Document, LineCounter } from 'yaml';
 import { KubepinError } from './errors';
 import { JsonObject, flattenObjects, isObject } from './workloads';
+import { resolvePlainScalar, KUBECTL_JS_YAML_SCHEMA } from './yaml-scalars';
 
 /** Largest manifest file read; bigger ones are refused with a clear error instead of exhausting memory. */
 export const MAX_MANIFEST_BYTES = 64 * 1024 * 1024;
@@ -55,38 +56,149 @@ export class ManifestReadError extends KubepinError {}
  */
 export function loadManifests(paths: readonly string[]): LoadedManifests {
   const files: string[] = [];
-  for (const p of paths) files.push(...listManifestFiles(p));
-  const documents: ManifestDocument[] = [];
   const problems: ManifestProblem[] = [];
+  // Loops (not spread into push): a file may hold 150,000 documents, past the call-stack limit.
+  for (const p of paths) for (const file of listManifestFiles(p, problems)) files.push(file);
+  const documents: ManifestDocument[] = [];
   for (const file of files) {
-    let size: number;
-    try {
-      size = fs.statSync(file).size;
-    } catch (e) {
-      problems.push({ file, message: `cannot read: ${(e as Error).message}` });
+    const read = readManifestFile(file);
+    if (typeof read !== 'string') {
+      problems.push({ file, message: read.problem });
       continue;
     }
-    if (size > MAX_MANIFEST_BYTES) {
-      problems.push({ file, message: `file is ${size} bytes; manifests larger than ${MAX_MANIFEST_BYTES} bytes are not read. Split it into several files` });
-      continue;
-    }
-    const result = parseManifestText(fs.readFileSync(file, 'utf8'), file);
-    documents.push(...result.documents);
-    problems.push(...result.problems);
+    const result = parseManifestText(read, file);
+    for (const d of result.documents) documents.push(d);
+    for (const p of result.problems) problems.push(p);
   }
   return { documents, problems, files };
 }
 
+/**
+ * Reads one manifest file: regular files only (a FIFO would block, `/dev/zero` never ends),
+ * opened without blocking and checked on the open descriptor, and capped by the bytes
+ * actually read (`stat().size` is 0 for devices and can change while reading).
+ */
+export function readManifestFile(file: string, maxBytes = MAX_MANIFEST_BYTES): string | { problem: string } {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0));
+  } catch (e) {
+    return { problem: `cannot read: ${(e as NodeJS.ErrnoException).code ?? 'error'}` };
+  }
+  try {
+    const stat = fs.fstatSync(fd);
+    if (!stat.isFile()) return { problem: `not a regular file (${describeFileType(stat)}); only regular files are read. Fix: remove it or point kubepin at the files themselves` };
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      const chunk = Buffer.allocUnsafe(Math.min(1024 * 1024, maxBytes + 1 - total));
+      const n = fs.readSync(fd, chunk, 0, chunk.length, null);
+      if (n === 0) break;
+      chunks.push(n === chunk.length ? chunk : chunk.subarray(0, n));
+      total += n;
+      if (total > maxBytes) return { problem: `file is larger than ${maxBytes} bytes; larger manifests are not read. Split it into several files` };
+    }
+    return Buffer.concat(chunks, total).toString('utf8');
+  } catch (e) {
+    return { problem: `cannot read: ${(e as NodeJS.ErrnoException).code ?? 'error'}` };
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function describeFileType(stat: fs.Stats): string {
+  if (stat.isDirectory()) return 'a directory';
+  if (stat.isFIFO()) return 'a FIFO';
+  if (stat.isCharacterDevice() || stat.isBlockDevice()) return 'a device';
+  if (stat.isSocket()) return 'a socket';
+  return 'not a file';
+}
+
 /** Parses YAML text (one or more documents) as {@link loadManifests} does for one file. */
 export function parseManifestText(text: string, file: string): { documents: ManifestDocument[]; problems: ManifestProblem[] } {
+  const stream = splitJsonStream(text);
+  if (stream) return parseJsonStream(text, stream, file);
   return parseFast(text, file) ?? parseWithPositions(text, file);
+}
+
+/**
+ * Several JSON values back to back (`{...}{...}` or one per line), as kubectl's
+ * YAML-or-JSON decoder reads them: each value is one document. `undefined` unless the text is
+ * two or more complete JSON objects or arrays separated by whitespace only.
+ */
+function splitJsonStream(text: string): Array<[number, number]> | undefined {
+  const first = text.search(/\S/);
+  if (first === -1 || (text[first] !== '{' && text[first] !== '[')) return undefined;
+  const spans: Array<[number, number]> = [];
+  let depth = 0;
+  let start = -1;
+  let inString = false;
+  for (let i = first; i < text.length; i++) {
+    const c = text[i];
+    if (inString) {
+      if (c === '\\') i++;
+      else if (c === '"') inString = false;
+      continue;
+    }
+    if (depth === 0) {
+      if (c === '{' || c === '[') {
+        start = i;
+        depth = 1;
+      } else if (!/\s/.test(c)) {
+        return undefined;
+      }
+      continue;
+    }
+    if (c === '"') inString = true;
+    else if (c === '{' || c === '[') depth++;
+    else if (c === '}' || c === ']') {
+      depth--;
+      if (depth === 0) spans.push([start, i + 1]);
+    }
+  }
+  if (depth !== 0 || spans.length < 2) return undefined;
+  for (const [a, b] of spans) {
+    try {
+      JSON.parse(text.slice(a, b));
+    } catch {
+      return undefined;
+    }
+  }
+  return spans;
+}
+
+function parseJsonStream(text: string, spans: Array<[number, number]>, file: string): { documents: ManifestDocument[]; problems: ManifestProblem[] } {
+  const documents: ManifestDocument[] = [];
+  const problems: ManifestProblem[] = [];
+  let line = 1;
+  let scanned = 0;
+  spans.forEach(([start, end], index) => {
+    for (; scanned < start; scanned++) if (text.charCodeAt(scanned) === 10) line++;
+    const offset = line - 1;
+    // JSON is YAML: each value goes through the same parser, its lines shifted to the file's.
+    const result = parseManifestText(text.slice(start, end), file);
+    for (const p of result.problems) problems.push({ ...p, ...(p.line !== undefined ? { line: p.line + offset } : {}), message: p.message.replace(/^document 1 /, `document ${index + 1} `) });
+    for (const d of result.documents) {
+      documents.push({
+        file,
+        index,
+        item: d.item,
+        object: d.object,
+        get line() {
+          return d.line + offset;
+        },
+        lineOf: (jsonPath: string) => d.lineOf(jsonPath) + offset,
+      });
+    }
+  });
+  return { documents, problems };
 }
 
 /** Anchors, aliases and explicit tags: left to the full parser, which bounds alias expansion. */
 const NEEDS_FULL_PARSER = /(^|[\s[{,:-])[&*!][^\s,[\]{}]/m;
 
 /**
- * The common case, fast: js-yaml (YAML 1.2 core schema, as Kubernetes reads it) builds the
+ * The common case, fast: js-yaml (with kubectl's YAML 1.1 scalars and merge keys) builds the
  * objects several times faster than a position-tracking parse, which matters for commands that
  * read many manifests (`kubepin lock` is measured against a bare curl). Line numbers are only
  * needed for messages, so the position-tracking parse runs when the first line is asked for.
@@ -96,7 +208,7 @@ function parseFast(text: string, file: string): { documents: ManifestDocument[];
   if (NEEDS_FULL_PARSER.test(text)) return undefined;
   let values: unknown[];
   try {
-    values = loadAll(text, undefined, { schema: CORE_SCHEMA, json: false });
+    values = loadAll(text, undefined, { schema: KUBECTL_JS_YAML_SCHEMA, json: false });
   } catch {
     return undefined; // The full parser says what is wrong, and where.
   }
@@ -134,11 +246,12 @@ function parseWithPositions(text: string, file: string): { documents: ManifestDo
   const problems: ManifestProblem[] = [];
   const starts: number[] = [];
   // Loaded on first use: the fast path never needs it, and it costs start-up time.
-  const { LineCounter: LineCounterClass, parseAllDocuments } = yaml();
+  const { LineCounter: LineCounterClass, parseAllDocuments, visit } = yaml();
   const lineCounter = new LineCounterClass();
   let docs: Document.Parsed[];
   try {
-    docs = parseAllDocuments(text, { lineCounter, uniqueKeys: false }) as Document.Parsed[];
+    // merge: `<<` keys as kubectl honours them; logLevel: no warnings printed to stderr.
+    docs = parseAllDocuments(text, { lineCounter, uniqueKeys: false, merge: true, logLevel: 'error' }) as Document.Parsed[];
   } catch (e) {
     problems.push({ file, message: `not valid YAML: ${(e as Error).message}` });
     return { documents, problems, starts };
@@ -154,6 +267,12 @@ function parseWithPositions(text: string, file: string): { documents: ManifestDo
       problems.push({ file, line: errLine, message: `not valid YAML: ${err.message.split('\n')[0]}` });
       return;
     }
+    // Plain scalars as kubectl (YAML 1.1) resolves them; explicitly tagged and quoted ones are kept.
+    visit(doc, {
+      Scalar(_key, node) {
+        if (node.type === 'PLAIN' && node.tag === undefined && typeof node.source === 'string' && node.source !== '<<') node.value = resolvePlainScalar(node.source);
+      },
+    });
     let value: unknown;
     try {
       value = doc.toJS({ maxAliasCount: 1000 });
@@ -186,23 +305,50 @@ function parseWithPositions(text: string, file: string): { documents: ManifestDo
 /** JSON files found next to manifests that are not manifests: lock files, cdk8s's construct metadata. */
 const NOT_MANIFESTS = /(\.lock\.json|^construct-metadata\.json|^package(-lock)?\.json)$/;
 
-function listManifestFiles(p: string): string[] {
+function listManifestFiles(p: string, problems: ManifestProblem[]): string[] {
   let stat: fs.Stats;
   try {
     stat = fs.statSync(p);
-  } catch {
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ELOOP') {
+      problems.push({ file: p, message: 'symlink loop; skipped' });
+      return [];
+    }
     throw new ManifestReadError(`${p}: no such file or directory. Fix: synthesize first (e.g. \`cdk8s synth\`) or pass the directory that holds your manifests`);
   }
-  if (stat.isFile()) return [p];
+  // A path named on the command line is read whatever it is; readManifestFile refuses non-files.
+  if (!stat.isDirectory()) return [p];
   const out: string[] = [];
-  for (const entry of fs.readdirSync(p, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
-    const full = path.join(p, entry.name);
-    if (entry.isDirectory()) {
-      if (entry.name !== 'node_modules' && !entry.name.startsWith('.')) out.push(...listManifestFiles(full));
-    } else if (/\.(ya?ml|json)$/i.test(entry.name) && !NOT_MANIFESTS.test(entry.name)) {
-      out.push(full);
+  const visited = new Set<string>();
+  const walk = (dir: string): void => {
+    let real: string;
+    try {
+      real = fs.realpathSync(dir);
+    } catch {
+      problems.push({ file: dir, message: 'cannot resolve the directory; skipped' });
+      return;
     }
-  }
+    // A symlink to an enclosing directory would recurse forever: each directory is read once.
+    if (visited.has(real)) return;
+    visited.add(real);
+    let entries: fs.Dirent[];
+    try {
+      entries = fs.readdirSync(dir, { withFileTypes: true });
+    } catch (e) {
+      problems.push({ file: dir, message: `cannot read the directory: ${(e as NodeJS.ErrnoException).code ?? 'error'}` });
+      return;
+    }
+    for (const entry of entries.sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) {
+        if (entry.name !== 'node_modules' && !entry.name.startsWith('.')) walk(full);
+      } else if (/\.(ya?ml|json)$/i.test(entry.name) && !NOT_MANIFESTS.test(entry.name)) {
+        // Symlinks, FIFOs and devices with a manifest name are listed; reading refuses all but regular files.
+        out.push(full);
+      }
+    }
+  };
+  walk(p);
   return out;
 }
 
