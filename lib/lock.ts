@@ -3,6 +3,8 @@ import * as os from 'os';
 import * as path from 'path';
 import { ImageReference, InvalidImageReferenceError } from './image-reference';
 import { KubepinError, describeType, requireString } from './errors';
+import { sortRecord } from './records';
+import { writeFileAtomic } from './write-file-atomic';
 
 /** Default lock file name, looked up next to `cdk8s.yaml` or in the working directory. */
 export const LOCK_FILE_NAME = 'kubepin.lock.json';
@@ -277,46 +279,6 @@ function sleepSync(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
-/**
- * Writes `text` to `file` so that readers see the old or the new content, never a mix.
- * @param mode permission bits of the new file (e.g. 0o600 for files holding credentials); when given, a file with the same text but other bits is rewritten.
- */
-export function writeFileAtomic(file: string, text: string, mode?: number): void {
-  try {
-    if (fs.readFileSync(file, 'utf8') === text && (mode === undefined || (fs.statSync(file).mode & 0o777) === mode)) return;
-  } catch {
-    // Missing or unreadable: write it.
-  }
-  const dir = path.dirname(path.resolve(file));
-  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${Date.now()}.tmp`);
-  const fd = fs.openSync(tmp, 'wx', mode ?? 0o644);
-  try {
-    fs.writeSync(fd, text);
-    fs.fsyncSync(fd);
-  } catch (e) {
-    fs.closeSync(fd);
-    fs.rmSync(tmp, { force: true });
-    throw e;
-  }
-  fs.closeSync(fd);
-  try {
-    fs.renameSync(tmp, file);
-  } catch (e) {
-    fs.rmSync(tmp, { force: true });
-    throw e;
-  }
-  try {
-    const dirFd = fs.openSync(dir, 'r');
-    try {
-      fs.fsyncSync(dirFd);
-    } finally {
-      fs.closeSync(dirFd);
-    }
-  } catch {
-    // Some filesystems refuse fsync on a directory; the rename is still atomic.
-  }
-}
-
 function parseLock(file: string, text: string): Map<string, LockEntry> {
   let data: unknown;
   try {
@@ -407,10 +369,4 @@ function validateEntry(file: string, key: string, value: unknown): LockEntry {
     ...(platforms ? { platforms } : {}),
     ...(signature ? { signature } : {}),
   };
-}
-
-function sortRecord(record: Readonly<Record<string, string>>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const key of Object.keys(record).sort()) out[key] = record[key];
-  return out;
 }

@@ -1,6 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { KubepinError, KubepinUsageError, describeType } from './errors';
+import { DNS_SUBDOMAIN } from './k8s-names';
 import { Credential, DockerConfigError, buildDockerConfigJson, readDockerConfig } from './credentials/docker-config';
 import { normalizeConfigKey } from './credentials/keyring';
 import { PullSecretDeclaration } from './policy';
@@ -221,7 +222,6 @@ export interface BuildPullSecretOptions {
   readonly baseDir?: string;
 }
 
-const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
 /**
  * Builds the Kubernetes objects and the policy declaration for one pull secret. Both faces

@@ -7,27 +7,9 @@ import { describeObject } from '../findings';
 import { CheckFinding, ImagePullPlan, KubeletState } from './check';
 import { describeBackoff, imagePullBackoffSchedule } from './backoff';
 import { splitFix } from './report';
+import { ImageProbeOptions, ManifestAnswer, ManifestProber, ProbeCredential } from './probe-types';
 
-/** What one manifest request with one credential (or none) came back with. */
-export type ManifestAnswer =
-  | { readonly outcome: 'found'; readonly digest?: string }
-  | { readonly outcome: 'unauthorized' | 'forbidden' | 'not-found' | 'error'; readonly status: number; readonly detail?: string }
-  | { readonly outcome: 'unreachable' | 'tls'; readonly detail: string };
-
-/** One credential to try: a user name and a password (or token); never printed. */
-export interface ProbeCredential {
-  /** User name. */
-  readonly username: string;
-  /** Password or token. */
-  readonly password: string;
-}
-
-/**
- * Asks a registry for a manifest as the kubelet's pull would, with one credential or
- * anonymously. Implemented over the registry client by {@link registryProber}; tests may
- * pass their own.
- */
-export type ManifestProber = (image: ImageReference, credential: ProbeCredential | undefined) => Promise<ManifestAnswer>;
+export { ImageProbeOptions, ManifestAnswer, ManifestProber, ProbeCredential } from './probe-types';
 
 /** One credential attempt of a probe, without the secret. */
 export interface ProbeAttempt {
@@ -65,22 +47,6 @@ export interface ImageProbe {
   readonly anonymousPulls?: boolean;
   /** Why, in one sentence; never contains a credential. */
   readonly reason: string;
-}
-
-/** Options of {@link probePlans}. */
-export interface ImageProbeOptions {
-  /** Asks the registry. @default a {@link registryProber} built from the options below */
-  readonly prober?: ManifestProber;
-  /** The nodes' config.json credentials, tried after pod secrets. @default none */
-  readonly nodeCredentials?: CredentialKeyring;
-  /** The kubelet's credential providers (their answer is unknown here). @default none */
-  readonly credentialProviders?: CredentialProviderConfig;
-  /** Registry hosts spoken to over plain HTTP. @default none (127.0.0.1 and localhost registries are tried over HTTP too) */
-  readonly insecureRegistries?: readonly string[];
-  /** Extra CA certificates (PEM) for registry TLS. @default the system's */
-  readonly ca?: Buffer | string;
-  /** Per-request timeout in milliseconds. @default 10000 */
-  readonly timeoutMs?: number;
 }
 
 /** Images probed at once. */

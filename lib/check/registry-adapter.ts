@@ -2,7 +2,7 @@ import { ImageReference } from '../image-reference';
 import { RegistryClient } from '../registry/client';
 import { RegistryError } from '../registry/errors';
 import { RegistryCredential } from '../registry/credentials';
-import { ImageProbeOptions, ManifestAnswer, ManifestProber, ProbeCredential } from './probe';
+import { ImageProbeOptions, ManifestAnswer, ManifestProber, ProbeCredential } from './probe-types';
 
 /**
  * The registry probe over {@link RegistryClient}: one client per credential (so each attempt

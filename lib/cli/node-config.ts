@@ -24,7 +24,7 @@ import {
   writeNodeCredentialFiles,
   writeNodeDockerConfig,
 } from '../node';
-import { writeFileAtomic } from '../lock';
+import { writeFileAtomic } from '../write-file-atomic';
 
 const HELP = `Usage: kubepin node-config <subcommand> [options] [PATH…]
 

@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { parse as parseYaml } from 'yaml';
-import { writeFileAtomic } from '../lock';
+import { writeFileAtomic } from '../write-file-atomic';
 import { extractImages } from '../workloads';
 import { CredentialProviderSpec, NodeConfigProblem, generateCredentialProviderConfig } from './credential-provider-config';
 import { NodeConfigError } from './match-images';

@@ -3,7 +3,7 @@ import * as path from 'path';
 import { KubepinUsageError, describeType, requireString } from '../errors';
 import { Credential, DockerConfigError, buildDockerConfigJson, readDockerConfig } from '../credentials/docker-config';
 import { CredentialKeyring, normalizeConfigKey } from '../credentials/keyring';
-import { writeFileAtomic } from '../lock';
+import { writeFileAtomic } from '../write-file-atomic';
 import { NodeConfigError, imageLookupName, normalizeRegistryKey } from './match-images';
 import { NodeConfigProblem } from './credential-provider-config';
 

@@ -6,6 +6,8 @@ import { Finding } from '../findings';
 import { PullSecretDeclaration, applyImagePolicy } from '../policy';
 import { JsonObject, isObject, objectRef } from '../workloads';
 import { KubepinUsageError, describeType } from '../errors';
+import { DNS_LABEL, DNS_SUBDOMAIN } from '../k8s-names';
+import { sortRecord } from '../records';
 import { NodeScope, unionNodeScope, validateNodeScope } from './node-scope';
 
 /** Helper image whose static `/bin/busybox` is copied into the pod and run as the no-op. */
@@ -340,8 +342,6 @@ function chunk<T>(items: T[], parts: number): T[][] {
   return out;
 }
 
-const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const QUANTITY = /^([0-9]+(\.[0-9]+)?)(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$/;
 const BINARY_SUFFIX: Record<string, number> = { '': 1, Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18 };
 
@@ -395,8 +395,3 @@ function validateOptions(options: PrePullOptions): void {
   if (options.tolerations !== undefined) validateNodeScope({ tolerations: options.tolerations }, 'pre-pull option tolerations');
 }
 
-function sortRecord(record: Readonly<Record<string, string>>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const key of Object.keys(record).sort()) out[key] = record[key];
-  return out;
-}

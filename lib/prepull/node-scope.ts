@@ -1,4 +1,5 @@
 import { KubepinUsageError, describeType } from '../errors';
+import { sortRecord } from '../records';
 import { JsonObject, isObject } from '../workloads';
 
 /** Label every Linux node carries; the pre-puller runs Linux containers only. */
@@ -245,8 +246,3 @@ function canonical(value: unknown): string {
   return JSON.stringify(value, (_key, v) => (isObject(v) ? sortRecord(v) : v));
 }
 
-function sortRecord<T>(record: Readonly<Record<string, T>>): Record<string, T> {
-  const out: Record<string, T> = {};
-  for (const key of Object.keys(record).sort()) out[key] = record[key];
-  return out;
-}

@@ -2,7 +2,7 @@ import * as pulumi from '@pulumi/pulumi';
 import * as path from 'path';
 import { DigestSource, ImageLock, LOCK_FILE_NAME } from '../lock';
 import { PullSecretDeclaration } from '../policy';
-import { PulumiImagePolicyOptions } from './pin';
+import { PulumiImagePolicyOptions } from './policy-options';
 
 /** What one stack's kubepin pieces share: the registered policy's options and the pre-pulled images. */
 interface StackState {

@@ -1,6 +1,7 @@
 import * as http from 'http';
 import type * as httpsTypes from 'https';
 import { RegistryError } from './errors';
+import { KubepinError } from '../errors';
 
 // https (and tls with it) is loaded on first use: a run against loopback plain-HTTP registries never needs it.
 let httpsModule: typeof httpsTypes | undefined;
@@ -33,7 +34,7 @@ export interface TransportOptions {
 }
 
 /** A transport-level failure: a reset, a timeout, a TLS error, a refused connection. */
-export class TransportError extends Error {
+export class TransportError extends KubepinError {
   constructor(
     public readonly code: 'reset' | 'timeout' | 'tls' | 'not-tls' | 'refused' | 'too-large' | 'other',
     message: string,

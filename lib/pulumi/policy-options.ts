@@ -1,0 +1,24 @@
+import { ImagePolicyOptions } from '../policy';
+
+/** Resolves a tagged image to a digest at deployment time (a `RegistryClient` fits). */
+export interface DigestResolver {
+  /**
+   * The digest `image` (a tagged reference) points to now, and the manifest's media type.
+   * Rejects when the registry cannot answer; the resource then fails with that error.
+   */
+  resolve(image: string): Promise<{ readonly digest: string; readonly mediaType: string }>;
+}
+
+/** Options of the Pulumi face's image policy: the core's options plus deploy-time resolution. */
+export interface PulumiImagePolicyOptions extends ImagePolicyOptions {
+  /**
+   * Resolves images missing from the lock while the program runs (preview and update), so their
+   * digests show in the resource inputs. Ignored in `strict` mode, which fails instead.
+   * @default none: images missing from the lock stay unpinned and are reported
+   */
+  readonly resolver?: DigestResolver;
+  /**
+   * Where warnings go. @default `pulumi.log.warn`
+   */
+  readonly onWarning?: (message: string) => void;
+}
