@@ -80,7 +80,11 @@ export async function collectAppImages(app: AppSource, env: NodeJS.ProcessEnv): 
       command = process.execPath;
       args = [...typeScriptHook(), '-e', PULUMI_RUNNER, path.join(__dirname, '..', 'pulumi', 'collect-images'), app.dir];
     }
-    const result = await run(command, args, { cwd: app.dir, env: childEnv, shell: app.kind === 'cdk8s' });
+    const timeoutMs = appTimeoutMs(env);
+    const result = await run(command, args, { cwd: app.dir, env: childEnv, shell: app.kind === 'cdk8s' }, timeoutMs);
+    if (result.timedOut) {
+      throw new AppRunError(`running ${app.description} to learn its images did not finish within ${Math.round(timeoutMs / 1000)} s and was stopped:\n${indent(result.output)}\nFix: make the app finish (does it wait for input or a network?), raise the limit with ${APP_TIMEOUT_ENV}=<milliseconds>, or give \`kubepin lock\` the manifests to read instead`);
+    }
     if (result.code !== 0) {
       throw new AppRunError(`running ${app.description} to learn its images failed (exit ${result.code}):\n${indent(result.output)}\nFix: make the app run (\`cdk8s synth\` or the program's own tests show the same error), or give \`kubepin lock\` the manifests to read instead`);
     }
@@ -127,14 +131,57 @@ function keyOf(image: string): string {
   return (ref && lockReferenceOf(ref)) ?? image;
 }
 
-function run(command: string, args: string[], options: { cwd: string; env: NodeJS.ProcessEnv; shell: boolean }): Promise<{ code: number; output: string }> {
+/** How long the app may run: a hanging app must not hang `kubepin lock` (and CI) for ever. */
+export const APP_TIMEOUT_ENV = 'KUBEPIN_APP_TIMEOUT_MS';
+const DEFAULT_APP_TIMEOUT_MS = 10 * 60 * 1000;
+/** The app's output kept for the error message: its end, where the error is. */
+const MAX_OUTPUT_BYTES = 256 * 1024;
+
+function appTimeoutMs(env: NodeJS.ProcessEnv): number {
+  const text = env[APP_TIMEOUT_ENV];
+  if (text === undefined || text === '') return DEFAULT_APP_TIMEOUT_MS;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value <= 0) {
+    throw new AppRunError(`${APP_TIMEOUT_ENV}=${JSON.stringify(text.slice(0, 40))} is not a positive whole number of milliseconds. Fix: e.g. ${APP_TIMEOUT_ENV}=900000 for 15 minutes, or unset it (default ${DEFAULT_APP_TIMEOUT_MS / 60000} minutes)`);
+  }
+  return value;
+}
+
+function run(command: string, args: string[], options: { cwd: string; env: NodeJS.ProcessEnv; shell: boolean }, timeoutMs: number): Promise<{ code: number; output: string; timedOut: boolean }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
-    const chunks: Buffer[] = [];
-    child.stdout.on('data', (c: Buffer) => chunks.push(c));
-    child.stderr.on('data', (c: Buffer) => chunks.push(c));
-    child.on('error', (e) => reject(new AppRunError(`cannot run ${command}: ${e.message}`)));
-    child.on('close', (code, signal) => resolve({ code: code ?? (signal ? 128 : 1), output: Buffer.concat(chunks).toString('utf8').trimEnd() }));
+    // Its own process group, so a timeout stops the shell and everything the app started.
+    const child = spawn(command, args, { ...options, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    let chunks: Buffer[] = [];
+    let kept = 0;
+    const keep = (c: Buffer) => {
+      chunks.push(c);
+      kept += c.length;
+      if (kept > 2 * MAX_OUTPUT_BYTES) {
+        const tail = Buffer.concat(chunks).subarray(-MAX_OUTPUT_BYTES);
+        chunks = [tail];
+        kept = tail.length;
+      }
+    };
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        child.kill('SIGKILL');
+      }
+    }, timeoutMs);
+    child.stdout.on('data', keep);
+    child.stderr.on('data', keep);
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(new AppRunError(`cannot run ${command}: ${e.message}`));
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      const output = Buffer.concat(chunks).subarray(-MAX_OUTPUT_BYTES).toString('utf8').trimEnd();
+      resolve({ code: code ?? (signal ? 128 : 1), output, timedOut });
+    });
   });
 }
 

@@ -214,6 +214,18 @@ fs.writeFileSync(path.join(process.env.CDK8S_OUTDIR, 'app.k8s.yaml'), ${JSON.str
     expect((await runKubepin(['lock', '--app', 'x', 'dist'], { cwd: dir })).code).toBe(2);
   });
 
+  test('an app that does not finish is stopped after KUBEPIN_APP_TIMEOUT_MS, with its output and exit 1', async () => {
+    writeFiles(dir, { 'hang.js': 'console.log("waiting for a network that never answers"); setInterval(() => {}, 1000);' });
+    const hung = await runKubepin(['lock', '--app', `${JSON.stringify(process.execPath)} hang.js`], { cwd: dir, env: { KUBEPIN_APP_TIMEOUT_MS: '1500' } });
+    expect(hung.code).toBe(1);
+    expect(hung.stderr).toContain('did not finish within 2 s and was stopped');
+    expect(hung.stderr).toContain('  | waiting for a network that never answers');
+    expect(hung.stderr).toContain('KUBEPIN_APP_TIMEOUT_MS=<milliseconds>');
+    const bad = await runKubepin(['lock', '--app', 'true'], { cwd: dir, env: { KUBEPIN_APP_TIMEOUT_MS: 'soon' } });
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('KUBEPIN_APP_TIMEOUT_MS="soon" is not a positive whole number of milliseconds');
+  });
+
   test('usage errors exit 2; --help exits 0', async () => {
     expect((await runKubepin(['lock', '--bogus'], { cwd: dir })).code).toBe(2);
     const badPlatform = await runKubepin(['lock', '--platform', 'amd64'], { cwd: dir });
