@@ -12,6 +12,9 @@ import { RetryPolicy } from './retries';
 import { checkStatus } from './status-errors';
 import { HttpAnswer, Transport } from './transport';
 
+/** Most requests in flight on one HTTP/2 connection (Go's servers allow 250). */
+const MAX_HTTP2_STREAMS = 256;
+
 const USER_AGENT = `kubepin/${packageVersion() ?? 'dev'}`;
 
 /** Options of {@link RegistryClient}. */
@@ -24,8 +27,13 @@ export interface RegistryClientOptions {
   readonly insecureRegistries?: readonly string[];
   /** Registry host → mirror host (`{ 'docker.io': 'mirror.example:5000' }`): resolved through the mirror, recorded under the original name. @default none */
   readonly mirrors?: Readonly<Record<string, string>>;
-  /** Requests in flight per registry host. @default 16 */
+  /**
+   * Requests in flight per registry host. @default 16 over HTTP/1.1 (keep-alive connections);
+   * over HTTP/2, as many streams as the registry allows on its one connection, at most 256
+   */
   readonly concurrency?: number;
+  /** Talk HTTP/2 to HTTPS registries that offer it (ALPN `h2`); HTTP/1.1 keep-alive otherwise. @default true */
+  readonly http2?: boolean;
   /** Milliseconds per request, connect to last byte. @default 10000 */
   readonly timeoutMs?: number;
   /** Retries after the first attempt on 5xx, 408, 429, resets and timeouts. @default 3 */
@@ -130,6 +138,7 @@ export class RegistryClient implements ArtifactSource {
       maxSockets: this.concurrency,
       timeoutMs: positive(options.timeoutMs, 10000, 'timeoutMs'),
       skipVerifyHosts: [...this.insecure],
+      http2: options.http2 !== false,
     });
     this.authContext = { transport: this.transport, retry: this.retry, insecure: this.insecure, userAgent: USER_AGENT, counters: this.counters };
     this.auth = new RegistryAuth(this.authContext);
@@ -348,7 +357,12 @@ export class RegistryClient implements ArtifactSource {
   /** `GET /v2/` once per host: picks the scheme and learns the auth challenge. */
   private ping(host: string, state: HostState): Promise<HostAccess> {
     if (!state.ping) {
-      state.ping = pingHost(this.authContext, host);
+      state.ping = pingHost(this.authContext, host).then(async (access) => {
+        // One HTTP/2 connection carries as many requests as the registry allows streams.
+        const streams = this.options.concurrency === undefined ? await this.transport.http2Streams(access.origin) : undefined;
+        if (streams) state.limiter.setLimit(Math.max(1, Math.min(streams, MAX_HTTP2_STREAMS)));
+        return access;
+      });
       state.ping.catch(() => {
         state.ping = undefined;
       });

@@ -2,6 +2,7 @@ import * as http from 'http';
 import type * as httpsTypes from 'https';
 import { RegistryError } from './errors';
 import { KubepinError } from '../errors';
+import { Http2Sessions } from './http2-sessions';
 
 // https (and tls with it) is loaded on first use: a run against loopback plain-HTTP registries never needs it.
 let httpsModule: typeof httpsTypes | undefined;
@@ -31,6 +32,8 @@ export interface TransportOptions {
   readonly timeoutMs?: number;
   /** Hosts whose TLS certificates are not verified (the user's insecure registries). @default none */
   readonly skipVerifyHosts?: readonly string[];
+  /** Use HTTP/2 with HTTPS origins that offer it (ALPN `h2`). @default true */
+  readonly http2?: boolean;
 }
 
 /** A transport-level failure: a reset, a timeout, a TLS error, a refused connection. */
@@ -56,8 +59,10 @@ export class Transport {
   private insecureAgentCache?: httpsTypes.Agent;
   private readonly agentOptions: http.AgentOptions;
   private readonly ca?: string | Buffer;
+  private caCache?: string[];
   private readonly timeoutMs: number;
   private readonly skipVerify: Set<string>;
+  private readonly http2?: Http2Sessions;
   /** Requests sent, for statistics. */
   public requests = 0;
 
@@ -69,6 +74,12 @@ export class Transport {
     this.ca = options.ca;
     this.timeoutMs = options.timeoutMs ?? 10000;
     this.skipVerify = new Set(options.skipVerifyHosts ?? []);
+    if (options.http2 !== false) {
+      this.http2 = new Http2Sessions({
+        tlsOptions: (host) => (this.skipVerify.has(host) ? { rejectUnauthorized: false } : this.caList() ? { ca: this.caList() } : {}),
+        classify: (e) => (e instanceof TransportError ? e : classify(e)),
+      });
+    }
   }
 
   /**
@@ -78,52 +89,98 @@ export class Transport {
   public request(url: URL, method: 'GET' | 'HEAD', headers: Record<string, string>, maxBytes: number): Promise<HttpAnswer> {
     this.requests++;
     const isHttps = url.protocol === 'https:';
-    const agent = isHttps ? (this.skipVerify.has(url.host) ? this.insecureAgent() : this.httpsAgent()) : this.httpAgent;
     return new Promise<HttpAnswer>((resolve, reject) => {
       let settled = false;
+      let cancel = (): void => undefined;
       const fail = (e: TransportError): void => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
-        req.destroy();
+        cancel();
         reject(e);
       };
-      const req = (isHttps ? https() : http).request(url, { method, headers, agent }, (res) => {
-        const length = Number(res.headers['content-length']);
-        if (method !== 'HEAD' && Number.isFinite(length) && length > maxBytes) {
-          fail(new TransportError('too-large', `response of ${length} bytes exceeds the ${maxBytes}-byte limit`));
+      const done = (answer: HttpAnswer): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        resolve(answer);
+      };
+      // One deadline for connecting (TLS and ALPN included) and the whole answer.
+      const timer = setTimeout(() => fail(new TransportError('timeout', `no complete answer within ${this.timeoutMs} ms`)), this.timeoutMs);
+      if (!isHttps || !this.http2) {
+        cancel = this.requestHttp1(url, method, headers, maxBytes, fail, done);
+        return;
+      }
+      this.http2.session(url).then(
+        (session) => {
+          if (settled) return;
+          cancel = session
+            ? this.http2!.request(session, url, method, headers, maxBytes, (e) => fail(e as TransportError), done).cancel
+            : this.requestHttp1(url, method, headers, maxBytes, fail, done);
+        },
+        (e: TransportError) => fail(e),
+      );
+    });
+  }
+
+  /** Protocol statistics: connections opened over HTTP/2. */
+  public get http2Connections(): number {
+    return this.http2?.connections ?? 0;
+  }
+
+  /** Streams `origin` allows at once when it speaks HTTP/2 (known after its first request), else `undefined`. */
+  public http2Streams(origin: string): Promise<number | undefined> {
+    return this.http2 ? this.http2.maxStreams(origin) : Promise.resolve(undefined);
+  }
+
+  /** One HTTP/1.1 request on the keep-alive agents; returns how to abort it. */
+  private requestHttp1(url: URL, method: 'GET' | 'HEAD', headers: Record<string, string>, maxBytes: number, fail: (e: TransportError) => void, done: (answer: HttpAnswer) => void): () => void {
+    const isHttps = url.protocol === 'https:';
+    const agent = isHttps ? (this.skipVerify.has(url.host) ? this.insecureAgent() : this.httpsAgent()) : this.httpAgent;
+    let finished = false;
+    const failOnce = (e: TransportError): void => {
+      if (finished) return;
+      finished = true;
+      req.destroy();
+      fail(e);
+    };
+    const req = (isHttps ? https() : http).request(url, { method, headers, agent }, (res) => {
+      const length = Number(res.headers['content-length']);
+      if (method !== 'HEAD' && Number.isFinite(length) && length > maxBytes) {
+        failOnce(new TransportError('too-large', `response of ${length} bytes exceeds the ${maxBytes}-byte limit`));
+        res.destroy();
+        return;
+      }
+      const chunks: Buffer[] = [];
+      let size = 0;
+      res.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > maxBytes) {
+          failOnce(new TransportError('too-large', `response body exceeds the ${maxBytes}-byte limit`));
           res.destroy();
           return;
         }
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on('data', (chunk: Buffer) => {
-          size += chunk.length;
-          if (size > maxBytes) {
-            fail(new TransportError('too-large', `response body exceeds the ${maxBytes}-byte limit`));
-            res.destroy();
-            return;
-          }
-          chunks.push(chunk);
-        });
-        res.on('end', () => {
-          if (settled) return;
-          // A body shorter than its Content-Length means the connection broke mid-body.
-          if (method !== 'HEAD' && Number.isFinite(length) && size !== length) {
-            fail(new TransportError('reset', `connection closed after ${size} of ${length} bytes`));
-            return;
-          }
-          settled = true;
-          clearTimeout(timer);
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks), url });
-        });
-        res.on('aborted', () => fail(new TransportError('reset', 'connection closed mid-body')));
-        res.on('error', (e) => fail(classify(e)));
+        chunks.push(chunk);
       });
-      const timer = setTimeout(() => fail(new TransportError('timeout', `no complete answer within ${this.timeoutMs} ms`)), this.timeoutMs);
-      req.on('error', (e) => fail(classify(e)));
-      req.end();
+      res.on('end', () => {
+        if (finished) return;
+        // A body shorter than its Content-Length means the connection broke mid-body.
+        if (method !== 'HEAD' && Number.isFinite(length) && size !== length) {
+          failOnce(new TransportError('reset', `connection closed after ${size} of ${length} bytes`));
+          return;
+        }
+        finished = true;
+        done({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks), url });
+      });
+      res.on('aborted', () => failOnce(new TransportError('reset', 'connection closed mid-body')));
+      res.on('error', (e) => failOnce(classify(e)));
     });
+    req.on('error', (e) => failOnce(classify(e)));
+    req.end();
+    return () => {
+      finished = true;
+      req.destroy();
+    };
   }
 
   /** Closes idle connections; the client is unusable afterwards. */
@@ -131,15 +188,22 @@ export class Transport {
     this.httpAgent.destroy();
     this.httpsAgentCache?.destroy();
     this.insecureAgentCache?.destroy();
+    this.http2?.close();
   }
 
   private httpsAgent(): httpsTypes.Agent {
     if (!this.httpsAgentCache) {
-      // Extra CAs are added to Node's bundled roots, not instead of them.
-      const ca = this.ca ? [...(require('tls') as typeof import('tls')).rootCertificates, this.ca.toString()] : undefined;
+      const ca = this.caList();
       this.httpsAgentCache = new (https().Agent)({ ...this.agentOptions, ...(ca ? { ca } : {}) });
     }
     return this.httpsAgentCache;
+  }
+
+  /** Extra CAs are added to Node's bundled roots, not instead of them. */
+  private caList(): string[] | undefined {
+    if (!this.ca) return undefined;
+    this.caCache ??= [...(require('tls') as typeof import('tls')).rootCertificates, this.ca.toString()];
+    return this.caCache;
   }
 
   private insecureAgent(): httpsTypes.Agent {
@@ -150,6 +214,9 @@ export class Transport {
 
 function classify(e: Error): TransportError {
   const code = (e as NodeJS.ErrnoException).code ?? '';
+  if (code === 'KUBEPIN_TOO_LARGE') return new TransportError('too-large', e.message);
+  // A stream reset or a connection lost under HTTP/2 is a reset, retried like one over HTTP/1.1.
+  if (code.startsWith('ERR_HTTP2_')) return new TransportError('reset', `${code}: ${e.message}`);
   if (code === 'ERR_SSL_WRONG_VERSION_NUMBER' || code === 'ERR_SSL_PACKET_LENGTH_TOO_LONG' || /wrong version number|packet length too long/.test(e.message)) {
     return new TransportError('not-tls', 'the server does not speak TLS');
   }

@@ -40,7 +40,7 @@ export interface TestRegistryDetails extends TestRegistry {
    * Requests the registry served, from its access log: `"HEAD /v2/app/manifests/1.0"` with the
    * status, in order. The log is written asynchronously: call {@link settle} before counting.
    */
-  accessLog(): Array<{ method: string; path: string; status: number }>;
+  accessLog(): Array<{ method: string; path: string; status: number; protocol: string }>;
   /** Waits until the access log has stopped growing (bounded: at most 2 s). */
   settle(): Promise<void>;
   /** Forgets the access log and token-server records gathered so far. */
@@ -155,11 +155,11 @@ export async function startRegistry(options: { auth?: 'anonymous' | 'basic' | 't
     });
     let stopped = false;
     const ts = tokenServer;
-    const accessLog = (): Array<{ method: string; path: string; status: number }> => {
+    const accessLog = (): Array<{ method: string; path: string; status: number; protocol: string }> => {
       const out = [];
       for (const line of lines) {
-        const m = /"([A-Z]+) (\S+) HTTP\/[\d.]+" (\d{3})/.exec(line);
-        if (m) out.push({ method: m[1], path: m[2], status: Number(m[3]) });
+        const m = /"([A-Z]+) (\S+) (HTTP\/[\d.]+)" (\d{3})/.exec(line);
+        if (m) out.push({ method: m[1], path: m[2], status: Number(m[4]), protocol: m[3] });
       }
       return out;
     };
