@@ -4,7 +4,7 @@ import { CredentialKeyring } from '../credentials/keyring';
 import { DockerConfigError } from '../credentials/docker-config';
 import { KubepinUsageError } from '../errors';
 import { ManifestDocument } from '../manifests';
-import { RegistryClient, RegistryClientOptions } from '../registry/client';
+import { RegistryClient, RegistryClientOptions, checkMirrorHost } from '../registry/client';
 import { parsePlatform } from '../registry/manifest-verification';
 import { ChainedCredentials, DockerConfigCredentials, KeyringCredentials, RegistryCredentialProvider } from '../registry/credentials';
 import { FlagSpecs, FlagValues, HELP_FLAG, TRANSPORT_FLAGS, parseFlags, readCaFile, secondsFlag, wholeNumberFlag } from './options';
@@ -110,6 +110,7 @@ export function mirrorsFromFlags(values: RegistryFlagValues): Record<string, str
   for (const m of values.mirror ?? []) {
     const eq = m.indexOf('=');
     if (eq <= 0 || eq === m.length - 1) throw new KubepinUsageError(`--mirror ${JSON.stringify(m)} must look like REGISTRY=MIRROR, e.g. docker.io=mirror.example:5000`);
+    checkMirrorHost(m.slice(0, eq), m.slice(eq + 1));
     mirrors[m.slice(0, eq)] = m.slice(eq + 1);
   }
   return mirrors;

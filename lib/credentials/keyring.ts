@@ -62,6 +62,11 @@ export class CredentialKeyring {
     return this;
   }
 
+  /** The credentials held under one normalized key (as listed by {@link keys}), with their secrets. */
+  public credentialsForKey(key: string): readonly KeyringCredential[] {
+    return this.creds.get(key) ?? [];
+  }
+
   /** The config keys held, in lookup order. */
   public get keys(): readonly string[] {
     return this.index;

@@ -132,6 +132,7 @@ export class RegistryClient implements ArtifactSource {
     });
     this.maxManifestBytes = positive(options.maxManifestBytes, 4 * 1024 * 1024, 'maxManifestBytes');
     this.insecure = new Set(options.insecureRegistries ?? []);
+    for (const [registry, mirror] of Object.entries(options.mirrors ?? {})) checkMirrorHost(registry, mirror);
     this.mirrors = new Map(Object.entries(options.mirrors ?? {}));
     this.transport = new Transport({
       ca: options.ca,
@@ -429,4 +430,15 @@ function nonNegative(value: number | undefined, fallback: number, name: string):
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw new KubepinUsageError(`RegistryClient option ${name} must be a number ≥ 0`);
   return value;
+}
+
+/**
+ * A mirror is a host (`host[:port]`), never a URL with a user name or password: those would be
+ * sent on every request and printed in errors. Credentials come from the Docker config.
+ * @throws KubepinUsageError naming the registry and the mirror's host, never the userinfo.
+ */
+export function checkMirrorHost(registry: string, mirror: string): void {
+  const at = mirror.lastIndexOf('@');
+  if (at === -1) return;
+  throw new KubepinUsageError(`the mirror for ${registry} (…@${mirror.slice(at + 1)}) carries a user name or password; give the mirror as host[:port] and put its credentials in your Docker config (docker login ${mirror.slice(at + 1)}) or a --docker-config file`);
 }

@@ -2,7 +2,7 @@ import { execFile } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { CredentialKeyring } from '../credentials/keyring';
+import { CredentialKeyring, KeyringCredential } from '../credentials/keyring';
 import { DockerConfigError } from '../credentials/docker-config';
 import { KubepinError } from '../errors';
 
@@ -28,7 +28,37 @@ export interface RegistryCredentialProvider {
 /** A credential helper failed or answered garbage. */
 export class CredentialHelperError extends KubepinError {}
 
-const DOCKER_HUB_KEYS = ['https://index.docker.io/v1/', 'index.docker.io', 'docker.io', 'registry-1.docker.io'];
+/** Keys that name Docker Hub in a developer's config (`docker login` writes the first). */
+const DOCKER_HUB_KEYS = ['https://index.docker.io/v1/', 'index.docker.io', 'docker.io'];
+
+/** Hosts that are Docker Hub when the client contacts them. */
+function isDockerHubHost(host: string): boolean {
+  return host === 'docker.io' || host === 'index.docker.io' || host === 'registry-1.docker.io';
+}
+
+/**
+ * The credentials of `keyring` the registry client may send to `host` for `name`, by the
+ * Docker CLI's rule, not the kubelet's: a key serves only the host it names exactly (scheme
+ * and `/v1/` dropped; `docker.io`, `index.docker.io` and `https://index.docker.io/v1/` all
+ * name Docker Hub). No globs and no Docker Hub fallback: the kubelet's fallback would send a
+ * Hub credential to `localhost/tools/app`. A key with a path (`host/team`) narrows further,
+ * to repositories under that path, most specific first. (`kubepin check` predicts the kubelet
+ * with {@link CredentialKeyring.lookup} and its rules.)
+ */
+export function exactHostCredentials(keyring: CredentialKeyring, name: string, host: string): KeyringCredential[] {
+  const hub = isDockerHubHost(host);
+  const slash = name.indexOf('/');
+  const repository = slash === -1 ? '' : name.slice(slash);
+  const out: KeyringCredential[] = [];
+  for (const key of keyring.keys) {
+    const keySlash = key.indexOf('/');
+    const keyHost = keySlash === -1 ? key : key.slice(0, keySlash);
+    const keyPath = keySlash === -1 ? '' : key.slice(keySlash);
+    const sameHost = hub ? keyHost === 'docker.io' || keyHost === 'index.docker.io' : keyHost === host;
+    if (sameHost && repository.startsWith(keyPath)) out.push(...keyring.credentialsForKey(key));
+  }
+  return out;
+}
 
 /** Runs `docker-credential-<name> get` with the server URL on stdin; `undefined` when it has none. */
 export function runCredentialHelper(helper: string, serverUrl: string, env: NodeJS.ProcessEnv = process.env, timeoutMs = 10000): Promise<{ username: string; password: string } | undefined> {
@@ -62,8 +92,10 @@ export function runCredentialHelper(helper: string, serverUrl: string, env: Node
 
 /**
  * The credentials of a developer or CI machine: `$DOCKER_CONFIG/config.json` or
- * `~/.docker/config.json`, looked up per host as Docker does: `credHelpers[host]`, then
- * `credsStore`, then `auths`.
+ * `~/.docker/config.json`, looked up per host as the Docker CLI does, the exact host only:
+ * `credHelpers[host]` (for Docker Hub: `https://index.docker.io/v1/`, `index.docker.io` or
+ * `docker.io`), then `credsStore` asked for the host (Hub: `https://index.docker.io/v1/`), then
+ * the `auths` entries naming that host ({@link exactHostCredentials}).
  */
 export class DockerConfigCredentials implements RegistryCredentialProvider {
   /**
@@ -117,7 +149,7 @@ export class DockerConfigCredentials implements RegistryCredentialProvider {
   }
 
   public async credentialsFor(name: string, host: string): Promise<RegistryCredential[]> {
-    const hub = host === 'docker.io' || host === 'registry-1.docker.io' || host === 'index.docker.io';
+    const hub = isDockerHubHost(host);
     const keys = hub ? DOCKER_HUB_KEYS : [host, `https://${host}`, `http://${host}`];
     for (const key of keys) {
       const helper = this.credHelpers[key];
@@ -132,7 +164,7 @@ export class DockerConfigCredentials implements RegistryCredentialProvider {
         if (found) return [found];
       }
     }
-    return this.keyring.lookupCredentials(name).map(({ username, password }) => ({ source: this.file, username, password }));
+    return exactHostCredentials(this.keyring, name, host).map(({ username, password }) => ({ source: this.file, username, password }));
   }
 
   private fromHelper(helper: string, serverUrl: string): Promise<RegistryCredential | undefined> {
@@ -147,14 +179,15 @@ export class DockerConfigCredentials implements RegistryCredentialProvider {
 }
 
 /**
- * Credentials from `.dockerconfigjson` payloads (files given on the command line, pull
- * Secrets), matched with the kubelet's rules (every matching key, most specific first).
+ * Credentials from `.dockerconfigjson` payloads (`--docker-config` files, pull Secrets) for
+ * the registry client: only keys naming the contacted host exactly ({@link exactHostCredentials}),
+ * most specific path first.
  */
 export class KeyringCredentials implements RegistryCredentialProvider {
   constructor(private readonly keyring: CredentialKeyring) {}
 
-  public async credentialsFor(name: string, _host: string): Promise<RegistryCredential[]> {
-    return this.keyring.lookupCredentials(name).map(({ source, username, password }) => ({ source, username, password }));
+  public async credentialsFor(name: string, host: string): Promise<RegistryCredential[]> {
+    return exactHostCredentials(this.keyring, name, host).map(({ source, username, password }) => ({ source, username, password }));
   }
 }
 
