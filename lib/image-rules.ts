@@ -144,8 +144,8 @@ export function hostLikeNameFinding(object: ObjectRef, site: ImageSite, parsed: 
     why = `"${text}" is read as repository "sha256" on Docker Hub with a tag, not as a digest. Fix: write name@sha256:<hex>`;
   } else if (slash === -1 && first.includes('.')) {
     why = `"${text}" has no "/", so "${first}" is a repository on Docker Hub (${parsed.name}), not a registry host. Fix: add the repository path, e.g. ${first}/app:1.0`;
-  } else if (slash !== -1 && parsed.registry === '' && first.includes('.')) {
-    why = `"${first}" looks like a registry host but "_" is not allowed in host names, so the kubelet reads it as part of a repository path (${parsed.name}) with no registry host, and no pull secret for ${first} matches it. Fix: use the registry's real host name`;
+  } else if (slash !== -1 && parsed.registry === '') {
+    why = `"${first}" looks like a registry host but is not a valid host name ("_" is not allowed), so the reference parses with no registry host (${parsed.name}): container runtimes disagree on where such an image is pulled from, no pull secret for ${first} matches it, and kubepin lock refuses it. Fix: use the registry's real host name`;
   }
   if (!why) return undefined;
   return { code: 'host-like-name', severity: 'warning', object, path: site.path, image: site.image, message: why };

@@ -6,7 +6,7 @@ import { AuthContext, HostAccess, RegistryAuth, parseChallenge, pingHost } from 
 import { RegistryError } from './errors';
 import { RegistryCredential, RegistryCredentialProvider } from './credentials';
 import { Limiter } from './limiter';
-import { INDEX_TYPES, KNOWN_TYPES, MANIFEST_ACCEPT, SHA256_DIGEST, contentType, headerDigest, parsePlatform, platformDigests, sha256Digest, verifyBody } from './manifest-verification';
+import { INDEX_TYPES, KNOWN_TYPES, MANIFEST_ACCEPT, SHA256_DIGEST, contentType, headerDigest, parsePlatform, platformDigests, refuseEncodedBody, sha256Digest, verifyBody } from './manifest-verification';
 import { allowedScheme } from './plain-http';
 import { RetryPolicy } from './retries';
 import { checkStatus } from './status-errors';
@@ -160,6 +160,12 @@ export class RegistryClient implements ArtifactSource {
    */
   public resolve(image: string | ImageReference, options: ResolveOptions = {}): Promise<ResolvedImage> {
     const ref = typeof image === 'string' ? ImageReference.parse(image) : image;
+    if (ref.registry === '') {
+      // `a_b.c/x:1` parses (as upstream) with no registry host; a URL built from it would name the host "v2".
+      return Promise.reject(
+        new RegistryError('invalid-reference', '', `${ref.toString()}: has no registry host ("${ref.repository.split('/')[0]}" is not a valid host name: "_" is not allowed), and container runtimes disagree on where such an image is pulled from; refusing to resolve it. Fix: write the registry's real host name`),
+      );
+    }
     const platforms = [...new Set(options.platforms ?? [])].sort();
     for (const p of platforms) parsePlatform(p);
     const tagged = ref.tag === undefined ? ref : ref.withoutDigest();
@@ -253,6 +259,7 @@ export class RegistryClient implements ArtifactSource {
       const res = await this.fetchPath(host, state, image, `manifests/${reference}`, accept.join(', '), maxBytes, credential, what);
       if (res.status === 404) return undefined;
       checkStatus(res, host, what, credential);
+      refuseEncodedBody(res, host, what);
       const digest = sha256Digest(res.body);
       const claimed = headerDigest(res);
       if ((claimed !== undefined && claimed !== digest) || (SHA256_DIGEST.test(reference) && reference !== digest)) {
@@ -268,6 +275,7 @@ export class RegistryClient implements ArtifactSource {
     return this.withAccess(image, async (host, state, credential) => {
       const res = await this.fetchPath(host, state, image, `blobs/${digest}`, '*/*', maxBytes, credential, what);
       checkStatus(res, host, what, credential);
+      refuseEncodedBody(res, host, what);
       const actual = sha256Digest(res.body);
       if (actual !== digest) throw new RegistryError('digest-mismatch', host, `${what}: ${host} sent a blob whose bytes hash to ${actual}; refusing it`);
       return res.body;
@@ -386,7 +394,8 @@ export class RegistryClient implements ArtifactSource {
     let target = url;
     for (let hops = 0; hops <= 5; hops++) {
       const sameHost = target.host === host;
-      const headers: Record<string, string> = { Accept: body.accept, 'User-Agent': USER_AGENT };
+      // Bodies are hashed as received: ask for them unencoded (encoded ones are refused).
+      const headers: Record<string, string> = { Accept: body.accept, 'Accept-Encoding': 'identity', 'User-Agent': USER_AGENT };
       if (sameHost) {
         const { challenge } = await this.ping(host, state);
         const auth = await this.auth.authorization(host, challenge, scope, credential, image);

@@ -11,6 +11,7 @@ import { KubepinError } from '../errors';
  * - `redirect`: too many redirects, or a redirect to a plain-HTTP remote host.
  * - `insecure`: plain HTTP to a host that is neither loopback nor listed as insecure.
  * - `platform-not-found`: the index has no manifest for a requested platform.
+ * - `invalid-reference`: the image reference names no registry host (e.g. `a_b.c/x:1`); nothing was sent.
  * - `bad-response`: anything else the protocol does not allow (malformed digest, unknown media type, …).
  */
 export type RegistryErrorKind =
@@ -27,6 +28,7 @@ export type RegistryErrorKind =
   | 'redirect'
   | 'insecure'
   | 'platform-not-found'
+  | 'invalid-reference'
   | 'bad-response';
 
 /** A registry could not resolve an image. The message names the image, the host and the fix; never a secret. */

@@ -1,6 +1,7 @@
 import * as crypto from 'crypto';
 import { KubepinUsageError } from '../errors';
 import { RegistryError } from './errors';
+import { sanitizeRegistryText } from './registry-text';
 import type { HttpAnswer } from './transport';
 
 /** The manifest media types asked for, indexes first: without them registries down-convert to one platform. */
@@ -44,27 +45,68 @@ export function contentType(res: HttpAnswer): string | undefined {
   return value ? value.split(';')[0].trim() : undefined;
 }
 
-/** Hashes a manifest body; a digest header, when present, must agree. */
+/** Image manifest media types whose documents say `schemaVersion: 1`. */
+const SCHEMA1_TYPES: ReadonlySet<string> = new Set(['application/vnd.docker.distribution.manifest.v1+prettyjws', 'application/vnd.docker.distribution.manifest.v1+json']);
+
+/**
+ * Hashes a manifest body and checks it is what it claims: a digest header, when present, must
+ * agree; the body must be encoded as sent (no `Content-Encoding`: the hash of compressed bytes
+ * is not the manifest's digest) and parse as the manifest its media type says (a JSON object with
+ * the right `schemaVersion`, a `mediaType` field, when present, equal to the type, and the
+ * `manifests` array of an index or the `config`/`layers` of an image manifest). Anything else
+ * is refused: a wrong digest must never reach the lock.
+ */
 export function verifyBody(res: HttpAnswer, host: string, image: string): { digest: string; mediaType: string } {
+  refuseEncodedBody(res, host, image);
   const digest = sha256Digest(res.body);
   const header = res.headers['docker-content-digest'];
   const claimed = Array.isArray(header) ? header[0] : header;
   if (claimed !== undefined && claimed.trim() !== digest) {
-    throw new RegistryError('digest-mismatch', host, `${image}: ${host} says the manifest is ${JSON.stringify(claimed.slice(0, 80))} but its bytes hash to ${digest}; refusing to record either`);
+    throw new RegistryError('digest-mismatch', host, `${image}: ${host} says the manifest is ${JSON.stringify(sanitizeRegistryText(claimed, 80))} but its bytes hash to ${digest}; refusing to record either`);
   }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(res.body.toString('utf8'));
+  } catch {
+    throw new RegistryError('bad-response', host, `${image}: ${host} sent a manifest that is not JSON (${res.body.length} bytes); refusing to record its hash`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new RegistryError('bad-response', host, `${image}: ${host} sent a manifest that is not a JSON object; refusing to record its hash`);
+  }
+  const manifest = parsed as { mediaType?: unknown; schemaVersion?: unknown; manifests?: unknown; config?: unknown; layers?: unknown; fsLayers?: unknown };
   let mediaType = contentType(res);
   if (!mediaType || !KNOWN_TYPES.has(mediaType)) {
-    try {
-      const parsed = JSON.parse(res.body.toString('utf8')) as { mediaType?: unknown };
-      if (typeof parsed.mediaType === 'string') mediaType = parsed.mediaType;
-    } catch {
-      throw new RegistryError('bad-response', host, `${image}: ${host} sent a manifest that is not JSON`);
-    }
+    if (typeof manifest.mediaType === 'string') mediaType = manifest.mediaType;
   }
   if (!mediaType || !KNOWN_TYPES.has(mediaType)) {
-    throw new RegistryError('bad-response', host, `${image}: ${host} sent a manifest of unsupported type ${JSON.stringify(mediaType ?? '(none)')}`);
+    throw new RegistryError('bad-response', host, `${image}: ${host} sent a manifest of unsupported type ${JSON.stringify(sanitizeRegistryText(mediaType ?? '(none)', 80))}`);
+  }
+  const problem = manifestShapeProblem(manifest, mediaType);
+  if (problem) {
+    throw new RegistryError('bad-response', host, `${image}: ${host} sent a body served as ${mediaType} that is not one (${problem}); refusing to record its hash`);
   }
   return { digest, mediaType };
+}
+
+/** Why a parsed manifest is not a document of `mediaType`, or `undefined` when it is. */
+function manifestShapeProblem(manifest: { mediaType?: unknown; schemaVersion?: unknown; manifests?: unknown; config?: unknown; layers?: unknown; fsLayers?: unknown }, mediaType: string): string | undefined {
+  const schema1 = SCHEMA1_TYPES.has(mediaType);
+  if (manifest.schemaVersion !== (schema1 ? 1 : 2)) return `schemaVersion is ${JSON.stringify(manifest.schemaVersion ?? null)}, not ${schema1 ? 1 : 2}`;
+  if (manifest.mediaType !== undefined && manifest.mediaType !== mediaType) return `its mediaType field says ${JSON.stringify(sanitizeRegistryText(String(manifest.mediaType), 80))}`;
+  if (schema1) return Array.isArray(manifest.fsLayers) ? undefined : 'no fsLayers array';
+  if (INDEX_TYPES.has(mediaType)) return Array.isArray(manifest.manifests) ? undefined : 'no manifests array';
+  if (typeof manifest.config !== 'object' || manifest.config === null || Array.isArray(manifest.config)) return 'no config object';
+  return Array.isArray(manifest.layers) ? undefined : 'no layers array';
+}
+
+/**
+ * Refuses a body sent with a `Content-Encoding` (kubepin asks for `identity`): Node does not
+ * decode it, and the hash of encoded bytes is not the manifest's digest.
+ */
+export function refuseEncodedBody(res: HttpAnswer, host: string, what: string): void {
+  const encoding = res.headers['content-encoding'];
+  if (encoding === undefined || encoding.trim() === '' || encoding.trim().toLowerCase() === 'identity') return;
+  throw new RegistryError('bad-response', host, `${what}: ${host} sent the body with Content-Encoding ${JSON.stringify(sanitizeRegistryText(encoding, 40))} although kubepin asked for identity; its hash would not be the digest, refused`);
 }
 
 /** Parses `os/arch[/variant]`. */

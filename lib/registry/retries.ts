@@ -1,4 +1,5 @@
 import { RegistryError } from './errors';
+import { sanitizeRegistryText } from './registry-text';
 import { HttpAnswer, TransportError, toRegistryError } from './transport';
 
 /** Bounds of {@link RetryPolicy}. */
@@ -55,7 +56,7 @@ export class RetryPolicy {
       if (res.status === 429) {
         const wait = retryAfterMs(res.headers['retry-after']) ?? this.backoff(attempt);
         if (wait > maxRetryAfterMs || attempt >= retries) {
-          throw new RegistryError('rate-limited', host, `${what}: ${host} is rate-limiting (HTTP 429${res.headers['retry-after'] ? `, Retry-After ${String(res.headers['retry-after'])}` : ''}); try again later or use a mirror`, 429);
+          throw new RegistryError('rate-limited', host, `${what}: ${host} is rate-limiting (HTTP 429${res.headers['retry-after'] ? `, Retry-After ${sanitizeRegistryText(String(res.headers['retry-after']), 40)}` : ''}); try again later or use a mirror`, 429);
         }
         await sleep(wait);
         continue;

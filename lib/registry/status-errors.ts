@@ -1,4 +1,5 @@
 import { RegistryError } from './errors';
+import { sanitizeRegistryText } from './registry-text';
 import type { RegistryCredential } from './credentials';
 import type { HttpAnswer } from './transport';
 
@@ -31,8 +32,9 @@ function registryErrorDetail(body: Buffer): string {
     const data = JSON.parse(body.toString('utf8')) as { errors?: Array<{ code?: unknown; message?: unknown }> };
     const first = data.errors?.[0];
     if (first && typeof first.code === 'string') {
-      const message = typeof first.message === 'string' ? `: ${first.message.slice(0, 200)}` : '';
-      return ` [${first.code}${message}]`;
+      // Registry-supplied: sanitized (one registry echoed the request's Authorization header).
+      const message = typeof first.message === 'string' ? `: ${sanitizeRegistryText(first.message)}` : '';
+      return ` [${sanitizeRegistryText(first.code, 40)}${message}]`;
     }
   } catch {
     // Not the registry error format.
