@@ -53,7 +53,14 @@ process.once('exit', () => {
 });
 
 /** Starts a registry; always `stop()` it (afterAll). */
-export async function startRegistry(options: { auth?: 'anonymous' | 'basic' | 'token'; tls?: boolean } = {}): Promise<TestRegistryDetails> {
+export async function startRegistry(
+  options: {
+    auth?: 'anonymous' | 'basic' | 'token';
+    tls?: boolean;
+    /** For `auth: 'token'`: the `host:port` to put in the realm instead of the token server's own (e.g. a proxy in front of it). */
+    tokenRealmHost?: (tokenServerHost: string) => Promise<string>;
+  } = {},
+): Promise<TestRegistryDetails> {
   if (!fs.existsSync(REGISTRY_BINARY)) {
     throw new Error(`${REGISTRY_BINARY} not found: the registry integration tests need Debian's docker-registry package (apt-get install docker-registry; .ci/run installs it)`);
   }
@@ -82,7 +89,7 @@ export async function startRegistry(options: { auth?: 'anonymous' | 'basic' | 't
       authConfig.push(
         'auth:',
         '  token:',
-        `    realm: ${tokenServer.realm}`,
+        `    realm: ${options.tokenRealmHost ? tokenServer.realm.replace(new URL(tokenServer.realm).host, await options.tokenRealmHost(new URL(tokenServer.realm).host)) : tokenServer.realm}`,
         '    service: kubepin-test-registry',
         '    issuer: kubepin-test-issuer',
         `    rootcertbundle: ${path.join(dir, 'token.pem')}`,
