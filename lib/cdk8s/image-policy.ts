@@ -5,37 +5,25 @@ import { PullPolicy, isPullPolicy } from '../pull-policy';
 import { ImageReference } from '../image-reference';
 import { PolicyRuntime, PullSecretConstruct, findPullSecrets, nearestRuntime, setRuntime } from './policy-runtime';
 import { PrePullDaemonSet } from './pre-pull-daemon-set';
-import { PullSecretDeclaration } from '../policy';
+import { ImagePolicyOptions, PullSecretDeclaration } from '../policy';
 import { ConstructFinding } from './findings';
 import { resolveLock } from './lock-file';
 import { addPrePullImage } from './pre-pull';
 
-/** Props of {@link ImagePolicy}. */
-export interface ImagePolicyProps {
+/**
+ * Props of {@link ImagePolicy}: the core's {@link ImagePolicyOptions}, with the lock, pull
+ * secrets and pre-pulled images as the cdk8s app has them (service accounts and the signature
+ * policy are found in the construct tree and next to the lock).
+ */
+export interface ImagePolicyProps extends Omit<ImagePolicyOptions, 'lock' | 'pullSecrets' | 'prePulled' | 'serviceAccounts' | 'signatures'> {
   /** The lock, or a path to it. @default `kubepin.lock.json` next to `cdk8s.yaml` (or the `kubepin:lockFile` context value) */
   readonly lock?: ImageLock | string;
   /** Pull secrets to attach to the pods whose images they serve. @default every RegistryPullSecret in the app */
   readonly pullSecrets?: readonly PullSecretConstruct[];
-  /** Force this pull policy on every image. @default none: keep explicit ones, else IfNotPresent for pinned images */
-  readonly pullPolicy?: PullPolicy;
-  /** Policy for containers left without one. @default IfNotPresent for pinned images, the API server's default otherwise */
-  readonly defaultPullPolicy?: PullPolicy;
   /** Images to pre-pull with a PrePullDaemonSet in this scope; `Never` is allowed only for pre-pulled images. @default none */
   readonly prePulled?: ReadonlyArray<Image | string>;
-  /** Registry keys that need credentials (a pod pulling from them with no serving secret is an error). @default none */
-  readonly privateRegistries?: readonly string[];
-  /** Registry keys that are public (a secret matching them is a warning). @default none */
-  readonly publicRegistries?: readonly string[];
-  /** Registry keys images may come from. @default any registry */
-  readonly allowedRegistries?: readonly string[];
-  /** Images missing from the lock are errors instead of warnings. @default false */
-  readonly strict?: boolean;
   /** Print errors as warnings and never fail synthesis (for adopting kubepin on an existing app). @default false */
   readonly reportOnly?: boolean;
-  /** Keep the tag next to the digest (`repo:tag@sha256:…`). @default true */
-  readonly keepTag?: boolean;
-  /** Record the images as written in the `kubepin.dev/original-images` annotation. @default true */
-  readonly annotate?: boolean;
   /** Where warnings are printed. @default a line on standard error per finding */
   readonly log?: (line: string) => void;
 }
@@ -115,23 +103,16 @@ export class ImagePolicy extends Construct {
   }
 
   private settings() {
-    const p = this.props;
+    const { lock: _lock, pullSecrets, prePulled, reportOnly, log, ...core } = this.props;
     return {
       options: {
+        ...core,
         lock: this.lock,
-        strict: p.strict,
-        keepTag: p.keepTag,
-        pullPolicy: p.pullPolicy,
-        defaultPullPolicy: p.defaultPullPolicy,
-        prePulled: (p.prePulled ?? []).map((i) => (Image.isImage(i) ? i.text : i)).filter((t) => ImageReference.tryParse(t) !== undefined),
-        privateRegistries: p.privateRegistries,
-        publicRegistries: p.publicRegistries,
-        allowedRegistries: p.allowedRegistries,
-        annotate: p.annotate,
+        prePulled: (prePulled ?? []).map((i) => (Image.isImage(i) ? i.text : i)).filter((t) => ImageReference.tryParse(t) !== undefined),
       },
-      pullSecrets: p.pullSecrets,
-      reportOnly: p.reportOnly === true,
-      log: p.log ?? ((line: string) => process.stderr.write(`${line}\n`)),
+      pullSecrets,
+      reportOnly: reportOnly === true,
+      log: log ?? ((line: string) => process.stderr.write(`${line}\n`)),
     };
   }
 }

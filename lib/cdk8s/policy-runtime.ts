@@ -1,7 +1,8 @@
 import { ApiObject, Chart } from 'cdk8s';
 import { IConstruct } from 'constructs';
 import { KubepinError } from '../errors';
-import { ConstructFinding, ImagePolicyError, formatConstructFinding } from './findings';
+import { ConstructFinding, formatConstructFinding } from './findings';
+import { ImagePolicyError, dispatchFindings } from '../policy-findings';
 import { ImagePolicyOptions, PolicyEngine, PullSecretDeclaration, ServiceAccountPullSecrets } from '../policy';
 import { JsonObject, findPodTemplate, isObject } from '../workloads';
 import { findTypedState } from './typed-state';
@@ -119,16 +120,16 @@ export class PolicyRuntime {
       this.results.set(obj, out);
     }
     this.findingsByChart.set(chart.node.path, findings);
-    const errors = findings.filter((f) => f.severity === 'error');
-    for (const f of findings) {
-      if (f.severity !== 'error' || settings.reportOnly) settings.log(`kubepin: ${formatConstructFinding(f)}`);
-    }
-    if (errors.length > 0 && !settings.reportOnly) {
-      throw new ImagePolicyError(
+    dispatchFindings(findings, {
+      format: (f) => `kubepin: ${formatConstructFinding(f)}`,
+      warn: settings.log,
+      info: settings.log,
+      reportOnly: settings.reportOnly,
+      fail: (errors, all) => new ImagePolicyError(
         `kubepin image policy: ${errors.length} error(s) in chart ${chart.node.path || '<root>'}:\n${errors.map((e) => `  ${formatConstructFinding(e)}`).join('\n')}`,
-        findings,
-      );
-    }
+        all,
+      ),
+    });
   }
 }
 

@@ -14,44 +14,17 @@ import {
 /** Context key naming a lock file the pre-pull DaemonSets pin from when no `lock` prop is given. */
 export const LOCK_FILE_CONTEXT = 'kubepin:lockFile';
 
-/** Props of {@link PrePullDaemonSet}. */
-export interface PrePullDaemonSetProps {
-  /** Images to pre-pull; more can be added with {@link PrePullDaemonSet.addImage}. @default none */
-  readonly images?: readonly (string | PrePullImage)[];
+/**
+ * Props of {@link PrePullDaemonSet}: the core's {@link PrePullOptions}, with defaults taken
+ * from the construct tree where the app has them.
+ */
+export interface PrePullDaemonSetProps extends PrePullOptions {
   /** Namespace of the ServiceAccount and DaemonSet(s); pull secrets must live there. @default the chart's namespace */
   readonly namespace?: string;
   /** `metadata.name` of the ServiceAccount and DaemonSet (split ones get `-1`, `-2`, …). @default a unique name derived from the construct path */
   readonly name?: string;
   /** Where digests come from. @default the lock an `ImagePolicy` in scope hands over, else the app's lock file (the `kubepin:lockFile` context value, else `kubepin.lock.json` next to `cdk8s.yaml`) */
   readonly lock?: DigestSource;
-  /** Images missing from the lock fail synthesis. @default false */
-  readonly strict?: boolean;
-  /** Pull secrets the cluster has, matched to images by the kubelet's rules. @default none */
-  readonly pullSecrets?: readonly PullSecretDeclaration[];
-  /** Node scope replacing the union of the images' workloads' scopes. @default the union of the scopes given with the images */
-  readonly nodeScope?: NodeScope;
-  /** Only nodes of these architectures (`kubernetes.io/arch`). @default every architecture */
-  readonly arch?: string | readonly string[];
-  /** Tolerations added to reach tainted pools. @default none */
-  readonly tolerations?: readonly object[];
-  /** Replace every pod at once on a change (`maxUnavailable: 100%`). @default false (surge 25%, keep old pods until new ones pulled) */
-  readonly fast?: boolean;
-  /** `priorityClassName` of the pods. @default none */
-  readonly priorityClassName?: string;
-  /** Image holding a static no-op binary. @default "busybox:1.36.1" */
-  readonly helperImage?: string;
-  /** Path of that binary in the helper image. @default "/bin/busybox" */
-  readonly helperBinary?: string;
-  /** Image of the main container. @default "registry.k8s.io/pause:3.10" */
-  readonly pauseImage?: string;
-  /** Spread the images over this many DaemonSets (parallel pulls on kubelets that allow them). @default 1 */
-  readonly split?: number;
-  /** More images than this per pod is a finding. @default 50 */
-  readonly maxImagesPerPod?: number;
-  /** Memory limit of each container, at least 32Mi. @default "32Mi" */
-  readonly memoryLimit?: string;
-  /** Extra labels on the objects. @default none */
-  readonly labels?: Readonly<Record<string, string>>;
 }
 
 const PREPULL_SYMBOL = Symbol.for('kubepin.cdk8s.PrePullDaemonSet');

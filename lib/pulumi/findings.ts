@@ -1,18 +1,24 @@
 import * as pulumi from '@pulumi/pulumi';
 import { Finding, formatFinding } from '../findings';
-import { ImagePolicyViolationError } from './pin';
+import { ImagePolicyError, dispatchFindings } from '../policy-findings';
 
 /**
- * Reports a component's findings: errors throw one {@link ImagePolicyViolationError} listing them
- * all (so the program fails before the resource is registered), warnings and infos go to the Pulumi log.
+ * Reports the findings of one resource or component by the core's rule: errors throw one
+ * {@link ImagePolicyError} listing them all (so the program fails before the resource is
+ * registered); warnings go to `onWarning` (default `pulumi.log.warn`), infos to `onWarning`
+ * when given, else `pulumi.log.info`.
  */
-export function reportFindings(label: string, findings: readonly Finding[], onWarning?: (message: string) => void): void {
-  const errors = findings.filter((f) => f.severity === 'error');
-  if (errors.length > 0) throw new ImagePolicyViolationError(label, errors);
-  for (const finding of findings) {
-    const message = `kubepin: ${label}: ${formatFinding(finding)}`;
-    if (onWarning) onWarning(message);
-    else if (finding.severity === 'warning') void pulumi.log.warn(message);
-    else void pulumi.log.info(message);
-  }
+export function reportFindings(
+  label: string,
+  findings: readonly Finding[],
+  onWarning?: (message: string) => void,
+  once?: { readonly seen: Set<string>; readonly key: (finding: Finding) => string },
+): void {
+  dispatchFindings(findings, {
+    format: (f) => `kubepin: ${label}: ${formatFinding(f)}`,
+    warn: onWarning ?? ((m) => void pulumi.log.warn(m)),
+    info: onWarning ?? ((m) => void pulumi.log.info(m)),
+    fail: (errors) => new ImagePolicyError(`kubepin image policy rejected ${label}:\n${errors.map((f) => `  - ${formatFinding(f)}`).join('\n')}`, errors),
+    ...(once ? { once } : {}),
+  });
 }

@@ -5,23 +5,22 @@ import { ImageReference } from '../image-reference';
 import { DigestSource, ImageLock, LockEntry, lockReferenceOf } from '../lock';
 import { ImagePolicyOptions, PolicyEngine, ServiceAccountPullSecrets } from '../policy';
 import { stackState } from './stack-state';
+import { reportFindings } from './findings';
+import { ImagePolicyError } from '../policy-findings';
 import { PulumiImagePolicyOptions } from './policy-options';
 import { activeCollector } from '../image-collector';
 import { JsonObject, findPodTemplate, isObject, isWorkloadKind } from '../workloads';
 
 export { DigestResolver, PulumiImagePolicyOptions } from './policy-options';
+export { ImagePolicyError } from '../policy-findings';
 
-/** The image policy rejected a resource: every error finding is listed in the message. */
-export class ImagePolicyViolationError extends KubepinError {
-  constructor(
-    /** `type "name"` of the resource. */
-    public readonly resource: string,
-    /** The error findings. */
-    public readonly findings: readonly Finding[],
-  ) {
-    super(`kubepin image policy rejected ${resource}:\n${findings.map((f) => `  - ${formatFinding(f)}`).join('\n')}`);
-  }
-}
+/**
+ * The image policy rejected a resource. The core's one policy error class under the name the
+ * Pulumi face has always used.
+ */
+export const ImagePolicyViolationError = ImagePolicyError;
+/** @see ImagePolicyViolationError */
+export type ImagePolicyViolationError = ImagePolicyError;
 
 /** `kubernetes:<group>/<version>:<Kind>` (core group: `kubernetes:core/v1:Pod`). */
 const K8S_TYPE = /^kubernetes:[a-z0-9.]*\/?v[0-9a-z]+:([A-Za-z]+)$/;
@@ -143,18 +142,9 @@ export class PropsPinner {
   }
 
   private report(label: string, findings: readonly Finding[]): void {
-    const errors = findings.filter((f) => f.severity === 'error');
-    if (errors.length > 0) throw new ImagePolicyViolationError(label, errors);
-    for (const finding of findings) {
-      const message = `kubepin: ${label}: ${formatFinding(finding)}`;
-      // The policy can run more than once per resource (component + stack policy): say it once.
-      // Keyed by resource name (a component and its Kubernetes child share it), not type.
-      const key = `${label.replace(/^\S+ /, '')} ${formatFinding(finding)}`;
-      const warned = stackState().warned;
-      if (warned.has(key)) continue;
-      warned.add(key);
-      (this.pulumiOptions.onWarning ?? ((m: string) => pulumi.log.warn(m)))(message);
-    }
+    // The policy can run more than once per resource (component + stack policy): say it once.
+    // Keyed by resource name (a component and its Kubernetes child share it), not type.
+    reportFindings(label, findings, this.pulumiOptions.onWarning, { seen: stackState().warned, key: (f) => `${label.replace(/^\S+ /, '')} ${formatFinding(f)}` });
   }
 
   private needsResolution(object: JsonObject): boolean {

@@ -170,4 +170,17 @@ describe('PrePullDaemonSet', () => {
     expect(() => new PrePullDaemonSet(app2, 'loose')).toThrow(/loose: a pre-pull DaemonSet must be created inside a cdk8s Chart.*Fix/);
     expect(() => PrePullDaemonSet.of(new Construct(app2, 'x'))).toThrow(/x: a pre-pull DaemonSet must be created inside a cdk8s Chart/);
   });
+  test('props are the core PrePullOptions: keepTag and binVolumeSizeLimit reach the DaemonSet as with buildPrePull', () => {
+    const app = Testing.app();
+    const chart = new Chart(app, 'shop', { namespace: 'web' });
+    new PrePullDaemonSet(chart, 'pp', { name: 'prepull', lock: publicLock(), images: ['nginx:1.27.5'], keepTag: false, binVolumeSizeLimit: '8Mi' });
+    const [ds] = daemonSets(Testing.synth(chart));
+    const core = buildPrePull({ name: 'prepull', namespace: 'web', lock: publicLock(), images: ['nginx:1.27.5'], keepTag: false, binVolumeSizeLimit: '8Mi' }).daemonSets[0] as any;
+    expect(ds.spec.template.spec.volumes).toEqual(core.spec.template.spec.volumes);
+    expect(ds.spec.template.spec.volumes[0].emptyDir.sizeLimit).toBe('8Mi');
+    const images = ds.spec.template.spec.initContainers.map((c: any) => c.image);
+    expect(images).toEqual(core.spec.template.spec.initContainers.map((c: any) => c.image));
+    // keepTag: false pins by digest alone.
+    expect(images.some((i: string) => /^docker\.io\/library\/nginx@sha256:|^nginx@sha256:/.test(i))).toBe(true);
+  });
 });
