@@ -5,7 +5,9 @@
  *
  *   node -r ./scripts/ts-register.js scripts/bench-synth.ts
  *
- * Environment: BENCH_DEPLOYMENTS (default 1000), BENCH_RUNS (pairs, default 7).
+ * Environment: BENCH_DEPLOYMENTS (default 1000), BENCH_RUNS (pairs, default 7),
+ * BENCH_CDK8S_PLUS (the cdk8s-plus majors to measure, each on its own; default "27,33": the
+ * baseline major and the one `cdk8s init` installs).
  * Targets from the issue: time ratio ≤ 1.15, memory ratio ≤ 1.2. Nothing here asserts them.
  */
 import { spawnSync } from 'child_process';
@@ -15,6 +17,7 @@ import * as path from 'path';
 const DEPLOYMENTS = Number(process.env.BENCH_DEPLOYMENTS ?? 1000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 7);
 const DISTINCT_IMAGES = 250;
+const MAJORS = (process.env.BENCH_CDK8S_PLUS ?? '27,33').split(',').map((m) => m.trim()).filter(Boolean);
 
 /** Real public index digests; the bench reuses them for synthetic names (nothing is pulled). */
 const REAL_DIGESTS = [
@@ -43,10 +46,10 @@ function imageOf(i: number): string {
   return `ghcr.io/acme/svc-${i % DISTINCT_IMAGES}:1.${i % 5}.0`;
 }
 
-function child(mode: 'baseline' | 'policy'): void {
+function child(mode: 'baseline' | 'policy', major: string): void {
   /* eslint-disable @typescript-eslint/no-require-imports */
   const { App, Chart } = require('cdk8s') as typeof import('cdk8s');
-  const kplus = require('cdk8s-plus-27') as typeof import('cdk8s-plus-27');
+  const kplus = require(`cdk8s-plus-${major}`) as typeof import('cdk8s-plus-27');
   const { ImagePolicy } = require('../lib/cdk8s') as typeof import('../lib/cdk8s');
   const { ImageLock } = require('../lib/lock') as typeof import('../lib/lock');
   /* eslint-enable @typescript-eslint/no-require-imports */
@@ -78,8 +81,8 @@ function median(values: number[]): number {
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
-function run(mode: 'baseline' | 'policy'): Sample {
-  const result = spawnSync(process.execPath, ['-r', path.join(__dirname, 'ts-register.js'), __filename, '--child', mode], {
+function run(mode: 'baseline' | 'policy', major: string): Sample {
+  const result = spawnSync(process.execPath, ['-r', path.join(__dirname, 'ts-register.js'), __filename, '--child', mode, major], {
     encoding: 'utf8',
     env: process.env,
     maxBuffer: 16 * 1024 * 1024,
@@ -89,12 +92,16 @@ function run(mode: 'baseline' | 'policy'): Sample {
 }
 
 function main(): void {
+  for (const major of MAJORS) measure(major);
+}
+
+function measure(major: string): void {
   const samples: Sample[] = [];
   // Warm the OS file cache once so the first pair is not penalized.
-  run('baseline');
+  run('baseline', major);
   for (let i = 0; i < RUNS; i++) {
     const order: Array<'baseline' | 'policy'> = i % 2 === 0 ? ['baseline', 'policy'] : ['policy', 'baseline'];
-    for (const mode of order) samples.push(run(mode));
+    for (const mode of order) samples.push(run(mode, major));
   }
   const of = (mode: string) => samples.filter((s) => s.mode === mode);
   const base = of('baseline');
@@ -108,7 +115,7 @@ function main(): void {
   const g0 = median(base.map((s) => s.maxRssKb - s.baseRssKb));
   const g1 = median(pol.map((s) => s.maxRssKb - s.baseRssKb));
   const lines = [
-    `bench-synth: ${DEPLOYMENTS} cdk8s-plus Deployments × 3 containers, one chart, ${RUNS} paired processes (median)`,
+    `bench-synth: ${DEPLOYMENTS} cdk8s-plus-${major} Deployments × 3 containers, one chart, ${RUNS} paired processes (median)`,
     `  without policy: ${t0.toFixed(0)} ms wall, ${c0.toFixed(0)} ms CPU, peak RSS ${(m0 / 1024).toFixed(1)} MiB (synthesis growth ${(g0 / 1024).toFixed(1)} MiB), ${base[0].bytes} bytes of YAML`,
     `  with policy:    ${t1.toFixed(0)} ms wall, ${c1.toFixed(0)} ms CPU, peak RSS ${(m1 / 1024).toFixed(1)} MiB (synthesis growth ${(g1 / 1024).toFixed(1)} MiB), ${pol[0].bytes} bytes of YAML`,
     `  time ratio   ${(t1 / t0).toFixed(3)}× wall, ${(c1 / c0).toFixed(3)}× CPU (target ≤ 1.15×)`,
@@ -118,5 +125,5 @@ function main(): void {
 }
 
 const childIndex = process.argv.indexOf('--child');
-if (childIndex !== -1) child(process.argv[childIndex + 1] as 'baseline' | 'policy');
+if (childIndex !== -1) child(process.argv[childIndex + 1] as 'baseline' | 'policy', process.argv[childIndex + 2]);
 else main();

@@ -139,6 +139,24 @@ export class RegistryPullSecret extends Construct implements PullSecretConstruct
       this.node.addValidation({ validate: () => [message] });
     }
     this.apiObjects = objects;
+    if (this.built && (source.type === 'credentials' || source.type === 'dockerConfigFile')) this.warnCredentialInOutput();
+  }
+
+  /**
+   * A Secret built from credentials or a Docker config file carries the real credential in the
+   * synthesized YAML: say so at every synthesis (names and registries only, never the secret).
+   */
+  private warnCredentialInOutput(): void {
+    const root = this.node.root as { outdir?: unknown };
+    const relative = typeof root.outdir === 'string' ? path.relative(process.cwd(), root.outdir) : undefined;
+    const outdir = relative === undefined ? 'the output directory' : relative === '' ? '.' : relative.startsWith('..') ? root.outdir as string : relative;
+    const registries = this.built!.registries.join(', ');
+    this.node.addValidation({
+      validate: () => {
+        process.stderr.write(`kubepin: [${this.node.path}] warning: Secret ${this.name} holds the registry credential for ${registries} in plain base64, and cdk8s writes it to ${outdir}/: do not commit or publish ${outdir}/ (add it to .gitignore), and keep CI artifacts of it private. Fix: use RegistryPullSecret.fromExistingSecret or fromExternalSecret so no credential is synthesized\n`);
+        return [];
+      },
+    });
   }
 
   /** The name and registries for the policy. @throws when the secret's definition is wrong. */

@@ -60,6 +60,28 @@ describe('RegistryPullSecret', () => {
     expect(podSpec(docs.find((d) => d.kind === 'Deployment')).imagePullSecrets).toEqual([{ name: secret.name }]);
   });
 
+  test('fromCredentials warns at synthesis that the output now holds a credential (never printing it)', () => {
+    process.env.KUBEPIN_TEST_GHCR_TOKEN = TOKEN;
+    const c = chart();
+    RegistryPullSecret.fromCredentials(c, 'ghcr', { name: 'ghcr-pull', registry: 'ghcr.io', username: 'ci-bot', passwordEnv: 'KUBEPIN_TEST_GHCR_TOKEN' });
+    RegistryPullSecret.fromExistingSecret(c, 'quay', 'quay-pull', { registries: ['quay.io'] });
+    const written: string[] = [];
+    const spy = jest.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      written.push(String(chunk));
+      return true;
+    });
+    try {
+      Testing.synth(c);
+    } finally {
+      spy.mockRestore();
+    }
+    const warnings = written.filter((line) => line.includes('holds the registry credential'));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/^kubepin: \[[^\]]*\/ghcr\] warning: Secret ghcr-pull holds the registry credential for ghcr\.io .*do not commit or publish .*\.gitignore.*Fix: use RegistryPullSecret\.fromExistingSecret or fromExternalSecret/);
+    expect(written.join('')).not.toContain(TOKEN);
+    expect(written.join('')).not.toContain(Buffer.from(`ci-bot:${TOKEN}`).toString('base64'));
+  });
+
   test('a literal password fails synthesis with the path and the fix, and the password is not in the message', () => {
     const c = chart();
     RegistryPullSecret.fromCredentials(c, 'ghcr', { registry: 'ghcr.io', username: 'ci-bot', password: TOKEN });
