@@ -31,6 +31,9 @@ export type RegistryErrorKind =
   | 'invalid-reference'
   | 'bad-response';
 
+/** Longest {@link RegistryError} message. */
+export const MAX_REGISTRY_ERROR_CHARS = 2000;
+
 /** A registry could not resolve an image. The message names the image, the host and the fix; never a secret. */
 export class RegistryError extends KubepinError {
   /** What went wrong. */
@@ -41,7 +44,8 @@ export class RegistryError extends KubepinError {
   public readonly host: string;
 
   constructor(kind: RegistryErrorKind, host: string, message: string, status?: number) {
-    super(message);
+    // Messages may list what a registry sent (an index's platforms): never a 300 KB error.
+    super(message.length > MAX_REGISTRY_ERROR_CHARS ? `${message.slice(0, MAX_REGISTRY_ERROR_CHARS - 1)}…` : message);
     this.kind = kind;
     this.host = host;
     this.status = status;

@@ -134,7 +134,10 @@ export function platformDigests(body: Buffer, platforms: string[], host: string,
     const match = p.variant ? candidates.find((e) => e.platform?.variant === p.variant) : (candidates.find((e) => e.platform?.variant === undefined) ?? candidates[0]);
     if (!match) {
       const available = entries.map((e) => [e.platform?.os, e.platform?.architecture, e.platform?.variant].filter((x) => typeof x === 'string').join('/')).filter(Boolean);
-      throw new RegistryError('platform-not-found', host, `${image}: the index has no ${wanted} manifest (it has ${available.join(', ') || 'none'})`);
+      // A registry decides how long this list is: name a few, count the rest.
+      const named = available.slice(0, 20).map((a) => sanitizeRegistryText(a, 60)).join(', ');
+      const more = available.length > 20 ? ` and ${available.length - 20} more` : '';
+      throw new RegistryError('platform-not-found', host, `${image}: the index has no ${wanted} manifest (it has ${named || 'none'}${more})`);
     }
     out[wanted] = match.digest as string;
   }
