@@ -1,5 +1,5 @@
 import { ImageReference, InvalidImageReferenceError } from './image-reference';
-import { PullPolicy, defaultPullPolicy, isPullPolicy } from './pull-policy';
+import { PullPolicy, defaultPullPolicy, isPullPolicy, isUnsetPullPolicy } from './pull-policy';
 import { CredentialKeyring, registryKeyMatches } from './credentials/keyring';
 import { DigestSource, LockEntry, lockReferenceOf } from './lock';
 import { ImageCollector, activeCollector } from './image-collector';
@@ -9,7 +9,7 @@ import {
   invalidImageFinding, latestTagFinding, latestWithDigestFinding, matchesAnyRegistryKey, neverWithoutPrePullFinding,
   ImageParseCache, prePullCovers, registryNotAllowedFinding, secretForPublicRegistryFinding,
 } from './image-rules';
-import { ImageSite, JsonObject, PodTemplate, findPodTemplate, flattenObjects, isObject, objectRef, siteLabel } from './workloads';
+import { ImageSite, JsonObject, PodTemplate, findPodTemplate, isObject, objectRef, siteLabel } from './workloads';
 import { KubepinUsageError, describeType } from './errors';
 
 /** Annotation on each pod template listing the images as written before pinning. */
@@ -86,7 +86,7 @@ export interface ImagePolicyResult {
 /**
  * Pins every image of every pod template in `objects` from the lock, sets an explicit pull
  * policy on each, attaches the pull secrets that serve them, and reports findings.
- * Running it on its own output changes nothing.
+ * A `…List` comes back as a List with its items pinned. Running it on its own output changes nothing.
  */
 export function applyImagePolicy(objects: readonly unknown[], options: ImagePolicyOptions = {}): ImagePolicyResult {
   if (!Array.isArray(objects)) {
@@ -94,10 +94,18 @@ export function applyImagePolicy(objects: readonly unknown[], options: ImagePoli
   }
   const engine = new PolicyEngine(options);
   const out: JsonObject[] = [];
-  for (const object of flattenObjects(objects)) {
-    out.push(engine.apply(object));
+  for (const object of objects) {
+    if (isObject(object)) out.push(applyKeepingLists(engine, object));
   }
   return { objects: out, findings: engine.findings };
+}
+
+/** `engine.apply` on an object, or on each item of a `…List` (returned as the List it was, as kubectl keeps it). */
+function applyKeepingLists(engine: PolicyEngine, object: JsonObject, depth = 0): JsonObject {
+  if (depth < 10 && typeof object.kind === 'string' && object.kind.endsWith('List') && Array.isArray(object.items)) {
+    return { ...object, items: object.items.map((item) => (isObject(item) ? applyKeepingLists(engine, item, depth + 1) : item)) };
+  }
+  return engine.apply(object);
 }
 
 /**
@@ -260,7 +268,7 @@ export class PolicyEngine {
 
   private setPolicy(ref: ObjectRef, site: ImageSite, image: ImageReference): void {
     const existing = site.holder[site.policyField];
-    const keepExisting = existing !== undefined && !this.options.pullPolicy && !this.options.replaceExistingPullPolicy;
+    const keepExisting = !isUnsetPullPolicy(existing) && !this.options.pullPolicy && !this.options.replaceExistingPullPolicy;
     if (keepExisting && !isPullPolicy(existing)) {
       this.report(ref, 'invalid-pull-policy', 'error', site.policyPath, site.image,
         `${site.policyField} ${JSON.stringify(existing)} is not one of Always, IfNotPresent, Never; the API server rejects the object. Fix: use one of the three`);

@@ -21,6 +21,14 @@ export function isPullPolicy(value: unknown): value is PullPolicy {
   return typeof value === 'string' && POLICIES.has(value);
 }
 
+/**
+ * True when an `imagePullPolicy` field counts as not set: absent, `null` or `""` (what `helm
+ * template` writes for an unset value). The API server defaults all three, it rejects none.
+ */
+export function isUnsetPullPolicy(value: unknown): value is undefined | null | '' {
+  return value === undefined || value === null || value === '';
+}
+
 /** Returns `value` as a {@link PullPolicy}, or throws a usage error naming `where`. */
 export function requirePullPolicy(value: unknown, where: string): PullPolicy {
   if (!isPullPolicy(value)) {

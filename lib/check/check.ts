@@ -1,6 +1,6 @@
 import { createHash } from 'crypto';
 import { ImageReference, InvalidImageReferenceError } from '../image-reference';
-import { PullPolicy, defaultPullPolicy, isPullPolicy } from '../pull-policy';
+import { PullPolicy, defaultPullPolicy, isPullPolicy, isUnsetPullPolicy } from '../pull-policy';
 import { CredentialKeyring } from '../credentials/keyring';
 import { Finding, FindingCode, ObjectRef, Severity } from '../findings';
 import { ManifestDocument } from '../manifests';
@@ -262,6 +262,8 @@ class Checker {
 
     for (const site of template.sites) {
       if (site.image === '') {
+        // `image: {{ .Values.image }}` is reported once as an unrendered template, not as a missing image.
+        if (holdsTemplateMapping(site.holder[site.imageField])) continue;
         // The one image check the API server makes: the object is refused at apply time.
         this.report(object, 'invalid-image', 'error', site.path, site.image,
           `${site.type === 'imageVolume' ? `image volume ${site.name} has no reference` : `container ${site.name} has no image`}; the API server rejects the object. Fix: set ${site.imageField}`);
@@ -275,9 +277,9 @@ class Checker {
       this.add(object, hostLikeNameFinding(ref, site, parsed));
       this.add(object, registryNotAllowedFinding(ref, site, parsed, this.options.allowedRegistries));
       this.add(object, latestTagFinding(ref, site, parsed));
-      if (site.holder[site.policyField] === undefined) this.add(object, latestWithDigestFinding(ref, site, parsed));
       const explicit = site.holder[site.policyField];
-      if (explicit !== undefined && !isPullPolicy(explicit)) {
+      if (isUnsetPullPolicy(explicit)) this.add(object, latestWithDigestFinding(ref, site, parsed));
+      else if (!isPullPolicy(explicit)) {
         this.report(object, 'invalid-pull-policy', 'error', site.policyPath, site.image,
           `${site.policyField} ${JSON.stringify(explicit)} is not one of Always, IfNotPresent, Never; the API server rejects the object. Fix: use one of the three`);
         continue;
@@ -372,4 +374,27 @@ function validateOptions(options: CheckOptions): void {
   if (options.secretFiles !== undefined && !isObject(options.secretFiles)) {
     throw new KubepinUsageError(`check option secretFiles must map Secret names to .dockerconfigjson payloads, got ${describeType(options.secretFiles)}`);
   }
+}
+
+/** True when `value` holds a `{{ … }}` template action read as a YAML mapping (reported as an unreadable manifest by `problemFindings`). */
+export function holdsTemplateMapping(value: unknown): boolean {
+  return templateKeyPath(value, '', 0) !== undefined;
+}
+
+/** The JSON path of the first mapping whose key was itself a mapping (`{{ x }}` read as YAML), if any. */
+export function templateKeyPath(value: unknown, at: string, depth: number): string | undefined {
+  if (depth > 64 || value === null || typeof value !== 'object') return undefined;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const found = templateKeyPath(value[i], `${at}[${i}]`, depth + 1);
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  }
+  for (const [key, child] of Object.entries(value)) {
+    if (key === '[object Object]') return at;
+    const found = templateKeyPath(child, at ? `${at}.${key}` : key, depth + 1);
+    if (found !== undefined) return found;
+  }
+  return undefined;
 }

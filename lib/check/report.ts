@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import { ManifestDocument, ManifestProblem } from '../manifests';
 import { Severity, describeObject } from '../findings';
-import { CheckFinding } from './check';
+import { CheckFinding, templateKeyPath } from './check';
 
 /** Order of severities, most severe first. */
 const RANK: Record<Severity, number> = { error: 0, warning: 1, info: 2 };
@@ -49,24 +49,6 @@ export function problemFindings(problems: readonly ManifestProblem[], documents:
     });
   }
   return findings;
-}
-
-/** The JSON path of the first mapping whose key was itself a mapping (`{{ x }}` read as YAML), if any. */
-function templateKeyPath(value: unknown, at: string, depth: number): string | undefined {
-  if (depth > 64 || value === null || typeof value !== 'object') return undefined;
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) {
-      const found = templateKeyPath(value[i], `${at}[${i}]`, depth + 1);
-      if (found !== undefined) return found;
-    }
-    return undefined;
-  }
-  for (const [key, child] of Object.entries(value)) {
-    if (key === '[object Object]') return at;
-    const found = templateKeyPath(child, at ? `${at}.${key}` : key, depth + 1);
-    if (found !== undefined) return found;
-  }
-  return undefined;
 }
 
 /** True when the regular file `file` holds Go template actions (`{{ .Values.x }}`, `{{- include … }}`). */

@@ -1,5 +1,5 @@
 import { ImageReference } from '../image-reference';
-import { defaultPullPolicy } from '../pull-policy';
+import { defaultPullPolicy, isUnsetPullPolicy } from '../pull-policy';
 import { Finding } from '../findings';
 import { JsonObject, findPodTemplate, flattenObjects, isObject, objectRef } from '../workloads';
 import { KubepinUsageError, describeType } from '../errors';
@@ -48,7 +48,7 @@ export function checkPrePull(objects: readonly unknown[]): Finding[] {
       const image = ImageReference.tryParse(site.image);
       if (!image) continue; // The policy engine reports invalid images.
       const explicit = site.holder[site.policyField];
-      const policy = typeof explicit === 'string' ? explicit : defaultPullPolicy(site.image);
+      const policy = typeof explicit === 'string' && !isUnsetPullPolicy(explicit) ? explicit : defaultPullPolicy(site.image);
       const covering = pullers.filter((p) => p.images.some((i) => covers(i, image)));
       if (covering.length === 0) {
         if (policy === 'Never') {

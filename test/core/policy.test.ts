@@ -56,6 +56,7 @@ describe('applyImagePolicy', () => {
       ...['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job'].map((kind) => ({ apiVersion: 'apps/v1', kind, metadata: { name: kind }, spec: { template } })),
       { apiVersion: 'v1', kind: 'ReplicationController', metadata: { name: 'rc' }, spec: { template } },
       { apiVersion: 'batch/v1', kind: 'CronJob', metadata: { name: 'cj' }, spec: { jobTemplate: { spec: { template } } } },
+      // A List comes back as the List (issue #13 item 14), its items pinned.
       { apiVersion: 'v1', kind: 'List', items: [{ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'in-list' }, spec: podSpec }] },
       { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cm' }, data: { image: 'nginx' } },
     ];
@@ -63,7 +64,7 @@ describe('applyImagePolicy', () => {
     const out = result as any[];
     expect(findings).toEqual([]);
     expect(out).toHaveLength(11);
-    const specs = [out[0].spec, out[1].template.spec, ...out.slice(2, 8).map((o: any) => o.spec.template.spec), out[8].spec.jobTemplate.spec.template.spec, out[9].spec] as any[];
+    const specs = [out[0].spec, out[1].template.spec, ...out.slice(2, 8).map((o: any) => o.spec.template.spec), out[8].spec.jobTemplate.spec.template.spec, out[9].items[0].spec] as any[];
     for (const spec of specs) {
       for (const c of [...spec.initContainers, ...spec.containers, ...spec.ephemeralContainers]) {
         expect(c.image).toMatch(/@sha256:[a-f0-9]{64}$/);
