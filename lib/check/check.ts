@@ -13,7 +13,8 @@ import {
 import { KnownPullSecret, keyringOf, pullSecretFromPayload, readPullSecretObject } from './pull-secrets';
 import { describeBackoff } from './backoff';
 import { checkPrePull } from '../prepull/check';
-import { CredentialProviderConfig, providersForImage } from '../node/credential-provider-config';
+import { CredentialProviderConfig } from '../node/credential-provider-types';
+import { providersForImage } from '../node/credential-provider-validate';
 
 /** The container states the kubelet reports for image problems, as `kubectl get pods` shows them. */
 export type KubeletState = 'InvalidImageName' | 'ErrImagePull' | 'ImagePullBackOff' | 'ErrImageNeverPull';

@@ -1,7 +1,7 @@
 // The probe's types, apart from its logic, so the registry adapter can use them without an import cycle.
 import { ImageReference } from '../image-reference';
 import { CredentialKeyring } from '../credentials/keyring';
-import { CredentialProviderConfig } from '../node/credential-provider-config';
+import { CredentialProviderConfig } from '../node/credential-provider-types';
 
 /** What one manifest request with one credential (or none) came back with. */
 export type ManifestAnswer =

@@ -16,7 +16,8 @@ import { packageVersion } from '../version';
 import { CONFIG_FILE_NAME, SignaturePolicy } from '../signatures/policy';
 import { CredentialKeyring } from '../credentials/keyring';
 import { addNodeDockerConfigFile } from '../node/node-keyring';
-import { CredentialProviderConfig, NodeConfigProblem, loadCredentialProviderConfig } from '../node/credential-provider-config';
+import { CredentialProviderConfig, NodeConfigProblem } from '../node/credential-provider-types';
+import { loadCredentialProviderConfig } from '../node/credential-provider-validate';
 
 const HELP = `Usage: kubepin check [PATH…|-] [options]
 

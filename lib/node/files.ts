@@ -3,7 +3,8 @@ import * as path from 'path';
 import { parse as parseYaml } from 'yaml';
 import { writeFileAtomic } from '../write-file-atomic';
 import { extractImages } from '../workloads';
-import { CredentialProviderSpec, NodeConfigProblem, generateCredentialProviderConfig } from './credential-provider-config';
+import { CredentialProviderSpec, NodeConfigProblem } from './credential-provider-types';
+import { generateCredentialProviderConfig } from './credential-provider-generate';
 import { NodeConfigError } from './match-images';
 import { NodeDockerConfigOptions, buildNodeDockerConfig, writeSecretFile } from './node-docker-config';
 

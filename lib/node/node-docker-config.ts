@@ -5,7 +5,7 @@ import { Credential, DockerConfigError, buildDockerConfigJson, readDockerConfig 
 import { CredentialKeyring, normalizeConfigKey } from '../credentials/keyring';
 import { writeFileAtomic } from '../write-file-atomic';
 import { NodeConfigError, imageLookupName, normalizeRegistryKey } from './match-images';
-import { NodeConfigProblem } from './credential-provider-config';
+import { NodeConfigProblem } from './credential-provider-types';
 
 /** Where a secret is read from: an environment variable or a file. Never a literal. */
 export type SecretSource = { readonly env: string } | { readonly file: string };

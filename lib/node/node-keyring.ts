@@ -2,7 +2,8 @@ import * as fs from 'fs';
 import { describeType } from '../errors';
 import { DockerConfigError } from '../credentials/docker-config';
 import { CredentialKeyring, KeyringMatch } from '../credentials/keyring';
-import { CredentialProviderConfig, LoadedCredentialProviderConfig, NodeConfigProblem, loadCredentialProviderConfig, providersForImage } from './credential-provider-config';
+import { CredentialProviderConfig, NodeConfigProblem } from './credential-provider-types';
+import { LoadedCredentialProviderConfig, loadCredentialProviderConfig, providersForImage } from './credential-provider-validate';
 import { NodeConfigError, imageLookupName } from './match-images';
 
 /** The three places the kubelet takes pull credentials from, in the order it tries them. */
