@@ -40,6 +40,8 @@ interface Sample {
   readonly baseRssKb: number;
   /** Bytes of YAML produced (a sanity check that both sides did the work). */
   readonly bytes: number;
+  /** Containers written with a pinned image and `IfNotPresent` (the policy side must pin all). */
+  readonly pinned: number;
 }
 
 function imageOf(i: number): string {
@@ -71,7 +73,8 @@ function child(mode: 'baseline' | 'policy', major: string): void {
   const yaml = app.synthYaml();
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
   const cpu = process.cpuUsage(cpuStart);
-  const sample: Sample = { mode, ms, cpuMs: (cpu.user + cpu.system) / 1000, maxRssKb: process.resourceUsage().maxRSS, baseRssKb, bytes: yaml.length };
+  const pinned = yaml.match(/image: \S+@sha256:[0-9a-f]{64}\n\s+imagePullPolicy: IfNotPresent\n/g)?.length ?? 0;
+  const sample: Sample = { mode, ms, cpuMs: (cpu.user + cpu.system) / 1000, maxRssKb: process.resourceUsage().maxRSS, baseRssKb, bytes: yaml.length, pinned };
   process.stdout.write(`${JSON.stringify(sample)}\n`);
 }
 
@@ -88,7 +91,12 @@ function run(mode: 'baseline' | 'policy', major: string): Sample {
     maxBuffer: 16 * 1024 * 1024,
   });
   if (result.status !== 0) throw new Error(`bench child (${mode}) failed: ${result.stderr}`);
-  return JSON.parse(result.stdout.trim().split('\n').pop()!) as Sample;
+  const sample = JSON.parse(result.stdout.trim().split('\n').pop()!) as Sample;
+  // A policy side that did not pin every container (or a major whose implicit Always was kept)
+  // would measure the wrong thing.
+  const expected = mode === 'policy' ? DEPLOYMENTS * 3 : 0;
+  if (sample.pinned !== expected) throw new Error(`bench child (${mode}, cdk8s-plus-${major}) pinned ${sample.pinned} containers with IfNotPresent, expected ${expected}`);
+  return sample;
 }
 
 function main(): void {
