@@ -9,6 +9,14 @@ export class KubepinError extends Error {
   }
 }
 
+/** Longest message of errors that may quote many values (lock entries, index platforms). */
+export const MAX_ERROR_MESSAGE = 4000;
+
+/** `message`, cut at {@link MAX_ERROR_MESSAGE} characters with a note of how much was cut. */
+export function capMessage(message: string, max = MAX_ERROR_MESSAGE): string {
+  return message.length > max ? `${message.slice(0, max)}… (${message.length - max} more characters cut)` : message;
+}
+
 /** A value passed to a public function has the wrong type or shape. */
 export class KubepinUsageError extends KubepinError {}
 

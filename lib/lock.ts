@@ -2,7 +2,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { ImageReference, InvalidImageReferenceError } from './image-reference';
-import { KubepinError, describeType, requireString } from './errors';
+import { KubepinError, capMessage, describeType, requireString } from './errors';
+import { readManifestFile } from './manifests';
 import { sortRecord } from './records';
 import { writeFileAtomic } from './write-file-atomic';
 
@@ -44,7 +45,12 @@ export interface DigestSource {
 }
 
 /** The lock file is unreadable, corrupt, or from an unknown format version. */
-export class LockFileError extends KubepinError {}
+export class LockFileError extends KubepinError {
+  constructor(message: string) {
+    // A lock can hold thousands of entries: a message quoting many of them is capped.
+    super(capMessage(message));
+  }
+}
 
 const DIGEST_MEDIA_TYPES = new Set([
   'application/vnd.oci.image.index.v1+json',
@@ -68,14 +74,8 @@ export class ImageLock implements DigestSource {
    */
   public static load(file: string): ImageLock {
     requireString(file, 'ImageLock.load(path)');
-    let text: string;
-    try {
-      text = fs.readFileSync(file, 'utf8');
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return new ImageLock(file, new Map());
-      throw new LockFileError(`${file}: cannot read the lock file: ${(e as Error).message}`);
-    }
-    return new ImageLock(file, parseLock(file, text));
+    const text = readLockText(file);
+    return new ImageLock(file, text === undefined ? new Map() : parseLock(file, text));
   }
 
   /** An empty lock that will be saved to `file`. */
@@ -163,12 +163,8 @@ export class ImageLock implements DigestSource {
    */
   public save(): void {
     withLockFile(this.file, () => {
-      let onDisk: Map<string, LockEntry> | undefined;
-      try {
-        onDisk = parseLock(this.file, fs.readFileSync(this.file, 'utf8'));
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e instanceof LockFileError ? e : new LockFileError(`${this.file}: cannot read the lock file: ${(e as Error).message}`);
-      }
+      const text = readLockText(this.file);
+      const onDisk = text === undefined ? undefined : parseLock(this.file, text);
       // Gone from disk (or never written): what this lock read is the base.
       const merged = onDisk ?? this.entries;
       for (const [key, entry] of this.changes) {
@@ -279,12 +275,32 @@ function sleepSync(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
+/** Largest lock file read (a lock of 100,000 images is about 40 MB). */
+const MAX_LOCK_BYTES = 64 * 1024 * 1024;
+
+/**
+ * The lock file's text, `undefined` when it does not exist. Regular files only (a symlink to
+ * one is followed: the lock it names is read and, on save, replaced), capped by bytes read.
+ */
+function readLockText(file: string): string | undefined {
+  try {
+    fs.statSync(file);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+  }
+  const read = readManifestFile(file, MAX_LOCK_BYTES);
+  if (typeof read !== 'string') throw new LockFileError(`${file}: cannot read the lock file: ${read.problem.replace(/^cannot read: /, '')}`);
+  return read;
+}
+
 function parseLock(file: string, text: string): Map<string, LockEntry> {
   let data: unknown;
   try {
     data = JSON.parse(text);
-  } catch (e) {
-    throw new LockFileError(`${file}: not valid JSON (${(e as Error).message}). The file was left as it is; fix it by hand or restore it from version control, then run \`kubepin lock\``);
+  } catch {
+    // Never the text: the file may be anything (a lock symlinked to /etc/passwd), and
+    // JSON.parse's message quotes it.
+    throw new LockFileError(`${file}: not valid JSON, so not a kubepin lock. The file was left as it is; fix it by hand or restore it from version control, then run \`kubepin lock\``);
   }
   if (typeof data !== 'object' || data === null || Array.isArray(data)) {
     throw new LockFileError(`${file}: a lock file must be a JSON object with "version" and "images", got ${describeType(data)}`);

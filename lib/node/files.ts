@@ -91,7 +91,8 @@ export function buildNodeCredentialFiles(options: NodeCredentialFilesOptions): N
 
 /** Writes the files of {@link buildNodeCredentialFiles} into `dir`: config.json with mode 0600, the rest 0644. Returns the paths. */
 export function writeNodeCredentialFiles(dir: string, built: NodeCredentialFiles): string[] {
-  fs.mkdirSync(dir, { recursive: true });
+  // Owner-only, as for `node-config docker-config`: the directory may hold a config.json with credentials.
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   return built.files.map((f) => {
     const file = path.join(dir, f.name);
     if (f.secret) writeSecretFile(file, f.text);

@@ -1,4 +1,4 @@
-import { KubepinError } from '../errors';
+import { KubepinError, capMessage } from '../errors';
 
 /**
  * Why resolving an image failed. Stable: tools may switch on it.
