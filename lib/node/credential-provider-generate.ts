@@ -121,6 +121,10 @@ function buildProvider(
     }
   });
   const computed = computeMatchImages({ images: options.images, registries: keys, exclude: exclude.filter((e) => !names.some((n) => n === e)), claimedByOthers, label: `provider "${name}"` });
+  const userExcluded = computed.excluded.filter((n) => (options.exclude ?? []).some((e) => { const k = normalizeConfigKey(e); return k !== undefined && registryKeyMatches(k, n); }));
+  if (userExcluded.length > 0) {
+    problems.push({ severity: 'warning', path: 'exclude', message: `${userExcluded.join(', ')} ${userExcluded.length === 1 ? 'is' : 'are'} in an excluded registry, so provider "${name}" does not serve ${userExcluded.length === 1 ? 'it' : 'them'}: the kubelet pulls ${userExcluded.length === 1 ? 'it' : 'them'} with pull secrets, node config.json, or anonymously. Fix: nothing if the registry is public; otherwise remove it from exclude` });
+  }
   let matchImages = computed.matchImages;
   if (spec.matchImages !== undefined) {
     matchImages = [...spec.matchImages];

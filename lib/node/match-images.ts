@@ -29,6 +29,8 @@ export interface MatchImagesResult {
   readonly notCovered: string[];
   /** Whether the search proved the set minimal (false only for very large inputs, where a greedy cover is returned). */
   readonly minimal: boolean;
+  /** Lookup names of app images in the assigned registries that fall under an `exclude` key: left to no provider. */
+  readonly excluded: string[];
 }
 
 /** Largest number of search nodes the exact set-cover search visits before falling back to greedy. */
@@ -91,11 +93,13 @@ export function computeMatchImages(input: MatchImagesInput): MatchImagesResult {
   const keys = input.registries.map((r) => normalizeRegistryKey(r, `${label}: registry`));
   const names = [...new Set(input.images.map(imageLookupName))].sort(compareBytes);
   const claimed = new Set(input.claimedByOthers ?? []);
-  const covered = names.filter((n) => !claimed.has(n) && keys.some((k) => registryKeyMatches(k, n)));
-  const coveredSet = new Set(covered);
-  const notCovered = names.filter((n) => !coveredSet.has(n));
   // App images outside the assignment are exact names; `exclude` entries are keys: nothing under them may match.
   const excluded = (input.exclude ?? []).map((e) => normalizeConfigKey(requireString(e, `${label}: exclude`)) ?? e);
+  // An app image inside an excluded registry is left to no provider (it is not an error: that is what exclude is for).
+  const inExcluded = names.filter((n) => excluded.some((e) => registryKeyMatches(e, n)));
+  const covered = names.filter((n) => !claimed.has(n) && !inExcluded.includes(n) && keys.some((k) => registryKeyMatches(k, n)));
+  const coveredSet = new Set(covered);
+  const notCovered = names.filter((n) => !coveredSet.has(n));
   const forbidden = [...notCovered, ...excluded];
   const isForbidden = (pattern: string): boolean => forbiddenReason(pattern) !== undefined;
   // 'final' when no longer path can help: an exclusion whose path is a prefix of the pattern's.
@@ -154,7 +158,7 @@ export function computeMatchImages(input: MatchImagesInput): MatchImagesResult {
   for (const m of matchImages) {
     if (isForbidden(m)) throw new Error(`kubepin bug: ${m} reaches an excluded name`);
   }
-  return { matchImages, covered, notCovered, minimal };
+  return { matchImages, covered, notCovered, minimal, excluded: inExcluded.filter((n) => keys.some((k) => registryKeyMatches(k, n))) };
 }
 
 /**

@@ -82,8 +82,11 @@ describe('computeMatchImages on the test app', () => {
     expect(checked).toBeGreaterThan(5);
   });
 
-  it('refuses when an exclusion leaves no pattern for an assigned image', () => {
-    expect(() => computeMatchImages({ images: ['ghcr.io/acme/api:1'], registries: ['ghcr.io'], exclude: ['ghcr.io/acme/api'] })).toThrow(NodeConfigError);
+  it('leaves an assigned image under an exclusion to no provider (issue 13 item 16: exclude is for public mirrors under a glob)', () => {
+    const result = computeMatchImages({ images: ['ghcr.io/acme/api:1', 'ghcr.io/acme/web:1'], registries: ['ghcr.io'], exclude: ['ghcr.io/acme/api'] });
+    expect(result.excluded).toEqual(['ghcr.io/acme/api']);
+    expect(result.covered).toEqual(['ghcr.io/acme/web']);
+    expect(result.matchImages).toEqual(['ghcr.io/acme/web']);
   });
 
   it('names an unparseable image and registry key', () => {
