@@ -1,0 +1,34 @@
+// Generated from lib/cdk8s/deployment.ts by scripts/generate-entry-points.ts: do not edit; edit the
+// source, then run `npm run generate`.
+import * as kplus from 'cdk8s-plus-25';
+import { Construct } from 'constructs';
+import { ContainerProps, TypedPodProps } from './container-props';
+import { addTypedContainer, initTypedWorkload } from '../cdk8s/typed-workload';
+
+/** Props of {@link Deployment}: cdk8s-plus's, with typed images, pull policy, pull secrets and pre-pull. */
+export interface DeploymentProps extends Omit<kplus.DeploymentProps, 'containers' | 'initContainers'>, TypedPodProps {}
+
+/**
+ * A cdk8s-plus `Deployment` whose images are typed, pinned from the lock at synthesis and given an
+ * explicit pull policy (IfNotPresent for pinned images instead of cdk8s-plus's Always), even
+ * without an `ImagePolicy`. Everything cdk8s-plus offers (probes, volumes, services) still works.
+ *
+ * @example
+ * new Deployment(chart, 'api', { containers: [{ image: Image.of('ghcr.io/acme/api:1.4.2'), portNumber: 8080 }] });
+ */
+export class Deployment extends kplus.Deployment {
+  constructor(scope: Construct, id: string, props: DeploymentProps = {}) {
+    super(scope, id, props as unknown as kplus.DeploymentProps);
+    initTypedWorkload(this, this.apiObject, props);
+  }
+
+  /** Adds a container; takes a typed image (or, for cdk8s-plus compatibility, a string). */
+  public addContainer(cont: ContainerProps | kplus.ContainerProps): kplus.Container {
+    return super.addContainer(addTypedContainer<kplus.ContainerProps>(this, 'containers', cont));
+  }
+
+  /** Adds an init container; takes a typed image (or a string). */
+  public addInitContainer(cont: ContainerProps | kplus.ContainerProps): kplus.Container {
+    return super.addInitContainer(addTypedContainer<kplus.ContainerProps>(this, 'initContainers', cont));
+  }
+}
