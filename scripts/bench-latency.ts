@@ -51,6 +51,17 @@ async function timed(fn: () => Promise<void>): Promise<number> {
   return Number(process.hrtime.bigint() - start) / 1e6;
 }
 
+/** Set-up steps on a loaded machine sometimes see a dropped connection: tried up to 3 times. */
+async function retrying<T>(fn: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (e) {
+      if (attempt >= 3) throw e;
+    }
+  }
+}
+
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)];
@@ -106,7 +117,7 @@ async function main(): Promise<void> {
     }
     const expected = new Map<string, string>();
     await pool(images, 8, async (img) => {
-      const pushed = await pushImage(img.site.registry, img.repo, '1.0', { format: Number(img.repo.slice(-1)) % 4 === 0 ? 'oci-index' : 'docker' });
+      const pushed = await retrying(() => pushImage(img.site.registry, img.repo, '1.0', { format: Number(img.repo.slice(-1)) % 4 === 0 ? 'oci-index' : 'docker' }));
       expected.set(img.ref, pushed.digest);
     });
     const ca = Buffer.concat(sites.map((s) => fs.readFileSync(s.registry.caFile!)));
@@ -120,7 +131,7 @@ async function main(): Promise<void> {
         s.front.rttMs = rtt;
         s.tokenFront.rttMs = rtt;
       }
-      const measured = median(await Promise.all(sites.map((s) => measureRtt(s, ca))));
+      const measured = median(await Promise.all(sites.map((s) => retrying(() => measureRtt(s, ca)))));
       // kubepin: a fresh client per run (cold connections, no tokens).
       const times: number[] = [];
       let stats: RegistryClient['stats'] | undefined;
@@ -145,17 +156,24 @@ async function main(): Promise<void> {
       // skopeo inspect, 8 processes at a time, same images.
       let skopeo = NaN;
       let skopeoRetries = 0;
+      let skopeoFailures = 0;
+      let lastSkopeoError = '';
       if (SKOPEO) {
         skopeo = await timed(() =>
           pool(images, 8, async (img) => {
             const args = ['inspect', '--cert-dir', img.site.certDir, '--no-tags', '--creds', `${img.site.registry.username}:${img.site.registry.password}`, '--format', '{{.Digest}}', `docker://${img.ref}`];
             let res = await run('skopeo', args);
-            // A skopeo connection dropped on the way (seen at 0 ms through the proxy) is tried once more and counted.
-            if (res.code !== 0) {
+            // skopeo sometimes reads EOF through the delay proxy: tried again (at most twice), counted, and reported.
+            for (let attempt = 0; attempt < 2 && res.code !== 0; attempt++) {
               skopeoRetries++;
               res = await run('skopeo', args);
             }
-            if (res.code !== 0 || res.stdout.trim() !== expected.get(img.ref)) throw new Error(`skopeo disagrees on ${img.ref}: ${res.stdout.trim()} ${res.stderr.trim().slice(0, 300)}`);
+            if (res.code !== 0) {
+              skopeoFailures++;
+              lastSkopeoError = res.stderr.trim().slice(0, 300);
+            } else if (res.stdout.trim() !== expected.get(img.ref)) {
+              throw new Error(`skopeo disagrees on ${img.ref}: ${res.stdout.trim()}`);
+            }
           }),
         );
       }
@@ -179,7 +197,7 @@ async function main(): Promise<void> {
           (Number.isNaN(skopeo) ? 'n/a' : `${(skopeo / kubepin).toFixed(1)}x`).padStart(8),
         ].join('  '),
       );
-      process.stdout.write(`RTT ${rtt} ms done (kubepin runs: ${times.map((t) => (t / 1000).toFixed(3)).join(' ')} s; skopeo retries: ${skopeoRetries}; load ${os.loadavg()[0].toFixed(2)})\n`);
+      process.stdout.write(`RTT ${rtt} ms done (kubepin runs: ${times.map((t) => (t / 1000).toFixed(3)).join(' ')} s; skopeo retries: ${skopeoRetries}, failed: ${skopeoFailures}${lastSkopeoError ? ` (${lastSkopeoError})` : ''}; load ${os.loadavg()[0].toFixed(2)})\n`);
     }
     const load = os.loadavg().map((l) => l.toFixed(2)).join(' ');
     process.stdout.write(

@@ -10,17 +10,23 @@ import { deploymentYaml, runKubepin, tempProject, writeFiles } from '../support/
 import { registryFailure as failure } from '../support/registry-http';
 
 const MANIFEST = /\/manifests\//;
-const FAST: RegistryClientOptions = { timeoutMs: 1000, backoffMs: 5, maxBackoffMs: 20, retries: 3 };
+const FAST_BASE: RegistryClientOptions = { timeoutMs: 1000, backoffMs: 5, maxBackoffMs: 20, retries: 3 };
 
-describe('registry faults, through a fault-injecting proxy', () => {
+// The same faults over HTTP/1.1 (plain proxy) and over HTTP/2 streams (TLS proxy offering h2).
+describe.each([
+  ['HTTP/1.1', false],
+  ['HTTP/2', true],
+])('registry faults over %s, through a fault-injecting proxy', (_protocol, tls) => {
   let registry: TestRegistryDetails;
   let proxy: FaultProxy;
   let image: PushedImage;
   let ref: string;
   let client: RegistryClient;
+  let FAST: RegistryClientOptions;
   beforeAll(async () => {
     registry = await startRegistry();
-    proxy = await startFaultProxy(registry.host);
+    proxy = await startFaultProxy(registry.host, { tls });
+    FAST = { ...FAST_BASE, ...(proxy.caFile ? { ca: fs.readFileSync(proxy.caFile) } : {}) };
     image = await pushImage(registry, 'faults/app', '1.0');
     ref = `${proxy.host}/faults/app:1.0`;
   });
@@ -43,6 +49,7 @@ describe('registry faults, through a fault-injecting proxy', () => {
     expect(r.digest).toBe(image.digest);
     expect(manifestRequests()).toEqual(['HEAD status', 'HEAD status', 'HEAD']);
     expect(client.stats.retries).toBe(2);
+    expect(proxy.log.every((r) => r.httpVersion === (tls ? '2.0' : '1.1'))).toBe(true);
   });
 
   test('500s forever: a clear server error after retries + one GET try, never a digest', async () => {
@@ -155,6 +162,8 @@ describe('registry faults, through a fault-injecting proxy', () => {
     }
   });
 });
+
+const FAST = FAST_BASE;
 
 describe('redirects never carry credentials to another host', () => {
   let registry: TestRegistryDetails;

@@ -3,8 +3,13 @@
  * are forwarded unchanged unless a rule matches, in which case the rule's fault happens
  * instead (or to the forwarded answer). Rules are consumed in order, each `times` times.
  */
+import * as fs from 'fs';
 import * as http from 'http';
+import * as http2 from 'http2';
 import * as net from 'net';
+import * as os from 'os';
+import * as path from 'path';
+import { makeServerCertificate } from './registry';
 
 /** What goes wrong. */
 export type Fault =
@@ -46,10 +51,14 @@ export interface ProxyRecord {
   readonly fault?: Fault['kind'];
   /** Whether an Authorization header came with it (never its value). */
   readonly authorization: boolean;
+  /** `1.1` or `2.0`. */
+  readonly httpVersion: string;
 }
 
 /** A running fault proxy. */
 export interface FaultProxy {
+  /** PEM path of the CA that signed the proxy's certificate, when it serves TLS. */
+  readonly caFile?: string;
   /** `127.0.0.1:<port>`: use it as the registry host in image references. */
   readonly host: string;
   /** Requests seen, in order. */
@@ -61,8 +70,15 @@ export interface FaultProxy {
   stop(): Promise<void>;
 }
 
-/** Starts a proxy forwarding to `target` (`127.0.0.1:<port>`, plain HTTP). */
-export async function startFaultProxy(target: string): Promise<FaultProxy> {
+/** Connection-specific headers HTTP/2 forbids. */
+const HOP_BY_HOP = ['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-connection'];
+
+/**
+ * Starts a proxy forwarding to `target` (`127.0.0.1:<port>`, plain HTTP). With `tls`, the
+ * proxy serves HTTPS offering `h2` and `http/1.1` by ALPN (a throw-away CA in `caFile`), so
+ * the same faults happen to HTTP/2 streams: a reset is an RST_STREAM of the one request.
+ */
+export async function startFaultProxy(target: string, options: { tls?: boolean } = {}): Promise<FaultProxy> {
   const [targetHost, targetPort] = target.split(':');
   const agent = new http.Agent({ keepAlive: true });
   const rules: Array<FaultRule & { left: number }> = [];
@@ -70,14 +86,24 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
   const started = Date.now();
   const sockets = new Set<net.Socket>();
 
-  const server = http.createServer((req, res) => {
+  let certDir: string | undefined;
+  let caFile: string | undefined;
+  /** Ends the request's connection (HTTP/1.1) or just its stream (HTTP/2). */
+  const reset = (req: http.IncomingMessage | http2.Http2ServerRequest): void => {
+    if ('stream' in req && req.stream) req.stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
+    else req.socket.destroy();
+  };
+  const handler = (req: http.IncomingMessage | http2.Http2ServerRequest, answer: http.ServerResponse | http2.Http2ServerResponse): void => {
+    // The HTTP/2 compatibility response has the same methods used here.
+    const res = answer as http.ServerResponse;
+    const isHttp2 = 'stream' in req && req.stream !== undefined;
     const method = req.method ?? 'GET';
     const path = req.url ?? '/';
     const index = rules.findIndex((r) => r.left > 0 && (!r.method || r.method === method) && (!r.path || r.path.test(path)));
     const rule = index === -1 ? undefined : rules[index];
     if (rule) rule.left--;
     const fault = rule?.fault;
-    log.push({ method, path, at: Date.now() - started, fault: fault?.kind, authorization: req.headers.authorization !== undefined });
+    log.push({ method, path, at: Date.now() - started, fault: fault?.kind, authorization: req.headers.authorization !== undefined, httpVersion: req.httpVersion });
 
     switch (fault?.kind) {
       case 'status': {
@@ -87,7 +113,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
         return;
       }
       case 'reset':
-        req.socket.destroy();
+        reset(req);
         return;
       case 'stall':
         return;
@@ -119,10 +145,12 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
         break;
     }
 
+    const forwarded = Object.fromEntries(Object.entries(req.headers).filter(([k]) => !k.startsWith(':')));
     const upstream = http.request(
-      { host: targetHost, port: Number(targetPort), method, path, headers: { ...req.headers, host: target }, agent },
+      { host: targetHost, port: Number(targetPort), method, path, headers: { ...forwarded, host: target }, agent },
       (up) => {
         const headers = { ...up.headers };
+        if (isHttp2) for (const h of HOP_BY_HOP) delete headers[h];
         if (fault?.kind === 'rewrite-digest') headers['docker-content-digest'] = fault.digest;
         if (fault?.kind === 'drop-digest') delete headers['docker-content-digest'];
         if (fault?.kind === 'reset-mid-body') {
@@ -131,7 +159,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
           up.on('end', () => {
             const body = Buffer.concat(chunks);
             res.writeHead(up.statusCode ?? 502, { ...headers, 'content-length': String(body.length) });
-            res.write(body.subarray(0, Math.floor(body.length / 2)), () => setTimeout(() => req.socket.destroy(), 10));
+            res.write(body.subarray(0, Math.floor(body.length / 2)), () => setTimeout(() => reset(req), 10));
           });
           return;
         }
@@ -144,7 +172,18 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       res.end();
     });
     req.pipe(upstream);
-  });
+  };
+  let server: net.Server;
+  if (options.tls) {
+    certDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kubepin-fault-proxy-'));
+    caFile = makeServerCertificate(certDir);
+    server = http2.createSecureServer(
+      { cert: fs.readFileSync(path.join(certDir, 'server.pem')), key: fs.readFileSync(path.join(certDir, 'server.key')), allowHTTP1: true },
+      handler as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void,
+    );
+  } else {
+    server = http.createServer(handler);
+  }
   server.on('connection', (s) => {
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
@@ -156,6 +195,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
   const port = (server.address() as net.AddressInfo).port;
   return {
     host: `127.0.0.1:${port}`,
+    caFile,
     log,
     add(rule) {
       rules.push({ ...rule, left: rule.times ?? 1 });
@@ -168,7 +208,10 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       new Promise<void>((resolve) => {
         for (const s of sockets) s.destroy();
         agent.destroy();
-        server.close(() => resolve());
+        server.close(() => {
+          if (certDir) fs.rmSync(certDir, { recursive: true, force: true });
+          resolve();
+        });
       }),
   };
 }

@@ -233,8 +233,8 @@ function openssl(cwd: string, args: string[]): void {
   execFileSync('openssl', args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
 }
 
-/** A CA and a server certificate for 127.0.0.1 signed by it; returns the CA's PEM path. */
-function makeServerCertificate(dir: string): string {
+/** A CA and a server certificate for 127.0.0.1 signed by it (`server.pem`, `server.key` in `dir`); returns the CA's PEM path. */
+export function makeServerCertificate(dir: string): string {
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
   openssl(dir, ['req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=kubepin test CA']);
   openssl(dir, ['req', ...ec, '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=127.0.0.1']);
