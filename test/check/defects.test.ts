@@ -45,7 +45,12 @@ const CASES: Array<{ file: string; args?: string[]; expect: Expected[]; exit: nu
   { file: 'missing-pull-secret.yaml', exit: 0, expect: [{ code: 'missing-pull-secret', severity: 'warning', line: 13 }] },
   { file: 'missing-pull-secret.yaml', args: ['--cluster-secret', 'regcred'], exit: 0, expect: [] },
   { file: 'missing-pull-secret.yaml', args: ['--fail-on', 'warning'], exit: 1, expect: [{ code: 'missing-pull-secret', severity: 'warning' }] },
-  { file: 'malformed-pull-secret.yaml', exit: 1, expect: [{ code: 'malformed-pull-secret', severity: 'error', object: 'Deployment api', line: 21 }] },
+  // Once at the Secret reference, then once per container with its predicted state (issue #13 item 15).
+  { file: 'malformed-pull-secret.yaml', exit: 1, expect: [
+    { code: 'malformed-pull-secret', severity: 'error', object: 'Deployment api', line: 21 },
+    { code: 'malformed-pull-secret', severity: 'error', state: 'ErrImagePull', object: 'Deployment api', line: 24, image: 'registry.example.com/team/api:1.0' },
+    { code: 'malformed-pull-secret', severity: 'error', state: 'ErrImagePull', object: 'Deployment api', line: 26, image: 'nginx:1.27' },
+  ] },
   { file: 'secret-for-public-registry.yaml', args: ['--public-registry', 'docker.io'], exit: 0, expect: [{ code: 'pull-secret-for-public-registry', severity: 'warning', image: 'nginx:1.27', line: 18 }] },
   { file: 'secret-for-public-registry.yaml', exit: 0, expect: [] },
   { file: 'service-account-secrets-ignored.yaml', exit: 0, expect: [{ code: 'service-account-pull-secrets-ignored', severity: 'warning', object: 'Pod build', line: 30 }] },
