@@ -171,6 +171,10 @@ describe.each<Auth>(['anonymous', 'basic', 'token'])('online predictions equal r
 });
 
 describe('online predictions for unreachable and untrusted registries', () => {
+  test('skopeo, the oracle of these tests, is installed (as docker-registry and podman are asserted)', () => {
+    expect(require('child_process').execFileSync('skopeo', ['--version']).toString()).toMatch(/^skopeo version \d+\.\d+/);
+  });
+
   test('a closed port is predicted unreachable, as skopeo finds it', async () => {
     const port = await freePort();
     const image = `127.0.0.1:${port}/team/app:1.0`;
@@ -180,8 +184,11 @@ describe('online predictions for unreachable and untrusted registries', () => {
     expect(findings[0].message).toMatch(/is unreachable/);
     const home = fs.mkdtempSync(path.join(os.tmpdir(), 'kubepin-oracle-'));
     try {
-      const oracle = await new Promise<boolean>((resolve) => execFile('skopeo', ['inspect', '--raw', '--tls-verify=false', '--no-creds', `docker://${image}`], { env: { PATH: process.env.PATH, HOME: home }, timeout: 30000 }, (e) => resolve(!e)));
-      expect(oracle).toBe(false);
+      const failure = await new Promise<(Error & { code?: unknown }) | null>((resolve) => execFile('skopeo', ['inspect', '--raw', '--tls-verify=false', '--no-creds', `docker://${image}`], { env: { PATH: process.env.PATH, HOME: home }, timeout: 30000 }, (e) => resolve(e)));
+      // skopeo ran and failed to connect: a missing skopeo (ENOENT) would "fail" too, for the wrong reason.
+      expect(failure).not.toBeNull();
+      expect(failure!.code).not.toBe('ENOENT');
+      expect(failure!.message).toMatch(/connection refused|connect/i);
     } finally {
       fs.rmSync(home, { recursive: true, force: true });
     }
