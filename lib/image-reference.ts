@@ -69,6 +69,10 @@ const DIGEST_HEX_LENGTH: Record<string, number> = { sha256: 64, sha384: 96, sha5
  * const ref = ImageReference.parse('nginx:1.27');
  * ref.toString(); // 'docker.io/library/nginx:1.27'
  * ref.familiar;   // 'nginx:1.27'
+ *
+ * @see https://github.com/distribution/reference/blob/main/normalize.go (ParseNormalizedNamed, familiar names)
+ * @see https://github.com/distribution/reference/blob/main/regexp.go (the grammar)
+ * @see https://github.com/opencontainers/go-digest/blob/v1.0.0/algorithm.go (digest algorithms and lengths)
  */
 export class ImageReference {
   /**

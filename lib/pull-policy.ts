@@ -42,6 +42,9 @@ export function requirePullPolicy(value: unknown, where: string): PullPolicy {
  * (`SetDefaults_Container`): it parses the image, counts "no tag and no digest" as tag
  * `latest`, and returns `Always` only for tag `latest` (case-sensitive). So
  * `app:latest@sha256:…` defaults to `Always`, and an unparseable image to `IfNotPresent`.
+ *
+ * @see https://github.com/kubernetes/kubernetes/blob/master/pkg/apis/core/v1/defaults.go (SetDefaults_Container)
+ * @see https://kubernetes.io/docs/concepts/containers/images/#imagepullpolicy-defaulting
  */
 export function defaultPullPolicy(image: string): 'Always' | 'IfNotPresent' {
   requireString(image, 'defaultPullPolicy(image)');

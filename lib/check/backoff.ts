@@ -8,6 +8,9 @@ export const IMAGE_BACKOFF_RESET_SECONDS = 600;
 /**
  * The waits between pull attempts while a container sits in `ImagePullBackOff`, per pod and
  * image: 10 s doubling up to the 300 s cap, then 300 s for ever. Returns the first `count`.
+ *
+ * @see https://github.com/kubernetes/kubernetes/blob/master/pkg/kubelet/images/image_manager.go (the back-off per pod and image)
+ * @see https://kubernetes.io/docs/concepts/containers/images/#imagepullbackoff
  */
 export function imagePullBackoffSchedule(count = 7): number[] {
   const out: number[] = [];

@@ -25,6 +25,9 @@ const DEFAULT_REGISTRY_KEY = 'index.docker.io';
  * The kubelet's credential matching (`BasicDockerKeyring` in pkg/credentialprovider):
  * every config key that matches an image contributes, in reverse byte order of the key,
  * and the `index.docker.io` key serves Docker Hub images only as a fallback.
+ *
+ * @see https://github.com/kubernetes/kubernetes/blob/master/pkg/credentialprovider/keyring.go (BasicDockerKeyring.Lookup)
+ * @see https://kubernetes.io/docs/concepts/containers/images/#config-json (how keys match images)
  */
 export class CredentialKeyring {
   private readonly creds = new Map<string, KeyringCredential[]>();
@@ -152,6 +155,8 @@ export function normalizeConfigKey(key: string): string | undefined {
  * The kubelet's `URLsMatchStr(key, image)`: ports equal, the same number of host labels
  * each glob-matched (`*` stays within one label), and the key's path a raw prefix of the
  * image's path. Both sides are schemeless (`host[:port][/path]`).
+ *
+ * @see https://github.com/kubernetes/kubernetes/blob/master/pkg/credentialprovider/keyring.go (URLsMatchStr, URLsMatch)
  */
 export function registryKeyMatches(key: string, image: string): boolean {
   if (typeof key !== 'string' || typeof image !== 'string') {

@@ -1,5 +1,8 @@
 /**
- * Resolving tags to digests against OCI / Docker registries (KUBERNETES-FACTS.md §6).
+ * Resolving tags to digests against OCI / Docker registries.
+ *
+ * @see https://github.com/opencontainers/distribution-spec/blob/main/spec.md (pulling manifests, digests)
+ * @see https://distribution.github.io/distribution/spec/auth/token/ (Bearer token authentication)
  */
 export * from './errors';
 export * from './client';
