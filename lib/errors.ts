@@ -12,9 +12,12 @@ export class KubepinError extends Error {
 /** Longest message of errors that may quote many values (lock entries, index platforms). */
 export const MAX_ERROR_MESSAGE = 4000;
 
-/** `message`, cut at {@link MAX_ERROR_MESSAGE} characters with a note of how much was cut. */
+/** `message`, at most `max` characters in all, a note of how much was cut included. */
 export function capMessage(message: string, max = MAX_ERROR_MESSAGE): string {
-  return message.length > max ? `${message.slice(0, max)}… (${message.length - max} more characters cut)` : message;
+  if (message.length <= max) return message;
+  // The note's own length depends on the count; sizing it for the whole message's count is enough.
+  const kept = Math.max(0, max - `… (${message.length} more characters cut)`.length);
+  return `${message.slice(0, kept)}… (${message.length - kept} more characters cut)`;
 }
 
 /** A value passed to a public function has the wrong type or shape. */

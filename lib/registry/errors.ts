@@ -45,7 +45,7 @@ export class RegistryError extends KubepinError {
 
   constructor(kind: RegistryErrorKind, host: string, message: string, status?: number) {
     // Messages may list what a registry sent (an index's platforms): never a 300 KB error.
-    super(message.length > MAX_REGISTRY_ERROR_CHARS ? `${message.slice(0, MAX_REGISTRY_ERROR_CHARS - 1)}…` : message);
+    super(capMessage(message, MAX_REGISTRY_ERROR_CHARS));
     this.kind = kind;
     this.host = host;
     this.status = status;

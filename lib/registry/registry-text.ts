@@ -1,3 +1,5 @@
+import { capMessage } from '../errors';
+
 /** Longest piece of registry-supplied text quoted in a message. */
 export const MAX_REGISTRY_TEXT = 200;
 
@@ -17,5 +19,5 @@ export function sanitizeRegistryText(text: string, max = MAX_REGISTRY_TEXT): str
     .replace(/\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]+\.?[A-Za-z0-9_-]*/g, '[redacted]')
     .replace(/ {2,}/g, ' ')
     .trim();
-  return clean.length > max ? `${clean.slice(0, max)}… (${clean.length - max} more characters)` : clean;
+  return capMessage(clean, max);
 }
