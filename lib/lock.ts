@@ -3,7 +3,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { ImageReference, InvalidImageReferenceError } from './image-reference';
 import { KubepinError, capMessage, describeType, requireString } from './errors';
-import { readManifestFile } from './manifests';
+import { readRegularFile } from './regular-file';
 import { sortRecord } from './records';
 import { writeFileAtomic } from './write-file-atomic';
 
@@ -288,7 +288,7 @@ function readLockText(file: string): string | undefined {
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
   }
-  const read = readManifestFile(file, MAX_LOCK_BYTES);
+  const read = readRegularFile(file, MAX_LOCK_BYTES);
   if (typeof read !== 'string') throw new LockFileError(`${file}: cannot read the lock file: ${read.problem.replace(/^cannot read: /, '')}`);
   return read;
 }

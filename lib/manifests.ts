@@ -3,6 +3,7 @@ import * as path from 'path';
 import { loadAll } from 'js-yaml';
 import type { Document, LineCounter } from 'yaml';
 import { KubepinError } from './errors';
+import { readRegularFile } from './regular-file';
 import { JsonObject, flattenObjects, isObject } from './workloads';
 import { resolvePlainScalar, KUBECTL_JS_YAML_SCHEMA } from './yaml-scalars';
 
@@ -73,45 +74,10 @@ export function loadManifests(paths: readonly string[]): LoadedManifests {
   return { documents, problems, files };
 }
 
-/**
- * Reads one manifest file: regular files only (a FIFO would block, `/dev/zero` never ends),
- * opened without blocking and checked on the open descriptor, and capped by the bytes
- * actually read (`stat().size` is 0 for devices and can change while reading).
- */
+/** Reads one manifest file as {@link readRegularFile} does, at most `maxBytes` of it. */
 export function readManifestFile(file: string, maxBytes = MAX_MANIFEST_BYTES): string | { problem: string } {
-  let fd: number;
-  try {
-    fd = fs.openSync(file, fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0));
-  } catch (e) {
-    return { problem: `cannot read: ${(e as NodeJS.ErrnoException).code ?? 'error'}` };
-  }
-  try {
-    const stat = fs.fstatSync(fd);
-    if (!stat.isFile()) return { problem: `not a regular file (${describeFileType(stat)}); only regular files are read. Fix: remove it or point kubepin at the files themselves` };
-    const chunks: Buffer[] = [];
-    let total = 0;
-    for (;;) {
-      const chunk = Buffer.allocUnsafe(Math.min(1024 * 1024, maxBytes + 1 - total));
-      const n = fs.readSync(fd, chunk, 0, chunk.length, null);
-      if (n === 0) break;
-      chunks.push(n === chunk.length ? chunk : chunk.subarray(0, n));
-      total += n;
-      if (total > maxBytes) return { problem: `file is larger than ${maxBytes} bytes; larger manifests are not read. Split it into several files` };
-    }
-    return Buffer.concat(chunks, total).toString('utf8');
-  } catch (e) {
-    return { problem: `cannot read: ${(e as NodeJS.ErrnoException).code ?? 'error'}` };
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
-function describeFileType(stat: fs.Stats): string {
-  if (stat.isDirectory()) return 'a directory';
-  if (stat.isFIFO()) return 'a FIFO';
-  if (stat.isCharacterDevice() || stat.isBlockDevice()) return 'a device';
-  if (stat.isSocket()) return 'a socket';
-  return 'not a file';
+  const read = readRegularFile(file, maxBytes);
+  return typeof read === 'string' || !read.tooLarge ? read : { problem: `${read.problem}; larger manifests are not read. Split it into several files` };
 }
 
 /** Parses YAML text (one or more documents) as {@link loadManifests} does for one file. */

@@ -4,10 +4,16 @@ import { ImageReference } from '../image-reference';
 import { registryKeyMatches } from '../credentials/keyring';
 import type { LockEntry } from '../lock';
 import { KubepinError, describeType } from '../errors';
+import { readRegularFile } from '../regular-file';
 import { SignatureKey, SignatureKeyError, parsePublicKey } from './keys';
 
 /** The project configuration file, looked up next to the lock file. */
 export const CONFIG_FILE_NAME = 'kubepin.config.json';
+
+/** Largest configuration file read. */
+const MAX_CONFIG_BYTES = 1024 * 1024;
+/** Largest key file read (parsePublicKey refuses more than 64 KiB of PEM). */
+const MAX_KEY_FILE_BYTES = 1024 * 1024;
 
 function displayPath(file: string): string {
   const relative = path.relative(process.cwd(), file);
@@ -54,18 +60,15 @@ export class SignaturePolicy {
 
   /** Reads `file`; a missing file is {@link NONE}. @throws SignaturePolicyError, SignatureKeyError */
   public static load(file: string): SignaturePolicy {
-    let text: string;
-    try {
-      text = fs.readFileSync(file, 'utf8');
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return SignaturePolicy.NONE;
-      throw new SignaturePolicyError(`${file}: cannot read the configuration file: ${(e as Error).message}`);
-    }
+    if (!fs.existsSync(file)) return SignaturePolicy.NONE;
+    const text = readRegularFile(file, MAX_CONFIG_BYTES);
+    if (typeof text !== 'string') throw new SignaturePolicyError(`${file}: cannot read the configuration file: ${text.problem.replace(/^cannot read: /, '')}`);
     let data: unknown;
     try {
       data = JSON.parse(text);
-    } catch (e) {
-      throw new SignaturePolicyError(`${file}: not valid JSON (${(e as Error).message})`);
+    } catch {
+      // Never the text: JSON.parse's message quotes it, and the file may be anything (a link to /etc/passwd).
+      throw new SignaturePolicyError(`${file}: not valid JSON. Fix: correct it (docs/signatures.md shows the format) or remove it`);
     }
     if (typeof data !== 'object' || data === null || Array.isArray(data)) {
       throw new SignaturePolicyError(`${file}: must be a JSON object, got ${describeType(data)}`);
@@ -174,11 +177,11 @@ function parseRequirement(item: unknown, where: string, baseDir: string, keyCach
     if (!key) {
       let pem: string = k;
       if (file) {
-        try {
-          pem = fs.readFileSync(file, 'utf8');
-        } catch (e) {
-          throw new SignatureKeyError(`${where}.keys[${i}]: cannot read ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+        const read = readRegularFile(file, MAX_KEY_FILE_BYTES);
+        if (typeof read !== 'string') {
+          throw new SignatureKeyError(`${where}.keys[${i}]: cannot read ${file}: ${read.problem === 'cannot read: ENOENT' ? 'no such file' : read.problem.replace(/^cannot read: /, '')}`);
         }
+        pem = read;
       }
       const label = file ? `${where}.keys[${i}] (${k})` : `${where}.keys[${i}]`;
       // Messages name a key file as written in the configuration.
