@@ -2,8 +2,8 @@
  * kubepin core: image references, pull-policy rules, the kubelet's credential matching,
  * the lock file and the policy engine. Knows nothing of cdk8s or Pulumi.
  */
-export * from './errors';
-export * from './image-reference';
+export * from './base/errors';
+export * from './base/image-reference';
 export * from './pull-policy';
 export * from './credentials/docker-config';
 export * from './credentials/keyring';

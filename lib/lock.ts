@@ -1,9 +1,9 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { ImageReference, InvalidImageReferenceError } from './image-reference';
-import { KubepinError, capMessage, describeType, requireString } from './errors';
-import { readRegularFile } from './regular-file';
+import { ImageReference, InvalidImageReferenceError } from './base/image-reference';
+import { KubepinError, capMessage, describeType, requireString } from './base/errors';
+import { readRegularFile } from './base/regular-file';
 import { sortRecord } from './records';
 import { writeFileAtomic } from './write-file-atomic';
 

@@ -2,8 +2,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { loadAll } from 'js-yaml';
 import type { Document, LineCounter } from 'yaml';
-import { KubepinError } from './errors';
-import { readRegularFile } from './regular-file';
+import { KubepinError } from './base/errors';
+import { readRegularFile } from './base/regular-file';
 import { JsonObject, flattenObjects, isObject } from './workloads';
 import { resolvePlainScalar, KUBECTL_JS_YAML_SCHEMA } from './yaml-scalars';
 

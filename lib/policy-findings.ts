@@ -1,4 +1,4 @@
-import { KubepinError } from './errors';
+import { KubepinError } from './base/errors';
 import { Finding } from './findings';
 
 /**

@@ -1,5 +1,5 @@
-import { ImageReference } from './image-reference';
-import { KubepinUsageError, requireString } from './errors';
+import { ImageReference } from './base/image-reference';
+import { KubepinUsageError, requireString } from './base/errors';
 
 /** The three `imagePullPolicy` values Kubernetes accepts. */
 export const PullPolicy = {

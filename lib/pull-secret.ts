@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { KubepinError, KubepinUsageError, describeType } from './errors';
+import { KubepinError, KubepinUsageError, describeType } from './base/errors';
 import { DNS_SUBDOMAIN } from './k8s-names';
 import { Credential, DockerConfigError, buildDockerConfigJson, readDockerConfig } from './credentials/docker-config';
 import { normalizeConfigKey } from './credentials/keyring';

@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { KubepinUsageError } from './errors';
+import { KubepinUsageError } from './base/errors';
 
 /**
  * Writes `text` to `file` so that readers see the old or the new content, never a mix.

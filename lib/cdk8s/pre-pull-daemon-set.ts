@@ -3,7 +3,7 @@ import { Construct, IConstruct } from 'constructs';
 import { DigestSource } from '../lock';
 import { Finding, formatFinding } from '../findings';
 import { PullSecretDeclaration } from '../policy';
-import { KubepinError, KubepinUsageError, describeType } from '../errors';
+import { KubepinError, KubepinUsageError, describeType } from '../base/errors';
 import { isObject } from '../workloads';
 import { resolveLock } from './lock-file';
 import {

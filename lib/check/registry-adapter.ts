@@ -1,6 +1,6 @@
-import { ImageReference } from '../image-reference';
+import { ImageReference } from '../base/image-reference';
 import { RegistryClient } from '../registry/client';
-import { RegistryError } from '../registry/errors';
+import { RegistryError } from '../base/registry-error';
 import { RegistryCredential } from '../registry/credentials';
 import { ImageProbeOptions, ManifestAnswer, ManifestProber, ProbeCredential } from './probe-types';
 

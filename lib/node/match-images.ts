@@ -1,5 +1,5 @@
-import { ImageReference } from '../image-reference';
-import { KubepinError, KubepinUsageError, requireString } from '../errors';
+import { ImageReference } from '../base/image-reference';
+import { KubepinError, KubepinUsageError, requireString } from '../base/errors';
 import { globMatch, normalizeConfigKey, registryKeyMatches } from '../credentials/keyring';
 
 /** Node-side credential configuration (provider config, node config.json) is wrong or cannot be built. */

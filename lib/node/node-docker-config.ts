@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { KubepinUsageError, describeType, requireString } from '../errors';
+import { KubepinUsageError, describeType, requireString } from '../base/errors';
 import { Credential, DockerConfigError, buildDockerConfigJson, readDockerConfig } from '../credentials/docker-config';
 import { CredentialKeyring, normalizeConfigKey } from '../credentials/keyring';
 import { writeFileAtomic } from '../write-file-atomic';

@@ -1,5 +1,5 @@
 import * as fs from 'fs';
-import { describeType } from '../errors';
+import { describeType } from '../base/errors';
 import { DockerConfigError } from '../credentials/docker-config';
 import { CredentialKeyring, KeyringMatch } from '../credentials/keyring';
 import { CredentialProviderConfig, NodeConfigProblem } from './credential-provider-types';

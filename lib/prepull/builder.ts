@@ -1,11 +1,11 @@
-import { ImageReference } from '../image-reference';
+import { ImageReference } from '../base/image-reference';
 import { PullPolicy } from '../pull-policy';
 import { CredentialKeyring } from '../credentials/keyring';
 import { DigestSource } from '../lock';
 import { Finding } from '../findings';
 import { PullSecretDeclaration, applyImagePolicy } from '../policy';
 import { JsonObject, isObject, objectRef } from '../workloads';
-import { KubepinUsageError, describeType } from '../errors';
+import { KubepinUsageError, describeType } from '../base/errors';
 import { DNS_LABEL, DNS_SUBDOMAIN } from '../k8s-names';
 import { sortRecord } from '../records';
 import { NodeScope, unionNodeScope, validateNodeScope } from './node-scope';

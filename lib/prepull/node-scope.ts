@@ -1,4 +1,4 @@
-import { KubepinUsageError, describeType } from '../errors';
+import { KubepinUsageError, describeType } from '../base/errors';
 import { sortRecord } from '../records';
 import { JsonObject, isObject } from '../workloads';
 

@@ -1,5 +1,5 @@
 import * as pulumi from '@pulumi/pulumi';
-import { KubepinError } from '../errors';
+import { KubepinError } from '../base/errors';
 import { PropsPinner, PulumiImagePolicyOptions, isWorkloadType } from './pin';
 import { stackState } from './stack-state';
 

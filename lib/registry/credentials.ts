@@ -4,7 +4,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { CredentialKeyring, KeyringCredential } from '../credentials/keyring';
 import { DockerConfigError } from '../credentials/docker-config';
-import { KubepinError } from '../errors';
+import { KubepinError } from '../base/errors';
 
 /** A credential the registry client may present. The password never appears in output. */
 export interface RegistryCredential {

@@ -1,6 +1,6 @@
 import * as crypto from 'crypto';
-import { KubepinUsageError } from '../errors';
-import { RegistryError } from './errors';
+import { KubepinUsageError } from '../base/errors';
+import { RegistryError } from '../base/registry-error';
 import { sanitizeRegistryText } from './registry-text';
 import type { HttpAnswer } from './transport';
 

@@ -1,4 +1,4 @@
-import { ImageReference } from '../image-reference';
+import { ImageReference } from '../base/image-reference';
 import { SignatureKey, verifyWithKey } from './keys';
 
 /** Media type of a cosign simple-signing payload layer. */

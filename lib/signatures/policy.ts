@@ -1,10 +1,10 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { ImageReference } from '../image-reference';
+import { ImageReference } from '../base/image-reference';
 import { registryKeyMatches } from '../credentials/keyring';
 import type { LockEntry } from '../lock';
-import { KubepinError, describeType } from '../errors';
-import { readRegularFile } from '../regular-file';
+import { KubepinError, describeType } from '../base/errors';
+import { readRegularFile } from '../base/regular-file';
 import { SignatureKey, SignatureKeyError, parsePublicKey } from './keys';
 
 /** The project configuration file, looked up next to the lock file. */

@@ -1,5 +1,5 @@
-import { ImageReference } from '../image-reference';
-import { RegistryError } from '../registry/errors';
+import { ImageReference } from '../base/image-reference';
+import { RegistryError } from '../base/registry-error';
 import { ArtifactSource, FetchedManifest } from './artifacts';
 import { SIGSTORE_BUNDLE_MEDIA_TYPE } from './artifacts';
 import { COSIGN_SIGNATURE_ANNOTATION, SIMPLE_SIGNING_MEDIA_TYPE, SignatureRejection, SignatureSubject, isRecord, quote, verifySimpleSigning } from './cosign';

@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as ts from 'typescript';
-import { KubepinUsageError } from '../../lib/errors';
+import { KubepinUsageError } from '../../lib/base/errors';
 import { MAX_TIMEOUT_SECONDS, closest, parseFlags, secondsFlag, wholeNumberFlag } from '../../lib/cli/options';
 import { runCli } from '../support/cli';
 

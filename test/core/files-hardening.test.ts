@@ -5,7 +5,7 @@ import * as path from 'path';
 import { spawnSync } from 'child_process';
 import { ImageLock, LockFileError } from '../../lib/lock';
 import { writeFileAtomic } from '../../lib/write-file-atomic';
-import { KubepinUsageError } from '../../lib/errors';
+import { KubepinUsageError } from '../../lib/base/errors';
 import { writeNodeCredentialFiles, buildNodeCredentialFiles } from '../../lib/node';
 import { runCli } from '../support/cli';
 
