@@ -2,11 +2,12 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { packedKubepin } from '../support/packed';
 
 /*
- * End to end through the real `cdk8s synth` of cdk8s-cli: the plugin is declared in
- * cdk8s.yaml with a local `./` path, loaded without npm install, and runs offline (every
- * proxy points at a closed port, npm is told to stay offline).
+ * End to end through the real `cdk8s synth` of cdk8s-cli: the plugin of the packed kubepin is
+ * declared in cdk8s.yaml with the local path docs/existing-project.md gives, loaded without npm
+ * install, and runs offline (every proxy points at a closed port, npm is told to stay offline).
  */
 const REPO = path.resolve(__dirname, '..', '..');
 const CDK8S = path.join(REPO, 'node_modules', 'cdk8s-cli', 'bin', 'cdk8s');
@@ -31,7 +32,7 @@ const CONFIG = `language: typescript
 app: node app.js
 output: out
 validations:
-  - package: ./validation-plugin
+  - package: ./node_modules/kubepin/validation-plugin
     version: 0.1.0
     class: KubepinValidation
     properties:
@@ -43,13 +44,12 @@ describe('validation plugin inside cdk8s synth', () => {
 
   beforeAll(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kubepin-synth-'));
-    // The plugin requires the compiled core from ../dist/lib, as in the repository.
-    // A type error elsewhere must not hide this suite's result: tsc emits anyway, so check the output.
-    const build = spawnSync(process.execPath, [path.join(REPO, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(REPO, 'tsconfig.build.json'), '--outDir', path.join(dir, 'dist')], { encoding: 'utf8' });
-    if (!fs.existsSync(path.join(dir, 'dist', 'lib', 'check', 'index.js'))) throw new Error(`building the core failed: ${build.stdout}${build.stderr}`);
-    fs.cpSync(path.join(REPO, 'validation-plugin'), path.join(dir, 'validation-plugin'), { recursive: true });
+    // kubepin installed from the tarball `npm pack` made (global-setup.js): the plugin runs from
+    // node_modules/kubepin/validation-plugin and loads the compiled core it ships.
+    fs.mkdirSync(path.join(dir, 'node_modules'));
+    fs.symlinkSync(packedKubepin().dir, path.join(dir, 'node_modules', 'kubepin'));
     fs.writeFileSync(path.join(dir, 'cdk8s.yaml'), CONFIG);
-  }, 120000);
+  });
 
   afterAll(() => {
     if (dir) fs.rmSync(dir, { recursive: true, force: true });

@@ -2,6 +2,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { ApiObject, App, Chart } from 'cdk8s';
+import { packedKubepin } from '../support/packed';
 
 /** The parts of cdk8s-cli's ValidationContext this test reads (its package `exports` hide the typings from tsc's node resolution). */
 interface Report {
@@ -15,11 +16,11 @@ interface Report {
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { ValidationContext } = require('cdk8s-cli/plugins') as { ValidationContext: new (manifests: string[], pkg: string, version: string, metadata: object, stdout: boolean) => { report: Report } };
 
-// The plugin loads the compiled core from ../dist/lib; in this in-process test that path
-// serves the TypeScript sources, so the test does not depend on a prior build.
-jest.mock('../../dist/lib', () => jest.requireActual('../../lib'), { virtual: true });
+// The plugin as shipped: from the unpacked tarball (global-setup.js), loading the compiled core
+// it ships next to it (../dist/lib).
+const shipped = path.join(packedKubepin().dir, 'validation-plugin');
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const { KubepinValidation } = require('../../validation-plugin');
+const { KubepinValidation } = require(shipped);
 
 function synthToFiles(build: (chart: Chart) => void): { dir: string; files: string[] } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kubepin-plugin-'));

@@ -1,4 +1,3 @@
-import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { runCli } from '../support/cli';
@@ -11,15 +10,10 @@ describe('kubepin CLI dispatcher', () => {
     expect((await runCli([])).code).toBe(2);
   });
 
-  test('--version prints the package version, from the sources and from the compiled bin', async () => {
+  test('--version prints the package version (the compiled bin: test/package/bin.test.ts)', async () => {
     const version = require('../../package.json').version;
     const run = await runCli(['--version']);
     expect(run).toMatchObject({ code: 0, stdout: `${version}\n` });
-    const root = path.join(__dirname, '..', '..');
-    // The compiled CLI sits one level deeper (dist/lib/cli); CI builds it before the tests.
-    if (fs.existsSync(path.join(root, 'dist', 'lib', 'cli', 'main.js'))) {
-      expect(execFileSync(process.execPath, [path.join(root, 'bin', 'kubepin.js'), '--version']).toString()).toBe(`${version}\n`);
-    }
   });
 
   test('an unknown command is a usage error naming it', async () => {

@@ -2,12 +2,13 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { packedKubepin } from '../support/packed';
 import { PushedImage, pushImage, startRegistry, TestRegistryDetails } from '../support/registry';
 
 /*
  * The new user, with no manual step: a project whose main.ts is the README's ten-line example
- * (read from README.md, so the docs cannot drift from what works), kubepin built and installed
- * as a package, then `kubepin lock` (no arguments), `cdk8s synth` with strict on, `kubepin
+ * (read from README.md, so the docs cannot drift from what works), kubepin installed from the
+ * tarball `npm pack` made, then `kubepin lock` (no arguments), `cdk8s synth` with strict on, `kubepin
  * verify`; and the same for a Pulumi program run under the runtime's mocks. Every process is
  * real; the images live in a registry on 127.0.0.1 (docker.io and registry.k8s.io, which the
  * pre-puller uses, are reached through --mirror).
@@ -32,12 +33,8 @@ describe('a new user locks, synthesizes and verifies with no manual step', () =>
 
   beforeAll(async () => {
     work = fs.mkdtempSync(path.join(os.tmpdir(), 'kubepin-new-user-'));
-    // kubepin as a user installs it: compiled, with its package.json (exports) and bin.
-    pkg = path.join(work, 'kubepin');
-    const build = spawnSync(process.execPath, [path.join(REPO, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(REPO, 'tsconfig.build.json'), '--outDir', path.join(pkg, 'dist')], { encoding: 'utf8' });
-    if (!fs.existsSync(path.join(pkg, 'dist', 'lib', 'pulumi', 'testing.js'))) throw new Error(`building kubepin failed: ${build.stdout}${build.stderr}`);
-    fs.copyFileSync(path.join(REPO, 'package.json'), path.join(pkg, 'package.json'));
-    fs.cpSync(path.join(REPO, 'bin'), path.join(pkg, 'bin'), { recursive: true });
+    // kubepin as a user installs it: from the tarball `npm pack` made (global-setup.js).
+    pkg = packedKubepin().dir;
     registry = await startRegistry();
     pushed.api = await pushImage(registry, 'acme/api', '1.4.2');
     pushed.worker = await pushImage(registry, 'acme/worker', '2.0');

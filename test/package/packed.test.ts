@@ -2,11 +2,12 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { PackedKubepin, packedKubepin } from '../support/packed';
 import { PushedImage, pushImage, startRegistry, TestRegistryDetails } from '../support/registry';
 
 /*
- * kubepin as users get it: built and packed once (`npm pack`), then installed from the tarball
- * into projects whose other packages come from the repository's node_modules (no network).
+ * kubepin as users get it: built and packed once per run (`npm pack`, in global-setup.js), then
+ * installed from the tarball into projects whose other packages come from the repository's node_modules (no network).
  *
  * - Every entry of package.json `exports` type-checks in a consumer under each module
  *   resolution TypeScript users have: node10 (`module: CommonJS`), node16, nodenext, bundler.
@@ -25,7 +26,7 @@ interface Run { code: number | null; stdout: string; stderr: string }
 let work: string;
 /** The unpacked tarball (`package/`), copied into each project as node_modules/kubepin. */
 let unpacked: string;
-let packed: { filename: string; size: number; unpackedSize: number; files: Array<{ path: string }> };
+let packed: PackedKubepin;
 
 function env(home: string): NodeJS.ProcessEnv {
   const closed = 'http://127.0.0.1:9';
@@ -85,19 +86,11 @@ function projectWith(dir: string, packages: readonly string[]): void {
 
 beforeAll(() => {
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'kubepin-packed-'));
-  const stage = path.join(work, 'stage');
-  must(run(REPO, process.execPath, [TSC, '-p', path.join(REPO, 'tsconfig.build.json'), '--outDir', path.join(stage, 'dist')]), 'building kubepin');
-  for (const file of ['package.json', 'README.md']) fs.copyFileSync(path.join(REPO, file), path.join(stage, file));
-  for (const dir of ['bin', 'validation-plugin']) fs.cpSync(path.join(REPO, dir), path.join(stage, dir), { recursive: true });
-  const pack = must(run(stage, 'npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', work]), 'npm pack');
-  packed = JSON.parse(pack.stdout)[0];
-  const extracted = path.join(work, 'extracted');
-  fs.mkdirSync(extracted);
-  must(run(work, 'tar', ['-xzf', path.join(work, packed.filename), '-C', extracted]), 'unpacking the tarball');
-  unpacked = path.join(extracted, 'package');
+  packed = packedKubepin();
+  unpacked = packed.dir;
   // The measured size, for the record (the issue asks for it; nothing asserts it).
   process.stdout.write(`kubepin tarball: ${packed.size} bytes packed, ${packed.unpackedSize} bytes unpacked, ${packed.files.length} files\n`);
-}, 300000);
+});
 
 afterAll(() => {
   if (work) fs.rmSync(work, { recursive: true, force: true });
@@ -105,7 +98,7 @@ afterAll(() => {
 
 describe('the tarball', () => {
   test('holds every exports target, the bin and the validation plugin, and no source map or TypeScript source', () => {
-    const files = new Set(packed.files.map((f) => f.path));
+    const files = new Set(packed.files);
     for (const [key, value] of Object.entries(repoPackage.exports as Record<string, string | Record<string, string>>)) {
       const targets = typeof value === 'string' ? [value] : Object.values(value);
       for (const target of targets) expect({ key, target, shipped: files.has(target.replace(/^\.\//, '')) }).toEqual({ key, target, shipped: true });
@@ -197,7 +190,7 @@ describe('a project made from cdk8s-cli\'s typescript-app template', () => {
 
     // `npm install kubepin`, from the tarball; the template's other packages from the repository.
     const manifest = JSON.parse(fs.readFileSync(path.join(app, 'package.json'), 'utf8'));
-    manifest.dependencies.kubepin = `file:${path.join(work, packed.filename)}`;
+    manifest.dependencies.kubepin = `file:${packed.tarball}`;
     fs.writeFileSync(path.join(app, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
     const available = [...Object.keys(manifest.dependencies), ...Object.keys(manifest.devDependencies)]
       .filter((name) => name !== 'kubepin' && fs.existsSync(path.join(REPO, 'node_modules', name)));
