@@ -1,39 +1,63 @@
 /**
  * Benchmark: resolution at real-world latency. Three docker-registry instances over HTTPS (test
  * CA) with token auth, each behind a delay proxy of its own (and its token server behind
- * another), adding a round-trip time; 500 images spread over them. For each RTT prints, from
- * one run: kubepin (a fresh RegistryClient resolving all images, as `kubepin lock` does after
- * reading the manifests), `skopeo inspect` 8 at a time on the same images, and the floor
- * computed from the measured RTT: per registry, TCP connect + TLS + ping + token (connect +
- * request) + one round of requests, the registries in parallel.
+ * another), adding a round-trip time; 500 images spread over them. Registries, token servers and
+ * proxies run in child processes (test/support/latency-site.ts): this process holds only the
+ * client being timed. For each RTT prints, from one run: kubepin (a fresh RegistryClient
+ * resolving all images, as `kubepin lock` does after reading the manifests), `skopeo inspect`
+ * 8 at a time on the same images, and the floor (see FLOOR below), with round trips per image
+ * and, per registry, when each phase of the last kubepin run ended (in RTTs).
  *
  *   npm run bench:latency            # RTT 50 ms
  *   BENCH_RTTS=0,20,50,150 npm run bench:latency
  *
- * Environment: BENCH_RTTS (50), BENCH_IMAGES (500), BENCH_RUNS (3, kubepin median), BENCH_SKOPEO (1: run skopeo; 0: skip).
+ * Environment: BENCH_RTTS (50), BENCH_IMAGES (500), BENCH_RUNS (3; kubepin and the floor's
+ * HEAD rounds alternate, medians reported), BENCH_SKOPEO (1: run skopeo; 0: skip).
  */
 import { execFile } from 'child_process';
 import * as fs from 'fs';
+import * as http from 'http';
 import * as https from 'https';
 import * as os from 'os';
 import * as path from 'path';
 import { CredentialKeyring } from '../lib/credentials/keyring';
-import { KeyringCredentials, RegistryClient } from '../lib/registry';
-import { DelayProxy, startDelayProxy } from '../test/support/delay-proxy';
-import { pushImage, startRegistry, TestRegistryDetails } from '../test/support/registry';
+import { KeyringCredentials, MANIFEST_ACCEPT, RegistryClient } from '../lib/registry';
+import type { Transport } from '../lib/registry/transport';
+import { HeadRoundSpec, startHeadRound } from '../test/support/head-round';
+import { LatencySite, startLatencySite } from '../test/support/latency-site';
 
 const RTTS = (process.env.BENCH_RTTS ?? '50').split(',').map(Number);
 const IMAGES = Number(process.env.BENCH_IMAGES ?? 500);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const SKOPEO = process.env.BENCH_SKOPEO !== '0';
 const REGISTRIES = 3;
-/** Round trips of the floor per registry: TCP, TLS 1.3, GET /v2/, token (TCP + GET, plain-HTTP realm on loopback), one round of HEADs. */
-const FLOOR_ROUND_TRIPS = 6;
+/**
+ * FLOOR. What resolving the images physically requires, per registry (registries in parallel):
+ * TCP connect, TLS 1.3, the ping (GET /v2/ to learn the token realm), the token (TCP connect +
+ * GET: the realm is plain HTTP on loopback), and one round of HEADs all in flight at once.
+ * Every step but the last is one round trip: FLOOR_FIXED_ROUND_TRIPS x the measured RTT, with no
+ * server time (the ping and token answers are tiny).
+ *
+ * The round of HEADs is NOT one round trip: the registries must verify a bearer token and read
+ * their storage for each of ~167 requests, which on this 2-core machine takes most of a second
+ * (it is most of kubepin's time at 0 ms added, where round trips cost nothing). Counting it as
+ * one RTT (the first version of this bench: floor = 6 x RTT) made a floor no client can reach.
+ * So the round is measured, in the same run and through the same proxies: per registry a
+ * minimal HTTP/2 client in a process of its own (test/support/head-round.ts) sends all its HEADs
+ * at once on one connection, the three started together. Its tokens are fetched beforehand, one
+ * per repository: the smallest header, so the least work for the registry per request (a token
+ * for many repositories makes every request carry and every check read all of them). Its time includes its TCP connect and TLS
+ * handshake, so those two round trips are not added again: floor = (ping + token connect +
+ * token request) x RTT + that round. (`curl --parallel --http2` was tried first and was slower
+ * than kubepin itself: a floor must not be a slow client.)
+ */
+const FLOOR_FIXED_ROUND_TRIPS = 3;
+/** The network-only floor: TCP, TLS, ping, token connect + request, one round of HEADs, each one RTT. */
+const NETWORK_ROUND_TRIPS = 6;
 
 interface Site {
-  registry: TestRegistryDetails;
-  front: DelayProxy;
-  tokenFront: DelayProxy;
+  /** Registry, token server and both delay proxies, in a child process of their own. */
+  remote: LatencySite;
   certDir: string;
 }
 
@@ -79,7 +103,7 @@ async function measureRtt(site: Site, ca: Buffer): Promise<number> {
   const agent = new https.Agent({ keepAlive: true, maxSockets: 1, ca });
   const once = (): Promise<number> =>
     timed(() => new Promise<void>((resolve, reject) => {
-      https.get(`https://${site.front.host}/v2/`, { agent }, (res) => {
+      https.get(`https://${site.remote.host}/v2/`, { agent }, (res) => {
         res.resume();
         res.on('end', () => resolve());
       }).on('error', reject);
@@ -91,56 +115,129 @@ async function measureRtt(site: Site, ca: Buffer): Promise<number> {
   return median(samples);
 }
 
+/** A token of `site`'s token server for each of `repos` (fetched through its proxy, untimed). */
+async function siteTokens(site: Site, repos: string[]): Promise<string[]> {
+  const auth = `${site.remote.username}:${site.remote.password}`;
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
+  const tokens: string[] = [];
+  try {
+    await pool(repos.map((repo, i) => ({ repo, i })), 16, async ({ repo, i }) => {
+      const realm = new URL(site.remote.realm);
+      realm.searchParams.set('service', 'kubepin-test-registry');
+      realm.searchParams.set('scope', `repository:${repo}:pull`);
+      tokens[i] = await retrying(
+        () =>
+          new Promise<string>((resolve, reject) => {
+            http.get(realm, { agent, auth }, (res) => {
+              const chunks: Buffer[] = [];
+              res.on('data', (c: Buffer) => chunks.push(c));
+              res.on('end', () => (res.statusCode === 200 ? resolve((JSON.parse(Buffer.concat(chunks).toString()) as { token: string }).token) : reject(new Error(`token: HTTP ${res.statusCode}`))));
+            }).on('error', reject);
+          }),
+      );
+    });
+  } finally {
+    agent.destroy();
+  }
+  return tokens;
+}
+
+/** The floor's round of HEADs: every site's minimal HTTP/2 client (each in its own process) started at once; wall time until all are answered. */
+async function headRound(specs: HeadRoundSpec[]): Promise<number> {
+  const rounds = await Promise.all(specs.map((spec) => startHeadRound(spec)));
+  return timed(async () => {
+    await Promise.all(rounds.map((r) => r.go()));
+  });
+}
+
+/** Start and end (ms from the run's start) of each request kind per host, read off the client's transport. */
+type Trace = Map<string, { start: number; end: number; firstEnd: number; count: number }>;
+
+function traceTransport(client: RegistryClient, t0: () => number): Trace {
+  // Reaches into the client (a benchmark's privilege) to time its requests without changing it.
+  const transport = (client as unknown as { transport: Transport }).transport;
+  const trace: Trace = new Map();
+  const request = transport.request.bind(transport);
+  transport.request = (url, method, headers, maxBytes) => {
+    const start = performance.now() - t0();
+    const kind = url.pathname === '/v2/' ? `ping ${url.protocol.slice(0, -1)}` : /\/manifests\//.test(url.pathname) ? method : 'token';
+    const answer = request(url, method, headers, maxBytes);
+    const note = (): void => {
+      const end = performance.now() - t0();
+      const key = `${url.host}\0${kind}`;
+      const entry = trace.get(key);
+      if (!entry) trace.set(key, { start, end, firstEnd: end, count: 1 });
+      else Object.assign(entry, { start: Math.min(entry.start, start), end: Math.max(entry.end, end), firstEnd: Math.min(entry.firstEnd, end), count: entry.count + 1 });
+    };
+    answer.then(note, note);
+    return answer;
+  };
+  return trace;
+}
+
+async function connectionCount(sites: Site[]): Promise<number> {
+  const counts = await Promise.all(sites.map((s) => s.remote.connections()));
+  return counts.reduce((n, c) => n + c.registry + c.token, 0);
+}
+
 async function main(): Promise<void> {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'kubepin-bench-latency-'));
   const sites: Site[] = [];
   try {
-    for (let r = 0; r < REGISTRIES; r++) {
-      let tokenFront: DelayProxy | undefined;
-      const registry = await startRegistry({
-        auth: 'token',
-        tls: true,
-        tokenRealmHost: async (target) => (tokenFront = await startDelayProxy(target, 0)).host,
-      });
-      const front = await startDelayProxy(registry.host, 0);
+    // Each site in its own process: the client is alone in this one (its CPU time is all kubepin's).
+    const remotes = await Promise.all(Array.from({ length: REGISTRIES }, () => startLatencySite()));
+    remotes.forEach((remote, r) => {
       const certDir = path.join(work, `certs-${r}`);
       fs.mkdirSync(certDir);
-      fs.copyFileSync(registry.caFile!, path.join(certDir, 'ca.crt'));
-      sites.push({ registry, front, tokenFront: tokenFront!, certDir });
-    }
-    process.stdout.write(`3 registries (docker-registry, TLS, token auth), seeding ${IMAGES} images…\n`);
+      fs.copyFileSync(remote.caFile, path.join(certDir, 'ca.crt'));
+      sites.push({ remote, certDir });
+    });
+    process.stdout.write(`3 registries (docker-registry, TLS, token auth; each with its proxies in a child process), seeding ${IMAGES} images…\n`);
     const images: Array<{ site: Site; ref: string; repo: string }> = [];
     for (let i = 0; i < IMAGES; i++) {
       const site = sites[i % REGISTRIES];
       const repo = `bench/app-${String(i).padStart(3, '0')}`;
-      images.push({ site, repo, ref: `${site.front.host}/${repo}:1.0` });
+      images.push({ site, repo, ref: `${site.remote.host}/${repo}:1.0` });
     }
     const expected = new Map<string, string>();
-    await pool(images, 8, async (img) => {
-      const pushed = await retrying(() => pushImage(img.site.registry, img.repo, '1.0', { format: Number(img.repo.slice(-1)) % 4 === 0 ? 'oci-index' : 'docker' }));
-      expected.set(img.ref, pushed.digest);
-    });
-    const ca = Buffer.concat(sites.map((s) => fs.readFileSync(s.registry.caFile!)));
+    await Promise.all(
+      sites.map(async (site) => {
+        const mine = images.filter((img) => img.site === site);
+        const digests = await site.remote.seed(mine.map((img) => ({ repository: img.repo, tag: '1.0', format: Number(img.repo.slice(-1)) % 4 === 0 ? 'oci-index' : 'docker' })));
+        for (const img of mine) expected.set(img.ref, digests[`${img.repo}:1.0`]);
+      }),
+    );
+    const ca = Buffer.concat(sites.map((s) => fs.readFileSync(s.remote.caFile)));
     const keyring = new CredentialKeyring();
-    for (const s of sites) keyring.add(`bench-${s.front.host}`, { auths: { [s.front.host]: { username: s.registry.username!, password: s.registry.password! } } });
+    for (const s of sites) keyring.add(`bench-${s.remote.host}`, { auths: { [s.remote.host]: { username: s.remote.username, password: s.remote.password } } });
     const credentials = new KeyringCredentials(keyring);
 
     const rows: string[] = [];
+    const phases: string[] = [];
     for (const rtt of RTTS) {
-      for (const s of sites) {
-        s.front.rttMs = rtt;
-        s.tokenFront.rttMs = rtt;
-      }
+      await Promise.all(sites.map((s) => s.remote.setRtt(rtt)));
       const measured = median(await Promise.all(sites.map((s) => retrying(() => measureRtt(s, ca)))));
-      // kubepin: a fresh client per run (cold connections, no tokens).
+      const roundSpecs: HeadRoundSpec[] = await Promise.all(
+        sites.map(async (site) => {
+          const repos = images.filter((img) => img.site === site).map((img) => img.repo);
+          const tokens = await siteTokens(site, repos);
+          return { origin: `https://${site.remote.host}`, caFile: site.remote.caFile, tokens, accept: MANIFEST_ACCEPT, paths: repos.map((repo) => `/v2/${repo}/manifests/1.0`) };
+        }),
+      );
+      // kubepin (a fresh client per run: cold connections, no tokens) and the floor's HEAD round, alternating.
       const times: number[] = [];
+      const rounds: number[] = [];
       let stats: RegistryClient['stats'] | undefined;
       let connections = 0;
+      let trace: Trace = new Map();
       for (let i = 0; i < RUNS; i++) {
-        const before = sites.reduce((n, s) => n + s.front.connections + s.tokenFront.connections, 0);
+        const before = await connectionCount(sites);
         const client = new RegistryClient({ ca, credentials });
+        let start = 0;
+        trace = traceTransport(client, () => start);
         try {
           let results: Array<{ reference: string; digest: string }> = [];
+          start = performance.now();
           times.push(await timed(async () => {
             results = await Promise.all(images.map((img) => client.resolve(img.ref)));
           }));
@@ -150,7 +247,8 @@ async function main(): Promise<void> {
         } finally {
           client.close();
         }
-        connections = sites.reduce((n, s) => n + s.front.connections + s.tokenFront.connections, 0) - before;
+        connections = (await connectionCount(sites)) - before;
+        rounds.push(await headRound(roundSpecs));
       }
       const kubepin = median(times);
       // skopeo inspect, 8 processes at a time, same images.
@@ -161,7 +259,7 @@ async function main(): Promise<void> {
       if (SKOPEO) {
         skopeo = await timed(() =>
           pool(images, 8, async (img) => {
-            const args = ['inspect', '--cert-dir', img.site.certDir, '--no-tags', '--creds', `${img.site.registry.username}:${img.site.registry.password}`, '--format', '{{.Digest}}', `docker://${img.ref}`];
+            const args = ['inspect', '--cert-dir', img.site.certDir, '--no-tags', '--creds', `${img.site.remote.username}:${img.site.remote.password}`, '--format', '{{.Digest}}', `docker://${img.ref}`];
             let res = await run('skopeo', args);
             // skopeo sometimes reads EOF through the delay proxy: tried again (at most twice), counted, and reported.
             for (let attempt = 0; attempt < 2 && res.code !== 0; attempt++) {
@@ -177,7 +275,14 @@ async function main(): Promise<void> {
           }),
         );
       }
-      const floor = FLOOR_ROUND_TRIPS * measured;
+      const round = median(rounds);
+      const floor = FLOOR_FIXED_ROUND_TRIPS * measured + round;
+      const networkFloor = NETWORK_ROUND_TRIPS * measured;
+      const inRtts = (ms: number): string => (rtt === 0 ? `${ms.toFixed(0)} ms` : `${(ms / measured).toFixed(1)}`);
+      for (const [key, t] of [...trace].sort((a, b) => a[1].start - b[1].start)) {
+        const [host, kind] = key.split('\0');
+        phases.push(`  ${String(rtt).padStart(4)} ms  ${host.padEnd(16)} ${kind.padEnd(10)} x${String(t.count).padEnd(4)} start ${inRtts(t.start).padStart(6)}  first answer ${inRtts(t.firstEnd).padStart(6)}  last answer ${inRtts(t.end).padStart(6)}`);
+      }
       const fmt = (ms: number): string => (Number.isNaN(ms) ? '   n/a' : `${(ms / 1000).toFixed(3)}`);
       const ratio = (x: number): string => (rtt === 0 || Number.isNaN(x) ? '  n/a' : `${x.toFixed(2)}x`);
       rows.push(
@@ -192,34 +297,36 @@ async function main(): Promise<void> {
           `${connections}`.padStart(5),
           fmt(skopeo).padStart(8),
           (rtt === 0 || !SKOPEO ? '   n/a' : (skopeo / measured / IMAGES).toFixed(2)).padStart(8),
+          fmt(networkFloor).padStart(7),
+          fmt(round).padStart(7),
           fmt(floor).padStart(7),
           ratio(kubepin / floor).padStart(8),
           (Number.isNaN(skopeo) ? 'n/a' : `${(skopeo / kubepin).toFixed(1)}x`).padStart(8),
         ].join('  '),
       );
-      process.stdout.write(`RTT ${rtt} ms done (kubepin runs: ${times.map((t) => (t / 1000).toFixed(3)).join(' ')} s; skopeo retries: ${skopeoRetries}, failed: ${skopeoFailures}${lastSkopeoError ? ` (${lastSkopeoError})` : ''}; load ${os.loadavg()[0].toFixed(2)})\n`);
+      process.stdout.write(`RTT ${rtt} ms done (kubepin runs: ${times.map((t) => (t / 1000).toFixed(3)).join(' ')} s; floor rounds: ${rounds.map((t) => (t / 1000).toFixed(3)).join(' ')} s; skopeo retries: ${skopeoRetries}, failed: ${skopeoFailures}${lastSkopeoError ? ` (${lastSkopeoError})` : ''}; load ${os.loadavg()[0].toFixed(2)})\n`);
     }
     const load = os.loadavg().map((l) => l.toFixed(2)).join(' ');
     process.stdout.write(
       [
         '',
-        `${IMAGES} images on ${REGISTRIES} registries (HTTPS, token auth), kubepin median of ${RUNS} fresh clients, skopeo inspect x8 once; load average ${load}`,
-        'RTT is added by the delay proxies; "measured" is a warm request through them. Floor = ' + `${FLOOR_ROUND_TRIPS} x measured RTT (TCP, TLS, ping, token connect + request, one round of HEADs; registries in parallel).`,
-        'rt = seconds / measured RTT (sequential round trips); req/img = HTTP requests per image; tok = token requests; conn = TCP connections (registries and token servers).',
+        `${IMAGES} images on ${REGISTRIES} registries (HTTPS, token auth), kubepin and floor round medians of ${RUNS}, skopeo inspect x8 once; load average ${load}`,
+        'RTT is added by the delay proxies; "measured" is a warm request through them. rt = seconds / measured RTT; req/img = HTTP requests per image;',
+        'tok = token requests; conn = TCP connections (registries and token servers). net floor = 6 x RTT (TCP, TLS, ping, token connect + request, HEADs: no server time);',
+        `round = the registries answering all HEADs (minimal HTTP/2 client per registry, warm per-repository tokens, connect included); floor = ${FLOOR_FIXED_ROUND_TRIPS} x RTT (ping, token connect + request) + round.`,
         '',
-        '  added  measured  kubepin s  rt  rt/img  req/img  tok  conn  skopeo8 s  rt/img    floor s  k/floor  skopeo/k',
+        '  added  measured  kubepin s       rt  rt/img  req/img  tok  conn  skopeo8 s    rt/img  netfloor   round   floor  k/floor  skopeo/k',
         ...rows.map((r) => `  ${r}`),
+        '',
+        'Phases of the last kubepin run per registry (times in measured RTTs from the start; ms at 0 added):',
+        ...phases,
         '',
         'Goals at 50 ms: kubepin <= 2x floor, skopeo x8 >= 20x slower than kubepin.',
         '',
       ].join('\n'),
     );
   } finally {
-    for (const s of sites) {
-      await s.front.stop();
-      await s.tokenFront.stop();
-      await s.registry.stop();
-    }
+    await Promise.all(sites.map((s) => s.remote.stop()));
     fs.rmSync(work, { recursive: true, force: true });
   }
 }

@@ -43,7 +43,10 @@ describe('HTTP/2 to a TLS registry with token auth', () => {
       expect(heads.every((r) => r.status === 200)).toBe(true);
       // The pinged /v2/ (after the plain-HTTP probe of a loopback host) and every manifest request went over the expected protocol.
       expect(log.filter((r) => r.path.startsWith('/v2/') && r.status !== 400).every((r) => r.protocol === protocol)).toBe(true);
-      expect(registry.tokenServer!.requests).toHaveLength(1);
+      // 24 repositories: two token requests (at most 20 repositories per token), together covering all.
+      const tokenRequests = registry.tokenServer!.requests;
+      expect(tokenRequests.map((r) => r.scopes.length).sort((a, b) => a - b)).toEqual([4, 20]);
+      expect(tokenRequests.flatMap((r) => r.scopes).sort()).toEqual(images.map((i) => `repository:${i.ref.slice(registry.host.length + 1, -2)}:pull`).sort());
     } finally {
       c.close();
     }

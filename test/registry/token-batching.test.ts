@@ -38,6 +38,8 @@ describe('token requests covering many repositories', () => {
       expect(requests.length).toBeGreaterThan(1); // chunked: 40 long scopes exceed one URL
       expect(requests.length).toBeLessThanOrEqual(3);
       expect(requests.every((r) => r.status === 200 && r.scopes.length > 1)).toBe(true);
+      // A token for at most 20 repositories: it rides in every request's header.
+      expect(requests.every((r) => r.scopes.length <= 20)).toBe(true);
       expect(requests.flatMap((r) => r.scopes).sort()).toEqual(images.map((i) => `repository:${i.ref.slice(registry.host.length + 1, -2)}:pull`).sort());
       // Another tag of repositories already covered, in the same client: no new token.
       const before = requests.length;
