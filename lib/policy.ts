@@ -9,7 +9,8 @@ import {
   invalidImageFinding, latestTagFinding, latestWithDigestFinding, matchesAnyRegistryKey, neverWithoutPrePullFinding,
   ImageParseCache, prePullCovers, registryNotAllowedFinding, secretForPublicRegistryFinding,
 } from './image-rules';
-import { ImageSite, JsonObject, PodTemplate, findPodTemplate, isObject, objectRef, siteLabel } from './workloads';
+import { ImageSite, JsonObject, PodTemplate, findPodTemplates, isObject, objectRef, siteLabel, writtenPullPolicy } from './workloads';
+import { ImageLocationRule, ImageLocations } from './image-locations';
 import { KubepinUsageError, describeType } from './errors';
 
 /** Annotation on each pod template listing the images as written before pinning. */
@@ -73,6 +74,12 @@ export interface ImagePolicyOptions {
    * @default `kubepin.config.json` next to the lock file (`lock.file`), else none
    */
   readonly signatures?: SignaturePolicy;
+  /**
+   * Where images live in kinds kubepin does not know (custom resources), added to Kubernetes'
+   * workloads and the Argo Rollouts and OpenKruise presets (docs/image-locations.md).
+   * @default the `imageLocations` of `kubepin.config.json` next to the lock file (`lock.file`), else none
+   */
+  readonly imageLocations?: readonly ImageLocationRule[];
 }
 
 /** What {@link applyImagePolicy} returns. */
@@ -123,13 +130,17 @@ export class PolicyEngine {
   private readonly secretsByName = new Map<string, string[]>();
   private readonly prePulled: ImageReference[];
   private readonly signatures: SignaturePolicy;
+  /** The kinds and fields that hold images. */
+  public readonly locations: ImageLocations;
   /** Set in collect mode (`kubepin lock` learning an app's images): every image is recorded, none missing from the lock fails. */
   private readonly collector: ImageCollector | undefined = activeCollector();
   private source: string | undefined;
 
   constructor(private readonly options: ImagePolicyOptions) {
     validateOptions(options);
-    this.signatures = options.signatures ?? (typeof options.lock?.file === 'string' ? SignaturePolicy.forLockFile(options.lock.file) : SignaturePolicy.NONE);
+    const lockFile = typeof options.lock?.file === 'string' ? options.lock.file : undefined;
+    this.signatures = options.signatures ?? (lockFile !== undefined ? SignaturePolicy.forLockFile(lockFile) : SignaturePolicy.NONE);
+    this.locations = ImageLocations.forPolicy(options.imageLocations, lockFile, 'image policy option imageLocations');
     for (const secret of options.pullSecrets ?? []) {
       this.secretNamespaces.set(secret.name, secret.namespace);
       for (const registry of secret.registries) {
@@ -145,10 +156,16 @@ export class PolicyEngine {
    */
   public apply(input: JsonObject, source?: string): JsonObject {
     const object = structuredClone(input);
-    const template = findPodTemplate(object);
-    if (!template) return object;
+    const templates = findPodTemplates(object, this.locations);
+    if (templates.length === 0) return object;
     const ref = objectRef(object);
     this.source = source;
+    for (const template of templates) this.applyTemplate(object, ref, template);
+    return object;
+  }
+
+  /** Pins the images of one pod template of `object` (or its one image field). */
+  private applyTemplate(object: JsonObject, ref: ObjectRef, template: PodTemplate): void {
     const namespace = ref.namespace;
     const originals: Record<string, string> = {};
     const neededSecrets: string[] = [];
@@ -175,11 +192,11 @@ export class PolicyEngine {
       }
     }
 
-    this.attachPullSecrets(ref, template, neededSecrets, accountServing, privateUnserved);
+    // An image field without a pull-secrets field: the operator decides which secrets its pods get.
+    if (template.pullSecretsField !== undefined) this.attachPullSecrets(ref, template, neededSecrets, accountServing, privateUnserved);
     if (this.options.annotate !== false && Object.keys(originals).length > 0) {
       annotate(object, template.metadataPath, originals);
     }
-    return object;
   }
 
   /**
@@ -189,7 +206,8 @@ export class PolicyEngine {
    */
   private attachPullSecrets(ref: ObjectRef, template: PodTemplate, needed: string[], accountServing: string[], privateUnserved: Array<{ site: ImageSite; image: string }>): void {
     const namespace = ref.namespace;
-    const ownListed = this.mergePullSecrets(template.spec, needed);
+    const field = template.pullSecretsField!;
+    const ownListed = this.mergePullSecrets(template.spec, field, needed);
     const undeclaredListed = ownListed.some((name) => !this.secretNamespaces.has(name));
     for (const { site, image } of privateUnserved) {
       if (undeclaredListed) continue; // A secret we know nothing about may serve it.
@@ -200,10 +218,10 @@ export class PolicyEngine {
       // The kubelet ignores the ServiceAccount's secrets once the pod lists any of its own.
       const added = accountServing.filter((name) => !ownListed.includes(name));
       if (added.length > 0) {
-        this.mergePullSecrets(template.spec, added);
+        this.mergePullSecrets(template.spec, field, added);
         const account = typeof template.spec.serviceAccountName === 'string' ? template.spec.serviceAccountName : 'default';
-        this.report(ref, 'service-account-pull-secrets-ignored', 'warning', `${template.specPath}.imagePullSecrets`, undefined,
-          `the pod lists its own imagePullSecrets (${ownListed.join(', ')}), so the kubelet ignores those of ServiceAccount ${account}; kubepin added ${added.join(', ')} to the pod. Fix: attach every secret to the pod, or none (and let the ServiceAccount provide them)`);
+        this.report(ref, 'service-account-pull-secrets-ignored', 'warning', template.specPath === '' ? field : `${template.specPath}.${field}`, undefined,
+          `the pod lists its own ${field} (${ownListed.join(', ')}), so the kubelet ignores those of ServiceAccount ${account}; kubepin added ${added.join(', ')} to the pod. Fix: attach every secret to the pod, or none (and let the ServiceAccount provide them)`);
       }
     }
   }
@@ -267,7 +285,9 @@ export class PolicyEngine {
   }
 
   private setPolicy(ref: ObjectRef, site: ImageSite, image: ImageReference): void {
-    const existing = site.holder[site.policyField];
+    // An image field without a policy field: the operator's pods get the API server's default.
+    if (site.policyField === undefined) return;
+    const existing = writtenPullPolicy(site);
     const keepExisting = !isUnsetPullPolicy(existing) && !this.options.pullPolicy && !this.options.replaceExistingPullPolicy;
     if (keepExisting && !isPullPolicy(existing)) {
       this.report(ref, 'invalid-pull-policy', 'error', site.policyPath, site.image,
@@ -292,8 +312,8 @@ export class PolicyEngine {
     return prePullCovers(this.prePulled, image);
   }
 
-  private mergePullSecrets(spec: JsonObject, needed: string[]): string[] {
-    const existing = Array.isArray(spec.imagePullSecrets) ? spec.imagePullSecrets : [];
+  private mergePullSecrets(spec: JsonObject, field: string, needed: string[]): string[] {
+    const existing = Array.isArray(spec[field]) ? spec[field] as unknown[] : [];
     const names = existing.map((s) => (isObject(s) && typeof s.name === 'string' ? s.name : undefined));
     const merged = [...existing];
     for (const name of needed) {
@@ -302,7 +322,7 @@ export class PolicyEngine {
         names.push(name);
       }
     }
-    if (merged.length > 0) spec.imagePullSecrets = merged;
+    if (merged.length > 0) spec[field] = merged;
     return names.filter((n): n is string => n !== undefined);
   }
 
@@ -358,10 +378,12 @@ export class PolicyEngine {
 
 
 function annotate(object: JsonObject, metadataPath: readonly string[], originals: Record<string, string>): void {
-  let holder: JsonObject = object;
+  // The path runs through objects and, for pod templates found in lists, list items by index.
+  let holder: Record<string, unknown> = object;
   for (const key of metadataPath) {
-    if (!isObject(holder[key])) holder[key] = {};
-    holder = holder[key] as JsonObject;
+    const next = holder[key];
+    if (typeof next !== 'object' || next === null) holder[key] = {};
+    holder = holder[key] as Record<string, unknown>;
   }
   if (!isObject(holder.annotations)) holder.annotations = {};
   const annotations = holder.annotations as JsonObject;

@@ -1,59 +1,49 @@
 import { ObjectRef } from './findings';
+import { CompiledImageLocation, ImageLocations } from './image-locations';
 
 /** A JSON object as parsed from YAML. */
 export type JsonObject = Record<string, unknown>;
-
-/** Where a kind keeps its pod template: path to the pod spec, and to the metadata to annotate. */
-const POD_SPEC_PATHS: Record<string, { spec: readonly string[]; metadata: readonly string[] }> = {
-  Pod: { spec: ['spec'], metadata: ['metadata'] },
-  PodTemplate: { spec: ['template', 'spec'], metadata: ['template', 'metadata'] },
-  Deployment: { spec: ['spec', 'template', 'spec'], metadata: ['spec', 'template', 'metadata'] },
-  StatefulSet: { spec: ['spec', 'template', 'spec'], metadata: ['spec', 'template', 'metadata'] },
-  DaemonSet: { spec: ['spec', 'template', 'spec'], metadata: ['spec', 'template', 'metadata'] },
-  ReplicaSet: { spec: ['spec', 'template', 'spec'], metadata: ['spec', 'template', 'metadata'] },
-  ReplicationController: { spec: ['spec', 'template', 'spec'], metadata: ['spec', 'template', 'metadata'] },
-  Job: { spec: ['spec', 'template', 'spec'], metadata: ['spec', 'template', 'metadata'] },
-  CronJob: {
-    spec: ['spec', 'jobTemplate', 'spec', 'template', 'spec'],
-    metadata: ['spec', 'jobTemplate', 'spec', 'template', 'metadata'],
-  },
-};
 
 /** The container lists of a pod spec, in the order the kubelet starts them. */
 export const CONTAINER_LISTS = ['initContainers', 'containers', 'ephemeralContainers'] as const;
 /** Which container list a container is in. */
 export type ContainerList = (typeof CONTAINER_LISTS)[number];
 
-/** One place in a pod spec that names an image. */
+/** One place in an object that names an image. */
 export interface ImageSite {
-  /** A container (of one of the three lists) or an image volume. */
-  readonly type: ContainerList | 'imageVolume';
-  /** Container or volume name. */
+  /** A container (of one of the three lists), an image volume, or an image field of a custom resource (`spec.image`). */
+  readonly type: ContainerList | 'imageVolume' | 'imageField';
+  /** Container or volume name; for an image field, its path. */
   readonly name: string;
   /** The image as written. */
   readonly image: string;
   /** JSON path of the image field within the object. */
   readonly path: string;
-  /** JSON path of the pull-policy field within the object. */
+  /** JSON path of the pull-policy field within the object (for an image field without one: the image's path). */
   readonly policyPath: string;
   /** The object holding the image and policy fields (a container, or a volume's `image`). */
   readonly holder: JsonObject;
-  /** Name of the field holding the image: `image` for containers, `reference` for image volumes. */
-  readonly imageField: 'image' | 'reference';
-  /** Name of the pull-policy field: `imagePullPolicy` or `pullPolicy`. */
-  readonly policyField: 'imagePullPolicy' | 'pullPolicy';
+  /** Name of the field holding the image: `image` for containers, `reference` for image volumes, as configured for image fields. */
+  readonly imageField: string;
+  /** Name of the pull-policy field (`imagePullPolicy`, `pullPolicy` for image volumes), or undefined when the object has none. */
+  readonly policyField: string | undefined;
 }
 
-/** A pod template found in an object. */
+/**
+ * A pod template found in an object, or the object holding one configured image field (then
+ * `spec` is that object: its pull secrets and ServiceAccount are the pod's).
+ */
 export interface PodTemplate {
   /** The pod spec (mutable when the object is). */
   readonly spec: JsonObject;
   /** JSON path of the pod spec within the object, e.g. `spec.template.spec`. */
   readonly specPath: string;
-  /** Path segments of the metadata that belongs to the pod (for annotations). */
+  /** Path segments of the metadata that belongs to the pod (for annotations); list items by index. */
   readonly metadataPath: readonly string[];
   /** Every image of the pod. */
   readonly sites: ImageSite[];
+  /** Field of `spec` listing the pull secrets (`imagePullSecrets`), or undefined when the object has none kubepin can write. */
+  readonly pullSecretsField: string | undefined;
 }
 
 /** True when `value` is a non-array object. */
@@ -73,23 +63,109 @@ export function objectRef(object: JsonObject): ObjectRef {
   };
 }
 
-/** True for the kinds that hold a pod template. */
-export function isWorkloadKind(kind: unknown): boolean {
-  return typeof kind === 'string' && Object.prototype.hasOwnProperty.call(POD_SPEC_PATHS, kind);
+/** True for the kinds that hold a pod template or an image field (any apiVersion, else only the given one). */
+export function isWorkloadKind(kind: unknown, locations: ImageLocations = ImageLocations.DEFAULT, apiVersion?: unknown): boolean {
+  return locations.covers(kind, apiVersion);
 }
 
-/** The pod template of a workload object, or `undefined` for other kinds or a missing spec. */
-export function findPodTemplate(object: JsonObject): PodTemplate | undefined {
-  const kind = object.kind;
-  if (typeof kind !== 'string' || !isWorkloadKind(kind)) return undefined;
-  const paths = POD_SPEC_PATHS[kind];
-  let spec: unknown = object;
-  for (const key of paths.spec) {
-    spec = isObject(spec) ? spec[key] : undefined;
+/** The first pod template of an object, or `undefined` when it has none. @see findPodTemplates */
+export function findPodTemplate(object: JsonObject, locations: ImageLocations = ImageLocations.DEFAULT): PodTemplate | undefined {
+  return findPodTemplates(object, locations)[0];
+}
+
+/**
+ * Every pod template and configured image field of an object (an Argo AnalysisTemplate has one
+ * per job metric), in location order; none for kinds no location covers or a missing spec.
+ */
+export function findPodTemplates(object: JsonObject, locations: ImageLocations = ImageLocations.DEFAULT): PodTemplate[] {
+  const matching = locations.matching(object.kind, object.apiVersion);
+  if (matching.length === 0) return [];
+  const templates: PodTemplate[] = [];
+  const seen = new Set<string>();
+  for (const location of matching) {
+    for (const found of walk(object, location.steps)) {
+      if (!isObject(found.value)) continue;
+      const specPath = found.path.join('.');
+      const key = location.imageField !== undefined ? `${specPath}|${location.imageField}` : specPath;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      const template = location.imageField !== undefined ? imageFieldTemplate(found.value, found.segments, location) : podTemplate(found.value, found.segments, location);
+      if (template) templates.push(template);
+    }
   }
-  if (!isObject(spec)) return undefined;
-  const specPath = paths.spec.join('.');
-  return { spec, specPath, metadataPath: paths.metadata, sites: imageSites(spec, specPath) };
+  return templates;
+}
+
+/** A value reached by a location path, with its JSON path (`metrics[0]`) and raw segments (`metrics`, `0`). */
+interface Found {
+  value: unknown;
+  path: string[];
+  segments: string[];
+}
+
+function walk(object: JsonObject, steps: CompiledImageLocation['steps']): Found[] {
+  let current: Found[] = [{ value: object, path: [], segments: [] }];
+  for (const step of steps) {
+    const next: Found[] = [];
+    for (const found of current) {
+      if (!isObject(found.value)) continue;
+      const value = found.value[step.field];
+      if (!step.each) {
+        next.push({ value, path: [...found.path, step.field], segments: [...found.segments, step.field] });
+      } else if (Array.isArray(value)) {
+        value.forEach((item, i) => next.push({ value: item, path: [...found.path, `${step.field}[${i}]`], segments: [...found.segments, step.field, String(i)] }));
+      }
+    }
+    current = next;
+  }
+  return current;
+}
+
+function metadataSegments(location: CompiledImageLocation, specSegments: readonly string[]): string[] {
+  if (location.metadata === 'sibling') return specSegments.length > 1 ? [...specSegments.slice(0, -1), 'metadata'] : ['metadata'];
+  // A metadata path through lists takes the items the pod spec was found in (else the first).
+  const out: string[] = [];
+  let j = 0;
+  let along = true;
+  for (const step of location.metadata) {
+    along = along && specSegments[j] === step.field;
+    out.push(step.field);
+    if (step.each) out.push(along ? specSegments[j + 1] ?? '0' : '0');
+    j += step.each ? 2 : 1;
+  }
+  return out;
+}
+
+function podTemplate(spec: JsonObject, segments: string[], location: CompiledImageLocation): PodTemplate {
+  const specPath = toJsonPath(segments);
+  return { spec, specPath, metadataPath: metadataSegments(location, segments), sites: imageSites(spec, specPath), pullSecretsField: 'imagePullSecrets' };
+}
+
+function imageFieldTemplate(holder: JsonObject, segments: string[], location: CompiledImageLocation): PodTemplate | undefined {
+  const field = location.imageField!;
+  // An unset field is the operator's default image: nothing kubepin can pin.
+  if (!(field in holder)) return undefined;
+  const base = toJsonPath(segments);
+  const at = (name: string) => (base === '' ? name : `${base}.${name}`);
+  const { pullPolicyField, pullSecretsField } = location.location;
+  const site: ImageSite = {
+    type: 'imageField',
+    name: at(field),
+    image: typeof holder[field] === 'string' ? holder[field] as string : '',
+    path: at(field),
+    policyPath: at(pullPolicyField ?? field),
+    holder,
+    imageField: field,
+    policyField: pullPolicyField,
+  };
+  return { spec: holder, specPath: base, metadataPath: metadataSegments(location, segments), sites: [site], pullSecretsField };
+}
+
+/** `spec`, `metrics`, `0`, `provider` → `spec.metrics[0].provider`. */
+function toJsonPath(segments: readonly string[]): string {
+  let out = '';
+  for (const segment of segments) out += /^[0-9]+$/.test(segment) ? `[${segment}]` : out === '' ? segment : `.${segment}`;
+  return out;
 }
 
 function imageSites(spec: JsonObject, specPath: string): ImageSite[] {
@@ -156,16 +232,23 @@ export interface ImageUse {
   readonly path: string;
 }
 
-/** Every image named by every pod template in `objects` (Lists expanded), in document order. */
-export function extractImages(objects: readonly unknown[]): ImageUse[] {
+/** Every image named by every pod template (and configured image field) in `objects` (Lists expanded), in document order. */
+export function extractImages(objects: readonly unknown[], locations: ImageLocations = ImageLocations.DEFAULT): ImageUse[] {
   const uses: ImageUse[] = [];
   for (const object of flattenObjects(objects)) {
-    const template = findPodTemplate(object);
-    if (!template) continue;
+    const templates = findPodTemplates(object, locations);
+    if (templates.length === 0) continue;
     const ref = objectRef(object);
-    for (const site of template.sites) uses.push({ image: site.image, object: ref, path: site.path });
+    for (const template of templates) {
+      for (const site of template.sites) uses.push({ image: site.image, object: ref, path: site.path });
+    }
   }
   return uses;
+}
+
+/** The pull policy written at a site (undefined when unset, or when the site has no policy field). */
+export function writtenPullPolicy(site: ImageSite): unknown {
+  return site.policyField === undefined ? undefined : site.holder[site.policyField];
 }
 
 /** A short label for a site in the original-images annotation: `web`, `init:migrate`, `volume:data`. */
@@ -177,6 +260,8 @@ export function siteLabel(site: ImageSite): string {
       return `init:${site.name}`;
     case 'ephemeralContainers':
       return `ephemeral:${site.name}`;
+    case 'imageField':
+      return site.path;
     default:
       return `volume:${site.name}`;
   }

@@ -4,7 +4,8 @@ import { KubepinError } from '../errors';
 import { ConstructFinding, formatConstructFinding } from './findings';
 import { ImagePolicyError, dispatchFindings } from '../policy-findings';
 import { ImagePolicyOptions, PolicyEngine, PullSecretDeclaration, ServiceAccountPullSecrets } from '../policy';
-import { JsonObject, findPodTemplate, isObject } from '../workloads';
+import { JsonObject, findPodTemplate, findPodTemplates, isObject } from '../workloads';
+import { ImageLocations } from '../image-locations';
 import { findTypedState } from './typed-state';
 import { PrePullDaemonSet } from './pre-pull-daemon-set';
 import { CDK8S_PLUS_IMPLICIT_PULL_POLICY, isCdk8sPlusPod } from './cdk8s-plus';
@@ -116,7 +117,7 @@ export class PolicyRuntime {
       const before = engine.findings.length;
       const out = engine.apply(json, obj.node.path);
       for (const f of engine.findings.slice(before)) findings.push({ ...f, constructPath: obj.node.path });
-      if (sortKeys) sortPodTemplateKeys(out);
+      if (sortKeys) sortPodTemplateKeys(out, engine.locations);
       this.results.set(obj, out);
     }
     this.findingsByChart.set(chart.node.path, findings);
@@ -244,32 +245,26 @@ function serviceAccountsOf(secrets: readonly PullSecretConstruct[]): ServiceAcco
 
 /**
  * Restores cdk8s's sorted key order where the policy adds keys (pull policies, pull secrets,
- * the original-images annotation): a shallow sort of exactly those objects, which is much
- * cheaper than re-sorting the whole document.
+ * the original-images annotation): a shallow sort, in place, of exactly those objects, which is
+ * much cheaper than re-sorting the whole document.
  */
-function sortPodTemplateKeys(out: JsonObject): void {
-  const template = findPodTemplate(out);
-  if (!template) return;
-  const segments = template.specPath.split('.');
-  let holder: JsonObject = out;
-  for (const key of segments.slice(0, -1)) holder = holder[key] as JsonObject;
-  const last = segments[segments.length - 1];
-  const spec = sortShallow(template.spec);
-  for (const list of ['initContainers', 'containers', 'ephemeralContainers']) {
-    if (Array.isArray(spec[list])) spec[list] = (spec[list] as unknown[]).map((c) => (isObject(c) ? sortShallow(c) : c));
-  }
-  holder[last] = spec;
-  // The pod's metadata: next to the spec in a template, the object's own for a bare Pod.
-  const metaHolder = segments.length > 1 ? holder : out;
-  if (isObject(metaHolder.metadata)) {
-    const metadata = sortShallow(metaHolder.metadata);
-    if (isObject(metadata.annotations)) metadata.annotations = sortShallow(metadata.annotations);
-    metaHolder.metadata = metadata;
+function sortPodTemplateKeys(out: JsonObject, locations: ImageLocations): void {
+  for (const template of findPodTemplates(out, locations)) {
+    sortInPlace(template.spec);
+    // Containers and image fields; an image volume's `image` keeps its order, as it always has.
+    for (const site of template.sites) if (site.type !== 'imageVolume') sortInPlace(site.holder);
+    // The pod's metadata: next to the spec in a template, the object's own for a bare Pod.
+    let metadata: unknown = out;
+    for (const key of template.metadataPath) metadata = isObject(metadata) || Array.isArray(metadata) ? (metadata as Record<string, unknown>)[key] : undefined;
+    if (isObject(metadata)) {
+      sortInPlace(metadata);
+      if (isObject(metadata.annotations)) sortInPlace(metadata.annotations);
+    }
   }
 }
 
-function sortShallow(value: JsonObject): JsonObject {
-  const sorted: JsonObject = {};
-  for (const key of Object.keys(value).sort()) sorted[key] = value[key];
-  return sorted;
+function sortInPlace(value: JsonObject): void {
+  const entries = Object.keys(value).sort().map((key) => [key, value[key]] as const);
+  for (const [key] of entries) delete value[key];
+  for (const [key, item] of entries) value[key] = item;
 }

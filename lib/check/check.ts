@@ -5,7 +5,8 @@ import { CredentialKeyring } from '../credentials/keyring';
 import { Finding, FindingCode, ObjectRef, Severity } from '../findings';
 import { ManifestDocument } from '../manifests';
 import { KubepinUsageError, describeType } from '../errors';
-import { ImageSite, JsonObject, PodTemplate, findPodTemplate, flattenObjects, isObject, objectRef } from '../workloads';
+import { ImageSite, JsonObject, PodTemplate, findPodTemplates, flattenObjects, isObject, objectRef, writtenPullPolicy } from '../workloads';
+import { ImageLocationRule, ImageLocations } from '../image-locations';
 import {
   hostLikeNameFinding, invalidImageFinding, latestTagFinding, latestWithDigestFinding, matchesAnyRegistryKey,
   neverWithoutPrePullFinding, ImageParseCache, prePullCovers, registryNotAllowedFinding, secretForPublicRegistryFinding,
@@ -49,6 +50,8 @@ export interface CheckOptions {
   readonly nodeCredentials?: CredentialKeyring;
   /** The kubelet's CredentialProviderConfig, tried after config.json. @default none */
   readonly credentialProviders?: CredentialProviderConfig;
+  /** Where images live in custom resources, added to Kubernetes' workloads and the built-in presets (docs/image-locations.md). @default none */
+  readonly imageLocations?: readonly ImageLocationRule[];
 }
 
 /** One image the kubelet will pull, with the credentials it will try: the input of the online probe. */
@@ -130,8 +133,11 @@ class Checker {
   private readonly keyrings = new Map<string, CredentialKeyring>();
   private locate: Locator = () => ({});
 
+  private readonly locations: ImageLocations;
+
   constructor(private readonly options: CheckOptions) {
     validateOptions(options);
+    this.locations = ImageLocations.withExtra(options.imageLocations, 'check option imageLocations');
     this.prePulled = (options.prePulled ?? []).map((image) => {
       const ref = ImageReference.tryParse(image);
       if (!ref) throw new KubepinUsageError(`check option prePulled: ${JSON.stringify(image)} is not a valid image reference`);
@@ -143,8 +149,7 @@ class Checker {
     this.locate = locate;
     this.collect(objects);
     for (const object of objects) {
-      const template = findPodTemplate(object);
-      if (template) this.checkWorkload(object, template);
+      for (const template of findPodTemplates(object, this.locations)) this.checkWorkload(object, template);
     }
     this.addPrePullFindings(objects);
     return { findings: this.findings, plans: this.plans };
@@ -172,17 +177,20 @@ class Checker {
     // A DaemonSet runs on every node, so whatever it pulls is on every node: a pre-puller.
     for (const object of objects) {
       if (object.kind !== 'DaemonSet') continue;
-      const template = findPodTemplate(object);
-      if (!template) continue;
-      const { secrets } = this.podSecrets(object, template, false);
-      const keyring = keyringOf(secrets.filter((s): s is KnownPullSecret => s !== undefined));
-      for (const site of template.sites) {
-        const ref = this.parsed.parse(site.image);
-        if (ref instanceof InvalidImageReferenceError) continue;
-        if (effectivePolicy(site) === PullPolicy.Never) continue;
-        const creds = keyring.lookupCredentials(ref.toString());
-        this.prePullers.push({ reference: ref, sources: unique(creds.map((m) => m.source)), credentialIds: creds.map(credentialId), object });
-      }
+      for (const template of findPodTemplates(object, this.locations)) this.addPrePuller(object, template);
+    }
+  }
+
+  /** Every image of a DaemonSet's pod (pulled on every node it reaches) serves the pods that use it. */
+  private addPrePuller(object: JsonObject, template: PodTemplate): void {
+    const { secrets } = this.podSecrets(object, template, false);
+    const keyring = keyringOf(secrets.filter((s): s is KnownPullSecret => s !== undefined));
+    for (const site of template.sites) {
+      const ref = this.parsed.parse(site.image);
+      if (ref instanceof InvalidImageReferenceError) continue;
+      if (effectivePolicy(site) === PullPolicy.Never) continue;
+      const creds = keyring.lookupCredentials(ref.toString());
+      this.prePullers.push({ reference: ref, sources: unique(creds.map((m) => m.source)), credentialIds: creds.map(credentialId), object });
     }
   }
 
@@ -194,7 +202,7 @@ class Checker {
     const byRef = new Map<string, JsonObject>();
     const key = (r: ObjectRef) => `${r.kind}/${r.namespace ?? ''}/${r.name}`;
     for (const object of objects) byRef.set(key(objectRef(object)), object);
-    for (const finding of checkPrePull(objects)) {
+    for (const finding of checkPrePull(objects, this.locations)) {
       if (finding.code === 'never-without-prepull') continue;
       const object = byRef.get(key(finding.object));
       const state = finding.code === 'prepull-node-scope' && finding.severity === 'error' ? 'ErrImageNeverPull' : undefined;
@@ -216,11 +224,12 @@ class Checker {
   /** The secrets the kubelet gets for the pod: its own list, else its ServiceAccount's (no merge). */
   private podSecrets(object: JsonObject, template: PodTemplate, report: boolean): { names: string[]; secrets: Array<KnownPullSecret | undefined>; listPath: string } {
     const ref = objectRef(object);
-    const own = secretNames(template.spec.imagePullSecrets);
+    const field = template.pullSecretsField ?? 'imagePullSecrets';
+    const own = template.pullSecretsField !== undefined ? secretNames(template.spec[field]) : [];
     const saName = typeof template.spec.serviceAccountName === 'string' ? template.spec.serviceAccountName
       : typeof template.spec.serviceAccount === 'string' ? template.spec.serviceAccount : 'default';
     const sa = this.serviceAccounts.find((s) => s.name === saName && (s.namespace === undefined || ref.namespace === undefined || s.namespace === ref.namespace));
-    const listPath = `${template.specPath}.imagePullSecrets`;
+    const listPath = template.specPath === '' ? field : `${template.specPath}.${field}`;
     let names = own;
     if (own.length === 0 && sa) {
       names = sa.secrets;
@@ -267,7 +276,7 @@ class Checker {
         if (holdsTemplateMapping(site.holder[site.imageField])) continue;
         // The one image check the API server makes: the object is refused at apply time.
         this.report(object, 'invalid-image', 'error', site.path, site.image,
-          `${site.type === 'imageVolume' ? `image volume ${site.name} has no reference` : `container ${site.name} has no image`}; the API server rejects the object. Fix: set ${site.imageField}`);
+          `${site.type === 'imageVolume' ? `image volume ${site.name} has no reference` : site.type === 'imageField' ? `${site.path} is empty` : `container ${site.name} has no image`}; the API server rejects the object. Fix: set ${site.imageField}`);
         continue;
       }
       const parsed = this.parsed.parse(site.image);
@@ -278,7 +287,7 @@ class Checker {
       this.add(object, hostLikeNameFinding(ref, site, parsed));
       this.add(object, registryNotAllowedFinding(ref, site, parsed, this.options.allowedRegistries));
       this.add(object, latestTagFinding(ref, site, parsed));
-      const explicit = site.holder[site.policyField];
+      const explicit = writtenPullPolicy(site);
       if (isUnsetPullPolicy(explicit)) this.add(object, latestWithDigestFinding(ref, site, parsed));
       else if (!isPullPolicy(explicit)) {
         this.report(object, 'invalid-pull-policy', 'error', site.policyPath, site.image,
@@ -350,7 +359,7 @@ function credentialId(credential: { username: string; password: string }): strin
 }
 
 function effectivePolicy(site: ImageSite): PullPolicy {
-  const explicit = site.holder[site.policyField];
+  const explicit = writtenPullPolicy(site);
   return isPullPolicy(explicit) ? explicit : defaultPullPolicy(site.image);
 }
 

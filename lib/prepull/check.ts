@@ -1,7 +1,8 @@
 import { ImageReference } from '../image-reference';
 import { defaultPullPolicy, isUnsetPullPolicy } from '../pull-policy';
 import { Finding } from '../findings';
-import { JsonObject, findPodTemplate, flattenObjects, isObject, objectRef } from '../workloads';
+import { JsonObject, PodTemplate, findPodTemplate, findPodTemplates, flattenObjects, isObject, objectRef, writtenPullPolicy } from '../workloads';
+import { ImageLocations } from '../image-locations';
 import { KubepinUsageError, describeType } from '../errors';
 import { PREPULL_LABEL } from './builder';
 import { NodeScope, nodeScopeGap, nodeScopeOf } from './node-scope';
@@ -24,7 +25,7 @@ interface PrePuller {
  * When using this, pass the pre-pulled images as `prePulled` to the policy engine so that
  * `never-without-prepull` is not reported twice.
  */
-export function checkPrePull(objects: readonly unknown[]): Finding[] {
+export function checkPrePull(objects: readonly unknown[], locations: ImageLocations = ImageLocations.DEFAULT): Finding[] {
   if (!Array.isArray(objects)) throw new KubepinUsageError(`checkPrePull(objects) takes an array of Kubernetes objects, got ${describeType(objects)}`);
   const all = flattenObjects(objects);
   const pullers: PrePuller[] = [];
@@ -40,38 +41,43 @@ export function checkPrePull(objects: readonly unknown[]): Finding[] {
   const findings: Finding[] = [];
   for (const object of all) {
     if (isPrePuller(object)) continue;
-    const template = findPodTemplate(object);
-    if (!template) continue;
-    const ref = objectRef(object);
-    const scope = nodeScopeOf(template.spec);
-    for (const site of template.sites) {
-      const image = ImageReference.tryParse(site.image);
-      if (!image) continue; // The policy engine reports invalid images.
-      const explicit = site.holder[site.policyField];
-      const policy = typeof explicit === 'string' && !isUnsetPullPolicy(explicit) ? explicit : defaultPullPolicy(site.image);
-      const covering = pullers.filter((p) => p.images.some((i) => covers(i, image)));
-      if (covering.length === 0) {
-        if (policy === 'Never') {
-          findings.push({
-            code: 'never-without-prepull', severity: 'error', object: ref, path: site.policyPath, image: site.image,
-            message: `${site.name} uses imagePullPolicy Never but no pre-puller pulls ${image.familiar}; the pod fails with ErrImageNeverPull on any node without it. Fix: pre-pull the image (prePull: true) or use IfNotPresent`,
-          });
-        }
-        continue;
-      }
-      if (policy === 'Always') {
+    for (const template of findPodTemplates(object, locations)) findings.push(...checkTemplate(object, template, pullers));
+  }
+  return findings;
+}
+
+/** The findings of one pod template against the pre-pullers. */
+function checkTemplate(object: JsonObject, template: PodTemplate, pullers: readonly PrePuller[]): Finding[] {
+  const findings: Finding[] = [];
+  const ref = objectRef(object);
+  const scope = nodeScopeOf(template.spec);
+  for (const site of template.sites) {
+    const image = ImageReference.tryParse(site.image);
+    if (!image) continue; // The policy engine reports invalid images.
+    const explicit = writtenPullPolicy(site);
+    const policy = typeof explicit === 'string' && !isUnsetPullPolicy(explicit) ? explicit : defaultPullPolicy(site.image);
+    const covering = pullers.filter((p) => p.images.some((i) => covers(i, image)));
+    if (covering.length === 0) {
+      if (policy === 'Never') {
         findings.push({
-          code: 'prepull-always', severity: 'warning', object: ref, path: site.policyPath, image: site.image,
-          message: `${image.familiar} is pre-pulled but ${site.name} pulls it with imagePullPolicy Always, so every start still asks the registry: the pre-pull buys nothing. Fix: pin it to a digest and use IfNotPresent, or stop pre-pulling it`,
+          code: 'never-without-prepull', severity: 'error', object: ref, path: site.policyPath, image: site.image,
+          message: `${site.name} uses imagePullPolicy Never but no pre-puller pulls ${image.familiar}; the pod fails with ErrImageNeverPull on any node without it. Fix: pre-pull the image (prePull: true) or use IfNotPresent`,
         });
       }
-      const gaps = covering.map((p) => nodeScopeGap(p.scope, scope));
-      if (gaps.every((g) => g !== undefined)) {
-        findings.push({
-          code: 'prepull-node-scope', severity: policy === 'Never' ? 'error' : 'warning', object: ref, path: site.path, image: site.image,
-          message: `${image.familiar} is pre-pulled by ${covering.map((p) => objectRef(p.object).name).join(', ')}, but ${gaps[0]}${policy === 'Never' ? '; with imagePullPolicy Never the pod fails with ErrImageNeverPull there' : ''}`,
-        });
-      }
+      continue;
+    }
+    if (policy === 'Always') {
+      findings.push({
+        code: 'prepull-always', severity: 'warning', object: ref, path: site.policyPath, image: site.image,
+        message: `${image.familiar} is pre-pulled but ${site.name} pulls it with imagePullPolicy Always, so every start still asks the registry: the pre-pull buys nothing. Fix: pin it to a digest and use IfNotPresent, or stop pre-pulling it`,
+      });
+    }
+    const gaps = covering.map((p) => nodeScopeGap(p.scope, scope));
+    if (gaps.every((g) => g !== undefined)) {
+      findings.push({
+        code: 'prepull-node-scope', severity: policy === 'Never' ? 'error' : 'warning', object: ref, path: site.path, image: site.image,
+        message: `${image.familiar} is pre-pulled by ${covering.map((p) => objectRef(p.object).name).join(', ')}, but ${gaps[0]}${policy === 'Never' ? '; with imagePullPolicy Never the pod fails with ErrImageNeverPull there' : ''}`,
+      });
     }
   }
   return findings;

@@ -1,6 +1,9 @@
 import { activeCollector } from '../image-collector';
 import { JsonObject, extractImages, isObject } from '../workloads';
-import { isWorkloadType } from './pin';
+import { isWorkloadType, kubernetesTypeOf } from './pin';
+import { ImageLocations } from '../image-locations';
+import { CONFIG_FILE_NAME } from '../base/project-config';
+import * as path from 'path';
 import { runProgramUnderMocks } from './testing';
 
 /**
@@ -13,11 +16,13 @@ export async function collectProgramImages(dir: string): Promise<number> {
   const collector = activeCollector();
   if (!collector) throw new Error('collectProgramImages runs only in collect mode (KUBEPIN_COLLECT_IMAGES set)');
   const { resources } = await runProgramUnderMocks(dir);
+  // The project's own image locations (custom resources), as `kubepin lock` reads them.
+  const locations = ImageLocations.forConfigFile(path.join(dir, CONFIG_FILE_NAME));
   let count = 0;
   for (const resource of resources) {
-    const object = asKubernetesObject(resource.type, resource.inputs);
+    const object = asKubernetesObject(resource.type, resource.inputs, locations);
     if (!object) continue;
-    for (const use of extractImages([object])) {
+    for (const use of extractImages([object], locations)) {
       collector.record({ image: use.image, object: `${use.object.kind}/${use.object.name}`, path: use.path, source: `${resource.type} "${resource.name}"` });
       count++;
     }
@@ -25,10 +30,8 @@ export async function collectProgramImages(dir: string): Promise<number> {
   return count;
 }
 
-/** The Kubernetes object a `kubernetes:<group>/<version>:<Kind>` resource's inputs describe, for workload kinds. */
-function asKubernetesObject(type: string, inputs: Record<string, unknown>): JsonObject | undefined {
-  if (!isWorkloadType(type) || !isObject(inputs)) return undefined;
-  const [, groupVersion, kind] = type.split(':');
-  const apiVersion = groupVersion.startsWith('core/') ? groupVersion.slice('core/'.length) : groupVersion;
-  return { ...inputs, apiVersion, kind: kind.replace(/Patch$/, '') } as JsonObject;
+/** The Kubernetes object a `kubernetes:<group>/<version>:<Kind>` resource's inputs describe, for kinds that hold images. */
+function asKubernetesObject(type: string, inputs: Record<string, unknown>, locations: ImageLocations): JsonObject | undefined {
+  if (!isWorkloadType(type, locations) || !isObject(inputs)) return undefined;
+  return { ...inputs, ...kubernetesTypeOf(type) } as JsonObject;
 }

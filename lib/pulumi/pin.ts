@@ -9,7 +9,8 @@ import { reportFindings } from './findings';
 import { ImagePolicyError } from '../policy-findings';
 import { PulumiImagePolicyOptions } from './policy-options';
 import { activeCollector } from '../image-collector';
-import { JsonObject, findPodTemplate, isObject, isWorkloadKind } from '../workloads';
+import { JsonObject, PodTemplate, findPodTemplates, isObject, writtenPullPolicy } from '../workloads';
+import { ImageLocations } from '../image-locations';
 
 export { DigestResolver, PulumiImagePolicyOptions } from './policy-options';
 export { ImagePolicyError } from '../policy-findings';
@@ -25,12 +26,22 @@ export type ImagePolicyViolationError = ImagePolicyError;
 /** `kubernetes:<group>/<version>:<Kind>` (core group: `kubernetes:core/v1:Pod`). */
 const K8S_TYPE = /^kubernetes:[a-z0-9.]*\/?v[0-9a-z]+:([A-Za-z]+)$/;
 
-/** True for Pulumi type tokens of Kubernetes objects that hold pod templates (`kubernetes:apps/v1:Deployment`). */
-export function isWorkloadType(type: string): boolean {
+/** `kubernetes:apps/v1:Deployment` → `apps/v1`, `Deployment` (`DeploymentPatch` → `Deployment`); undefined for other types. */
+export function kubernetesTypeOf(type: string): { apiVersion: string; kind: string } | undefined {
   const match = K8S_TYPE.exec(type);
-  if (!match) return false;
+  if (!match) return undefined;
+  const groupVersion = type.slice('kubernetes:'.length, type.lastIndexOf(':'));
   // Patch resources (`DeploymentPatch`) carry partial pod templates: pin them too.
-  return isWorkloadKind(match[1].replace(/Patch$/, ''));
+  return { apiVersion: groupVersion.startsWith('core/') ? groupVersion.slice('core/'.length) : groupVersion, kind: match[1].replace(/Patch$/, '') };
+}
+
+/**
+ * True for Pulumi type tokens of Kubernetes objects that hold pod templates or image fields
+ * (`kubernetes:apps/v1:Deployment`; custom resources as `kubernetes:argoproj.io/v1alpha1:Rollout`).
+ */
+export function isWorkloadType(type: string, locations: ImageLocations = ImageLocations.DEFAULT): boolean {
+  const parsed = kubernetesTypeOf(type);
+  return parsed !== undefined && locations.covers(parsed.kind, parsed.apiVersion);
 }
 
 /** True when `value` holds an Output or a Promise anywhere inside. */
@@ -66,13 +77,15 @@ export class PropsPinner {
   private readonly source: OverlaySource;
   private readonly inflight = new Map<string, Promise<void>>();
   private readonly options: ImagePolicyOptions;
+  /** The kinds and fields that hold images, for this policy. */
+  public readonly locations: ImageLocations;
 
   constructor(private readonly pulumiOptions: PulumiImagePolicyOptions) {
     this.source = new OverlaySource(pulumiOptions.lock);
     const { resolver: _resolver, onWarning: _onWarning, ...core } = pulumiOptions;
     this.options = { ...core, lock: this.source };
     // Validates the options now, so a bad option fails at registration, not at the first resource.
-    new PolicyEngine(this.options);
+    this.locations = new PolicyEngine(this.options).locations;
   }
 
   /**
@@ -83,7 +96,7 @@ export class PropsPinner {
    */
   public pin(type: string, name: string, props: pulumi.Inputs): pulumi.Inputs | undefined {
     if (type === 'kubernetes:core/v1:ServiceAccount' && isObject(props)) recordServiceAccount(props);
-    if (!isWorkloadType(type) || !isObject(props)) return undefined;
+    if (!isWorkloadType(type, this.locations) || !isObject(props)) return undefined;
     return this.pinProps(`${type} "${name}"`, props);
   }
 
@@ -93,9 +106,8 @@ export class PropsPinner {
    */
   public prePullDependencies(props: pulumi.Inputs): pulumi.Resource[] {
     if (containsUnresolved(props) || !isObject(props)) return [];
-    const template = findPodTemplate(props as JsonObject);
-    if (!template) return [];
-    const never = template.sites.filter((s) => s.holder[s.policyField] === 'Never').map((s) => s.image);
+    const never = this.sitesOf(props as JsonObject).filter((s) => writtenPullPolicy(s) === 'Never').map((s) => s.image);
+    if (never.length === 0) return [];
     return stackState().prePullers.filter((p) => never.some((image) => p.images.includes(image))).map((p) => p.resource);
   }
 
@@ -105,7 +117,7 @@ export class PropsPinner {
       const plain = props as JsonObject;
       // The engine hands transforms unknown values (a preview of an image computed from another
       // resource) as missing fields: nothing to check yet; the update sees the real value.
-      if (pulumi.runtime.isDryRun() && hasMissingImage(plain)) return props;
+      if (pulumi.runtime.isDryRun() && this.sitesOf(plain).some((site) => site.holder[site.imageField] === undefined)) return props;
       if (!this.needsResolution(plain)) return this.pinPlain(label, plain);
     }
     const pinned = pulumi.output(props as pulumi.Inputs).apply(async (plain) => {
@@ -134,7 +146,7 @@ export class PropsPinner {
     const engine = new PolicyEngine(options);
     const pinned = engine.apply(object, label);
     this.report(label, engine.findings);
-    for (const site of findPodTemplate(pinned)?.sites ?? []) {
+    for (const site of this.sitesOf(pinned)) {
       const ref = ImageReference.tryParse(site.image);
       if (ref) state.pinned.push({ label, name: ref.name });
     }
@@ -153,11 +165,14 @@ export class PropsPinner {
     return this.missingImages(object).length > 0;
   }
 
+  /** Every image site of every pod template (and image field) of `object`. */
+  public sitesOf(object: JsonObject): PodTemplate['sites'] {
+    return findPodTemplates(object, this.locations).flatMap((t) => t.sites);
+  }
+
   private missingImages(object: JsonObject): string[] {
-    const template = findPodTemplate(object);
-    if (!template) return [];
     const out: string[] = [];
-    for (const site of template.sites) {
+    for (const site of this.sitesOf(object)) {
       const ref = ImageReference.tryParse(site.image);
       if (ref && ref.digest === undefined && !this.source.get(site.image)) out.push(site.image);
     }
@@ -220,9 +235,4 @@ function serviceAccountsOf(recorded: ReadonlyMap<string, readonly string[]>): Se
     const [namespace, name] = key.split('/');
     return { name, namespace, pullSecrets };
   });
-}
-
-/** True when some container or image volume of the object has no image value at all. */
-function hasMissingImage(object: JsonObject): boolean {
-  return (findPodTemplate(object)?.sites ?? []).some((site) => site.holder[site.imageField] === undefined);
 }

@@ -1,29 +1,22 @@
-import * as fs from 'fs';
 import * as path from 'path';
 import { ImageReference } from '../base/image-reference';
 import { registryKeyMatches } from '../credentials/keyring';
 import type { LockEntry } from '../lock';
-import { KubepinError, describeType } from '../base/errors';
+import { describeType } from '../base/errors';
 import { readRegularFile } from '../base/regular-file';
+import { ProjectConfig, ProjectConfigError, loadProjectConfig, projectConfigBeside } from '../base/project-config';
 import { SignatureKey, SignatureKeyError, parsePublicKey } from './keys';
 
-/** The project configuration file, looked up next to the lock file. */
-export const CONFIG_FILE_NAME = 'kubepin.config.json';
+export { CONFIG_FILE_NAME } from '../base/project-config';
 
-/** Largest configuration file read. */
-const MAX_CONFIG_BYTES = 1024 * 1024;
 /** Largest key file read (parsePublicKey refuses more than 64 KiB of PEM). */
 const MAX_KEY_FILE_BYTES = 1024 * 1024;
 
-function displayPath(file: string): string {
-  const relative = path.relative(process.cwd(), file);
-  return relative !== '' && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative : file;
-}
+/** Policies built from each loaded configuration (kept while the file is unchanged). */
+const policies = new WeakMap<ProjectConfig, SignaturePolicy>();
 
-const loadedPolicies = new Map<string, { stamp: string; policy: SignaturePolicy }>();
-
-/** The configuration file is unreadable or its `signatures` section is malformed. */
-export class SignaturePolicyError extends KubepinError {}
+/** The `signatures` section of the configuration file is malformed. */
+export class SignaturePolicyError extends ProjectConfigError {}
 
 /** Keyless (Fulcio certificate) signer identity. Parsed and documented; verification is not built yet. */
 export interface KeylessIdentity {
@@ -58,22 +51,16 @@ export class SignaturePolicy {
   /** A policy that requires nothing. */
   public static readonly NONE = new SignaturePolicy([], undefined);
 
-  /** Reads `file`; a missing file is {@link NONE}. @throws SignaturePolicyError, SignatureKeyError */
+  /** Reads `file`; a missing file is {@link NONE}. @throws ProjectConfigError, SignaturePolicyError, SignatureKeyError */
   public static load(file: string): SignaturePolicy {
-    if (!fs.existsSync(file)) return SignaturePolicy.NONE;
-    const text = readRegularFile(file, MAX_CONFIG_BYTES);
-    if (typeof text !== 'string') throw new SignaturePolicyError(`${file}: cannot read the configuration file: ${text.problem.replace(/^cannot read: /, '')}`);
-    let data: unknown;
-    try {
-      data = JSON.parse(text);
-    } catch {
-      // Never the text: JSON.parse's message quotes it, and the file may be anything (a link to /etc/passwd).
-      throw new SignaturePolicyError(`${file}: not valid JSON. Fix: correct it (docs/signatures.md shows the format) or remove it`);
+    const config = loadProjectConfig(file);
+    if (!config) return SignaturePolicy.NONE;
+    let policy = policies.get(config);
+    if (!policy) {
+      policy = SignaturePolicy.fromConfig(config.data.signatures, config.dir, config.display);
+      policies.set(config, policy);
     }
-    if (typeof data !== 'object' || data === null || Array.isArray(data)) {
-      throw new SignaturePolicyError(`${file}: must be a JSON object, got ${describeType(data)}`);
-    }
-    return SignaturePolicy.fromConfig((data as Record<string, unknown>).signatures, path.dirname(path.resolve(file)), displayPath(file));
+    return policy;
   }
 
   /**
@@ -81,19 +68,7 @@ export class SignaturePolicy {
    * directory (kept while the file is unchanged: each synthesis pass asks for it).
    */
   public static forLockFile(lockFile: string): SignaturePolicy {
-    const file = path.join(path.dirname(path.resolve(lockFile)), CONFIG_FILE_NAME);
-    let stamp = 'missing';
-    try {
-      const stat = fs.statSync(file);
-      stamp = `${stat.mtimeMs}:${stat.size}:${stat.ino}`;
-    } catch {
-      // Missing (or unreadable: load says which).
-    }
-    const cached = loadedPolicies.get(file);
-    if (cached && cached.stamp === stamp) return cached.policy;
-    const policy = SignaturePolicy.load(file);
-    loadedPolicies.set(file, { stamp, policy });
-    return policy;
+    return SignaturePolicy.load(projectConfigBeside(lockFile));
   }
 
   /**

@@ -1,0 +1,270 @@
+import { KubepinUsageError, describeType } from './errors';
+import { ProjectConfig, ProjectConfigError, loadProjectConfig, projectConfigBeside } from './base/project-config';
+
+/**
+ * Where objects of one kind keep their images, as data (kustomize's FieldSpecs, kbld's search
+ * rules): either a pod spec (every container list and image volume in it) or one image field.
+ *
+ * ```json
+ * { "apiVersion": "serving.knative.dev/v1", "kind": "Service", "podSpec": "spec.template.spec" }
+ * { "apiVersion": "monitoring.coreos.com/*", "kind": "Prometheus", "image": "spec.image",
+ *   "pullPolicyField": "imagePullPolicy", "pullSecretsField": "imagePullSecrets" }
+ * ```
+ * @see https://github.com/kubernetes-sigs/kustomize/blob/master/api/internal/konfig/builtinpluginconsts/images.go
+ */
+export interface ImageLocationRule {
+  /** `group/version` (`argoproj.io/v1alpha1`), `group/*` for every version, `v1` for the core group, `*` for any. @default "*" */
+  readonly apiVersion?: string;
+  /** The object's kind, e.g. `Rollout`. */
+  readonly kind: string;
+  /** Dotted path of a pod spec (`spec.template.spec`); `name[]` steps into every item of a list. Set this or `image`. @default none */
+  readonly podSpec?: string;
+  /** Dotted path of the metadata that gets the original-images annotation. @default the pod spec's sibling `metadata` when its path ends in `spec`, else the object's `metadata` */
+  readonly metadata?: string;
+  /** Dotted path of one image field (`spec.image`); `name[]` steps into every item of a list. Set this or `podSpec`. @default none */
+  readonly image?: string;
+  /** Field next to `image` that holds its pull policy (`imagePullPolicy`). @default none: no pull policy is written */
+  readonly pullPolicyField?: string;
+  /** Field next to `image` that lists pull secrets as `[{ name }]` (`imagePullSecrets`). @default none: no pull secret is attached */
+  readonly pullSecretsField?: string;
+}
+
+/** The pod templates of Kubernetes' own workload kinds. */
+export const KUBERNETES_IMAGE_LOCATIONS: readonly ImageLocationRule[] = [
+  { apiVersion: 'v1', kind: 'Pod', podSpec: 'spec' },
+  { apiVersion: 'v1', kind: 'PodTemplate', podSpec: 'template.spec' },
+  { apiVersion: 'v1', kind: 'ReplicationController', podSpec: 'spec.template.spec' },
+  ...['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet'].flatMap((kind) => [
+    { apiVersion: 'apps/*', kind, podSpec: 'spec.template.spec' },
+    // Removed in 1.16 but still in many public manifests: pinned all the same.
+    { apiVersion: 'extensions/*', kind, podSpec: 'spec.template.spec' },
+  ]),
+  { apiVersion: 'batch/*', kind: 'Job', podSpec: 'spec.template.spec' },
+  { apiVersion: 'batch/*', kind: 'CronJob', podSpec: 'spec.jobTemplate.spec.template.spec' },
+];
+
+/**
+ * Argo Rollouts: a `Rollout` carries a Deployment's pod template; analysis `job` metrics and
+ * `Experiment` templates run pods too. A Rollout with `workloadRef` has no template of its own.
+ * @see https://github.com/argoproj/argo-rollouts/blob/master/pkg/apis/rollouts/v1alpha1/types.go
+ * @see https://github.com/argoproj/argo-rollouts/blob/master/pkg/apis/rollouts/v1alpha1/analysis_types.go
+ */
+export const ARGO_ROLLOUTS_IMAGE_LOCATIONS: readonly ImageLocationRule[] = [
+  { apiVersion: 'argoproj.io/*', kind: 'Rollout', podSpec: 'spec.template.spec' },
+  { apiVersion: 'argoproj.io/*', kind: 'Experiment', podSpec: 'spec.templates[].template.spec' },
+  ...['AnalysisTemplate', 'ClusterAnalysisTemplate', 'AnalysisRun'].map((kind) => (
+    { apiVersion: 'argoproj.io/*', kind, podSpec: 'spec.metrics[].provider.job.spec.template.spec' })),
+];
+
+/**
+ * OpenKruise's workloads: the advanced StatefulSet and DaemonSet, CloneSet, BroadcastJob,
+ * AdvancedCronJob, UnitedDeployment, SidecarSet (its `spec` holds containers as a pod spec
+ * does), EphemeralJob and ImagePullJob (one image; its pull secrets are names, which kubepin
+ * does not write).
+ * @see https://github.com/openkruise/kruise/tree/master/apis/apps
+ */
+export const OPENKRUISE_IMAGE_LOCATIONS: readonly ImageLocationRule[] = [
+  ...['CloneSet', 'StatefulSet', 'DaemonSet', 'BroadcastJob'].map((kind) => ({ apiVersion: 'apps.kruise.io/*', kind, podSpec: 'spec.template.spec' })),
+  { apiVersion: 'apps.kruise.io/*', kind: 'AdvancedCronJob', podSpec: 'spec.template.jobTemplate.spec.template.spec' },
+  { apiVersion: 'apps.kruise.io/*', kind: 'AdvancedCronJob', podSpec: 'spec.template.broadcastJobTemplate.spec.template.spec' },
+  ...['statefulSetTemplate', 'advancedStatefulSetTemplate', 'cloneSetTemplate', 'deploymentTemplate'].map((template) => (
+    { apiVersion: 'apps.kruise.io/*', kind: 'UnitedDeployment', podSpec: `spec.template.${template}.spec.template.spec` })),
+  { apiVersion: 'apps.kruise.io/*', kind: 'SidecarSet', podSpec: 'spec' },
+  { apiVersion: 'apps.kruise.io/*', kind: 'EphemeralJob', podSpec: 'spec.template' },
+  { apiVersion: 'apps.kruise.io/*', kind: 'ImagePullJob', image: 'spec.image' },
+];
+
+/** One step of a location path: a field, and whether it is a list whose every item is visited. */
+interface PathStep {
+  readonly field: string;
+  readonly each: boolean;
+}
+
+/** A location checked and parsed once. */
+export interface CompiledImageLocation {
+  /** The location as given. */
+  readonly location: ImageLocationRule;
+  /** Group to match (`''` core), or undefined for any. */
+  readonly group: string | undefined;
+  /** Version to match, or undefined for any. */
+  readonly version: string | undefined;
+  /** The steps to the pod spec or to the object holding the image field. */
+  readonly steps: readonly PathStep[];
+  /** For `image` locations: the image field's name. */
+  readonly imageField?: string;
+  /** Steps to the metadata, relative to the object, or `'sibling'` (the pod spec's `metadata`). */
+  readonly metadata: readonly PathStep[] | 'sibling';
+}
+
+const FIELD = /^[A-Za-z0-9_$-]+$/;
+
+/**
+ * The image locations of one run: Kubernetes' workload kinds, the Argo Rollouts and OpenKruise
+ * presets, and the ones a project adds. Locations are looked up by kind, then matched on apiVersion;
+ * an object without `apiVersion` matches on kind alone.
+ */
+export class ImageLocations {
+  /** Kubernetes' kinds and the built-in presets: what every run uses. */
+  public static readonly DEFAULT = new ImageLocations([...KUBERNETES_IMAGE_LOCATIONS, ...ARGO_ROLLOUTS_IMAGE_LOCATIONS, ...OPENKRUISE_IMAGE_LOCATIONS], 'built-in image locations');
+
+  private static readonly extended = new WeakMap<readonly ImageLocationRule[], ImageLocations>();
+  private static readonly fromConfigs = new WeakMap<ProjectConfig, ImageLocations>();
+
+  /**
+   * {@link DEFAULT} plus `extra` (the same list gives the same instance).
+   * @param where names the option in errors, e.g. `ImagePolicy option imageLocations`
+   * @throws KubepinUsageError when an entry is malformed
+   */
+  public static withExtra(extra: readonly ImageLocationRule[] | undefined, where = 'option imageLocations'): ImageLocations {
+    if (extra === undefined || (Array.isArray(extra) && extra.length === 0)) return ImageLocations.DEFAULT;
+    if (!Array.isArray(extra)) throw new KubepinUsageError(`${where} must be a list of image locations, got ${describeType(extra)}`);
+    let locations = ImageLocations.extended.get(extra);
+    if (!locations) {
+      extra.forEach((entry, i) => validateImageLocation(entry, `${where}[${i}]`));
+      locations = new ImageLocations([...ImageLocations.DEFAULT.all, ...extra], where);
+      ImageLocations.extended.set(extra, locations);
+    }
+    return locations;
+  }
+
+  /**
+   * The locations of the project whose configuration is `configFile` (its `imageLocations`
+   * section; a missing file or section gives {@link DEFAULT}).
+   * @throws ProjectConfigError
+   */
+  public static forConfigFile(configFile: string): ImageLocations {
+    const config = loadProjectConfig(configFile);
+    if (!config || config.data.imageLocations === undefined) return ImageLocations.DEFAULT;
+    let locations = ImageLocations.fromConfigs.get(config);
+    if (!locations) {
+      const section = config.data.imageLocations;
+      const where = `${config.display}: imageLocations`;
+      try {
+        if (!Array.isArray(section)) throw new KubepinUsageError(`${where} must be a list of image locations, got ${describeType(section)}`);
+        locations = ImageLocations.withExtra(section as ImageLocationRule[], where);
+      } catch (e) {
+        throw e instanceof KubepinUsageError ? new ProjectConfigError(e.message) : e;
+      }
+      ImageLocations.fromConfigs.set(config, locations);
+    }
+    return locations;
+  }
+
+  /** The locations of the project whose lock file is `lockFile` (`kubepin.config.json` beside it). */
+  public static forLockFile(lockFile: string): ImageLocations {
+    return ImageLocations.forConfigFile(projectConfigBeside(lockFile));
+  }
+
+  /**
+   * The locations a policy run uses: `extra` when given, else the project's configuration next
+   * to the lock file, else {@link DEFAULT}.
+   */
+  public static forPolicy(extra: readonly ImageLocationRule[] | undefined, lockFile: string | undefined, where?: string): ImageLocations {
+    if (extra !== undefined) return ImageLocations.withExtra(extra, where);
+    return lockFile !== undefined ? ImageLocations.forLockFile(lockFile) : ImageLocations.DEFAULT;
+  }
+
+  private readonly byKind = new Map<string, CompiledImageLocation[]>();
+
+  private constructor(
+    /** Every location, built-in ones first. */
+    public readonly all: readonly ImageLocationRule[],
+    where: string,
+  ) {
+    all.forEach((location, i) => {
+      const compiled = compile(location, `${where}[${i}]`);
+      const list = this.byKind.get(location.kind) ?? [];
+      list.push(compiled);
+      this.byKind.set(location.kind, list);
+    });
+  }
+
+  /** True when some location covers objects of `kind` (and `apiVersion`, when given). */
+  public covers(kind: unknown, apiVersion?: unknown): boolean {
+    return this.matching(kind, apiVersion).length > 0;
+  }
+
+  /** The locations of objects with this kind and apiVersion (`apiVersion` not a string: kind alone). */
+  public matching(kind: unknown, apiVersion: unknown): readonly CompiledImageLocation[] {
+    if (typeof kind !== 'string') return [];
+    const candidates = this.byKind.get(kind);
+    if (!candidates) return [];
+    if (typeof apiVersion !== 'string') return candidates;
+    const slash = apiVersion.indexOf('/');
+    const group = slash === -1 ? '' : apiVersion.slice(0, slash);
+    const version = slash === -1 ? apiVersion : apiVersion.slice(slash + 1);
+    return candidates.filter((c) => (c.group === undefined || c.group === group) && (c.version === undefined || c.version === version));
+  }
+}
+
+/**
+ * Checks one user-supplied location; the message names the entry and the fix.
+ * @throws KubepinUsageError
+ */
+export function validateImageLocation(entry: unknown, where: string): void {
+  if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) {
+    throw new KubepinUsageError(`${where} must be an object such as { "apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout", "podSpec": "spec.template.spec" }, got ${describeType(entry)}`);
+  }
+  const record = entry as Record<string, unknown>;
+  const known = ['apiVersion', 'kind', 'podSpec', 'metadata', 'image', 'pullPolicyField', 'pullSecretsField'];
+  const unknown = Object.keys(record).filter((k) => !known.includes(k));
+  if (unknown.length > 0) throw new KubepinUsageError(`${where}: unknown field(s) ${unknown.map((k) => JSON.stringify(k)).join(', ')}; the fields are ${known.join(', ')}`);
+  if (typeof record.kind !== 'string' || !/^[A-Za-z][A-Za-z0-9]*$/.test(record.kind)) {
+    throw new KubepinUsageError(`${where}.kind must be the object's kind, e.g. "Rollout", got ${JSON.stringify(record.kind) ?? 'nothing'}`);
+  }
+  if (record.apiVersion !== undefined && (typeof record.apiVersion !== 'string' || !/^(\*|[a-z0-9]([a-z0-9.-]*[a-z0-9])?\/(\*|[a-z0-9]+)|v[0-9][a-z0-9]*)$/.test(record.apiVersion))) {
+    throw new KubepinUsageError(`${where}.apiVersion must be "group/version", "group/*", a core version such as "v1", or "*", got ${JSON.stringify(record.apiVersion)}`);
+  }
+  if ((record.podSpec === undefined) === (record.image === undefined)) {
+    throw new KubepinUsageError(`${where} (${record.kind}) needs exactly one of "podSpec" (the path of a pod spec, e.g. "spec.template.spec") and "image" (the path of one image field, e.g. "spec.image")`);
+  }
+  for (const field of ['podSpec', 'image', 'metadata'] as const) {
+    if (record[field] !== undefined) parsePath(record[field], `${where}.${field}`);
+  }
+  if (record.image === undefined) {
+    for (const field of ['pullPolicyField', 'pullSecretsField'] as const) {
+      if (record[field] !== undefined) throw new KubepinUsageError(`${where}.${field} goes with "image"; a pod spec's containers carry their own imagePullPolicy and the pod its imagePullSecrets`);
+    }
+  }
+  for (const field of ['pullPolicyField', 'pullSecretsField'] as const) {
+    const value = record[field];
+    if (value !== undefined && (typeof value !== 'string' || !FIELD.test(value))) {
+      throw new KubepinUsageError(`${where}.${field} must be the name of a field next to the image field, e.g. "${field === 'pullPolicyField' ? 'imagePullPolicy' : 'imagePullSecrets'}", got ${JSON.stringify(value)}`);
+    }
+  }
+}
+
+function compile(location: ImageLocationRule, where: string): CompiledImageLocation {
+  const apiVersion = location.apiVersion ?? '*';
+  let group: string | undefined;
+  let version: string | undefined;
+  if (apiVersion !== '*') {
+    const slash = apiVersion.indexOf('/');
+    group = slash === -1 ? '' : apiVersion.slice(0, slash);
+    const v = slash === -1 ? apiVersion : apiVersion.slice(slash + 1);
+    version = v === '*' ? undefined : v;
+  }
+  if (location.image !== undefined) {
+    const steps = parsePath(location.image, `${where}.image`);
+    const last = steps[steps.length - 1];
+    if (last.each) throw new KubepinUsageError(`${where}.image must end in a field name, not a list ("${location.image}")`);
+    return { location, group, version, steps: steps.slice(0, -1), imageField: last.field, metadata: parsePath(location.metadata ?? 'metadata', `${where}.metadata`) };
+  }
+  const steps = parsePath(location.podSpec, `${where}.podSpec`);
+  const last = steps[steps.length - 1];
+  const metadata = location.metadata !== undefined ? parsePath(location.metadata, `${where}.metadata`)
+    : last.field === 'spec' && !last.each ? 'sibling' : [{ field: 'metadata', each: false }];
+  return { location, group, version, steps, metadata };
+}
+
+function parsePath(value: unknown, where: string): PathStep[] {
+  if (typeof value !== 'string' || value === '') throw new KubepinUsageError(`${where} must be a dotted path such as "spec.template.spec", got ${describeType(value)}`);
+  return value.split('.').map((segment) => {
+    const each = segment.endsWith('[]');
+    const field = each ? segment.slice(0, -2) : segment;
+    if (!FIELD.test(field)) {
+      throw new KubepinUsageError(`${where}: "${value}" is not a dotted path of field names ("spec.template.spec"; "metrics[]" visits every item of a list)`);
+    }
+    return { field, each };
+  });
+}
