@@ -29,18 +29,16 @@ export interface ImageLocationRule {
   readonly pullSecretsField?: string;
 }
 
-/** The pod templates of Kubernetes' own workload kinds. */
+/**
+ * The pod templates of Kubernetes' own workload kinds. Matched on kind in any apiVersion, as
+ * kubepin always has: old groups (`extensions/v1beta1`) and same-named kinds of other groups
+ * with the same shape (OpenKruise's advanced StatefulSet and DaemonSet) are pinned alike.
+ */
 export const KUBERNETES_IMAGE_LOCATIONS: readonly ImageLocationRule[] = [
-  { apiVersion: 'v1', kind: 'Pod', podSpec: 'spec' },
-  { apiVersion: 'v1', kind: 'PodTemplate', podSpec: 'template.spec' },
-  { apiVersion: 'v1', kind: 'ReplicationController', podSpec: 'spec.template.spec' },
-  ...['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet'].flatMap((kind) => [
-    { apiVersion: 'apps/*', kind, podSpec: 'spec.template.spec' },
-    // Removed in 1.16 but still in many public manifests: pinned all the same.
-    { apiVersion: 'extensions/*', kind, podSpec: 'spec.template.spec' },
-  ]),
-  { apiVersion: 'batch/*', kind: 'Job', podSpec: 'spec.template.spec' },
-  { apiVersion: 'batch/*', kind: 'CronJob', podSpec: 'spec.jobTemplate.spec.template.spec' },
+  { kind: 'Pod', podSpec: 'spec' },
+  { kind: 'PodTemplate', podSpec: 'template.spec' },
+  ...['ReplicationController', 'Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job'].map((kind) => ({ kind, podSpec: 'spec.template.spec' })),
+  { kind: 'CronJob', podSpec: 'spec.jobTemplate.spec.template.spec' },
 ];
 
 /**
@@ -57,19 +55,21 @@ export const ARGO_ROLLOUTS_IMAGE_LOCATIONS: readonly ImageLocationRule[] = [
 ];
 
 /**
- * OpenKruise's workloads: the advanced StatefulSet and DaemonSet, CloneSet, BroadcastJob,
- * AdvancedCronJob, UnitedDeployment, SidecarSet (its `spec` holds containers as a pod spec
- * does), EphemeralJob and ImagePullJob (one image; its pull secrets are names, which kubepin
- * does not write).
+ * OpenKruise's workloads (its advanced StatefulSet and DaemonSet are covered by Kubernetes'
+ * kinds): CloneSet, BroadcastJob, AdvancedCronJob, UnitedDeployment, SidecarSet (its `spec`
+ * holds containers as a pod spec does, and a container may name a hot-upgrade image),
+ * EphemeralJob and ImagePullJob (one image; its pull secrets are names and its pull policy
+ * allows no `Never`, so kubepin writes neither). Image lists (`ImageListPullJob`) are not covered.
  * @see https://github.com/openkruise/kruise/tree/master/apis/apps
  */
 export const OPENKRUISE_IMAGE_LOCATIONS: readonly ImageLocationRule[] = [
-  ...['CloneSet', 'StatefulSet', 'DaemonSet', 'BroadcastJob'].map((kind) => ({ apiVersion: 'apps.kruise.io/*', kind, podSpec: 'spec.template.spec' })),
+  ...['CloneSet', 'BroadcastJob'].map((kind) => ({ apiVersion: 'apps.kruise.io/*', kind, podSpec: 'spec.template.spec' })),
   { apiVersion: 'apps.kruise.io/*', kind: 'AdvancedCronJob', podSpec: 'spec.template.jobTemplate.spec.template.spec' },
   { apiVersion: 'apps.kruise.io/*', kind: 'AdvancedCronJob', podSpec: 'spec.template.broadcastJobTemplate.spec.template.spec' },
   ...['statefulSetTemplate', 'advancedStatefulSetTemplate', 'cloneSetTemplate', 'deploymentTemplate'].map((template) => (
     { apiVersion: 'apps.kruise.io/*', kind: 'UnitedDeployment', podSpec: `spec.template.${template}.spec.template.spec` })),
   { apiVersion: 'apps.kruise.io/*', kind: 'SidecarSet', podSpec: 'spec' },
+  { apiVersion: 'apps.kruise.io/*', kind: 'SidecarSet', image: 'spec.containers[].upgradeStrategy.hotUpgradeEmptyImage' },
   { apiVersion: 'apps.kruise.io/*', kind: 'EphemeralJob', podSpec: 'spec.template' },
   { apiVersion: 'apps.kruise.io/*', kind: 'ImagePullJob', image: 'spec.image' },
 ];
@@ -111,11 +111,12 @@ export class ImageLocations {
   private static readonly fromConfigs = new WeakMap<ProjectConfig, ImageLocations>();
 
   /**
-   * {@link DEFAULT} plus `extra` (the same list gives the same instance).
+   * {@link DEFAULT} plus `extra` (the same list gives the same instance; an `ImageLocations` is returned as it is).
    * @param where names the option in errors, e.g. `ImagePolicy option imageLocations`
    * @throws KubepinUsageError when an entry is malformed
    */
-  public static withExtra(extra: readonly ImageLocationRule[] | undefined, where = 'option imageLocations'): ImageLocations {
+  public static withExtra(extra: readonly ImageLocationRule[] | ImageLocations | undefined, where = 'option imageLocations'): ImageLocations {
+    if (extra instanceof ImageLocations) return extra;
     if (extra === undefined || (Array.isArray(extra) && extra.length === 0)) return ImageLocations.DEFAULT;
     if (!Array.isArray(extra)) throw new KubepinUsageError(`${where} must be a list of image locations, got ${describeType(extra)}`);
     let locations = ImageLocations.extended.get(extra);
@@ -159,7 +160,7 @@ export class ImageLocations {
    * The locations a policy run uses: `extra` when given, else the project's configuration next
    * to the lock file, else {@link DEFAULT}.
    */
-  public static forPolicy(extra: readonly ImageLocationRule[] | undefined, lockFile: string | undefined, where?: string): ImageLocations {
+  public static forPolicy(extra: readonly ImageLocationRule[] | ImageLocations | undefined, lockFile: string | undefined, where?: string): ImageLocations {
     if (extra !== undefined) return ImageLocations.withExtra(extra, where);
     return lockFile !== undefined ? ImageLocations.forLockFile(lockFile) : ImageLocations.DEFAULT;
   }

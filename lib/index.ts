@@ -14,6 +14,8 @@ export type { CollectedImage } from './image-collector';
 export * from './findings';
 export * from './policy-findings';
 export * from './workloads';
+export * from './image-locations';
+export * from './project-config';
 export * from './policy';
 export * from './image-rules';
 export * from './image';

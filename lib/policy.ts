@@ -79,7 +79,7 @@ export interface ImagePolicyOptions {
    * workloads and the Argo Rollouts and OpenKruise presets (docs/image-locations.md).
    * @default the `imageLocations` of `kubepin.config.json` next to the lock file (`lock.file`), else none
    */
-  readonly imageLocations?: readonly ImageLocationRule[];
+  readonly imageLocations?: readonly ImageLocationRule[] | ImageLocations;
 }
 
 /** What {@link applyImagePolicy} returns. */

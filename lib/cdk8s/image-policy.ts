@@ -6,6 +6,7 @@ import { ImageReference } from '../image-reference';
 import { PolicyRuntime, PullSecretConstruct, findPullSecrets, nearestRuntime, setRuntime } from './policy-runtime';
 import { PrePullDaemonSet } from './pre-pull-daemon-set';
 import { ImagePolicyOptions, PullSecretDeclaration } from '../policy';
+import { ImageLocations } from '../image-locations';
 import { ConstructFinding } from './findings';
 import { resolveLock } from './lock-file';
 import { addPrePullImage } from './pre-pull';
@@ -65,6 +66,15 @@ export class ImagePolicy extends Construct {
     for (const field of ['pullPolicy', 'defaultPullPolicy'] as const) {
       if (props[field] !== undefined && !isPullPolicy(props[field])) {
         this.node.addValidation({ validate: () => [`${field} ${JSON.stringify(props[field])} is not one of Always, IfNotPresent, Never`] });
+      }
+    }
+    if (props.imageLocations !== undefined) {
+      // Checked now, listed with the other problems of the app at validation.
+      try {
+        ImageLocations.withExtra(props.imageLocations, 'imageLocations');
+      } catch (e) {
+        const message = (e as Error).message;
+        this.node.addValidation({ validate: () => [message] });
       }
     }
     this.runtime = new PolicyRuntime(scope, () => this.settings(), false);

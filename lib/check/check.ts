@@ -51,7 +51,7 @@ export interface CheckOptions {
   /** The kubelet's CredentialProviderConfig, tried after config.json. @default none */
   readonly credentialProviders?: CredentialProviderConfig;
   /** Where images live in custom resources, added to Kubernetes' workloads and the built-in presets (docs/image-locations.md). @default none */
-  readonly imageLocations?: readonly ImageLocationRule[];
+  readonly imageLocations?: readonly ImageLocationRule[] | ImageLocations;
 }
 
 /** One image the kubelet will pull, with the credentials it will try: the input of the online probe. */

@@ -13,7 +13,9 @@ import { isObject } from '../workloads';
 import { ImageReference } from '../image-reference';
 import { KubepinError, KubepinUsageError } from '../errors';
 import { packageVersion } from '../version';
-import { CONFIG_FILE_NAME, SignaturePolicy } from '../signatures/policy';
+import { SignaturePolicy } from '../signatures/policy';
+import { CONFIG_FILE_NAME } from '../project-config';
+import { ImageLocations } from '../image-locations';
 import { CredentialKeyring } from '../credentials/keyring';
 import { addNodeDockerConfigFile } from '../node/node-keyring';
 import { CredentialProviderConfig, NodeConfigProblem } from '../node/credential-provider-types';
@@ -45,6 +47,8 @@ Options:
   --insecure-registry HOST     with --online: talk plain HTTP to HOST (repeatable)
   --ca-file PATH               with --online: trust this CA (PEM) for registry TLS
   --timeout SECONDS            with --online: per-request timeout (default 10)
+                               Custom resources' images are checked where the "imageLocations" of
+                               kubepin.config.json (working directory) says (docs/image-locations.md)
   --color / --no-color         force colour on or off (default: on when stdout is a terminal)
   -h, --help                   show this help
 
@@ -149,7 +153,13 @@ export const checkCommand: Command = {
       return EXIT.ok;
     }
     const node = readNodeFiles(parsed, io.cwd);
-    const options: CheckOptions = { ...parsed.options, secretFiles: readSecretFiles(parsed.secretFiles, io.cwd), ...node.options };
+    const options: CheckOptions = {
+      ...parsed.options,
+      secretFiles: readSecretFiles(parsed.secretFiles, io.cwd),
+      ...node.options,
+      // Custom resources' image fields, as lock and verify read them (kubepin.config.json, here in the working directory).
+      imageLocations: ImageLocations.forConfigFile(path.join(io.cwd, CONFIG_FILE_NAME)),
+    };
     for (const image of options.prePulled ?? []) {
       if (!ImageReference.tryParse(image)) throw new KubepinUsageError(`--pre-pulled ${JSON.stringify(image)} is not a valid image reference`);
     }

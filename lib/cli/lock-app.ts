@@ -8,6 +8,7 @@ import { ImageReference } from '../image-reference';
 import { lockReferenceOf } from '../lock';
 import { LoadedManifests, loadManifests } from '../manifests';
 import { ManifestImages, addImageLocation, collectImages, emptyImages } from '../registry/lock-images';
+import { ImageLocations } from '../image-locations';
 
 /** Running the app to learn its images failed (its own output is in the message). */
 export class AppRunError extends KubepinError {}
@@ -64,7 +65,7 @@ export function findApp(dir: string, appOption: string | undefined): AppSource |
  * `KUBEPIN_COLLECT_IMAGES` set, so every `ImagePolicy` (strict or not) records the images it
  * sees and fails nothing for images missing from the lock; any other failure fails this.
  */
-export async function collectAppImages(app: AppSource, env: NodeJS.ProcessEnv): Promise<AppImages> {
+export async function collectAppImages(app: AppSource, env: NodeJS.ProcessEnv, locations: ImageLocations = ImageLocations.DEFAULT, configFile?: string): Promise<AppImages> {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'kubepin-lock-'));
   try {
     const collectFile = path.join(work, 'images.jsonl');
@@ -78,7 +79,7 @@ export async function collectAppImages(app: AppSource, env: NodeJS.ProcessEnv): 
       args = [];
     } else {
       command = process.execPath;
-      args = [...typeScriptHook(), '-e', PULUMI_RUNNER, path.join(__dirname, '..', 'pulumi', 'collect-images'), app.dir];
+      args = [...typeScriptHook(), '-e', PULUMI_RUNNER, path.join(__dirname, '..', 'pulumi', 'collect-images'), app.dir, ...(configFile !== undefined ? [configFile] : [])];
     }
     const timeoutMs = appTimeoutMs(env);
     const result = await run(command, args, { cwd: app.dir, env: childEnv, shell: app.kind === 'cdk8s' }, timeoutMs);
@@ -101,7 +102,7 @@ export async function collectAppImages(app: AppSource, env: NodeJS.ProcessEnv): 
     }
     // Objects no policy governs (a chart without one, plain ApiObjects) are in the synthesized YAML.
     const manifests = fs.existsSync(outdir) ? loadManifests([outdir]) : { documents: [], problems: [], files: [] };
-    for (const location of collectImages(manifests.documents).locations) {
+    for (const location of collectImages(manifests.documents, undefined, locations).locations) {
       if (seen.has(keyOf(location.image))) continue;
       addImageLocation(images, { ...location, file: `synthesized ${path.relative(outdir, location.file)}`, line: 0 });
     }
@@ -111,10 +112,10 @@ export async function collectAppImages(app: AppSource, env: NodeJS.ProcessEnv): 
   }
 }
 
-/** The child that runs a Pulumi program under mocks: argv = [module of collectProgramImages, program dir]. */
+/** The child that runs a Pulumi program under mocks: argv = [module of collectProgramImages, program dir, kubepin.config.json?]. */
 const PULUMI_RUNNER = `
-const [modulePath, dir] = process.argv.slice(1);
-require(modulePath).collectProgramImages(dir).then(
+const [modulePath, dir, configFile] = process.argv.slice(1);
+require(modulePath).collectProgramImages(dir, configFile).then(
   () => process.exit(0),
   (e) => { process.stderr.write(String(e && e.message ? e.message : e) + '\\n'); process.exit(1); },
 );`;

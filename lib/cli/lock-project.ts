@@ -6,6 +6,8 @@ import { problemFindings } from '../check/report';
 import { ManifestImages, collectImages } from '../registry/lock-images';
 import { RegistryFlagValues } from './registry-options';
 import { SignaturePolicy } from '../signatures/policy';
+import { ImageLocations } from '../image-locations';
+import { projectConfigBeside } from '../project-config';
 
 /** What `kubepin lock` and `kubepin verify` read: the lock file and the images of the manifests. */
 export interface LockProject {
@@ -21,6 +23,10 @@ export interface LockProject {
   readonly images: ManifestImages;
   /** Which images must be signed: `kubepin.config.json` next to the lock file (docs/signatures.md). */
   readonly signatures: SignaturePolicy;
+  /** Where custom resources keep images: `kubepin.config.json` next to the lock file (docs/image-locations.md). */
+  readonly locations: ImageLocations;
+  /** That `kubepin.config.json`. */
+  readonly configFile: string;
 }
 
 /**
@@ -29,16 +35,22 @@ export interface LockProject {
  */
 export function loadLockProject(values: RegistryFlagValues, positionals: readonly string[], cwd: string): LockProject {
   const paths = (positionals.length > 0 ? positionals : ['dist']).map((p) => path.resolve(cwd, p));
-  const { lockFile, lock, signatures } = loadLock(values, cwd);
+  const lockSide = loadLock(values, cwd);
   // A missing PATH throws ManifestReadError, which the CLI reports as a usage error (exit code 2).
   const manifests = loadManifests(paths);
-  return { paths, lockFile, lock, manifests, images: collectImages(manifests.documents), signatures };
+  return { paths, ...lockSide, manifests, images: collectImages(manifests.documents, undefined, lockSide.locations) };
 }
 
-/** The lock file (`--lock-file`, default kubepin.lock.json), its lock and signature policy. */
-export function loadLock(values: RegistryFlagValues, cwd: string): Pick<LockProject, 'lockFile' | 'lock' | 'signatures'> {
+/** The lock file (`--lock-file`, default kubepin.lock.json), its lock, and the project configuration beside it. */
+export function loadLock(values: RegistryFlagValues, cwd: string): Pick<LockProject, 'lockFile' | 'lock' | 'signatures' | 'locations' | 'configFile'> {
   const lockFile = path.resolve(cwd, values['lock-file'] ?? LOCK_FILE_NAME);
-  return { lockFile, lock: ImageLock.load(lockFile), signatures: SignaturePolicy.forLockFile(lockFile) };
+  return {
+    lockFile,
+    lock: ImageLock.load(lockFile),
+    signatures: SignaturePolicy.forLockFile(lockFile),
+    locations: ImageLocations.forLockFile(lockFile),
+    configFile: projectConfigBeside(lockFile),
+  };
 }
 
 /** A manifest that cannot be read, as `kubepin check` reports it (`unreadable-manifest`, `not-kubernetes`). */

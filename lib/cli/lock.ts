@@ -30,6 +30,8 @@ Where the images come from:
 Untagged images (nginx) are locked as the kubelet pulls them (docker.io/library/nginx:latest).
 Images that kubepin.config.json (next to the lock file) requires to be signed are locked only
 with a verified signature, whose key fingerprint the entry records (docs/signatures.md).
+Images are found in Kubernetes' workloads, Argo Rollouts' and OpenKruise's resources, and the
+custom resources kubepin.config.json's "imageLocations" names (docs/image-locations.md).
 
 The lock is written atomically, under an exclusive lock file (kubepin.lock.json.lock) so
 concurrent runs merge their entries; a run waits for another at most KUBEPIN_LOCK_WAIT_MS
@@ -70,8 +72,9 @@ export const lockCommand: Command = {
     const app = positionals.length === 0 ? findApp(io.cwd, values.app as string | undefined) : undefined;
     let source: { lockFile: string; lock: ImageLock; signatures: SignaturePolicy; manifests: LoadedManifests; images: ManifestImages; from: string };
     if (app) {
-      const learned = await collectAppImages(app, io.env);
-      source = { ...loadLock(values, io.cwd), ...learned, from: app.description };
+      const lockSide = loadLock(values, io.cwd);
+      const learned = await collectAppImages(app, io.env, lockSide.locations, lockSide.configFile);
+      source = { ...lockSide, ...learned, from: app.description };
     } else {
       const project = loadLockProject(values, positionals, io.cwd);
       source = { ...project, from: project.paths.map((p) => rel(io.cwd, p)).join(', ') };

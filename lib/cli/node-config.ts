@@ -1,4 +1,6 @@
 import * as fs from 'fs';
+import { ImageLocations } from '../image-locations';
+import { CONFIG_FILE_NAME } from '../project-config';
 import * as path from 'path';
 import { CliIo, Command, EXIT } from './io';
 import { FlagSpecs, closest, parseFlags } from './options';
@@ -117,7 +119,7 @@ function appImages(positionals: string[], values: Record<string, unknown>, io: C
   if (positionals.length > 0 || fs.existsSync(paths[0])) {
     const loaded = loadManifests(paths);
     for (const p of loaded.problems) io.stderr.write(`warning: ${p.file}${p.line ? `:${p.line}` : ''}: ${p.message}\n`);
-    images = imagesOfObjects(loaded.documents.map((d) => d.object));
+    images = imagesOfObjects(loaded.documents.map((d) => d.object), ImageLocations.forConfigFile(path.join(io.cwd, CONFIG_FILE_NAME)));
   }
   const all = [...new Set([...images, ...extra])];
   if (all.length === 0) throw new KubepinUsageError('no images found: give the manifest files or directories (default dist/), or --image');

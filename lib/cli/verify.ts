@@ -13,7 +13,8 @@ const HELP = `Usage: kubepin verify [PATH…] [options]
 
 Checks that every image in the manifests under PATH (default: dist/) is pinned to a digest
 and that the digest is the one kubepin.lock.json records. Every file and document under PATH
-must parse (as in \`kubepin check\`): what cannot be read fails, with file and line.
+must parse (as in \`kubepin check\`): what cannot be read fails, with file and line. Custom
+resources' images count where kubepin.config.json's "imageLocations" says (docs/image-locations.md).
 Offline unless --remote is given.
 
 Options:

@@ -3,6 +3,7 @@ import * as path from 'path';
 import { parse as parseYaml } from 'yaml';
 import { writeFileAtomic } from '../write-file-atomic';
 import { extractImages } from '../workloads';
+import type { ImageLocations } from '../image-locations';
 import { CredentialProviderSpec, NodeConfigProblem } from './credential-provider-types';
 import { generateCredentialProviderConfig } from './credential-provider-generate';
 import { NodeConfigError } from './match-images';
@@ -102,8 +103,8 @@ export function writeNodeCredentialFiles(dir: string, built: NodeCredentialFiles
 }
 
 /** Every image in Kubernetes objects (Lists expanded), as written. */
-export function imagesOfObjects(objects: readonly unknown[]): string[] {
-  return [...new Set(extractImages(objects).map((u) => u.image))];
+export function imagesOfObjects(objects: readonly unknown[], locations?: ImageLocations): string[] {
+  return [...new Set(extractImages(objects, locations).map((u) => u.image))];
 }
 
 /** The node-credential spec file (YAML or JSON) read by `kubepin node-config --spec` and {@link readNodeCredentialSpec}. */

@@ -8,16 +8,17 @@ import { runProgramUnderMocks } from './testing';
 
 /**
  * Runs the Pulumi program in `dir` under mocks and records the images of every resource (kubepin
- * components and plain `@pulumi/kubernetes` objects alike) with the process's image collector.
+ * components and plain `@pulumi/kubernetes` objects alike, custom resources where the project's
+ * `kubepin.config.json` says where their images are) with the process's image collector.
  * `kubepin lock` runs this in a child process with `KUBEPIN_COLLECT_IMAGES` set, so policies in
  * the program (strict or not) fail nothing for images missing from the lock.
  */
-export async function collectProgramImages(dir: string): Promise<number> {
+export async function collectProgramImages(dir: string, configFile: string = path.join(dir, CONFIG_FILE_NAME)): Promise<number> {
   const collector = activeCollector();
   if (!collector) throw new Error('collectProgramImages runs only in collect mode (KUBEPIN_COLLECT_IMAGES set)');
   const { resources } = await runProgramUnderMocks(dir);
   // The project's own image locations (custom resources), as `kubepin lock` reads them.
-  const locations = ImageLocations.forConfigFile(path.join(dir, CONFIG_FILE_NAME));
+  const locations = ImageLocations.forConfigFile(configFile);
   let count = 0;
   for (const resource of resources) {
     const object = asKubernetesObject(resource.type, resource.inputs, locations);

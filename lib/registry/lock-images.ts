@@ -2,6 +2,7 @@ import { ImageReference, InvalidImageReferenceError } from '../image-reference';
 import { ImageLock, LockEntry, lockReferenceOf } from '../lock';
 import { ManifestDocument } from '../manifests';
 import { extractImages } from '../workloads';
+import { ImageLocations } from '../image-locations';
 import { RegistryClient, ResolvedImage } from './client';
 import { RegistryError } from './errors';
 import { SignaturePolicy } from '../signatures/policy';
@@ -32,13 +33,14 @@ export interface ManifestImages {
 }
 
 /**
- * Finds every image in `documents` (containers, init/ephemeral containers, image volumes) with
- * file and line; adds to `into` when given (for manifests read file by file).
+ * Finds every image in `documents` (containers, init/ephemeral containers, image volumes, and
+ * the image fields of custom resources `locations` covers) with file and line; adds to `into`
+ * when given (for manifests read file by file).
  */
-export function collectImages(documents: readonly ManifestDocument[], into?: ManifestImages): ManifestImages {
+export function collectImages(documents: readonly ManifestDocument[], into?: ManifestImages, locations: ImageLocations = ImageLocations.DEFAULT): ManifestImages {
   const images = into ?? emptyImages();
   for (const doc of documents) {
-    for (const use of extractImages([doc.object])) {
+    for (const use of extractImages([doc.object], locations)) {
       addImageLocation(images, {
         image: use.image,
         file: doc.file,

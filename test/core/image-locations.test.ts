@@ -1,0 +1,243 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { createHash } from 'crypto';
+import {
+  ImageLock, ImageLocationRule, ImageLocations, KubepinUsageError, ORIGINAL_IMAGES_ANNOTATION, ProjectConfigError,
+  applyImagePolicy, checkManifests, extractImages,
+} from '../../lib';
+import { loadManifests } from '../../lib/manifests';
+
+// Real example manifests of Argo Rollouts, OpenKruise, Knative and prometheus-operator
+// (test/fixtures/crds/SOURCE.md names each file's repository, path and commit).
+const CRDS = path.join(__dirname, '..', 'fixtures', 'crds');
+const INDEX = 'application/vnd.oci.image.index.v1+json';
+const digestOf = (text: string) => `sha256:${createHash('sha256').update(text).digest('hex')}`;
+
+function fixture(name: string): Record<string, any>[] {
+  const loaded = loadManifests([path.join(CRDS, name)]);
+  expect(loaded.problems).toEqual([]);
+  return loaded.documents.map((d) => d.object as Record<string, any>);
+}
+
+function lockOf(images: string[]): ImageLock {
+  const lock = ImageLock.empty(path.join(os.tmpdir(), 'never-saved.lock.json'));
+  for (const image of images) lock.set(image, { digest: digestOf(image), mediaType: INDEX });
+  return lock;
+}
+
+/** The value at a JSON path such as `spec.metrics[0].provider.job.spec.template.spec.containers[0].image`. */
+function at(object: unknown, jsonPath: string): any {
+  let value: any = object;
+  for (const part of jsonPath.replace(/\[(\d+)\]/g, '.$1').split('.')) value = value?.[part];
+  return value;
+}
+
+const KNATIVE: ImageLocationRule = { apiVersion: 'serving.knative.dev/v1', kind: 'Service', podSpec: 'spec.template.spec' };
+const THANOS_RULER: ImageLocationRule = { apiVersion: 'monitoring.coreos.com/*', kind: 'ThanosRuler', image: 'spec.image', pullPolicyField: 'imagePullPolicy', pullSecretsField: 'imagePullSecrets' };
+const PROMETHEUS: ImageLocationRule[] = ['Prometheus', 'Alertmanager'].map((kind) => (
+  { apiVersion: 'monitoring.coreos.com/v1', kind, image: 'spec.image', pullPolicyField: 'imagePullPolicy', pullSecretsField: 'imagePullSecrets' }));
+
+describe('built-in presets on the projects\' own examples', () => {
+  // Read off the files by hand: where each example keeps its images.
+  const expected: Array<[file: string, kind: string, jsonPath: string, image: string, metadata: string]> = [
+    ['argo-rollouts-rollout.yaml', 'Rollout', 'spec.template.spec.containers[0].image', 'argoproj/rollouts-demo:blue', 'spec.template.metadata'],
+    ['argo-rollouts-rollout-bluegreen.yaml', 'Rollout', 'spec.template.spec.containers[0].image', 'argoproj/rollouts-demo:blue', 'spec.template.metadata'],
+    ['argo-rollouts-rollout-workloadref.yaml', 'Deployment', 'spec.template.spec.containers[0].image', 'argoproj/rollouts-demo:blue', 'spec.template.metadata'],
+    ['argo-rollouts-analysistemplate.yaml', 'AnalysisTemplate', 'spec.metrics[0].provider.job.spec.template.spec.containers[0].image', 'alpine:3.8', 'spec.metrics[0].provider.job.spec.template.metadata'],
+    ['argo-rollouts-analysistemplate.yaml', 'AnalysisTemplate', 'spec.metrics[0].provider.job.spec.template.spec.containers[0].image', 'alpine:3.8', 'spec.metrics[0].provider.job.spec.template.metadata'],
+    ['argo-rollouts-analysistemplate-job-metadata.yaml', 'AnalysisTemplate', 'spec.metrics[0].provider.job.spec.template.spec.containers[0].image', 'argoproj/load-tester:latest', 'spec.metrics[0].provider.job.spec.template.metadata'],
+    ['argo-rollouts-experiment.yaml', 'Experiment', 'spec.templates[0].template.spec.containers[0].image', 'argoproj/rollouts-demo:purple', 'spec.templates[0].template.metadata'],
+    ['argo-rollouts-experiment.yaml', 'Experiment', 'spec.templates[1].template.spec.containers[0].image', 'argoproj/rollouts-demo:orange', 'spec.templates[1].template.metadata'],
+    ['openkruise-cloneset.yaml', 'CloneSet', 'spec.template.spec.containers[0].image', 'nginx:alpine', 'spec.template.metadata'],
+    ['openkruise-statefulset-v1alpha1.yaml', 'StatefulSet', 'spec.template.spec.containers[0].image', 'nginx:alpine', 'spec.template.metadata'],
+    ['openkruise-daemonset.yaml', 'DaemonSet', 'spec.template.spec.containers[0].image', 'openkruise/guestbook:v1', 'spec.template.metadata'],
+    ['openkruise-broadcastjob.yaml', 'BroadcastJob', 'spec.template.spec.containers[0].image', 'perl', 'spec.template.metadata'],
+    ['openkruise-broadcastjob-v1alpha1.yaml', 'BroadcastJob', 'spec.template.spec.containers[0].image', 'perl', 'spec.template.metadata'],
+    ['openkruise-uniteddeployment.yaml', 'UnitedDeployment', 'spec.template.statefulSetTemplate.spec.template.spec.containers[0].image', 'nginx', 'spec.template.statefulSetTemplate.spec.template.metadata'],
+    ['openkruise-sidecarset.yaml', 'SidecarSet', 'spec.initContainers[0].image', 'busybox:1.28', 'metadata'],
+    ['openkruise-sidecarset.yaml', 'SidecarSet', 'spec.containers[0].image', 'openkruise/guestbook:sidecar', 'metadata'],
+    ['openkruise-sidecarset.yaml', 'SidecarSet', 'spec.containers[1].image', 'centos:6.7', 'metadata'],
+    ['openkruise-sidecarset-hotupgrade.yaml', 'SidecarSet', 'spec.containers[0].image', 'openkruise/hotupgrade-sample:sidecarv1', 'metadata'],
+    ['openkruise-sidecarset-hotupgrade.yaml', 'SidecarSet', 'spec.containers[0].upgradeStrategy.hotUpgradeEmptyImage', 'openkruise/hotupgrade-sample:empty', 'metadata'],
+  ];
+  const files = [...new Set(expected.map((e) => e[0]))];
+
+  test.each(files)('%s: every image found, pinned from the lock, with a policy and the originals recorded', (file) => {
+    const objects = fixture(file);
+    const mine = expected.filter((e) => e[0] === file);
+    expect(extractImages(objects).map((u) => `${u.object.kind} ${u.path} ${u.image}`).sort())
+      .toEqual(mine.map(([, kind, p, image]) => `${kind} ${p} ${image}`).sort());
+    const { objects: out, findings } = applyImagePolicy(objects, { lock: lockOf(mine.map((e) => e[3])) });
+    expect(findings.filter((f) => f.severity === 'error')).toEqual([]);
+    for (const [, kind, jsonPath, image, metadata] of mine) {
+      const i = objects.findIndex((o) => o.kind === kind && at(o, jsonPath) === image);
+      const object = out[i];
+      // Written out in full (docker.io/library/…, untagged as :latest) and pinned to the locked digest.
+      expect(at(object, jsonPath)).toMatch(new RegExp(`${image.replace(/:latest$/, '').split(':')[0]}(:[^@]+)?@${digestOf(image)}$`));
+      const holder = at(object, jsonPath.replace(/\.[A-Za-z]+$/, ''));
+      if (jsonPath.endsWith('.image')) {
+        // A policy written in the example is kept; otherwise a pinned image gets IfNotPresent.
+        expect(holder.imagePullPolicy).toBe(at(objects[i], jsonPath.replace(/\.image$/, '.imagePullPolicy')) ?? 'IfNotPresent');
+      } else {
+        expect(holder.imagePullPolicy).toBeUndefined(); // The hot-upgrade image has no policy field.
+      }
+      expect(Object.values(JSON.parse(at(object, metadata).annotations[ORIGINAL_IMAGES_ANNOTATION]))).toContain(image);
+    }
+    // Idempotent: running on its own output changes nothing.
+    expect(applyImagePolicy(out, { lock: lockOf(mine.map((e) => e[3])) }).objects).toEqual(out);
+  });
+
+  test('a Rollout with workloadRef has no pod template: nothing to pin, nothing reported', () => {
+    const rollout = fixture('argo-rollouts-rollout-workloadref.yaml').find((o) => o.kind === 'Rollout')!;
+    expect(rollout.spec.workloadRef).toBeDefined();
+    const { objects, findings } = applyImagePolicy([rollout]);
+    expect(objects[0]).toEqual(rollout);
+    expect(findings).toEqual([]);
+  });
+
+  test('kinds are matched with their group: a Knative Service and a core Service are not workloads by default', () => {
+    for (const file of ['knative-service.yaml', 'argo-rollouts-rollout-bluegreen.yaml']) {
+      const services = fixture(file).filter((o) => o.kind === 'Service');
+      expect(services.length).toBeGreaterThan(0);
+      expect(extractImages(services)).toEqual([]);
+    }
+    // Same kind name in another group: an Argo Workflows object named Rollout is not Argo Rollouts'.
+    expect(extractImages([{ apiVersion: 'example.com/v1', kind: 'Rollout', spec: { template: { spec: { containers: [{ name: 'x', image: 'nginx:1' }] } } } }])).toEqual([]);
+  });
+
+  test('OpenKruise kinds without a published sample, written from the Go types: AdvancedCronJob and ImagePullJob', () => {
+    // apps.kruise.io/v1beta1 AdvancedCronJob: spec.template holds one of jobTemplate / broadcastJobTemplate.
+    const cron = {
+      apiVersion: 'apps.kruise.io/v1beta1', kind: 'AdvancedCronJob', metadata: { name: 'acj' },
+      spec: { schedule: '*/1 * * * *', template: { broadcastJobTemplate: { spec: { template: { spec: { containers: [{ name: 'pi', image: 'perl:5.34' }] } } } } } },
+    };
+    // ImagePullJob: one image; `pullPolicy` there is a backoff setting, `pullSecrets` plain names.
+    const pull = {
+      apiVersion: 'apps.kruise.io/v1beta1', kind: 'ImagePullJob', metadata: { name: 'pull' },
+      spec: { image: 'nginx:1.27.5', pullPolicy: { backoffLimit: 3, timeoutSeconds: 300 }, pullSecrets: ['reg'], completionPolicy: { type: 'Always' } },
+    };
+    const lock = lockOf(['perl:5.34', 'nginx:1.27.5']);
+    const { objects, findings } = applyImagePolicy([cron, pull], { lock, pullSecrets: [{ name: 'docker', registries: ['docker.io'] }] });
+    expect(findings).toEqual([]);
+    const [c, p] = objects as any[];
+    expect(c.spec.template.broadcastJobTemplate.spec.template.spec.containers[0]).toEqual({ name: 'pi', image: `docker.io/library/perl:5.34@${digestOf('perl:5.34')}`, imagePullPolicy: 'IfNotPresent' });
+    expect(c.spec.template.broadcastJobTemplate.spec.template.spec.imagePullSecrets).toEqual([{ name: 'docker' }]);
+    expect(p.spec).toEqual({ ...pull.spec, image: `docker.io/library/nginx:1.27.5@${digestOf('nginx:1.27.5')}` });
+    expect(JSON.parse(p.metadata.annotations[ORIGINAL_IMAGES_ANNOTATION])).toEqual({ 'spec.image': 'nginx:1.27.5' });
+  });
+});
+
+describe('image locations a project adds', () => {
+  test('Knative Service: its pod spec, pinned; ko:// references (ko resolves them, not a registry) are invalid images', () => {
+    const [service] = fixture('knative-service.yaml');
+    const image = 'ghcr.io/knative/autoscale-go:latest';
+    expect(extractImages([service])).toEqual([]);
+    const { objects, findings } = applyImagePolicy([service], { lock: lockOf([image]), imageLocations: [KNATIVE] });
+    expect(findings.map((f) => f.code)).toEqual(['latest-tag']);
+    const container = (objects[0] as any).spec.template.spec.containers[0];
+    expect(container.image).toBe(`${image}@${digestOf(image)}`);
+    expect(container.imagePullPolicy).toBe('IfNotPresent');
+    // Knative's containers have no name: the annotation labels them by index.
+    expect(JSON.parse((objects[0] as any).spec.template.metadata.annotations[ORIGINAL_IMAGES_ANNOTATION])).toEqual({ '#0': image });
+
+    const ko = fixture('knative-service-initcontainers-ko.yaml');
+    const result = applyImagePolicy(ko, { imageLocations: [KNATIVE] });
+    expect(result.findings.filter((f) => f.code === 'invalid-image').map((f) => f.path)).toEqual([
+      'spec.template.spec.initContainers[0].image', 'spec.template.spec.containers[0].image',
+    ]);
+  });
+
+  test('an image field (ThanosRuler spec.image): pinned, its policy field set, pull secrets attached next to it', () => {
+    const [ruler] = fixture('prometheus-operator-thanosruler.yaml');
+    const image = 'quay.io/thanos/thanos:v0.42.4';
+    const { objects, findings } = applyImagePolicy([ruler], {
+      lock: lockOf([image]), imageLocations: [THANOS_RULER], pullSecrets: [{ name: 'quay', registries: ['quay.io'] }],
+    });
+    expect(findings).toEqual([]);
+    const spec = (objects[0] as any).spec;
+    expect(spec.image).toBe(`${image}@${digestOf(image)}`);
+    expect(spec.imagePullPolicy).toBe('IfNotPresent');
+    expect(spec.imagePullSecrets).toEqual([{ name: 'quay' }]);
+    expect(spec.version).toBe('v0.42.4');
+    expect(JSON.parse((objects[0] as any).metadata.annotations[ORIGINAL_IMAGES_ANNOTATION])).toEqual({ 'spec.image': image });
+  });
+
+  test('Prometheus and Alertmanager examples set no spec.image: the operator\'s default is left alone, nothing reported', () => {
+    const objects = [...fixture('prometheus-operator-prometheus.yaml'), ...fixture('prometheus-operator-alertmanager.yaml')];
+    const { objects: out, findings } = applyImagePolicy(objects, { imageLocations: PROMETHEUS, strict: true });
+    expect(out).toEqual(objects);
+    expect(findings).toEqual([]);
+    // Once the project sets one, it is pinned like any other (strict: a missing lock entry is an error).
+    const withImage = { ...objects[0], spec: { ...objects[0].spec, image: 'quay.io/prometheus/prometheus:v3.5.0' } };
+    expect(applyImagePolicy([withImage], { imageLocations: PROMETHEUS, strict: true }).findings.map((f) => `${f.severity} ${f.code} ${f.path}`))
+      .toEqual(['error unpinned-image spec.image']);
+  });
+
+  test('check uses them too: a ko:// image is InvalidImageName, ThanosRuler\'s policy field is read', () => {
+    const objects = [...fixture('knative-service-multicontainer-ko.yaml'), ...fixture('prometheus-operator-thanosruler.yaml')];
+    expect(checkManifests(objects).findings).toEqual([]);
+    const { findings } = checkManifests(objects, { imageLocations: [KNATIVE, THANOS_RULER] });
+    expect(findings.map((f) => `${f.code} ${f.object.kind} ${f.path} ${f.state ?? ''}`)).toEqual([
+      'invalid-image Service spec.template.spec.containers[0].image InvalidImageName',
+      'invalid-image Service spec.template.spec.containers[1].image InvalidImageName',
+    ]);
+    const never = { ...objects[1], spec: { ...objects[1].spec, imagePullPolicy: 'Never' } };
+    expect(checkManifests([never], { imageLocations: [THANOS_RULER] }).findings.map((f) => `${f.code} ${f.path} ${f.state}`))
+      .toEqual(['never-without-prepull spec.imagePullPolicy ErrImageNeverPull']);
+  });
+
+  test('kubepin.config.json next to the lock file supplies them to the policy; a bad entry names the file, the entry and the fix', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kubepin-locations-'));
+    try {
+      const image = 'ghcr.io/knative/autoscale-go:latest';
+      const lock = ImageLock.empty(path.join(dir, 'kubepin.lock.json'));
+      lock.set(image, { digest: digestOf(image), mediaType: INDEX });
+      const [service] = fixture('knative-service.yaml');
+      fs.writeFileSync(path.join(dir, 'kubepin.config.json'), JSON.stringify({ imageLocations: [KNATIVE] }));
+      expect((applyImagePolicy([service], { lock }).objects[0] as any).spec.template.spec.containers[0].image).toBe(`${image}@${digestOf(image)}`);
+      // An explicit option replaces the file's list (the built-in ones stay).
+      expect((applyImagePolicy([service], { lock, imageLocations: [] }).objects[0] as any).spec.template.spec.containers[0].image).toBe(image);
+
+      fs.writeFileSync(path.join(dir, 'kubepin.config.json'), JSON.stringify({ imageLocations: [{ kind: 'Service', podSpec: 'spec.template.spec', image: 'spec.image' }] }));
+      expect(() => applyImagePolicy([service], { lock })).toThrow(ProjectConfigError);
+      expect(() => applyImagePolicy([service], { lock })).toThrow(/kubepin\.config\.json: imageLocations\[0\] \(Service\) needs exactly one of "podSpec" .* and "image"/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test.each([
+    [{ kind: 'Rollout' }, /imageLocations\[0\] \(Rollout\) needs exactly one of "podSpec"/],
+    [{ kind: 'Rollout', podSpec: 'spec..template' }, /imageLocations\[0\]\.podSpec: "spec\.\.template" is not a dotted path/],
+    [{ kind: 'Rollout', podSpec: 'spec.template.spec', pullPolicyField: 'imagePullPolicy' }, /pullPolicyField goes with "image"/],
+    [{ kind: 'Rollout', podSpec: 'spec.template.spec', apiVersion: 'argoproj.io' }, /apiVersion must be "group\/version", "group\/\*"/],
+    [{ kind: 'Prometheus', image: 'spec.images[]' }, /image must end in a field name/],
+    [{ kind: 'Rollout', podspec: 'spec.template.spec' }, /unknown field\(s\) "podspec"; the fields are apiVersion, kind, podSpec/],
+    ['Rollout', /imageLocations\[0\] must be an object/],
+  ])('a malformed location is a usage error naming it: %j', (entry, message) => {
+    expect(() => applyImagePolicy([], { imageLocations: [entry as ImageLocationRule] })).toThrow(KubepinUsageError);
+    expect(() => applyImagePolicy([], { imageLocations: [entry as ImageLocationRule] })).toThrow(message);
+  });
+
+  test('apiVersion patterns: exact, group/*, core version, any', () => {
+    const rules: ImageLocationRule[] = [
+      { apiVersion: 'a.example/v1', kind: 'A', podSpec: 'spec' },
+      { apiVersion: 'b.example/*', kind: 'B', podSpec: 'spec' },
+      { apiVersion: 'v1', kind: 'C', podSpec: 'spec' },
+      { kind: 'D', podSpec: 'spec' },
+    ];
+    const locations = ImageLocations.withExtra(rules);
+    expect(locations.covers('A', 'a.example/v1')).toBe(true);
+    expect(locations.covers('A', 'a.example/v2')).toBe(false);
+    expect(locations.covers('B', 'b.example/v9')).toBe(true);
+    expect(locations.covers('B', 'c.example/v1')).toBe(false);
+    expect(locations.covers('C', 'v1')).toBe(true);
+    expect(locations.covers('C', 'apps/v1')).toBe(false);
+    expect(locations.covers('D', 'anything.example/v1')).toBe(true);
+    // An object without apiVersion is matched on kind alone, as kubepin always has.
+    expect(locations.covers('A', undefined)).toBe(true);
+    expect(ImageLocations.withExtra(rules)).toBe(locations);
+    expect(ImageLocations.withExtra([])).toBe(ImageLocations.DEFAULT);
+  });
+});
