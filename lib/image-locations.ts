@@ -1,4 +1,4 @@
-import { KubepinUsageError, describeType } from './errors';
+import { KubepinUsageError, describeType } from './base/errors';
 import { ProjectConfig, ProjectConfigError, loadProjectConfig, projectConfigBeside } from './base/project-config';
 
 /**

@@ -15,7 +15,7 @@ export * from './findings';
 export * from './policy-findings';
 export * from './workloads';
 export * from './image-locations';
-export * from './project-config';
+export * from './base/project-config';
 export * from './policy';
 export * from './image-rules';
 export * from './image';

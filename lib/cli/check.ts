@@ -14,7 +14,7 @@ import { ImageReference } from '../image-reference';
 import { KubepinError, KubepinUsageError } from '../errors';
 import { packageVersion } from '../version';
 import { SignaturePolicy } from '../signatures/policy';
-import { CONFIG_FILE_NAME } from '../project-config';
+import { CONFIG_FILE_NAME } from '../base/project-config';
 import { ImageLocations } from '../image-locations';
 import { CredentialKeyring } from '../credentials/keyring';
 import { addNodeDockerConfigFile } from '../node/node-keyring';

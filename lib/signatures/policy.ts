@@ -4,7 +4,7 @@ import { registryKeyMatches } from '../credentials/keyring';
 import type { LockEntry } from '../lock';
 import { describeType } from '../base/errors';
 import { readRegularFile } from '../base/regular-file';
-import { ProjectConfig, ProjectConfigError, loadProjectConfig, projectConfigBeside } from '../base/project-config';
+import { CONFIG_FILE_NAME, ProjectConfig, ProjectConfigError, loadProjectConfig, projectConfigBeside } from '../base/project-config';
 import { SignatureKey, SignatureKeyError, parsePublicKey } from './keys';
 
 export { CONFIG_FILE_NAME } from '../base/project-config';

@@ -241,3 +241,26 @@ describe('image locations a project adds', () => {
     expect(ImageLocations.withExtra([])).toBe(ImageLocations.DEFAULT);
   });
 });
+
+describe('docs/image-locations.md', () => {
+  test('the configuration shown is one kubepin reads, and does what the page says', () => {
+    const doc = fs.readFileSync(path.join(__dirname, '..', '..', 'docs', 'image-locations.md'), 'utf8');
+    const json = /```json\n([\s\S]*?)```/.exec(doc)![1];
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kubepin-locations-doc-'));
+    try {
+      fs.writeFileSync(path.join(dir, 'kubepin.config.json'), json);
+      const locations = ImageLocations.forConfigFile(path.join(dir, 'kubepin.config.json'));
+      const [prometheus] = fixture('prometheus-operator-prometheus.yaml');
+      const withImage = { ...prometheus, spec: { ...prometheus.spec, image: 'quay.io/prometheus/prometheus:v3.5.0' } };
+      const [knative] = fixture('knative-service.yaml');
+      expect(extractImages([withImage, knative], locations).map((u) => `${u.object.kind} ${u.path}`))
+        .toEqual(['Prometheus spec.image', 'Service spec.template.spec.containers[0].image']);
+      // Every kind the page's table lists as built in is covered without configuration.
+      for (const kind of ['Rollout', 'Experiment', 'AnalysisTemplate', 'ClusterAnalysisTemplate', 'AnalysisRun']) expect(ImageLocations.DEFAULT.covers(kind, 'argoproj.io/v1alpha1')).toBe(true);
+      for (const kind of ['CloneSet', 'BroadcastJob', 'AdvancedCronJob', 'UnitedDeployment', 'SidecarSet', 'EphemeralJob', 'ImagePullJob', 'StatefulSet', 'DaemonSet']) expect(ImageLocations.DEFAULT.covers(kind, 'apps.kruise.io/v1beta1')).toBe(true);
+      expect(ImageLocations.DEFAULT.covers('ImageListPullJob', 'apps.kruise.io/v1beta1')).toBe(false);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
