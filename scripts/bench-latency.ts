@@ -226,6 +226,7 @@ async function main(): Promise<void> {
       );
       // kubepin (a fresh client per run: cold connections, no tokens) and the floor's HEAD round, alternating.
       const times: number[] = [];
+      const cpuTimes: number[] = [];
       const rounds: number[] = [];
       let stats: RegistryClient['stats'] | undefined;
       let connections = 0;
@@ -238,9 +239,12 @@ async function main(): Promise<void> {
         try {
           let results: Array<{ reference: string; digest: string }> = [];
           start = performance.now();
+          const cpuBefore = process.cpuUsage();
           times.push(await timed(async () => {
             results = await Promise.all(images.map((img) => client.resolve(img.ref)));
           }));
+          const cpu = process.cpuUsage(cpuBefore);
+          cpuTimes.push((cpu.user + cpu.system) / 1000);
           const wrong = results.filter((res, n) => res.digest !== expected.get(images[n].ref)).length;
           if (wrong > 0) throw new Error(`${wrong} digests differ from the pushed ones`);
           stats = client.stats;
@@ -304,7 +308,7 @@ async function main(): Promise<void> {
           (Number.isNaN(skopeo) ? 'n/a' : `${(skopeo / kubepin).toFixed(1)}x`).padStart(8),
         ].join('  '),
       );
-      process.stdout.write(`RTT ${rtt} ms done (kubepin runs: ${times.map((t) => (t / 1000).toFixed(3)).join(' ')} s; floor rounds: ${rounds.map((t) => (t / 1000).toFixed(3)).join(' ')} s; skopeo retries: ${skopeoRetries}, failed: ${skopeoFailures}${lastSkopeoError ? ` (${lastSkopeoError})` : ''}; load ${os.loadavg()[0].toFixed(2)})\n`);
+      process.stdout.write(`RTT ${rtt} ms done (kubepin runs: ${times.map((t) => (t / 1000).toFixed(3)).join(' ')} s; floor rounds: ${rounds.map((t) => (t / 1000).toFixed(3)).join(' ')} s; kubepin CPU ${(median(cpuTimes) / 1000).toFixed(3)} s = ${((median(cpuTimes) * 1000) / stats!.requests).toFixed(0)} µs per request; skopeo retries: ${skopeoRetries}, failed: ${skopeoFailures}${lastSkopeoError ? ` (${lastSkopeoError})` : ''}; load ${os.loadavg()[0].toFixed(2)})\n`);
     }
     const load = os.loadavg().map((l) => l.toFixed(2)).join(' ');
     process.stdout.write(
