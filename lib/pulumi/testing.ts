@@ -113,8 +113,14 @@ export async function runProgramUnderMocks(program: string | ((context: MockedPr
     call: (args) => {
       if (args.token === 'kubernetes:yaml:decode') return { result: decodeYaml(args.inputs.text) };
       const call = options.calls?.[args.token];
-      if (call) return call(args.inputs);
-      throw new Error(`the program invokes ${args.token}, which has no answer under mocks; pass one in options.calls`);
+      try {
+        if (call) return call(args.inputs);
+        throw new Error(`the program invokes ${args.token}, which has no answer under mocks; pass one in options.calls`);
+      } catch (e) {
+        // The SDK turns a failed invoke into an Error of the gRPC `details` only (runtime/invoke.ts):
+        // without them the program would fail with an empty message.
+        throw Object.assign(e instanceof Error ? e : new Error(String(e)), { details: e instanceof Error ? e.message : String(e) });
+      }
     },
   }, project, stack, options.preview ?? false);
   const previousConfig = pulumi.runtime.allConfig();
