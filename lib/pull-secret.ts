@@ -271,8 +271,13 @@ function checkRegistries(registries: readonly string[], where: string): string[]
     throw new PullSecretError(`${where}: list the registries the secret serves, e.g. registries: ["ghcr.io"]; the policy attaches it only to pods pulling from them`);
   }
   for (const r of registries) {
-    if (typeof r !== 'string' || normalizeConfigKey(r) === undefined) {
+    const key = typeof r === 'string' ? normalizeConfigKey(r) : undefined;
+    if (key === undefined) {
       throw new PullSecretError(`${where}: registry ${JSON.stringify(r)} is not a registry key the kubelet can parse. Fix: use a host such as "ghcr.io" or "ghcr.io/acme"`);
+    }
+    // The kubelet accepts a key with no host, and it matches no image: the secret would serve no pod.
+    if (key === '') {
+      throw new PullSecretError(`${where}: registry ${JSON.stringify(r)} names no host, so it matches no image and the secret would be attached to no pod. Fix: use a host such as "ghcr.io" or "ghcr.io/acme"`);
     }
   }
   return [...registries];

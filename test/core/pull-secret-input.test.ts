@@ -42,6 +42,8 @@ describe('buildPullSecret refuses bad input with a clear error', () => {
     ['a passwordEnv that is no variable name', credentials({ registry: 'ghcr.io', username: 'bot', passwordEnv: 'GHCR-TOKEN' }), /passwordEnv for ghcr\.io must be an environment variable name, got "GHCR-TOKEN"/],
     ['a plaintext password that is not a string', credentials({ registry: 'ghcr.io', username: 'bot', password: 1234, unsafePlaintext: true }), /password for ghcr\.io must be a string, got number/],
     ['a registry list entry the kubelet cannot parse', { type: 'existing', name: 'ghcr-pull', registries: ['ghcr.io', 'not a host'] }, /registry "not a host" is not a registry key/],
+    ['an empty registry, which would match no image', { type: 'existing', name: 'ghcr-pull', registries: ['ghcr.io', ''] }, /registry "" names no host, so it matches no image and the secret would be attached to no pod\. Fix: use a host such as "ghcr\.io"/],
+    ['a scheme and no host', { type: 'external', name: 'ghcr-pull', registries: ['https://'], secretStore: { name: 'vault' }, remote: { key: 'k' } }, /registry "https:\/\/" names no host/],
     ['no registries for an external secret', { type: 'external', name: 'ghcr-pull', registries: [], secretStore: { name: 'vault' }, remote: { key: 'k' } }, /list the registries the secret serves/],
     ['an external secret without a store name', { type: 'external', name: 'ghcr-pull', registries: ['ghcr.io'], secretStore: {}, remote: { key: 'k' } }, /secretStore needs a name, e.g\. \{ name: "vault", kind: "ClusterSecretStore" \}/],
     ['an external remote with an empty key', { type: 'external', name: 'ghcr-pull', registries: ['ghcr.io'], secretStore: { name: 'vault' }, remote: { key: '' } }, /remote key needs a key naming the secret in the store/],
