@@ -54,3 +54,25 @@ describe('the compiled bin from the tarball', () => {
     expect(typo.stderr).toContain('did you mean --format?');
   });
 });
+
+describe('every exports entry loads from the tarball', () => {
+  test('require() and import() of each entry give its exports (peers resolved from the project)', () => {
+    const manifest = JSON.parse(fs.readFileSync(path.join(REPO, 'package.json'), 'utf8'));
+    const entries = Object.keys(manifest.exports).filter((key) => key !== './package.json').map((key) => (key === '.' ? 'kubepin' : `kubepin/${key.slice(2)}`));
+    const script = `
+      const entries = ${JSON.stringify(entries)};
+      (async () => {
+        const out = {};
+        // import() of a CommonJS entry gives its module.exports as default: the same object.
+        for (const e of entries) out[e] = [Object.keys(require(e)).length, (await import(e)).default === require(e)];
+        process.stdout.write(JSON.stringify(out));
+      })().catch((e) => { process.stderr.write(String(e && e.stack || e)); process.exit(1); });`;
+    const result = spawnSync(process.execPath, ['-e', script], { cwd: packedKubepin().project, encoding: 'utf8', timeout: 60000, env: { PATH: process.env.PATH, HOME: work } });
+    expect(result.stderr).toBe('');
+    const loaded = JSON.parse(result.stdout) as Record<string, [number, boolean]>;
+    expect(Object.keys(loaded)).toEqual(entries);
+    for (const [entry, [exported, sameByImport]] of Object.entries(loaded)) {
+      expect({ entry, exported: exported > 0, sameByImport }).toEqual({ entry, exported: true, sameByImport: true });
+    }
+  });
+});
