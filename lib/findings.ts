@@ -43,6 +43,7 @@ export type FindingCode =
   | 'invalid-pull-policy'
   | 'service-account-pull-secrets-ignored'
   | 'signature-not-locked'
+  | 'image-location-unknown'
   | (string & { readonly __findingCode?: never });
 
 /** Describes an object for messages: `Deployment default/web`. */

@@ -7,6 +7,7 @@ import { ManifestDocument } from '../manifests';
 import { KubepinUsageError, describeType } from '../errors';
 import { ImageSite, JsonObject, PodTemplate, findPodTemplates, flattenObjects, isObject, objectRef, writtenPullPolicy } from '../workloads';
 import { ImageLocationRule, ImageLocations } from '../image-locations';
+import { unlocatedImages, unlocatedImagesMessage } from '../image-field-scan';
 import {
   hostLikeNameFinding, invalidImageFinding, latestTagFinding, latestWithDigestFinding, matchesAnyRegistryKey,
   neverWithoutPrePullFinding, ImageParseCache, prePullCovers, registryNotAllowedFinding, secretForPublicRegistryFinding,
@@ -150,6 +151,10 @@ class Checker {
     this.collect(objects);
     for (const object of objects) {
       for (const template of findPodTemplates(object, this.locations)) this.checkWorkload(object, template);
+      const unlocated = unlocatedImages(object, this.locations);
+      if (unlocated.length > 0) {
+        this.report(object, 'image-location-unknown', 'info', unlocated[0].path, unlocated[0].image, unlocatedImagesMessage(objectRef(object).kind, unlocated));
+      }
     }
     this.addPrePullFindings(objects);
     return { findings: this.findings, plans: this.plans };

@@ -76,3 +76,14 @@ export function manifestProblemReports(manifests: LoadedManifests, cwd: string):
     };
   });
 }
+
+/** Image fields of kinds no image location covers, for `--json` (the same for lock and verify). */
+export function unlocatedJson(cwd: string, images: ManifestImages): Array<Record<string, unknown>> {
+  return images.unlocated.flatMap((u) => u.images.map((i) => ({ file: relativePath(cwd, u.location.file), object: u.location.object, path: i.path, image: i.image, suggestion: i.suggestion })));
+}
+
+/** `file` relative to `cwd` when inside it, as the commands print paths. */
+export function relativePath(cwd: string, file: string): string {
+  const r = path.relative(cwd, file);
+  return r === '' ? '.' : r.startsWith('..') ? file : r;
+}

@@ -1,7 +1,8 @@
 import * as fs from 'fs';
+import { unlocatedImagesMessage } from '../image-field-scan';
 import * as path from 'path';
 import { CliIo, Command, EXIT } from './io';
-import { loadLock, loadLockProject, manifestProblemReports } from './lock-project';
+import { loadLock, loadLockProject, manifestProblemReports, unlocatedJson, relativePath as rel } from './lock-project';
 import { collectAppImages, findApp } from './lock-app';
 import { KubepinUsageError } from '../errors';
 import { ImageLock } from '../lock';
@@ -85,6 +86,7 @@ export const lockCommand: Command = {
     if (!json) {
       for (const problem of problems) io.stderr.write(`${problem.severity}: ${problem.text}\n`);
       for (const { location, error } of images.invalid) io.stderr.write(`error: ${where(io.cwd, location)}: ${error.message}\n`);
+      for (const u of images.unlocated) io.stderr.write(`note: ${at(io.cwd, u.location)}: ${u.location.object}: ${unlocatedImagesMessage(u.kind, u.images)}\n`);
     }
 
     const client = registryClientFromFlags(values, io.cwd, io.env, manifests.documents);
@@ -151,6 +153,7 @@ export const lockCommand: Command = {
             ],
             ...(values.prune ? { pruned } : {}),
             problems: problems.map((p) => ({ severity: p.severity, code: p.finding.code, file: rel(io.cwd, p.finding.file ?? ''), ...(p.finding.line ? { line: p.finding.line } : {}), message: p.finding.message })),
+            unlocated: unlocatedJson(io.cwd, images),
           },
           null,
           2,
@@ -174,10 +177,6 @@ function stripDigest(image: string): string {
   return at === -1 ? image : image.slice(0, at);
 }
 
-function rel(cwd: string, file: string): string {
-  const r = path.relative(cwd, file);
-  return r === '' ? '.' : r.startsWith('..') ? file : r;
-}
 
 /** `file:line`, or the construct path / resource for images learned by running the app (line 0). */
 function at(cwd: string, location: ImageLocation): string {

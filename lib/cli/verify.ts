@@ -1,6 +1,7 @@
 import * as path from 'path';
+import { unlocatedImagesMessage } from '../image-field-scan';
 import { CliIo, Command, EXIT } from './io';
-import { loadLockProject, manifestProblemReports } from './lock-project';
+import { loadLockProject, manifestProblemReports, unlocatedJson, relativePath as rel } from './lock-project';
 import { lockReferenceOf } from '../lock';
 import { KubepinUsageError } from '../errors';
 import { ImageReference } from '../image-reference';
@@ -161,6 +162,7 @@ export const verifyCommand: Command = {
               message: f.message,
             })),
             ...(values.remote ? { drift } : {}),
+            unlocated: unlocatedJson(io.cwd, images),
           },
           null,
           2,
@@ -173,6 +175,8 @@ export const verifyCommand: Command = {
           : f.file !== undefined ? `${rel(io.cwd, f.file)}${f.line ? `:${f.line}` : ''}: ` : '';
         io.stderr.write(`error: ${at}${f.message}\n`);
       }
+      // Not a failure (the field may be data), but never silent: verify cannot vouch for these.
+      for (const u of images.unlocated) io.stderr.write(`note: ${rel(io.cwd, u.location.file)}:${u.location.line}: ${u.location.object}: ${unlocatedImagesMessage(u.kind, u.images)}\n`);
       const summary = findings.length === 0 ? 'ok' : `${findings.length} problem${findings.length === 1 ? '' : 's'}`;
       io.stdout.write(`${images.locations.length} image reference${images.locations.length === 1 ? '' : 's'} checked against ${lockName}${values.remote ? ` (${lock.size} tags re-resolved)` : ''}: ${summary}\n`);
     }
@@ -185,7 +189,3 @@ function order(f: VerifyFinding): string {
   return f.location ? `0${f.location.file}\0${String(f.location.line).padStart(8, '0')}` : `1${f.image}`;
 }
 
-function rel(cwd: string, file: string): string {
-  const r = path.relative(cwd, file);
-  return r === '' ? '.' : r.startsWith('..') ? file : r;
-}

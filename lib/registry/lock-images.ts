@@ -1,8 +1,9 @@
 import { ImageReference, InvalidImageReferenceError } from '../image-reference';
 import { ImageLock, LockEntry, lockReferenceOf } from '../lock';
 import { ManifestDocument } from '../manifests';
-import { extractImages } from '../workloads';
+import { extractImages, objectRef } from '../workloads';
 import { ImageLocations } from '../image-locations';
+import { UnlocatedImage, unlocatedImages } from '../image-field-scan';
 import { RegistryClient, ResolvedImage } from './client';
 import { RegistryError } from './errors';
 import { SignaturePolicy } from '../signatures/policy';
@@ -30,6 +31,8 @@ export interface ManifestImages {
   readonly tagged: Map<string, ImageLocation[]>;
   /** Image fields that do not parse as references. */
   readonly invalid: Array<{ location: ImageLocation; error: InvalidImageReferenceError }>;
+  /** Image fields of kinds no image location covers (not locked: the commands say so), per object. */
+  readonly unlocated: Array<{ location: ImageLocation; kind: string; images: UnlocatedImage[] }>;
 }
 
 /**
@@ -52,13 +55,23 @@ export function collectImages(documents: readonly ManifestDocument[], into?: Man
         path: use.path,
       });
     }
+    const unlocated = unlocatedImages(doc.object, locations);
+    if (unlocated.length > 0) {
+      const ref = objectRef(doc.object);
+      const object = `${ref.kind}/${ref.name}`;
+      images.unlocated.push({
+        kind: ref.kind,
+        images: unlocated,
+        location: { image: unlocated[0].image, file: doc.file, get line() { return doc.lineOf(unlocated[0].path); }, object, path: unlocated[0].path },
+      });
+    }
   }
   return images;
 }
 
 /** No images yet. */
 export function emptyImages(): ManifestImages {
-  return { locations: [], tagged: new Map<string, ImageLocation[]>(), invalid: [] };
+  return { locations: [], tagged: new Map<string, ImageLocation[]>(), invalid: [], unlocated: [] };
 }
 
 /** Adds one use of an image: to `tagged` under its lock key, to `invalid` when it does not parse. */

@@ -7,6 +7,7 @@ import {
   applyImagePolicy, checkManifests, extractImages,
 } from '../../lib';
 import { loadManifests } from '../../lib/manifests';
+import { unlocatedImages } from '../../lib/image-field-scan';
 
 // Real example manifests of Argo Rollouts, OpenKruise, Knative and prometheus-operator
 // (test/fixtures/crds/SOURCE.md names each file's repository, path and commit).
@@ -176,7 +177,8 @@ describe('image locations a project adds', () => {
 
   test('check uses them too: a ko:// image is InvalidImageName, ThanosRuler\'s policy field is read', () => {
     const objects = [...fixture('knative-service-multicontainer-ko.yaml'), ...fixture('prometheus-operator-thanosruler.yaml')];
-    expect(checkManifests(objects).findings).toEqual([]);
+    // Without them: the ThanosRuler's image is noted as not covered (ko:// is no image reference at all).
+    expect(checkManifests(objects).findings.map((f) => `${f.severity} ${f.code} ${f.object.kind} ${f.path}`)).toEqual(['info image-location-unknown ThanosRuler spec.image']);
     const { findings } = checkManifests(objects, { imageLocations: [KNATIVE, THANOS_RULER] });
     expect(findings.map((f) => `${f.code} ${f.object.kind} ${f.path} ${f.state ?? ''}`)).toEqual([
       'invalid-image Service spec.template.spec.containers[0].image InvalidImageName',
@@ -262,5 +264,51 @@ describe('docs/image-locations.md', () => {
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('image fields of kinds no location covers', () => {
+  // Shaped as Argo Workflows' examples/hello-world.yaml and Tekton's Task docs.
+  const workflow = {
+    apiVersion: 'argoproj.io/v1alpha1', kind: 'Workflow', metadata: { generateName: 'hello-world-', annotations: { image: 'not/this:1' } },
+    spec: { entrypoint: 'main', templates: [{ name: 'main', container: { image: 'busybox', command: ['echo'], args: ['hello world'] } }] },
+  };
+  const task = {
+    apiVersion: 'tekton.dev/v1', kind: 'Task', metadata: { name: 'build' },
+    spec: { steps: [{ name: 'build', image: 'gcr.io/kaniko-project/executor:v1.23.2', args: ['--destination=x'] }, { name: 'echo', image: 'ubuntu', script: 'echo hi' }] },
+  };
+
+  test('are found, each with the location that would cover it; that location then covers it', () => {
+    expect(unlocatedImages(workflow, ImageLocations.DEFAULT)).toEqual([
+      { path: 'spec.templates[0].container.image', image: 'busybox', suggestion: { apiVersion: 'argoproj.io/*', kind: 'Workflow', image: 'spec.templates[].container.image', pullPolicyField: 'imagePullPolicy' } },
+    ]);
+    const found = unlocatedImages(task, ImageLocations.DEFAULT);
+    expect(found.map((u) => `${u.path} ${u.image}`)).toEqual(['spec.steps[0].image gcr.io/kaniko-project/executor:v1.23.2', 'spec.steps[1].image ubuntu']);
+    const covered = ImageLocations.withExtra([found[0].suggestion]);
+    expect(extractImages([task], covered).map((u) => u.path)).toEqual(['spec.steps[0].image', 'spec.steps[1].image']);
+    expect(unlocatedImages(task, covered)).toEqual([]);
+    // A Knative Service's containers suggest its pod spec.
+    const [knative] = fixture('knative-service.yaml');
+    expect(unlocatedImages(knative, ImageLocations.DEFAULT).map((u) => u.suggestion)).toEqual([{ apiVersion: 'serving.knative.dev/*', kind: 'Service', podSpec: 'spec.template.spec' }]);
+  });
+
+  test('are not looked for in covered kinds, data kinds, metadata, or where a value is not an image', () => {
+    const quiet = [
+      ...fixture('argo-rollouts-rollout.yaml'), ...fixture('prometheus-operator-prometheus.yaml'), ...fixture('openkruise-sidecarset.yaml'),
+      { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' }, data: { image: 'nginx:1.27.5' } },
+      { apiVersion: 'install.istio.io/v1alpha1', kind: 'IstioOperator', spec: { values: { global: { proxy: { image: 'proxyv2' } } } } },
+      { apiVersion: 'example.com/v1', kind: 'Thing', spec: { image: { repository: 'nginx', tag: '1.27.5' }, other: { image: 'not a reference' } } },
+    ];
+    for (const object of quiet) expect(unlocatedImages(object, ImageLocations.DEFAULT)).toEqual([]);
+  });
+
+  test('check reports them as info (one per object), which fails nothing by default', () => {
+    const { findings } = checkManifests([workflow, task]);
+    expect(findings.map((f) => `${f.severity} ${f.code} ${f.object.kind} ${f.path}`)).toEqual([
+      'info image-location-unknown Workflow spec.templates[0].container.image',
+      'info image-location-unknown Task spec.steps[0].image',
+    ]);
+    expect(findings[1].message).toContain('spec.steps[0].image (gcr.io/kaniko-project/executor:v1.23.2) and 1 more: kubepin knows no image location for kind Task');
+    expect(findings[1].message).toContain('add {"apiVersion":"tekton.dev/*","kind":"Task","image":"spec.steps[].image","pullPolicyField":"imagePullPolicy"} to "imageLocations" in kubepin.config.json');
   });
 });
