@@ -81,14 +81,15 @@ export function findPodTemplates(object: JsonObject, locations: ImageLocations =
   const matching = locations.matching(object.kind, object.apiVersion);
   if (matching.length === 0) return [];
   const templates: PodTemplate[] = [];
-  const seen = new Set<string>();
+  const seen = matching.length > 1 ? new Set<string>() : undefined;
   for (const location of matching) {
-    for (const found of walk(object, location.steps)) {
+    for (const found of walk(object, location)) {
       if (!isObject(found.value)) continue;
-      const specPath = found.path.join('.');
-      const key = location.imageField !== undefined ? `${specPath}|${location.imageField}` : specPath;
-      if (seen.has(key)) continue;
-      seen.add(key);
+      if (seen) {
+        const key = `${found.segments.join('.')}|${location.imageField ?? ''}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+      }
       const template = location.imageField !== undefined ? imageFieldTemplate(found.value, found.segments, location) : podTemplate(found.value, found.segments, location);
       if (template) templates.push(template);
     }
@@ -96,24 +97,50 @@ export function findPodTemplates(object: JsonObject, locations: ImageLocations =
   return templates;
 }
 
-/** A value reached by a location path, with its JSON path (`metrics[0]`) and raw segments (`metrics`, `0`). */
+/** A value reached by a location path, with its raw segments (`spec`, `metrics`, `0`, …). */
 interface Found {
-  value: unknown;
-  path: string[];
-  segments: string[];
+  readonly value: unknown;
+  readonly segments: readonly string[];
 }
 
-function walk(object: JsonObject, steps: CompiledImageLocation['steps']): Found[] {
-  let current: Found[] = [{ value: object, path: [], segments: [] }];
-  for (const step of steps) {
+/** Paths computed once per location without lists (every built-in pod template): the common case costs no allocation. */
+interface FixedPaths {
+  readonly segments: readonly string[];
+  readonly jsonPath: string;
+  readonly metadata: readonly string[];
+}
+const fixedPaths = new WeakMap<CompiledImageLocation, FixedPaths | null>();
+
+function fixedPathsOf(location: CompiledImageLocation): FixedPaths | undefined {
+  let fixed = fixedPaths.get(location);
+  if (fixed === undefined) {
+    const segments = location.steps.map((s) => s.field);
+    fixed = location.steps.some((s) => s.each) ? null : { segments, jsonPath: toJsonPath(segments), metadata: metadataSegments(location, segments) };
+    fixedPaths.set(location, fixed);
+  }
+  return fixed ?? undefined;
+}
+
+function walk(object: JsonObject, location: CompiledImageLocation): Found[] {
+  const fixed = fixedPathsOf(location);
+  if (fixed) {
+    let value: unknown = object;
+    for (const field of fixed.segments) {
+      if (!isObject(value)) return [];
+      value = value[field];
+    }
+    return [{ value, segments: fixed.segments }];
+  }
+  let current: Found[] = [{ value: object, segments: [] }];
+  for (const step of location.steps) {
     const next: Found[] = [];
     for (const found of current) {
       if (!isObject(found.value)) continue;
       const value = found.value[step.field];
       if (!step.each) {
-        next.push({ value, path: [...found.path, step.field], segments: [...found.segments, step.field] });
+        next.push({ value, segments: [...found.segments, step.field] });
       } else if (Array.isArray(value)) {
-        value.forEach((item, i) => next.push({ value: item, path: [...found.path, `${step.field}[${i}]`], segments: [...found.segments, step.field, String(i)] }));
+        value.forEach((item, i) => next.push({ value: item, segments: [...found.segments, step.field, String(i)] }));
       }
     }
     current = next;
@@ -136,12 +163,13 @@ function metadataSegments(location: CompiledImageLocation, specSegments: readonl
   return out;
 }
 
-function podTemplate(spec: JsonObject, segments: string[], location: CompiledImageLocation): PodTemplate {
-  const specPath = toJsonPath(segments);
-  return { spec, specPath, metadataPath: metadataSegments(location, segments), sites: imageSites(spec, specPath), pullSecretsField: 'imagePullSecrets' };
+function podTemplate(spec: JsonObject, segments: readonly string[], location: CompiledImageLocation): PodTemplate {
+  const fixed = fixedPathsOf(location);
+  const specPath = fixed ? fixed.jsonPath : toJsonPath(segments);
+  return { spec, specPath, metadataPath: fixed ? fixed.metadata : metadataSegments(location, segments), sites: imageSites(spec, specPath), pullSecretsField: 'imagePullSecrets' };
 }
 
-function imageFieldTemplate(holder: JsonObject, segments: string[], location: CompiledImageLocation): PodTemplate | undefined {
+function imageFieldTemplate(holder: JsonObject, segments: readonly string[], location: CompiledImageLocation): PodTemplate | undefined {
   const field = location.imageField!;
   // An unset field is the operator's default image: nothing kubepin can pin.
   if (!(field in holder)) return undefined;
