@@ -76,3 +76,15 @@ describe('every exports entry loads from the tarball', () => {
     }
   });
 });
+
+describe('the shipped validation plugin', () => {
+  test('copied away from the core it loads, it says what it looked for and the fix', () => {
+    const alone = path.join(work, 'plugin-alone');
+    fs.cpSync(path.join(packedKubepin().dir, 'validation-plugin'), alone, { recursive: true });
+    // cdk8s-cli constructs the plugin, then calls validate(context): the core is loaded there.
+    const script = `new (require(${JSON.stringify(alone)}).KubepinValidation)().validate({ manifests: [] }).then(() => process.exit(0))`;
+    const result = spawnSync(process.execPath, ['-e', script], { cwd: work, encoding: 'utf8', timeout: 60000, env: { PATH: process.env.PATH, HOME: work } });
+    expect(result.status).not.toBe(0);
+    expect(result.stderr).toContain('kubepin validation plugin: cannot load kubepin (looked for ../dist/lib and the "kubepin" package). Fix: run `npm run build` first, or install kubepin next to the plugin');
+  });
+});
