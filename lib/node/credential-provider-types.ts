@@ -122,8 +122,8 @@ export interface NodeConfigProblem {
   readonly line?: number;
 }
 
-/** Formats a problem as `file:line: error path: message`. */
+/** Formats a problem as `file:line: error path: message` (`file: error: message` for the whole file). */
 export function formatNodeConfigProblem(p: NodeConfigProblem): string {
   const where = p.file ? `${p.file}${p.line ? `:${p.line}` : ''}: ` : '';
-  return `${where}${p.severity} ${p.path}: ${p.message}`;
+  return `${where}${p.severity}${p.path ? ` ${p.path}` : ''}: ${p.message}`;
 }
