@@ -1,8 +1,8 @@
-import * as fs from 'fs';
 import * as path from 'path';
 import { KubepinError, KubepinUsageError, describeType } from './base/errors';
 import { DNS_SUBDOMAIN } from './k8s-names';
-import { Credential, DockerConfigError, buildDockerConfigJson, readDockerConfig } from './credentials/docker-config';
+import { Credential, DockerConfigError, MAX_DOCKER_CONFIG_BYTES, buildDockerConfigJson, readDockerConfig } from './credentials/docker-config';
+import { readRegularFile } from './base/regular-file';
 import { normalizeConfigKey } from './credentials/keyring';
 import { PullSecretDeclaration } from './policy';
 import { JsonObject } from './workloads';
@@ -302,11 +302,10 @@ function fromFile(source: DockerConfigFilePullSecretSource, options: BuildPullSe
     throw new PullSecretError(`${where}: path must name a Docker config file such as ~/.docker/config.json`);
   }
   const file = path.resolve(options.baseDir ?? process.cwd(), source.path);
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new PullSecretError(`${where}: cannot read Docker config ${file}: ${(e as NodeJS.ErrnoException).code ?? 'error'}. Fix: run \`docker login\` (or write the file) before synth, or point path at the right file`);
+  const text = readRegularFile(file, MAX_DOCKER_CONFIG_BYTES);
+  if (typeof text !== 'string') {
+    const problem = text.problem.replace(/^cannot read: /, '');
+    throw new PullSecretError(`${where}: cannot read Docker config ${file}: ${problem}${problem.includes('Fix:') ? '' : '. Fix: run `docker login` (or write the file) before synth, or point path at the right file'}`);
   }
   let data: unknown;
   try {

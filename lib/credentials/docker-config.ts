@@ -26,6 +26,9 @@ export interface Credential {
 /** A Docker config (or pull secret payload) is malformed. The message never includes secret values. */
 export class DockerConfigError extends KubepinError {}
 
+/** Largest Docker config file read: it holds a few credentials; a device or a runaway file is refused, not read whole. */
+export const MAX_DOCKER_CONFIG_BYTES = 1024 * 1024;
+
 const BASE64_PADDED = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 const BASE64_RAW = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2,3})?$/;
 

@@ -3,7 +3,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { CredentialKeyring, KeyringCredential } from '../credentials/keyring';
-import { DockerConfigError } from '../credentials/docker-config';
+import { DockerConfigError, MAX_DOCKER_CONFIG_BYTES } from '../credentials/docker-config';
+import { readRegularFile } from '../base/regular-file';
 import { KubepinError } from '../base/errors';
 
 /** A credential the registry client may present. The password never appears in output. */
@@ -112,13 +113,10 @@ export class DockerConfigCredentials implements RegistryCredentialProvider {
    * helpers run with `env` (their PATH and whatever else they need).
    */
   public static fromFile(file: string, optional = false, env: NodeJS.ProcessEnv = process.env): DockerConfigCredentials {
-    let text: string;
-    try {
-      text = fs.readFileSync(file, 'utf8');
-    } catch (e) {
-      if (optional && (e as NodeJS.ErrnoException).code === 'ENOENT') return new DockerConfigCredentials(file, {}, env);
-      throw new DockerConfigError(`${file}: cannot read the Docker config: ${(e as Error).message}`);
-    }
+    if (optional && !fs.existsSync(file)) return new DockerConfigCredentials(file, {}, env);
+    // Regular files only, capped: a FIFO or a device where the config should be must not hang `kubepin lock`.
+    const text = readRegularFile(file, MAX_DOCKER_CONFIG_BYTES);
+    if (typeof text !== 'string') throw new DockerConfigError(`${file}: cannot read the Docker config: ${text.problem.replace(/^cannot read: /, '')}`);
     let data: unknown;
     try {
       data = JSON.parse(text);

@@ -1,3 +1,4 @@
+import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -66,7 +67,14 @@ describe('a Docker config file that cannot serve as a pull secret', () => {
 
   test('missing, or a directory: named, with the fix', () => {
     expect(refusal(from(path.join(dir, 'nope.json'))).message).toMatch(/cannot read Docker config .*nope\.json: ENOENT\. Fix: run `docker login`/);
-    expect(refusal(from(dir)).message).toMatch(/cannot read Docker config .*: EISDIR/);
+    expect(refusal(from(dir)).message).toMatch(/cannot read Docker config .*: not a regular file \(a directory\)/);
+  });
+
+  test('a FIFO or a device is refused at once, not read (synthesis must not hang or read for ever)', () => {
+    const fifo = path.join(dir, 'config.fifo');
+    execFileSync('mkfifo', [fifo]);
+    expect(refusal(from(fifo)).message).toMatch(/cannot read Docker config .*config\.fifo: not a regular file \(a FIFO\); only regular files are read\. Fix: /);
+    expect(refusal(from('/dev/zero')).message).toMatch(/cannot read Docker config \/dev\/zero: not a regular file \(a device\)/);
   });
 
   test('a malformed entry is refused with the file and the registry, never the credential', () => {
