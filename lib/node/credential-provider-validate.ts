@@ -2,9 +2,13 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { describeType, requireString } from '../base/errors';
+import { readRegularFile } from '../base/regular-file';
 import { globMatch, registryKeyMatches } from '../credentials/keyring';
 import { NodeConfigError, imageLookupName } from './match-images';
 import { CONFIG_API_VERSIONS, CREDENTIAL_PROVIDER_API_VERSION, CREDENTIAL_PROVIDER_CONFIG_API_VERSION, CredentialProvider, CredentialProviderConfig, NodeConfigProblem, PROVIDER_API_VERSIONS } from './credential-provider-types';
+
+/** Largest credential provider config file read (the kubelet's are a few kilobytes). */
+const MAX_CREDENTIAL_PROVIDER_CONFIG_BYTES = 1024 * 1024;
 
 const PROVIDER_FIELDS = new Set(['name', 'matchImages', 'defaultCacheDuration', 'apiVersion', 'args', 'env', 'tokenAttributes']);
 const TOKEN_FIELDS = new Set(['serviceAccountTokenAudience', 'requireServiceAccount', 'cacheType', 'requiredServiceAccountAnnotationKeys', 'optionalServiceAccountAnnotationKeys']);
@@ -231,7 +235,13 @@ export function loadCredentialProviderConfig(configPath: string): LoadedCredenti
   const names = new Map<string, string>();
   let anyConfig = false;
   for (const file of files) {
-    const parsed = parseCredentialProviderConfigText(fs.readFileSync(file, 'utf8'), file);
+    // Regular files only, capped: a FIFO would block the validation, a device never ends.
+    const text = readRegularFile(file, MAX_CREDENTIAL_PROVIDER_CONFIG_BYTES);
+    if (typeof text !== 'string') {
+      problems.push({ severity: 'error', path: '', file, message: text.problem });
+      continue;
+    }
+    const parsed = parseCredentialProviderConfigText(text, file);
     problems.push(...parsed.problems);
     if (!parsed.config) continue;
     anyConfig = true;

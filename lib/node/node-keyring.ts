@@ -1,6 +1,6 @@
-import * as fs from 'fs';
 import { describeType } from '../base/errors';
-import { DockerConfigError } from '../credentials/docker-config';
+import { readRegularFile } from '../base/regular-file';
+import { DockerConfigError, MAX_DOCKER_CONFIG_BYTES } from '../credentials/docker-config';
 import { CredentialKeyring, KeyringMatch } from '../credentials/keyring';
 import { CredentialProviderConfig, NodeConfigProblem } from './credential-provider-types';
 import { LoadedCredentialProviderConfig, loadCredentialProviderConfig, providersForImage } from './credential-provider-validate';
@@ -98,12 +98,8 @@ export function nodeKeyring(options: NodeKeyringOptions = {}): NodeKeyring {
  * @throws NodeConfigError when the file does not exist or cannot be read.
  */
 export function addNodeDockerConfigFile(keyring: CredentialKeyring, file: string): NodeConfigProblem[] {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new NodeConfigError(`${file}: cannot read the node config.json (${(e as NodeJS.ErrnoException).code ?? 'unreadable'})`);
-  }
+  const text = readRegularFile(file, MAX_DOCKER_CONFIG_BYTES);
+  if (typeof text !== 'string') throw new NodeConfigError(`${file}: cannot read the node config.json (${text.problem.replace(/^cannot read: /, '')})`);
   let data: unknown;
   try {
     data = JSON.parse(text);

@@ -1,3 +1,4 @@
+import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -57,4 +58,16 @@ describe('node-config validate on configs the kubelet refuses or reads otherwise
     expect(broken.stderr).toMatch(/config\.yaml:\d+: error.*not valid YAML: /);
     expect(broken.code).toBe(1);
   });
+
+  test('a FIFO is reported, not read (validate and check --node-config would block on it)', async () => {
+    execFileSync('mkfifo', [path.join(dir, 'config.fifo')]);
+    const validated = await runCli(['node-config', 'validate', 'config.fifo'], { cwd: dir });
+    expect(validated.stderr).toBe('config.fifo: error: not a regular file (a FIFO); only regular files are read. Fix: remove it or point kubepin at the files themselves\n');
+    expect(validated.code).toBe(1);
+    fs.writeFileSync(path.join(dir, 'app.yaml'), 'apiVersion: v1\nkind: Pod\nmetadata: { name: p }\nspec: { containers: [{ name: c, image: "ghcr.io/acme/api:1" }] }\n');
+    const checked = await runCli(['check', 'app.yaml', '--node-config', 'config.fifo'], { cwd: dir });
+    expect(checked.stderr).toContain('config.fifo: cannot read the node config.json (not a regular file (a FIFO)');
+    expect(checked.code).toBe(2);
+  });
 });
+
