@@ -1,4 +1,4 @@
-import { ImageReference, InvalidImageReferenceError } from './image-reference';
+import { ImageReference, InvalidImageReferenceError } from './base/image-reference';
 import { PullPolicy, defaultPullPolicy, isPullPolicy, isUnsetPullPolicy } from './pull-policy';
 import { CredentialKeyring, registryKeyMatches } from './credentials/keyring';
 import { DigestSource, LockEntry, lockReferenceOf } from './lock';
@@ -11,7 +11,7 @@ import {
 } from './image-rules';
 import { ImageSite, JsonObject, PodTemplate, findPodTemplates, isObject, objectRef, siteLabel, writtenPullPolicy } from './workloads';
 import { ImageLocationRule, ImageLocations } from './image-locations';
-import { KubepinUsageError, describeType } from './errors';
+import { KubepinUsageError, describeType } from './base/errors';
 
 /** Annotation on each pod template listing the images as written before pinning. */
 export const ORIGINAL_IMAGES_ANNOTATION = 'kubepin.dev/original-images';

@@ -1,10 +1,10 @@
 import { createHash } from 'crypto';
-import { ImageReference, InvalidImageReferenceError } from '../image-reference';
+import { ImageReference, InvalidImageReferenceError } from '../base/image-reference';
 import { PullPolicy, defaultPullPolicy, isPullPolicy, isUnsetPullPolicy } from '../pull-policy';
 import { CredentialKeyring } from '../credentials/keyring';
 import { Finding, FindingCode, ObjectRef, Severity } from '../findings';
 import { ManifestDocument } from '../manifests';
-import { KubepinUsageError, describeType } from '../errors';
+import { KubepinUsageError, describeType } from '../base/errors';
 import { ImageSite, JsonObject, PodTemplate, findPodTemplates, flattenObjects, isObject, objectRef, writtenPullPolicy } from '../workloads';
 import { ImageLocationRule, ImageLocations } from '../image-locations';
 import { unlocatedImages, unlocatedImagesMessage } from '../image-field-scan';

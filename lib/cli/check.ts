@@ -10,8 +10,8 @@ import { atLeast, formatJson, formatText, problemFindings } from '../check/repor
 import { toSarif } from '../check/sarif';
 import { readPullSecretObject } from '../check/pull-secrets';
 import { isObject } from '../workloads';
-import { ImageReference } from '../image-reference';
-import { KubepinError, KubepinUsageError } from '../errors';
+import { ImageReference } from '../base/image-reference';
+import { KubepinError, KubepinUsageError } from '../base/errors';
 import { packageVersion } from '../version';
 import { SignaturePolicy } from '../signatures/policy';
 import { CONFIG_FILE_NAME } from '../base/project-config';

@@ -4,7 +4,7 @@ import * as path from 'path';
 import { CliIo, Command, EXIT } from './io';
 import { loadLock, loadLockProject, manifestProblemReports, unlocatedJson, relativePath as rel } from './lock-project';
 import { collectAppImages, findApp } from './lock-app';
-import { KubepinUsageError } from '../errors';
+import { KubepinUsageError } from '../base/errors';
 import { ImageLock } from '../lock';
 import { LoadedManifests } from '../manifests';
 import { ImageLocation, LockOutcome, LockUpdater, ManifestImages } from '../registry/lock-images';

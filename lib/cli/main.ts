@@ -1,4 +1,4 @@
-import { KubepinError, KubepinUsageError } from '../errors';
+import { KubepinError, KubepinUsageError } from '../base/errors';
 import { packageVersion } from '../version';
 import { CliIo, Command, EXIT } from './io';
 import { closest } from './options';

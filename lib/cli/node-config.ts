@@ -4,7 +4,7 @@ import { CONFIG_FILE_NAME } from '../base/project-config';
 import * as path from 'path';
 import { CliIo, Command, EXIT } from './io';
 import { FlagSpecs, closest, parseFlags } from './options';
-import { KubepinUsageError } from '../errors';
+import { KubepinUsageError } from '../base/errors';
 import { loadManifests } from '../manifests';
 import { CredentialKeyring } from '../credentials/keyring';
 import {

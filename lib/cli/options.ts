@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { parseArgs } from 'util';
-import { KubepinUsageError } from '../errors';
+import { KubepinUsageError } from '../base/errors';
 
 /** One flag as `util.parseArgs` takes it. */
 export interface FlagSpec {

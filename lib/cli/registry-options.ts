@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { CredentialKeyring } from '../credentials/keyring';
 import { DockerConfigError } from '../credentials/docker-config';
-import { KubepinUsageError } from '../errors';
+import { KubepinUsageError } from '../base/errors';
 import { ManifestDocument } from '../manifests';
 import { RegistryClient, RegistryClientOptions, checkMirrorHost } from '../registry/client';
 import { parsePlatform } from '../registry/manifest-verification';

@@ -1,9 +1,9 @@
-import { ImageReference } from '../image-reference';
+import { ImageReference } from '../base/image-reference';
 import { defaultPullPolicy, isUnsetPullPolicy } from '../pull-policy';
 import { Finding } from '../findings';
 import { JsonObject, PodTemplate, findPodTemplate, findPodTemplates, flattenObjects, isObject, objectRef, writtenPullPolicy } from '../workloads';
 import { ImageLocations } from '../image-locations';
-import { KubepinUsageError, describeType } from '../errors';
+import { KubepinUsageError, describeType } from '../base/errors';
 import { PREPULL_LABEL } from './builder';
 import { NodeScope, nodeScopeGap, nodeScopeOf } from './node-scope';
 

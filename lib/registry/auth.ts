@@ -1,4 +1,4 @@
-import { RegistryError } from './errors';
+import { RegistryError } from '../base/registry-error';
 import { RegistryCredential } from './credentials';
 import { isLoopback } from './plain-http';
 import { AuthContext, TokenCache, basicAuthorization } from './token-cache';

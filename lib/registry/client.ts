@@ -1,9 +1,9 @@
-import { ImageReference, DOCKER_HUB } from '../image-reference';
-import { KubepinError, KubepinUsageError } from '../errors';
+import { ImageReference, DOCKER_HUB } from '../base/image-reference';
+import { KubepinError, KubepinUsageError } from '../base/errors';
 import { packageVersion } from '../version';
 import type { ArtifactSource, FetchedManifest } from '../signatures/artifacts';
 import { AuthContext, HostAccess, RegistryAuth, parseChallenge, pingHost } from './auth';
-import { RegistryError } from './errors';
+import { RegistryError } from '../base/registry-error';
 import { RegistryCredential } from './credentials';
 import { Limiter } from './limiter';
 import { INDEX_TYPES, KNOWN_TYPES, MANIFEST_ACCEPT, SHA256_DIGEST, contentType, headerDigest, parsePlatform, platformDigests, refuseEncodedBody, sha256Digest, verifyBody } from './manifest-verification';

@@ -1,13 +1,13 @@
-import { ImageReference, InvalidImageReferenceError } from '../image-reference';
+import { ImageReference, InvalidImageReferenceError } from '../base/image-reference';
 import { ImageLock, LockEntry, lockReferenceOf } from '../lock';
 import { ManifestDocument } from '../manifests';
 import { extractImages, objectRef } from '../workloads';
 import { ImageLocations } from '../image-locations';
 import { UnlocatedImage, unlocatedImages } from '../image-field-scan';
 import { RegistryClient, ResolvedImage } from './client';
-import { RegistryError } from './errors';
-import { SignaturePolicy } from '../signatures/policy';
-import { SignatureVerifier } from '../signatures/verifier';
+import { RegistryError } from '../base/registry-error';
+import type { SignaturePolicy } from '../signatures/policy';
+import type { SignatureVerifier } from '../signatures/verifier';
 
 /** One place a manifest names an image. */
 export interface ImageLocation {
@@ -135,15 +135,22 @@ export function referencesToResolve(lock: ImageLock, references: Iterable<string
  */
 export class LockUpdater {
   private readonly pending = new Map<string, Promise<LockOutcome>>();
-  private readonly verifier: SignatureVerifier;
+  private verifierCache?: SignatureVerifier;
   private done = 0;
 
   constructor(
     private readonly client: RegistryClient,
     private readonly lock: ImageLock,
     private readonly options: ResolveIntoLockOptions = {},
-  ) {
-    this.verifier = new SignatureVerifier(client);
+  ) {}
+
+  /** Loaded at the first image that needs a signature: `require('kubepin/registry')` stays lean. */
+  private get verifier(): SignatureVerifier {
+    if (!this.verifierCache) {
+      const { SignatureVerifier: Verifier } = require('../signatures/verifier') as typeof import('../signatures/verifier');
+      this.verifierCache = new Verifier(this.client);
+    }
+    return this.verifierCache;
   }
 
   /** References being resolved so far. */

@@ -1,4 +1,4 @@
-import { RegistryError } from './errors';
+import { RegistryError } from '../base/registry-error';
 import { sanitizeRegistryText } from './registry-text';
 import { HttpAnswer, TransportError, toRegistryError } from './transport';
 
