@@ -1,5 +1,6 @@
 import { ImageReference } from './base/image-reference';
-import { ImageLocationRule, ImageLocations } from './image-locations';
+import { ImageLocationRule, ImageLocations, validateImageLocation } from './image-locations';
+import { findPodTemplates } from './workloads';
 
 /** An image field in an object of a kind no image location covers: kubepin leaves it as written. */
 export interface UnlocatedImage {
@@ -13,20 +14,32 @@ export interface UnlocatedImage {
 
 /** Kinds whose `image` fields are data, not something a kubelet pulls. */
 const DATA_KINDS = new Set(['ConfigMap', 'Secret', 'CustomResourceDefinition', 'Event']);
+/**
+ * API groups whose image fields no kubelet pulls: kind's node images (`kind.x-k8s.io`), Flux's
+ * image scanning (`image.toolkit.fluxcd.io`), Crossplane packages (`pkg.crossplane.io`), KRM
+ * function lists (`config.kubernetes.io`), operator-sdk scorecard configs.
+ */
+const NOT_PULLED_GROUPS = new Set(['kind.x-k8s.io', 'image.toolkit.fluxcd.io', 'pkg.crossplane.io', 'config.kubernetes.io', 'scorecard.operatorframework.io']);
+/** Field names that hold an image: `image`, `imageName` (CloudNativePG), `…Image` (`tridentImage`, `hotUpgradeEmptyImage`). */
+const IMAGE_KEY = /^(image|imageName|[a-z][A-Za-z0-9]*Image)$/;
 /** Bounds of the walk: a hostile manifest cannot make it slow. */
 const MAX_DEPTH = 24;
 const MAX_NODES = 20000;
 const MAX_FOUND = 50;
 
 /**
- * The fields named `image` holding an image reference in `object` when no image location covers
- * its kind (an Argo Workflow's `spec.templates[0].container.image`, a Tekton Task's
- * `spec.steps[0].image`): kubepin pins none of them, so `check` and `verify` say so, with the
- * location that would cover each. Metadata (annotations, labels) is not searched.
+ * The image fields in `object` when no image location finds its images (an Argo Workflow's
+ * `spec.templates[0].container.image`, a Tekton Task's `spec.steps[0].image`, a Volcano `Job`'s
+ * `spec.tasks[0].template.spec`, which Kubernetes' `Job` location does not reach): kubepin pins
+ * none of them, so `check`, `lock` and `verify` say so, with the location that would cover each.
+ * Metadata and status are not searched.
  */
 export function unlocatedImages(object: Record<string, unknown>, locations: ImageLocations): UnlocatedImage[] {
   const kind = object.kind;
-  if (typeof kind !== 'string' || DATA_KINDS.has(kind) || locations.covers(kind, object.apiVersion)) return [];
+  if (typeof kind !== 'string' || DATA_KINDS.has(kind)) return [];
+  const group = typeof object.apiVersion === 'string' && object.apiVersion.includes('/') ? object.apiVersion.split('/')[0] : '';
+  if (NOT_PULLED_GROUPS.has(group)) return [];
+  if (locations.covers(kind, object.apiVersion) && findPodTemplates(object, locations).length > 0) return [];
   const found: UnlocatedImage[] = [];
   let nodes = 0;
   const visit = (value: unknown, path: string[], depth: number): void => {
@@ -37,7 +50,7 @@ export function unlocatedImages(object: Record<string, unknown>, locations: Imag
     }
     for (const [key, item] of Object.entries(value)) {
       if (depth === 0 && (key === 'metadata' || key === 'status')) continue;
-      if (key === 'image' && typeof item === 'string' && looksLikeImage(item, value as Record<string, unknown>)) {
+      if (IMAGE_KEY.test(key) && typeof item === 'string' && looksLikeImage(key, item, value as Record<string, unknown>)) {
         found.push({ path: [...path, key].join('.'), image: item, suggestion: suggest(object, [...path, key]) });
       } else {
         visit(item, [...path, key], depth + 1);
@@ -48,31 +61,50 @@ export function unlocatedImages(object: Record<string, unknown>, locations: Imag
   return found;
 }
 
-/** Keys of a container-like object: next to them a bare name (`busybox`) is an image too. */
-const CONTAINER_KEYS = ['command', 'args', 'script', 'env', 'volumeMounts', 'workingDir', 'imagePullPolicy'];
+/** Keys of a container-like object: next to them any `image` is one (even `busybox`, or a placeholder). */
+const CONTAINER_KEYS = ['command', 'args', 'script', 'env', 'envFrom', 'volumeMounts', 'workingDir', 'imagePullPolicy', 'ports', 'resources'];
 
-/** A reference with a registry, repository path, tag or digest; a bare name only in a container-like object. */
-function looksLikeImage(text: string, holder: Record<string, unknown>): boolean {
-  if (ImageReference.tryParse(text) === undefined) return false;
-  return /[/:.@]/.test(text) || CONTAINER_KEYS.some((key) => key in holder);
+/**
+ * A reference with a registry, repository path, tag or digest. In a container-like object, any
+ * non-empty `image` (a bare name, or `{{inputs.parameters.image}}` the kubelet would refuse) counts.
+ */
+function looksLikeImage(key: string, text: string, holder: Record<string, unknown>): boolean {
+  const containerLike = key === 'image' && CONTAINER_KEYS.some((k) => k in holder);
+  if (containerLike) return text.trim() !== '';
+  return ImageReference.tryParse(text) !== undefined && /[/:.@]/.test(text);
 }
 
 /** A pod spec when the field is a container's image (`….containers[0].image`), else the field itself. */
 function suggest(object: Record<string, unknown>, path: string[]): ImageLocationRule {
-  const generic = path.map((segment) => segment.replace(/\[\d+\]$/, '[]'));
+  const generic = path.map((segment) => segment.replace(/\[\d+\]/g, '[]'));
   const apiVersion = typeof object.apiVersion === 'string' && object.apiVersion.includes('/') ? `${object.apiVersion.split('/')[0]}/*` : undefined;
   const base = { ...(apiVersion ? { apiVersion } : {}), kind: object.kind as string };
   const list = generic[generic.length - 2];
-  if (generic.length >= 3 && /^(initContainers|containers|ephemeralContainers)\[\]$/.test(list)) {
+  const field = path[path.length - 1];
+  if (field === 'image' && generic.length >= 3 && /^(initContainers|containers|ephemeralContainers)\[\]$/.test(list)) {
     return { ...base, podSpec: generic.slice(0, -2).join('.') };
   }
-  return { ...base, image: generic.join('.'), pullPolicyField: 'imagePullPolicy' };
+  const holder = field === 'image' ? { pullPolicyField: 'imagePullPolicy' } : {};
+  return { ...base, image: generic.join('.'), ...holder };
 }
 
 /** What to tell the user about image fields of one kind kubepin does not cover, with the fix. */
 export function unlocatedImagesMessage(kind: string, images: readonly UnlocatedImage[]): string {
   const first = images[0];
   const more = images.length > 1 ? ` and ${images.length - 1} more` : '';
-  const rules = [...new Map(images.map((u) => [JSON.stringify(u.suggestion), u.suggestion])).keys()];
-  return `${first.path} (${first.image})${more}: kubepin knows no image location for kind ${kind}, so these images are not locked, pinned or checked. Fix: if the field is an image a cluster pulls, add ${rules.join(', ')} to "imageLocations" in kubepin.config.json (docs/image-locations.md)`;
+  const rules = [...new Set(images.filter((u) => expressible(u.suggestion)).map((u) => JSON.stringify(u.suggestion)))];
+  const fix = rules.length > 0
+    ? `if the field is an image a cluster pulls, add ${rules.join(', ')} to "imageLocations" in kubepin.config.json (docs/image-locations.md)`
+    : 'no image location can name this field (its path has keys a dotted path cannot hold); pin the image in the source';
+  return `${first.path} (${JSON.stringify(first.image)})${more}: kubepin knows no image location for kind ${kind}, so these images are not locked, pinned or checked. Fix: ${fix}`;
+}
+
+/** True when `rule` is an image location kubepin accepts (a suggestion is never one it would refuse). */
+function expressible(rule: ImageLocationRule): boolean {
+  try {
+    validateImageLocation(rule, 'suggestion');
+    return true;
+  } catch {
+    return false;
+  }
 }

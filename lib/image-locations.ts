@@ -78,6 +78,8 @@ export const OPENKRUISE_IMAGE_LOCATIONS: readonly ImageLocationRule[] = [
 interface PathStep {
   readonly field: string;
   readonly each: boolean;
+  /** How many list levels `[]` visits (`steps[][]`: a list of lists). */
+  readonly lists: number;
 }
 
 /** A location checked and parsed once. */
@@ -254,18 +256,20 @@ function compile(location: ImageLocationRule, where: string): CompiledImageLocat
   const steps = parsePath(location.podSpec, `${where}.podSpec`);
   const last = steps[steps.length - 1];
   const metadata = location.metadata !== undefined ? parsePath(location.metadata, `${where}.metadata`)
-    : last.field === 'spec' && !last.each ? 'sibling' : [{ field: 'metadata', each: false }];
+    : last.field === 'spec' && !last.each ? 'sibling' : [{ field: 'metadata', each: false, lists: 0 }];
   return { location, group, version, steps, metadata };
 }
 
 function parsePath(value: unknown, where: string): PathStep[] {
   if (typeof value !== 'string' || value === '') throw new KubepinUsageError(`${where} must be a dotted path such as "spec.template.spec", got ${describeType(value)}`);
   return value.split('.').map((segment) => {
-    const each = segment.endsWith('[]');
-    const field = each ? segment.slice(0, -2) : segment;
+    const match = /^(.*?)((?:\[\])*)$/.exec(segment)!;
+    const field = match[1];
+    const lists = match[2].length / 2;
+    const each = lists > 0;
     if (!FIELD.test(field)) {
-      throw new KubepinUsageError(`${where}: "${value}" is not a dotted path of field names ("spec.template.spec"; "metrics[]" visits every item of a list)`);
+      throw new KubepinUsageError(`${where}: "${value}" is not a dotted path of field names ("spec.template.spec"; "metrics[]" visits every item of a list, "steps[][]" of a list of lists)`);
     }
-    return { field, each };
+    return { field, each, lists };
   });
 }

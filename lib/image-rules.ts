@@ -33,6 +33,43 @@ export class ImageParseCache {
   }
 }
 
+/**
+ * `invalid-image` for an image field holding `{{ … }}` read as YAML (an unrendered Helm or Go
+ * template): not an empty image, a template to render first.
+ */
+export function unrenderedTemplateFinding(object: ObjectRef, site: ImageSite): Finding {
+  return {
+    code: 'invalid-image',
+    severity: 'error',
+    object,
+    path: site.path,
+    message: `${site.path} holds an unrendered template ({{ … }} read as YAML), not an image. Fix: render the chart or template first (\`helm template\`, or the tool that owns the {{ }} syntax) and give kubepin its output`,
+  };
+}
+
+/** True when `value` holds a `{{ … }}` template action read as a YAML mapping (reported as an unreadable manifest by `problemFindings`). */
+export function holdsTemplateMapping(value: unknown): boolean {
+  return templateKeyPath(value, '', 0) !== undefined;
+}
+
+/** The JSON path of the first mapping whose key was itself a mapping (`{{ x }}` read as YAML), if any. */
+export function templateKeyPath(value: unknown, at: string, depth: number): string | undefined {
+  if (depth > 64 || value === null || typeof value !== 'object') return undefined;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const found = templateKeyPath(value[i], `${at}[${i}]`, depth + 1);
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  }
+  for (const [key, child] of Object.entries(value)) {
+    if (key === '[object Object]') return at;
+    const found = templateKeyPath(child, at ? `${at}.${key}` : key, depth + 1);
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
 /** `invalid-image`: the kubelet reports InvalidImageName and never tries a pull. */
 export function invalidImageFinding(object: ObjectRef, site: ImageSite, error: InvalidImageReferenceError): Finding {
   return {

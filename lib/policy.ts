@@ -7,7 +7,7 @@ import { SignaturePolicy } from './signatures/policy';
 import { Finding, FindingCode, ObjectRef, Severity } from './findings';
 import {
   invalidImageFinding, latestTagFinding, latestWithDigestFinding, matchesAnyRegistryKey, neverWithoutPrePullFinding,
-  ImageParseCache, prePullCovers, registryNotAllowedFinding, secretForPublicRegistryFinding,
+  ImageParseCache, holdsTemplateMapping, prePullCovers, registryNotAllowedFinding, secretForPublicRegistryFinding, unrenderedTemplateFinding,
 } from './image-rules';
 import { ImageSite, JsonObject, PodTemplate, findPodTemplates, isObject, objectRef, siteLabel, writtenPullPolicy } from './workloads';
 import { ImageLocationRule, ImageLocations } from './image-locations';
@@ -227,6 +227,10 @@ export class PolicyEngine {
   }
 
   private pinSite(ref: ObjectRef, site: ImageSite): { image: ImageReference; changed: boolean } | undefined {
+    if (holdsTemplateMapping(site.holder[site.imageField])) {
+      this.findings.push(unrenderedTemplateFinding(ref, site));
+      return undefined;
+    }
     const parsed = this.parsed.parse(site.image);
     if (parsed instanceof InvalidImageReferenceError) {
       this.findings.push(invalidImageFinding(ref, site, parsed));

@@ -136,12 +136,12 @@ function walk(object: JsonObject, location: CompiledImageLocation): Found[] {
     const next: Found[] = [];
     for (const found of current) {
       if (!isObject(found.value)) continue;
-      const value = found.value[step.field];
-      if (!step.each) {
-        next.push({ value, segments: [...found.segments, step.field] });
-      } else if (Array.isArray(value)) {
-        value.forEach((item, i) => next.push({ value: item, segments: [...found.segments, step.field, String(i)] }));
+      let level: Found[] = [{ value: found.value[step.field], segments: [...found.segments, step.field] }];
+      // `name[]` visits every item of a list, `name[][]` every item of every inner list.
+      for (let n = 0; n < step.lists; n++) {
+        level = level.flatMap((f) => (Array.isArray(f.value) ? f.value.map((item, i) => ({ value: item, segments: [...f.segments, String(i)] })) : []));
       }
+      next.push(...level);
     }
     current = next;
   }
@@ -157,8 +157,8 @@ function metadataSegments(location: CompiledImageLocation, specSegments: readonl
   for (const step of location.metadata) {
     along = along && specSegments[j] === step.field;
     out.push(step.field);
-    if (step.each) out.push(along ? specSegments[j + 1] ?? '0' : '0');
-    j += step.each ? 2 : 1;
+    for (let n = 1; n <= step.lists; n++) out.push(along ? specSegments[j + n] ?? '0' : '0');
+    j += 1 + step.lists;
   }
   return out;
 }

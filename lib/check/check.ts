@@ -8,6 +8,8 @@ import { KubepinUsageError, describeType } from '../base/errors';
 import { ImageSite, JsonObject, PodTemplate, findPodTemplates, flattenObjects, isObject, objectRef, writtenPullPolicy } from '../workloads';
 import { ImageLocationRule, ImageLocations } from '../image-locations';
 import { unlocatedImages, unlocatedImagesMessage } from '../image-field-scan';
+import { holdsTemplateMapping } from '../image-rules';
+export { holdsTemplateMapping, templateKeyPath } from '../image-rules';
 import {
   hostLikeNameFinding, invalidImageFinding, latestTagFinding, latestWithDigestFinding, matchesAnyRegistryKey,
   neverWithoutPrePullFinding, ImageParseCache, prePullCovers, registryNotAllowedFinding, secretForPublicRegistryFinding,
@@ -396,25 +398,3 @@ function validateOptions(options: CheckOptions): void {
   }
 }
 
-/** True when `value` holds a `{{ … }}` template action read as a YAML mapping (reported as an unreadable manifest by `problemFindings`). */
-export function holdsTemplateMapping(value: unknown): boolean {
-  return templateKeyPath(value, '', 0) !== undefined;
-}
-
-/** The JSON path of the first mapping whose key was itself a mapping (`{{ x }}` read as YAML), if any. */
-export function templateKeyPath(value: unknown, at: string, depth: number): string | undefined {
-  if (depth > 64 || value === null || typeof value !== 'object') return undefined;
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) {
-      const found = templateKeyPath(value[i], `${at}[${i}]`, depth + 1);
-      if (found !== undefined) return found;
-    }
-    return undefined;
-  }
-  for (const [key, child] of Object.entries(value)) {
-    if (key === '[object Object]') return at;
-    const found = templateKeyPath(child, at ? `${at}.${key}` : key, depth + 1);
-    if (found !== undefined) return found;
-  }
-  return undefined;
-}

@@ -79,8 +79,8 @@ describe('kubepin lock, verify and check read image locations from kubepin.confi
     expect(lock.stdout).toContain('1 resolved (1 new, 0 changed)');
     expect(Object.keys(JSON.parse(fs.readFileSync(path.join(dir, 'kubepin.lock.json'), 'utf8')).images)).toEqual([`${registry.host}/argoproj/rollouts-demo:blue`]);
     // Never silently: the other two are named, with the location that would cover them.
-    expect(lock.stderr).toMatch(/note: dist\/app\.yaml:\d+: Service\/autoscale-go: spec\.template\.spec\.containers\[0\]\.image \(.*autoscale-go:0\.1\): kubepin knows no image location for kind Service.*"podSpec":"spec\.template\.spec"/);
-    expect(lock.stderr).toMatch(/note: dist\/app\.yaml:\d+: ThanosRuler\/thanos-ruler: spec\.image \(.*thanos:v0\.42\.4\): kubepin knows no image location for kind ThanosRuler/);
+    expect(lock.stderr).toMatch(/note: dist\/app\.yaml:\d+: Service\/autoscale-go: spec\.template\.spec\.containers\[0\]\.image \(.*autoscale-go:0\.1"\): kubepin knows no image location for kind Service.*"podSpec":"spec\.template\.spec"/);
+    expect(lock.stderr).toMatch(/note: dist\/app\.yaml:\d+: ThanosRuler\/thanos-ruler: spec\.image \(.*thanos:v0\.42\.4"\): kubepin knows no image location for kind ThanosRuler/);
     const verify = await runKubepin(['verify', '--json'], { cwd: dir });
     expect(JSON.parse(verify.stdout).unlocated.map((u: { object: string; path: string }) => `${u.object} ${u.path}`)).toEqual([
       'Service/autoscale-go spec.template.spec.containers[0].image', 'ThanosRuler/thanos-ruler spec.image',

@@ -177,8 +177,10 @@ describe('image locations a project adds', () => {
 
   test('check uses them too: a ko:// image is InvalidImageName, ThanosRuler\'s policy field is read', () => {
     const objects = [...fixture('knative-service-multicontainer-ko.yaml'), ...fixture('prometheus-operator-thanosruler.yaml')];
-    // Without them: the ThanosRuler's image is noted as not covered (ko:// is no image reference at all).
-    expect(checkManifests(objects).findings.map((f) => `${f.severity} ${f.code} ${f.object.kind} ${f.path}`)).toEqual(['info image-location-unknown ThanosRuler spec.image']);
+    // Without them: both are noted as not covered (a container's image counts even when it is no reference).
+    expect(checkManifests(objects).findings.map((f) => `${f.severity} ${f.code} ${f.object.kind} ${f.path}`)).toEqual([
+      'info image-location-unknown Service spec.template.spec.containers[0].image', 'info image-location-unknown ThanosRuler spec.image',
+    ]);
     const { findings } = checkManifests(objects, { imageLocations: [KNATIVE, THANOS_RULER] });
     expect(findings.map((f) => `${f.code} ${f.object.kind} ${f.path} ${f.state ?? ''}`)).toEqual([
       'invalid-image Service spec.template.spec.containers[0].image InvalidImageName',
@@ -308,7 +310,56 @@ describe('image fields of kinds no location covers', () => {
       'info image-location-unknown Workflow spec.templates[0].container.image',
       'info image-location-unknown Task spec.steps[0].image',
     ]);
-    expect(findings[1].message).toContain('spec.steps[0].image (gcr.io/kaniko-project/executor:v1.23.2) and 1 more: kubepin knows no image location for kind Task');
+    expect(findings[1].message).toContain('spec.steps[0].image ("gcr.io/kaniko-project/executor:v1.23.2") and 1 more: kubepin knows no image location for kind Task');
     expect(findings[1].message).toContain('add {"apiVersion":"tekton.dev/*","kind":"Task","image":"spec.steps[].image","pullPolicyField":"imagePullPolicy"} to "imageLocations" in kubepin.config.json');
+  });
+});
+
+describe('corpus cases (real files, test/fixtures/crds/SOURCE.md)', () => {
+  test('a Volcano Job shares Kubernetes\' kind name but not its shape: noted, and the suggested location covers it', () => {
+    const [job] = fixture('volcano-job.yaml');
+    const [cron] = fixture('volcano-cronjob.yaml');
+    expect(extractImages([job, cron])).toEqual([]);
+    const notes = [job, cron].map((o) => unlocatedImages(o, ImageLocations.DEFAULT));
+    expect(notes.map((n) => n.map((u) => `${u.path} ${JSON.stringify(u.suggestion)}`))).toEqual([
+      ['spec.tasks[0].template.spec.containers[0].image {"apiVersion":"batch.volcano.sh/*","kind":"Job","podSpec":"spec.tasks[].template.spec"}'],
+      ['spec.jobTemplate.spec.tasks[0].template.spec.containers[0].image {"apiVersion":"batch.volcano.sh/*","kind":"CronJob","podSpec":"spec.jobTemplate.spec.tasks[].template.spec"}'],
+    ]);
+    const covered = ImageLocations.withExtra(notes.map((n) => n[0].suggestion));
+    expect(extractImages([job, cron], covered).map((u) => `${u.object.kind} ${u.image}`)).toEqual(['Job nginx', 'CronJob busybox:latest']);
+    // Kubernetes' own Job is untouched by the addition.
+    expect(extractImages([{ apiVersion: 'batch/v1', kind: 'Job', spec: { template: { spec: { containers: [{ name: 'x', image: 'perl:5.34' }] } } } }], covered).map((u) => u.path)).toEqual(['spec.template.spec.containers[0].image']);
+  });
+
+  test('an Argo Workflow\'s steps (a list of lists): the suggestion is a valid location that covers the image', () => {
+    const [workflow] = fixture('argo-workflows-steps-inline.yaml');
+    const [note] = unlocatedImages(workflow, ImageLocations.DEFAULT);
+    expect(note.path).toBe('spec.templates[0].steps[0][0].inline.container.image');
+    expect(note.suggestion).toEqual({ apiVersion: 'argoproj.io/*', kind: 'Workflow', image: 'spec.templates[].steps[][].inline.container.image', pullPolicyField: 'imagePullPolicy' });
+    const { objects, findings } = applyImagePolicy([workflow], { imageLocations: [note.suggestion], lock: lockOf(['argoproj/argosay:v2']) });
+    expect(findings).toEqual([]);
+    const container = (objects[0] as any).spec.templates[0].steps[0][0].inline.container;
+    expect(container).toEqual({ image: `docker.io/argoproj/argosay:v2@${digestOf('argoproj/argosay:v2')}`, imagePullPolicy: 'IfNotPresent', args: container.args });
+  });
+
+  test('image fields no kubelet pulls are not noted; other image-named fields are', () => {
+    const notPulled = [
+      { apiVersion: 'kind.x-k8s.io/v1alpha4', kind: 'Cluster', nodes: [{ role: 'control-plane', image: 'kindest/node:v1.25.3' }] },
+      { apiVersion: 'image.toolkit.fluxcd.io/v1beta2', kind: 'ImageRepository', metadata: { name: 'podinfo' }, spec: { image: 'ghcr.io/stefanprodan/podinfo', interval: '5m' } },
+      { apiVersion: 'pkg.crossplane.io/v1', kind: 'ConfigurationRevision', spec: { image: 'xpkg.upbound.io/acme/config:v1' } },
+    ];
+    for (const object of notPulled) expect(unlocatedImages(object, ImageLocations.DEFAULT)).toEqual([]);
+    // CloudNativePG keeps its image in imageName; a container's placeholder image is noted too.
+    const cnpg = { apiVersion: 'postgresql.cnpg.io/v1', kind: 'Cluster', metadata: { name: 'pg' }, spec: { instances: 3, imageName: 'ghcr.io/cloudnative-pg/postgresql:16.4' } };
+    expect(unlocatedImages(cnpg, ImageLocations.DEFAULT).map((u) => JSON.stringify(u.suggestion))).toEqual(['{"apiVersion":"postgresql.cnpg.io/*","kind":"Cluster","image":"spec.imageName"}']);
+    const task = { apiVersion: 'tekton.dev/v1', kind: 'Task', spec: { steps: [{ name: 'build', image: '$(params.BUILDER_IMAGE)', args: ['x'] }] } };
+    expect(unlocatedImages(task, ImageLocations.DEFAULT).map((u) => u.image)).toEqual(['$(params.BUILDER_IMAGE)']);
+  });
+
+  test('the policy reports `image: {{ .Image }}` (a template read as YAML) as an unrendered template, not as an empty image', () => {
+    const deployment = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'x' }, spec: { template: { spec: { containers: [{ name: 'app', image: { '[object Object]': null } }] } } } };
+    const { findings } = applyImagePolicy([deployment]);
+    expect(findings.map((f) => `${f.code} ${f.path}`)).toEqual(['invalid-image spec.template.spec.containers[0].image']);
+    expect(findings[0].message).toMatch(/holds an unrendered template \(\{\{ … \}\} read as YAML\), not an image\. Fix: render the chart/);
   });
 });
