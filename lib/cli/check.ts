@@ -1,4 +1,5 @@
 import * as fs from 'fs';
+import { isKustomizationFile, kustomizePatchFiles } from '../check/kustomize-patches';
 import * as path from 'path';
 import { CliIo, Command, EXIT } from './io';
 import { TRANSPORT_FLAGS, choiceFlag, parseFlags, readCaFile, secondsFlag } from './options';
@@ -163,9 +164,10 @@ export const checkCommand: Command = {
     for (const image of options.prePulled ?? []) {
       if (!ImageReference.tryParse(image)) throw new KubepinUsageError(`--pre-pulled ${JSON.stringify(image)} is not a valid image reference`);
     }
-    const loaded = await load(parsed.paths, io);
+    const read = await load(parsed.paths, io);
+    const { loaded, patchFindings } = withoutKustomizePatches(read, io.cwd);
     const result = checkDocuments(loaded.documents, options);
-    const findings: CheckFinding[] = [...node.findings, ...problemFindings(loaded.problems, loaded.documents), ...result.findings];
+    const findings: CheckFinding[] = [...node.findings, ...patchFindings, ...problemFindings(loaded.problems, loaded.documents), ...result.findings];
     let probes: unknown[] | undefined;
     if (parsed.online) {
       const ca = readCaFile(parsed.caFile, io.cwd);
@@ -202,6 +204,29 @@ export const checkCommand: Command = {
     return findings.some((f) => atLeast(f.severity, parsed.failOn)) ? EXIT.findings : EXIT.ok;
   },
 };
+
+/**
+ * Leaves out the files a kustomization lists as patches (partial objects, not manifests), with
+ * one note each saying how to check what they become.
+ */
+function withoutKustomizePatches(read: LoadedManifests, cwd: string): { loaded: LoadedManifests; patchFindings: CheckFinding[] } {
+  const patches = kustomizePatchFiles(read.files, cwd);
+  // A kustomization is kustomize's configuration: no "not a Kubernetes object" warning for it.
+  const problems = read.problems.filter((p) => !(isKustomizationFile(p.file) && /is not a Kubernetes object/.test(p.message)));
+  if (patches.size === 0) return { loaded: { ...read, problems }, patchFindings: [] };
+  const isPatch = (file: string) => patches.has(path.resolve(cwd, file));
+  const patchFindings: CheckFinding[] = [...new Set(read.files.filter(isPatch))].map((file) => {
+    const kustomization = patches.get(path.resolve(cwd, file))!;
+    return {
+      code: 'kustomize-patch', severity: 'info', object: { kind: 'File', name: file }, path: '', file,
+      message: `listed as a patch in ${kustomization}: a partial object kustomize merges into a resource, so it is not checked on its own. Fix: check what it becomes, \`kustomize build ${path.dirname(kustomization) || '.'} | kubepin check -\``,
+    };
+  });
+  return {
+    loaded: { ...read, documents: read.documents.filter((d) => !isPatch(d.file)), problems: problems.filter((p) => !isPatch(p.file)) },
+    patchFindings,
+  };
+}
 
 async function load(paths: string[], io: CliIo): Promise<LoadedManifests> {
   const files = paths.filter((p) => p !== '-').map((p) => path.resolve(io.cwd, p));
