@@ -42,8 +42,8 @@ export function readPullSecretObject(object: JsonObject): KnownPullSecret | unde
   if (!key) {
     const hasConfigKey = ['.dockerconfigjson', '.dockercfg'].some((k) => (isObject(object.data) && k in object.data) || (isObject(object.stringData) && k in object.stringData));
     return hasConfigKey
-      ? { ...base, ignored: `Secret ${name} holds a Docker config but has type ${JSON.stringify(type ?? 'Opaque')}; the kubelet reads pull credentials only from type ${DOCKER_CONFIG_JSON_TYPE} (key .dockerconfigjson) or ${DOCKERCFG_TYPE} (key .dockercfg)` }
-      : { ...base, ignored: `Secret ${name} has type ${JSON.stringify(type ?? 'Opaque')}, not ${DOCKER_CONFIG_JSON_TYPE}; the kubelet ignores it as a pull secret` };
+      ? { ...base, ignored: `Secret ${name} holds a Docker config but has ${describeSecretType(type)}; the kubelet reads pull credentials only from type ${DOCKER_CONFIG_JSON_TYPE} (key .dockerconfigjson) or ${DOCKERCFG_TYPE} (key .dockercfg)` }
+      : { ...base, ignored: `Secret ${name} has ${describeSecretType(type)}, not ${DOCKER_CONFIG_JSON_TYPE}; the kubelet ignores it as a pull secret` };
   }
   let text: string | undefined;
   if (isObject(object.stringData) && typeof object.stringData[key] === 'string') {
@@ -101,4 +101,9 @@ export function keyringOf(secrets: readonly KnownPullSecret[]): CredentialKeyrin
     if (secret.config !== undefined && !secret.error) keyring.add(secret.name, secret.config);
   }
   return keyring;
+}
+
+/** `type "Opaque"`, or for a Secret that sets none, what the API server defaults it to. */
+function describeSecretType(type: unknown): string {
+  return type === undefined ? 'no type (the API server makes it "Opaque")' : `type ${JSON.stringify(type)}`;
 }
