@@ -70,15 +70,21 @@ export function templateKeyPath(value: unknown, at: string, depth: number): stri
   return undefined;
 }
 
-/** `invalid-image`: the kubelet reports InvalidImageName and never tries a pull. */
+/**
+ * `invalid-image`: the kubelet reports InvalidImageName and never tries a pull. The message reads
+ * problem, consequence, then `Fix: …` last, so reports can show the fix on its own line.
+ */
 export function invalidImageFinding(object: ObjectRef, site: ImageSite, error: InvalidImageReferenceError): Finding {
+  const consequence = error.isPlaceholder
+    ? 'Left as written, the kubelet reports InvalidImageName and never starts the container'
+    : 'The kubelet reports InvalidImageName and never starts the container';
   return {
     code: 'invalid-image',
     severity: 'error',
     object,
     path: site.path,
     image: site.image,
-    message: `${error.message}. The kubelet reports InvalidImageName and never starts the container`,
+    message: `${error.problem}. ${consequence}${error.fix ? `. Fix: ${error.fix}` : ''}`,
   };
 }
 

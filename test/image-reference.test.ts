@@ -92,6 +92,25 @@ describe('ImageReference', () => {
     expect(ImageReference.parse(suggestion).toString()).toBeTruthy();
   });
 
+  test.each([
+    ['Nginx:Latest'], ['MyImage:1.0'], ['{IMAGE}'], ['<YOUR-CONTAINER>'], ['($APP_IMAGE)'], ['($operatorOpampBridgeImage)'],
+    [`nginx@sha256:${'A'.repeat(64)}`], [`{X}@sha256:${'A'.repeat(64)}`],
+  ])('a suggested spelling for %j is always a valid reference', (input) => {
+    const error = (() => {
+      try {
+        ImageReference.parse(input);
+      } catch (e) {
+        return e as InvalidImageReferenceError;
+      }
+      throw new Error(`${input} parsed`);
+    })();
+    expect(error.fix).toBeDefined();
+    const suggestion = /^use "(.*)"$/.exec(error.fix!)?.[1];
+    if (suggestion !== undefined) expect(ImageReference.tryParse(suggestion)).toBeDefined();
+    // A placeholder is never "fixed" by lowercasing it ("{IMAGE}" → "{image}" was suggested once).
+    expect(error.fix).not.toMatch(/use "[{<($]/);
+  });
+
   test('a non-string is a typed error', () => {
     expect(() => ImageReference.parse(42 as unknown as string)).toThrow(InvalidImageReferenceError);
     expect(() => ImageReference.parse(undefined as unknown as string)).toThrow(/expected a string, got undefined/);
@@ -109,5 +128,69 @@ describe('defaultPullPolicy', () => {
     ['Not Valid', 'IfNotPresent'],
   ])('%s → %s', (image, policy) => {
     expect(defaultPullPolicy(image)).toBe(policy);
+  });
+});
+
+/** The error `ImageReference.parse(input)` throws. */
+function parseError(input: string): InvalidImageReferenceError {
+  try {
+    ImageReference.parse(input);
+  } catch (e) {
+    if (e instanceof InvalidImageReferenceError) return e;
+    throw e;
+  }
+  throw new Error(`${JSON.stringify(input)} parsed`);
+}
+
+// Placeholder images found in public manifests (knative/serving, tektoncd/pipeline, argo-cd, argo-workflows,
+// cert-manager, knative/docs, kubernetes/examples, opentelemetry-operator): named as what they are, with the
+// tool that substitutes them, never respelled.
+describe('placeholder images', () => {
+  test.each([
+    ['ko://knative.dev/serving/cmd/activator', 'ko-import-path', /is a ko import path \(Go package "knative\.dev\/serving\/cmd\/activator"\), not a registry reference/, /^run `ko resolve -f <file>`/],
+    ['ko://github.com/tektoncd/pipeline/cmd/controller', 'ko-import-path', /ko import path/, /ko resolve -f/],
+    ['quay.io/argoprojlabs/argocd-e2e-container:{{.Values.image.tag}}', 'unrendered-placeholder', /"\{\{\.Values\.image\.tag\}\}" is an unrendered Helm\/Go template action/, /helm template/],
+    ['{{ .Values.global.hub }}/{{ .Values.global.proxy.image }}:{{ .Values.global.tag }}', 'unrendered-placeholder', /"\{\{ \.Values\.global\.hub \}\}" is an unrendered Helm\/Go template action/, /helm template/],
+    ['{{inputs.parameters.image}}:{{inputs.parameters.tag}}', 'unrendered-placeholder', /"\{\{inputs\.parameters\.image\}\}" is an Argo Workflows parameter/, /substitutes it at run time.*argo submit -p/],
+    ['$(params.BUILDER_IMAGE)', 'unrendered-placeholder', /"\$\(params\.BUILDER_IMAGE\)" is a Tekton variable/, /the pipeline substitutes it at run time/],
+    ['$(params.image)', 'unrendered-placeholder', /Tekton variable/, /pipeline substitutes it/],
+    ['${IMAGE}', 'unrendered-placeholder', /"\$\{IMAGE\}" is an unsubstituted shell\/envsubst variable/, /`IMAGE=… envsubst < <file>`/],
+    ['${INSTRUMENTATION_JAVA_IMG}', 'unrendered-placeholder', /shell\/envsubst variable/, /INSTRUMENTATION_JAVA_IMG=… envsubst/],
+    ['$IMAGE', 'unrendered-placeholder', /"\$IMAGE" is an unsubstituted shell\/envsubst variable/, /envsubst/],
+    ['registry.example.com/app:${TAG}', 'unrendered-placeholder', /"\$\{TAG\}" is an unsubstituted shell\/envsubst variable/, /TAG=… envsubst/],
+    ['$(IMAGE)', 'unrendered-placeholder', /"\$\(IMAGE\)" is an unsubstituted \$\(VAR\) reference.*never in image/, /substitute IMAGE before applying/],
+    ['{IMAGE}', 'unrendered-placeholder', /"\{IMAGE\}" is an unfilled brace placeholder/, /replace "\{IMAGE\}" with the value/],
+    ['docker.io/{username}/helloworld-go', 'unrendered-placeholder', /"\{username\}" is an unfilled brace placeholder/, /replace "\{username\}"/],
+    ['<YOUR-CONTAINER>', 'unrendered-placeholder', /"<YOUR-CONTAINER>" is an angle-bracket placeholder/, /replace it with the image to run/],
+    ['<image_url>', 'unrendered-placeholder', /angle-bracket placeholder/, /replace it/],
+    ['($APP_IMAGE)', 'unrendered-placeholder', /expression in parentheses, as Kyverno Chainsaw tests write/, /chainsaw substitutes it at run time/],
+    ['${{ env.IMAGE }}', 'unrendered-placeholder', /GitHub Actions expression/, /workflow step/],
+    ['{{ image }}', 'unrendered-placeholder', /unrendered template expression \(Jinja/, /render the template first/],
+  ])('%s', (input, rule, detail, fix) => {
+    const error = parseError(input);
+    expect(error.rule).toBe(rule);
+    expect(error.isPlaceholder).toBe(true);
+    // Where: the message names the image string, then what it is.
+    expect(error.problem.startsWith(`invalid image reference ${JSON.stringify(input)}: `)).toBe(true);
+    expect(error.problem).toMatch(detail);
+    expect(error.fix).toMatch(fix);
+    expect(error.message).toBe(`${error.problem}. Fix: ${error.fix}`);
+    // No charset complaint and no respelling.
+    expect(error.message).not.toMatch(/must be lowercase|may hold only|is not a valid host|Fix: use "/);
+  });
+
+  test('a typo is still a typo: placeholders are named only for text that does not parse', () => {
+    expect(parseError('Nginx:1.27').rule).toBe('uppercase-repository');
+    expect(parseError('foo.com:http/bar').rule).toBe('invalid-domain');
+    expect(parseError('alpine:invalid!').rule).toBe('invalid-tag');
+    expect(parseError('ko:/x').rule).toBe('invalid-domain');
+  });
+
+  test('every error kind has a fix', () => {
+    for (const input of ['', 'Nginx:1.27', 'nginx:-bad', 'nginx:', `nginx:${'a'.repeat(129)}`, `nginx@md5:${'a'.repeat(32)}`, 'nginx@sha256:abcd',
+      `nginx@sha256:${'A'.repeat(64)}`, `nginx@sha256:${'g'.repeat(64)}`, 'nginx@x', 'a'.repeat(64), 'a'.repeat(300), 'x'.repeat(5000),
+      'foo.com:http/bar', 'a/a/a/a/', 'a/b!c/d']) {
+      expect([input.slice(0, 20), parseError(input).fix]).toEqual([input.slice(0, 20), expect.any(String)]);
+    }
   });
 });

@@ -18,7 +18,11 @@ export type ImageReferenceRule =
   | 'digest-length'
   | 'digest-uppercase-hex'
   | 'name-too-long'
-  | 'invalid-format';
+  | 'invalid-format'
+  /** An unsubstituted placeholder (`{{ .Values.tag }}`, `${IMAGE}`, `$(params.image)`, `<image>`…). */
+  | 'unrendered-placeholder'
+  /** A `ko://` import path, which `ko resolve` replaces with a built image. */
+  | 'ko-import-path';
 
 /** Thrown when a string is not an image reference the kubelet would accept. */
 export class InvalidImageReferenceError extends KubepinError {
@@ -26,11 +30,23 @@ export class InvalidImageReferenceError extends KubepinError {
   public readonly input: string;
   /** Which rule of the reference grammar was broken. */
   public readonly rule: ImageReferenceRule;
+  /** What is wrong, naming the image: `invalid image reference "X": <detail>` (no fix). */
+  public readonly problem: string;
+  /** How to fix it, when there is a fix to give. */
+  public readonly fix: string | undefined;
 
   constructor(input: string, rule: ImageReferenceRule, detail: string, fix?: string) {
-    super(`invalid image reference ${quote(input)}: ${detail}${fix ? `. Fix: ${fix}` : ''}`);
+    const problem = `invalid image reference ${quote(input)}: ${detail}`;
+    super(`${problem}${fix ? `. Fix: ${fix}` : ''}`);
     this.input = input.length > 200 ? `${input.slice(0, 200)}…` : input;
     this.rule = rule;
+    this.problem = problem;
+    this.fix = fix;
+  }
+
+  /** True when the image is a placeholder some tool substitutes (template, variable, `ko://`), not a typo. */
+  public get isPlaceholder(): boolean {
+    return this.rule === 'unrendered-placeholder' || this.rule === 'ko-import-path';
   }
 }
 
@@ -81,7 +97,8 @@ export class ImageReference {
    */
   public static parse(text: string): ImageReference {
     if (typeof text !== 'string') {
-      throw new InvalidImageReferenceError(String(text), 'not-a-string', `expected a string, got ${describeType(text)}`);
+      throw new InvalidImageReferenceError(String(text), 'not-a-string', `expected a string, got ${describeType(text)}`,
+        'set the image to a string, e.g. "nginx:1.27"');
     }
     return parseNormalized(text);
   }
@@ -160,14 +177,41 @@ export class ImageReference {
   }
 }
 
-function parseNormalized(input: string): ImageReference {
+/**
+ * Parses `input`; when it fails, a placeholder (a template action, a variable, a `ko://` path)
+ * is named as such, with the tool that substitutes it, instead of as a broken grammar rule.
+ * `suggest` is false while checking that a suggested spelling parses (no suggestion of a suggestion).
+ */
+function parseNormalized(input: string, suggest = true): ImageReference {
   if (input.length === 0) {
     throw new InvalidImageReferenceError(input, 'empty', 'the image is empty', 'set the container image, e.g. "nginx:1.27"');
   }
   if (input.length > MAX_REFERENCE_LENGTH) {
     throw new InvalidImageReferenceError(input, 'input-too-long',
-      `it is ${input.length} characters long; no valid reference is longer than ${MAX_REFERENCE_LENGTH}`);
+      `it is ${input.length} characters long; no valid reference is longer than ${MAX_REFERENCE_LENGTH}`,
+      'put only the image reference (registry/repository:tag or @digest) in the field');
   }
+  try {
+    return parseGrammar(input, suggest);
+  } catch (e) {
+    const placeholder = e instanceof InvalidImageReferenceError ? describePlaceholder(input) : undefined;
+    if (placeholder) throw new InvalidImageReferenceError(input, placeholder.rule, placeholder.detail, placeholder.fix);
+    throw e;
+  }
+}
+
+/** True when `text` parses (used to vet suggested spellings before offering them). */
+function parses(text: string): boolean {
+  try {
+    parseNormalized(text, false);
+    return true;
+  } catch (e) {
+    if (e instanceof InvalidImageReferenceError) return false;
+    throw e;
+  }
+}
+
+function parseGrammar(input: string, suggest: boolean): ImageReference {
   if (IMAGE_ID.test(input)) {
     throw new InvalidImageReferenceError(input, 'image-id',
       'a bare 64-character hex string is an image ID, not a repository name',
@@ -197,13 +241,14 @@ function parseNormalized(input: string): ImageReference {
     const stop = input.slice(start).search(/[:@]/);
     const end = stop === -1 ? input.length : start + stop;
     const suggestion = input.slice(0, start) + input.slice(start, end).toLowerCase() + input.slice(end);
-    throw new InvalidImageReferenceError(input, 'uppercase-repository',
-      `repository name "${truncate(remote)}" must be lowercase`, `use "${suggestion.length > 200 ? `${suggestion.slice(0, 200)}…` : suggestion}"`);
+    // Offer the spelling only when it is itself a valid reference ("{IMAGE}" → "{image}" is not).
+    const fix = suggest && parses(suggestion) ? `use ${quote(suggestion)}` : 'write the repository path in lowercase';
+    throw new InvalidImageReferenceError(input, 'uppercase-repository', `repository name "${truncate(remote)}" must be lowercase`, fix);
   }
-  return parseReference(input, `${domain}/${remainder}`);
+  return parseReference(input, `${domain}/${remainder}`, suggest);
 }
 
-function parseReference(input: string, text: string): ImageReference {
+function parseReference(input: string, text: string, suggest: boolean): ImageReference {
   let rest = text;
   let digest: string | undefined;
   const at = rest.indexOf('@');
@@ -226,7 +271,7 @@ function parseReference(input: string, text: string): ImageReference {
     throw new InvalidImageReferenceError(input, 'name-too-long',
       `repository name is ${path.length} characters long; the limit is ${MAX_PATH_LENGTH}`, 'shorten the repository path');
   }
-  if (digest !== undefined) validateDigest(input, digest);
+  if (digest !== undefined) validateDigest(input, digest, suggest);
   return new (ImageReference as unknown as new (...a: unknown[]) => ImageReference)(domain, path, tag, digest);
 }
 
@@ -240,7 +285,8 @@ function checkTag(input: string, tag: string): void {
     throw new InvalidImageReferenceError(input, 'invalid-tag', 'the tag after ":" is empty', 'remove the ":" or add a tag');
   }
   throw new InvalidImageReferenceError(input, 'invalid-tag',
-    `tag "${truncate(tag)}" may hold only letters, digits, "_", "." and "-", and must not start with "." or "-"`);
+    `tag "${truncate(tag)}" may hold only letters, digits, "_", "." and "-", and must not start with "." or "-"`,
+    'write a tag of letters, digits, "_", "." and "-" that starts with a letter, digit or "_", e.g. "1.27.3"');
 }
 
 /**
@@ -260,7 +306,7 @@ function splitName(input: string, name: string): { domain: string; path: string 
     if (/[.:A-Z[]/.test(first)) {
       throw new InvalidImageReferenceError(input, 'invalid-domain',
         `registry host "${truncate(first)}" is not a valid host[:port]`,
-        'host labels hold letters, digits and inner "-", joined by "."; a port is digits');
+        'write the host as labels of letters, digits and inner "-" joined by ".", with an optional numeric port, e.g. "registry.example.com:5000"');
     }
   }
   checkPath(input, name);
@@ -289,15 +335,16 @@ function checkPath(input: string, path: string): void {
   for (const component of components) {
     if (PATH_COMPONENT.test(component)) continue;
     if (component === '') {
-      throw new InvalidImageReferenceError(input, 'invalid-path', 'the repository path has an empty component (a leading, trailing or doubled "/")');
+      throw new InvalidImageReferenceError(input, 'invalid-path', 'the repository path has an empty component (a leading, trailing or doubled "/")',
+        'remove the extra "/" (an empty value substituted into "host/name" leaves one behind)');
     }
     if (PATH_COMPONENT.test(component.toLowerCase())) {
       throw new InvalidImageReferenceError(input, 'uppercase-repository',
-        `repository name component "${truncate(component)}" must be lowercase`);
+        `repository name component "${truncate(component)}" must be lowercase`, 'write the repository path in lowercase');
     }
     throw new InvalidImageReferenceError(input, 'invalid-path',
       `repository path component "${truncate(component)}" is not valid`,
-      'components hold lowercase letters and digits, separated by ".", "_", "__" or dashes, and start and end with a letter or digit');
+      'write each path component as lowercase letters and digits, separated by ".", "_", "__" or dashes, starting and ending with a letter or digit');
   }
 }
 
@@ -316,18 +363,20 @@ function diagnoseDigestGrammar(input: string, digest: string): never {
     `digest "${truncate(digest)}" is not of the form algorithm:hex`, 'write it as "@sha256:" followed by 64 lowercase hex digits');
 }
 
+const DIGEST_FORM_FIX = 'write it as "@sha256:" followed by 64 lowercase hex digits';
+
 /** go-digest's Digest.Validate, with a message per failure. */
-function validateDigest(input: string, digest: string): void {
+function validateDigest(input: string, digest: string, suggest = true): void {
   const colon = digest.indexOf(':');
   if (colon <= 0 || colon === digest.length - 1) {
-    throw new InvalidImageReferenceError(input, 'invalid-digest', `digest "${truncate(digest)}" is not of the form algorithm:hex`);
+    throw new InvalidImageReferenceError(input, 'invalid-digest', `digest "${truncate(digest)}" is not of the form algorithm:hex`, DIGEST_FORM_FIX);
   }
   const algorithm = digest.slice(0, colon);
   const hex = digest.slice(colon + 1);
   const want = DIGEST_HEX_LENGTH[algorithm];
   if (want === undefined) {
     if (!DIGEST_GRAMMAR.test(digest)) {
-      throw new InvalidImageReferenceError(input, 'invalid-digest', `digest "${truncate(digest)}" is not of the form algorithm:hex`);
+      throw new InvalidImageReferenceError(input, 'invalid-digest', `digest "${truncate(digest)}" is not of the form algorithm:hex`, DIGEST_FORM_FIX);
     }
     throw new InvalidImageReferenceError(input, 'unsupported-digest-algorithm',
       `digest algorithm "${truncate(algorithm)}" is not supported`, 'use sha256 (or sha384/sha512)');
@@ -339,10 +388,12 @@ function validateDigest(input: string, digest: string): void {
   }
   if (!/^[a-f0-9]+$/.test(hex)) {
     if (/^[a-fA-F0-9]+$/.test(hex)) {
-      throw new InvalidImageReferenceError(input, 'digest-uppercase-hex', 'digest hex must be lowercase',
-        `use "${algorithm}:${hex.toLowerCase()}"`);
+      // Suggest the whole reference when it then parses; `input` is the digest alone for validateDigest().
+      const whole = input.endsWith(`@${digest}`) ? `${input.slice(0, input.length - hex.length)}${hex.toLowerCase()}` : undefined;
+      const fix = suggest && whole !== undefined && parses(whole) ? `use ${quote(whole)}` : `write the digest as "${algorithm}:${hex.toLowerCase()}"`;
+      throw new InvalidImageReferenceError(input, 'digest-uppercase-hex', 'digest hex must be lowercase', fix);
     }
-    throw new InvalidImageReferenceError(input, 'invalid-digest', `digest "${truncate(digest)}" has non-hex characters`);
+    throw new InvalidImageReferenceError(input, 'invalid-digest', `digest "${truncate(digest)}" has non-hex characters`, DIGEST_FORM_FIX);
   }
 }
 
@@ -353,4 +404,86 @@ function truncate(text: string): string {
 /** JSON-quotes `text` (so control characters stay visible), truncated for long input. */
 function quote(text: string): string {
   return JSON.stringify(text.length > 200 ? `${text.slice(0, 200)}…` : text);
+}
+
+/** What a placeholder is and how to get a real image in its place. */
+interface PlaceholderDiagnosis {
+  readonly rule: 'unrendered-placeholder' | 'ko-import-path';
+  readonly detail: string;
+  readonly fix: string;
+}
+
+/** Roots of the variables Tekton substitutes in Tasks and Pipelines (`$(params.x)`, `$(context.taskRun.name)`…). */
+const TEKTON_VARIABLE = /^(?:params|inputs\.params|context|tasks|steps|step|workspaces|results|resources|credentials)\b/;
+/** How Go template actions start: a field or variable (`.Values.x`, `$.Values.x`) or a keyword or function (Helm's included). */
+const GO_TEMPLATE_ACTION = /^(?:[.$]|(?:include|template|tpl|printf|print|default|required|quote|index|coalesce|toYaml|if|with|range|else|end|annotation)\b)/;
+/** Roots of Argo Workflows parameters (`{{inputs.parameters.image}}`, `{{workflow.parameters.x}}`, `{{item}}`…). */
+const ARGO_PARAMETER = /^(?:inputs|outputs|workflow|steps|tasks|item|pod|node|retries|lastRetry)\b/;
+
+/**
+ * Names the placeholder in an image string that did not parse: a `ko://` import path, a
+ * template action or variable some tool substitutes, or a fill-in-the-blank. None of their
+ * characters (`{ } $ ( ) < >`, `://`) is in the reference grammar, so the image is invalid as
+ * written, but the right fix is to run that tool, not to respell the text.
+ */
+function describePlaceholder(input: string): PlaceholderDiagnosis | undefined {
+  // Inputs here are at most MAX_REFERENCE_LENGTH long, and every pattern is a single bounded scan.
+  if (input.startsWith('ko://')) {
+    const importPath = input.slice('ko://'.length);
+    return {
+      rule: 'ko-import-path',
+      detail: `it is a ko import path (Go package ${quote(importPath)}), not a registry reference: \`ko resolve\` and \`ko apply\` build the package, push it and write the image reference in its place`,
+      fix: 'run `ko resolve -f <file>` (or `ko apply -f <file>`) first and check its output',
+    };
+  }
+  const named = (text: string) => quote(truncate(text));
+  const unrendered = (what: string, fix: string): PlaceholderDiagnosis => ({ rule: 'unrendered-placeholder', detail: what, fix });
+  if (/^\(.*\)$/s.test(input)) {
+    return unrendered(`the whole value is an expression in parentheses, as Kyverno Chainsaw tests write JMESPath bindings (${named(input)}), which chainsaw evaluates when the test runs`,
+      'nothing to fix if this is a chainsaw test step (chainsaw substitutes it at run time); to check the image, check the resource chainsaw applies, or leave test fixtures out of the checked paths');
+  }
+  const action = /(\$?)\{\{-?\s*([^{}]*?)\s*-?\}\}/.exec(input);
+  if (action) {
+    const [text, dollar, expression] = action;
+    if (dollar) {
+      return unrendered(`${named(text)} is a GitHub Actions expression, which the workflow run substitutes`,
+        'apply the manifest from the workflow step that substitutes it, or write the image there');
+    }
+    if (ARGO_PARAMETER.test(expression)) {
+      return unrendered(`${named(text)} is an Argo Workflows parameter, which the workflow controller substitutes when the workflow runs`,
+        'the workflow substitutes it at run time: pass the parameter when submitting (`argo submit -p …`) or give it a concrete default; to check the image, check the pods the workflow creates');
+    }
+    if (GO_TEMPLATE_ACTION.test(expression)) {
+      return unrendered(`${named(text)} is an unrendered Helm/Go template action, not part of an image reference`,
+        'render the template first (`helm template <chart>` for a Helm chart) and check its output');
+    }
+    return unrendered(`${named(text)} is an unrendered template expression (Jinja, Mustache or Go template syntax)`,
+      'render the template first with the tool that owns it (`helm template`, Ansible, …) and check its output');
+  }
+  const parenthesized = /\$\(([^()]*)\)/.exec(input);
+  if (parenthesized) {
+    if (TEKTON_VARIABLE.test(parenthesized[1])) {
+      return unrendered(`${named(parenthesized[0])} is a Tekton variable, which Tekton substitutes when the TaskRun or PipelineRun runs`,
+        'the pipeline substitutes it at run time: pass the param in the run or give it a concrete default; to check the image, check the pods the run creates');
+    }
+    return unrendered(`${named(parenthesized[0])} is an unsubstituted $(VAR) reference (a make, kustomize or Kubernetes variable); the kubelet expands $(VAR) in command, args and env, never in image`,
+      `substitute ${parenthesized[1] || 'it'} before applying (run the make target or script that renders this file, or set the image with kustomize \`images:\`)`);
+  }
+  const variable = /\$\{([^{}]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)/.exec(input);
+  if (variable) {
+    const name = (variable[1] ?? variable[2]).replace(/[:=?+-].*$/s, '');
+    return unrendered(`${named(variable[0])} is an unsubstituted shell/envsubst variable`,
+      `render the file first, e.g. \`${name || 'VAR'}=… envsubst < <file>\`, or run the script that fills it`);
+  }
+  const angle = /<[^<>]*>/.exec(input);
+  if (angle) {
+    return unrendered(`${named(angle[0])} is an angle-bracket placeholder to fill in, not an image`,
+      'replace it with the image to run, e.g. "registry.example.com/team/app:1.0"');
+  }
+  const brace = /\{[^{}]*\}/.exec(input);
+  if (brace) {
+    return unrendered(`${named(brace[0])} is an unfilled brace placeholder`,
+      `replace ${named(brace[0])} with the value it stands for, or run the script that fills it in`);
+  }
+  return undefined;
 }
