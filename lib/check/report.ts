@@ -118,7 +118,8 @@ export function formatText(findings: readonly CheckFinding[], options: TextForma
       if (f.state) lines.push(`      predicted: ${paint('31', f.state)}`);
       const { problem, fix } = splitFix(f.message);
       lines.push(`      ${problem}`);
-      if (fix) lines.push(`      ${paint('32', 'fix:')} ${fix}`);
+      // Fixes written for any file (`ko resolve -f <file>`) name this finding's file, quoted for a shell when needed.
+      if (fix) lines.push(`      ${paint('32', 'fix:')} ${f.file ? fix.split('<file>').join(shellWord(f.file)) : fix}`);
     }
     lines.push('');
   }
@@ -126,6 +127,11 @@ export function formatText(findings: readonly CheckFinding[], options: TextForma
   const summary = `${s.errors} error(s), ${s.warnings} warning(s), ${s.infos} note(s)`;
   lines.push(findings.length === 0 ? paint('32', 'No problems found.') : summary);
   return `${lines.join('\n')}\n`;
+}
+
+/** `text` as one shell word: bare when it holds only safe characters, else single-quoted. */
+function shellWord(text: string): string {
+  return /^[\w./@%+=:,-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;
 }
 
 /** Machine output: `{ version, summary, findings }`. */
