@@ -186,6 +186,14 @@ describe('placeholder images', () => {
     expect(parseError('ko:/x').rule).toBe('invalid-domain');
   });
 
+  test('stray whitespace is named, and the trimmed image suggested', () => {
+    const error = parseError('envoyproxy/envoy:v1.31 ');
+    expect(error.rule).toBe('invalid-tag');
+    expect(error.message).toBe('invalid image reference "envoyproxy/envoy:v1.31 ": tag "v1.31 " may hold only letters, digits, "_", "." and "-", and must not start with "." or "-" (the image has leading or trailing whitespace). Fix: remove the whitespace: use "envoyproxy/envoy:v1.31"');
+    expect(parseError(' nginx').fix).toBe('remove the whitespace: use "nginx"');
+    expect(parseError(' {IMAGE} ').rule).toBe('unrendered-placeholder');
+  });
+
   test('every error kind has a fix', () => {
     for (const input of ['', 'Nginx:1.27', 'nginx:-bad', 'nginx:', `nginx:${'a'.repeat(129)}`, `nginx@md5:${'a'.repeat(32)}`, 'nginx@sha256:abcd',
       `nginx@sha256:${'A'.repeat(64)}`, `nginx@sha256:${'g'.repeat(64)}`, 'nginx@x', 'a'.repeat(64), 'a'.repeat(300), 'x'.repeat(5000),

@@ -194,8 +194,15 @@ function parseNormalized(input: string, suggest = true): ImageReference {
   try {
     return parseGrammar(input, suggest);
   } catch (e) {
-    const placeholder = e instanceof InvalidImageReferenceError ? describePlaceholder(input) : undefined;
+    if (!(e instanceof InvalidImageReferenceError)) throw e;
+    const placeholder = describePlaceholder(input);
     if (placeholder) throw new InvalidImageReferenceError(input, placeholder.rule, placeholder.detail, placeholder.fix);
+    // Stray whitespace (a YAML value quoted with a trailing space) is the whole problem when the trimmed text parses.
+    const trimmed = input.trim();
+    if (suggest && trimmed !== input && parses(trimmed)) {
+      const detail = e.problem.slice(`invalid image reference ${quote(input)}: `.length);
+      throw new InvalidImageReferenceError(input, e.rule, `${detail} (the image has leading or trailing whitespace)`, `remove the whitespace: use ${quote(trimmed)}`);
+    }
     throw e;
   }
 }
