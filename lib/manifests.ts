@@ -82,6 +82,9 @@ export function readManifestFile(file: string, maxBytes = MAX_MANIFEST_BYTES): s
 
 /** Parses YAML text (one or more documents) as {@link loadManifests} does for one file. */
 export function parseManifestText(text: string, file: string): { documents: ManifestDocument[]; problems: ManifestProblem[] } {
+  // A lone CR (old Mac files) is a line break to go-yaml, as YAML says; the `yaml` parser and
+  // line counting know LF only. One break for one break: line numbers stay the file's.
+  if (text.includes('\r')) text = text.replace(/\r\n?/g, '\n');
   const stream = splitJsonStream(text);
   if (stream) return parseJsonStream(text, stream, file);
   return parseFast(text, file) ?? parseWithPositions(text, file);
@@ -160,50 +163,251 @@ function parseJsonStream(text: string, spans: Array<[number, number]>, file: str
   return { documents, problems };
 }
 
-/** Anchors, aliases and explicit tags: left to the full parser, which bounds alias expansion. */
-const NEEDS_FULL_PARSER = /(^|[\s[{,:-])[&*!][^\s,[\]{}]/m;
-
 /**
  * The common case, fast: js-yaml (with kubectl's YAML 1.1 scalars and merge keys) builds the
  * objects several times faster than a position-tracking parse, which matters for commands that
  * read many manifests (`kubepin lock` is measured against a bare curl). Line numbers are only
  * needed for messages, so the position-tracking parse runs when the first line is asked for.
- * `undefined` when the text needs the full parser (aliases, tags) or does not parse.
+ * js-yaml also reads what go-yaml (kubectl) reads and the `yaml` parser refuses, such as a
+ * multi-line quoted string in a flow sequence (`args: ["\n  make &&\n  make test\n"]`).
+ * `undefined` when the text does not parse here (duplicate keys, tags kubectl resolves, broken
+ * YAML: the full parser reads or explains those) or when its aliases expand too far.
  */
 function parseFast(text: string, file: string): { documents: ManifestDocument[]; problems: ManifestProblem[] } | undefined {
-  if (NEEDS_FULL_PARSER.test(text)) return undefined;
   let values: unknown[];
   try {
     values = loadAll(text, undefined, { schema: KUBECTL_JS_YAML_SCHEMA, json: false });
   } catch {
     return undefined; // The full parser says what is wrong, and where.
   }
+  // js-yaml shares an aliased node instead of copying it; an alias bomb would blow up whoever walks it.
+  if (aliasesExpandTooFar(values)) return undefined;
   let positions: ReturnType<typeof parseWithPositions> | undefined;
   const withPositions = () => (positions ??= parseWithPositions(text, file));
-  const located = (index: number, item: number): ManifestDocument | undefined =>
-    withPositions().documents.find((d) => d.index === index && d.item === item);
+  let textLines: TextLines | undefined;
+  const inText = () => (textLines ??= new TextLines(text));
+  // Positions only from a parse that split the file into the same documents; a document the
+  // `yaml` parser refuses (stricter than go-yaml) is located by searching its text instead.
+  const located = (index: number, item: number): ManifestDocument | undefined => {
+    const parsed = withPositions();
+    return parsed.starts.length === values.length ? parsed.documents.find((d) => d.index === index && d.item === item) : undefined;
+  };
   const documents: ManifestDocument[] = [];
   const problems: ManifestProblem[] = [];
   values.forEach((value, index) => {
     if (value === null || value === undefined) return;
     if (!isObject(value) || typeof value.kind !== 'string' || typeof value.apiVersion !== 'string') {
-      problems.push({ file, line: withPositions().starts[index], message: `document ${index + 1} is not a Kubernetes object (it needs "apiVersion" and "kind"); skipped` });
+      const parsed = withPositions();
+      const line = (parsed.starts.length === values.length ? parsed.starts[index] : undefined) ?? inText().documentStart(index);
+      problems.push({ file, line, message: `document ${index + 1} is not a Kubernetes object (it needs "apiVersion" and "kind"); skipped` });
       return;
     }
-    flattenObjects([value]).forEach((object, item) => {
+    const objects = flattenObjects([value]);
+    const prefix = (item: number) => (objects.length !== 1 || objects[0] !== value ? `items[${item}].` : '');
+    objects.forEach((object, item) => {
       documents.push({
         file,
         index,
         item,
         object,
         get line() {
-          return located(index, item)?.line ?? 1;
+          return located(index, item)?.line ?? (prefix(item) ? inText().lineOf(index, `items[${item}]`) : inText().documentStart(index));
         },
-        lineOf: (jsonPath: string) => located(index, item)?.lineOf(jsonPath) ?? 1,
+        lineOf: (jsonPath: string) => located(index, item)?.lineOf(jsonPath) ?? inText().lineOf(index, prefix(item) + jsonPath),
       });
     });
   });
   return { documents, problems };
+}
+
+/**
+ * Whether the values, with every alias copied out, would be far larger than as read: an alias
+ * bomb (or an alias into its own node), left to the full parser, which refuses it.
+ */
+function aliasesExpandTooFar(values: unknown[]): boolean {
+  const seen = new Set<object>();
+  let shared = false;
+  const stack: unknown[] = [...values];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (v === null || typeof v !== 'object') continue;
+    if (seen.has(v)) {
+      shared = true;
+      continue;
+    }
+    seen.add(v);
+    for (const child of Object.values(v)) stack.push(child);
+  }
+  if (!shared) return false; // No collection is aliased: the common case, one walk.
+  let budget = 10 * seen.size + 10_000;
+  stack.push(...values);
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (v === null || typeof v !== 'object') continue;
+    if (--budget < 0) return true;
+    for (const child of Object.values(v)) stack.push(child);
+  }
+  return false;
+}
+
+/** Whether a value read with aliases holds itself (`a: &a {b: *a}`), which kubectl refuses. */
+function containsItself(value: unknown): boolean {
+  const done = new Set<object>();
+  const onPath = new Set<object>();
+  // Depth-first without recursion: [node, children left]; a node is on the path until its children are done.
+  const stack: Array<[object, unknown[]]> = [];
+  const enter = (v: unknown): boolean => {
+    if (v === null || typeof v !== 'object' || done.has(v)) return false;
+    if (onPath.has(v)) return true;
+    onPath.add(v);
+    stack.push([v, Object.values(v)]);
+    return false;
+  };
+  if (enter(value)) return true;
+  while (stack.length > 0) {
+    const [node, children] = stack[stack.length - 1];
+    if (children.length === 0) {
+      stack.pop();
+      onPath.delete(node);
+      done.add(node);
+    } else if (enter(children.pop())) {
+      return true;
+    }
+  }
+  return false;
+}
+
+/**
+ * Lines found by searching the text, for documents the position-tracking parser cannot read:
+ * documents start after `---` lines, and a JSON path is followed key by key (and `- ` item by
+ * item) down from its document's start.
+ */
+class TextLines {
+  /** Offset where each document's text starts, and where the text ends. */
+  private readonly bounds: number[] = [];
+
+  constructor(private readonly text: string) {
+    const marker = /^---(?=[ \t]|$)/gm;
+    // Text before the first `---` is a document only if it holds more than comments and directives.
+    const first = marker.exec(text);
+    if (!first || /^[ \t]*[^\s#%]/m.test(text.slice(0, first.index))) this.bounds.push(0);
+    for (let m = first; m; m = marker.exec(text)) this.bounds.push(m.index + 3);
+  }
+
+  /** 1-based line of the first content of document `index`. */
+  documentStart(index: number): number {
+    const from = this.bounds[index] ?? 0;
+    const content = /^[ \t]*[^\s#]/m;
+    const rest = this.text.slice(from, this.end(index));
+    const m = content.exec(rest);
+    return this.lineAt(from + (m ? m.index + m[0].length - 1 : 0));
+  }
+
+  /** 1-based line of `jsonPath` in document `index`: as deep as the search gets. */
+  lineOf(index: number, jsonPath: string): number {
+    let end = this.end(index);
+    let at = this.bounds[index] ?? 0;
+    // The column a block mapping's keys are written at (a key of that name deeper down is another key).
+    let keyColumn = this.childColumn(at);
+    let found: number | undefined;
+    for (const key of splitJsonPath(jsonPath)) {
+      const next = typeof key === 'number' ? this.findItem(at, end, key) : this.findKey(at, end, key, keyColumn);
+      if (next === undefined) break;
+      // Later keys are searched within this node only: up to the next line indented no deeper.
+      end = Math.min(end, this.nextLineAtOrLeftOf(next, this.columnOf(next), typeof key === 'string'));
+      keyColumn = this.childColumn(typeof key === 'number' ? next + 1 : this.text.indexOf(':', next + String(key).length) + 1);
+      at = next;
+      found = next;
+    }
+    return found === undefined ? this.documentStart(index) : this.lineAt(found);
+  }
+
+  private findKey(from: number, end: number, key: string, column: number | undefined): number | undefined {
+    const escaped = key.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    const re = new RegExp(`(^|[\\s{,])(["']?)${escaped}\\2[ \t]*:(?=\\s|$)`, 'gm');
+    re.lastIndex = from;
+    for (let m = re.exec(this.text); m && m.index < end; m = re.exec(this.text)) {
+      const start = m.index + m[1].length;
+      if (column === undefined || this.columnOf(start) === column) return start;
+    }
+    return undefined;
+  }
+
+  /**
+   * Column of the block mapping keys in the node written after `from` (just past `key:` or `-`):
+   * on the same line (`- name: a`) or on the next line with content. `undefined` for a flow
+   * collection or a scalar, whose keys are not searched by column.
+   */
+  private childColumn(from: number): number | undefined {
+    const re = /[^ \t]/g;
+    re.lastIndex = from;
+    let m = re.exec(this.text);
+    if (m && m[0] !== '\n' && m[0] !== '#') return /[{["'|>&!*]/.test(m[0]) ? undefined : this.columnOf(m.index);
+    const content = /^ *([^\s#])/gm;
+    content.lastIndex = m ? m.index : from;
+    m = content.exec(this.text);
+    return m && m[1] !== '-' ? this.columnOf(m.index + m[0].length - 1) : m ? undefined : undefined;
+  }
+
+  private columnOf(offset: number): number {
+    return offset - (this.text.lastIndexOf('\n', offset - 1) + 1);
+  }
+
+  /** The `item`-th `- ` entry of the block sequence that starts after `from`. */
+  private findItem(from: number, end: number, item: number): number | undefined {
+    const re = /^( *)-(?=[ \t]|$)/gm;
+    // A sequence in a sequence may start on its parent item's line: `- - name: a`.
+    const compact = /-[ \t]+-(?=[ \t]|$)/y;
+    compact.lastIndex = from;
+    let first: number;
+    let indent: number;
+    if (compact.test(this.text)) {
+      first = compact.lastIndex - 1;
+      indent = this.columnOf(first);
+      re.lastIndex = first + 1;
+    } else {
+      re.lastIndex = this.text[from] === '-' ? from + 1 : from;
+      const m = re.exec(this.text);
+      if (!m || m.index >= end) return undefined;
+      indent = m[1].length;
+      first = m.index + indent;
+    }
+    let at = first;
+    for (let seen = 0; seen < item; ) {
+      const m = re.exec(this.text);
+      if (!m || m.index >= end || m[1].length < indent) return undefined;
+      if (m[1].length === indent) {
+        seen++;
+        at = m.index + indent;
+      }
+    }
+    return at;
+  }
+
+  /**
+   * Offset of the first line after the one holding `offset` whose content starts at `column` or
+   * left of it: where a node written at `column` ends. A key's block sequence may be written at
+   * the key's own column (`containers:` then `- name: a`), so for a key, `- ` there does not end it.
+   */
+  private nextLineAtOrLeftOf(offset: number, column: number, isKey: boolean): number {
+    const left = column > 0 ? `^ {0,${column - 1}}[^\\s#]|` : '';
+    const at = isKey ? `^ {${column}}(?:[^\\s#-]|-(?![ \\t]|$))` : `^ {${column}}[^\\s#]`;
+    const re = new RegExp(left + at, 'gm');
+    const lineEnd = this.text.indexOf('\n', offset);
+    if (lineEnd === -1) return this.text.length;
+    re.lastIndex = lineEnd + 1;
+    return re.exec(this.text)?.index ?? this.text.length;
+  }
+
+  private end(index: number): number {
+    return this.bounds[index + 1] ?? this.text.length;
+  }
+
+  private lineAt(offset: number): number {
+    let line = 1;
+    for (let i = this.text.indexOf('\n'); i !== -1 && i < offset; i = this.text.indexOf('\n', i + 1)) line++;
+    return line;
+  }
 }
 
 /** The `yaml` parser with positions: every line number, and precise errors. */
@@ -247,6 +451,10 @@ function parseWithPositions(text: string, file: string): { documents: ManifestDo
       return;
     }
     if (value === null || value === undefined) return; // Empty document (e.g. a trailing ---).
+    if (containsItself(value)) {
+      problems.push({ file, line, message: `cannot read document ${index + 1}: an alias refers to a node that contains it (kubectl: "anchor value contains itself"). Fix: copy the values instead of aliasing` });
+      return;
+    }
     if (!isObject(value) || typeof value.kind !== 'string' || typeof value.apiVersion !== 'string') {
       problems.push({ file, line, message: `document ${index + 1} is not a Kubernetes object (it needs "apiVersion" and "kind"); skipped` });
       return;
