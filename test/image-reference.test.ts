@@ -94,18 +94,11 @@ describe('ImageReference', () => {
 
   test.each([
     ['Nginx:Latest'], ['MyImage:1.0'], ['{IMAGE}'], ['<YOUR-CONTAINER>'], ['($APP_IMAGE)'], ['($operatorOpampBridgeImage)'],
-    [`nginx@sha256:${'A'.repeat(64)}`], [`{X}@sha256:${'A'.repeat(64)}`],
+    [`nginx@sha256:${'A'.repeat(64)}`], [`{X}@sha256:${'A'.repeat(64)}`], ['envoyproxy/envoy:v1.31 '], [' Nginx '],
   ])('a suggested spelling for %j is always a valid reference', (input) => {
-    const error = (() => {
-      try {
-        ImageReference.parse(input);
-      } catch (e) {
-        return e as InvalidImageReferenceError;
-      }
-      throw new Error(`${input} parsed`);
-    })();
+    const error = parseError(input);
     expect(error.fix).toBeDefined();
-    const suggestion = /^use "(.*)"$/.exec(error.fix!)?.[1];
+    const suggestion = /^(?:remove the whitespace: )?use "(.*)"$/.exec(error.fix!)?.[1];
     if (suggestion !== undefined) expect(ImageReference.tryParse(suggestion)).toBeDefined();
     // A placeholder is never "fixed" by lowercasing it ("{IMAGE}" → "{image}" was suggested once).
     expect(error.fix).not.toMatch(/use "[{<($]/);
@@ -166,6 +159,7 @@ describe('placeholder images', () => {
     ['($APP_IMAGE)', 'unrendered-placeholder', /expression in parentheses, as Kyverno Chainsaw tests write/, /chainsaw substitutes it at run time/],
     ['${{ env.IMAGE }}', 'unrendered-placeholder', /GitHub Actions expression/, /workflow step/],
     ['{{ image }}', 'unrendered-placeholder', /unrendered template expression \(Jinja/, /render the template first/],
+    ['[[ annotation .ObjectMeta `sidecar.istio.io/proxyImage`  "docker.io/istio/proxyv2:1.1.0"  ]]', 'unrendered-placeholder', /Go template action with "\[\[ \]\]" delimiters/, /render the template first/],
   ])('%s', (input, rule, detail, fix) => {
     const error = parseError(input);
     expect(error.rule).toBe(rule);
@@ -191,6 +185,7 @@ describe('placeholder images', () => {
     expect(error.rule).toBe('invalid-tag');
     expect(error.message).toBe('invalid image reference "envoyproxy/envoy:v1.31 ": tag "v1.31 " may hold only letters, digits, "_", "." and "-", and must not start with "." or "-" (the image has leading or trailing whitespace). Fix: remove the whitespace: use "envoyproxy/envoy:v1.31"');
     expect(parseError(' nginx').fix).toBe('remove the whitespace: use "nginx"');
+    expect(parseError(' Nginx ').fix).toBe('use "nginx"');
     expect(parseError(' {IMAGE} ').rule).toBe('unrendered-placeholder');
   });
 

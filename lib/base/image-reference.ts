@@ -249,7 +249,8 @@ function parseGrammar(input: string, suggest: boolean): ImageReference {
     const end = stop === -1 ? input.length : start + stop;
     const suggestion = input.slice(0, start) + input.slice(start, end).toLowerCase() + input.slice(end);
     // Offer the spelling only when it is itself a valid reference ("{IMAGE}" → "{image}" is not).
-    const fix = suggest && parses(suggestion) ? `use ${quote(suggestion)}` : 'write the repository path in lowercase';
+    const candidate = [suggestion, suggestion.trim()].find((text) => suggest && parses(text));
+    const fix = candidate !== undefined ? `use ${quote(candidate)}` : 'write the repository path in lowercase';
     throw new InvalidImageReferenceError(input, 'uppercase-repository', `repository name "${truncate(remote)}" must be lowercase`, fix);
   }
   return parseReference(input, `${domain}/${remainder}`, suggest);
@@ -466,6 +467,11 @@ function describePlaceholder(input: string): PlaceholderDiagnosis | undefined {
     }
     return unrendered(`${named(text)} is an unrendered template expression (Jinja, Mustache or Go template syntax)`,
       'render the template first with the tool that owns it (`helm template`, Ansible, …) and check its output');
+  }
+  const bracketed = /\[\[[^[\]]*\]\]/.exec(input);
+  if (bracketed) {
+    return unrendered(`${named(bracketed[0])} is an unrendered Go template action with "[[ ]]" delimiters (as older Istio sidecar injection templates write them)`,
+      'render the template first with the tool that owns it and check its output');
   }
   const parenthesized = /\$\(([^()]*)\)/.exec(input);
   if (parenthesized) {
