@@ -182,23 +182,40 @@ function parseFast(text: string, file: string): { documents: ManifestDocument[];
   }
   // js-yaml shares an aliased node instead of copying it; an alias bomb would blow up whoever walks it.
   if (aliasesExpandTooFar(values)) return undefined;
-  let positions: ReturnType<typeof parseWithPositions> | undefined;
-  const withPositions = () => (positions ??= parseWithPositions(text, file));
   let textLines: TextLines | undefined;
   const inText = () => (textLines ??= new TextLines(text));
+  let whole: ReturnType<typeof parseWithPositions> | undefined;
+  const perDocument = new Map<number, { parsed: ReturnType<typeof parseWithPositions>; offset: number }>();
   // Positions only from a parse that split the file into the same documents; a document the
   // `yaml` parser refuses (stricter than go-yaml) is located by searching its text instead.
-  const located = (index: number, item: number): ManifestDocument | undefined => {
-    const parsed = withPositions();
-    return parsed.starts.length === values.length ? parsed.documents.find((d) => d.index === index && d.item === item) : undefined;
+  // When the `---` lines split the text as js-yaml did, only the document asked about is
+  // parsed: a finding in a 2 MB install.yaml does not parse all of it again.
+  const positionsOf = (index: number): { documents: ManifestDocument[]; start: number | undefined; offset: number } | undefined => {
+    const lines = inText();
+    if (lines.count === values.length) {
+      let one = perDocument.get(index);
+      if (!one) {
+        const slice = lines.slice(index);
+        one = { parsed: parseWithPositions(slice.text, file), offset: slice.firstLine - 1 };
+        perDocument.set(index, one);
+      }
+      const { parsed, offset } = one;
+      return parsed.starts.length === 1 ? { documents: parsed.documents, start: parsed.starts[0] + offset, offset } : undefined;
+    }
+    whole ??= parseWithPositions(text, file);
+    return whole.starts.length === values.length ? { documents: whole.documents.filter((d) => d.index === index), start: whole.starts[index], offset: 0 } : undefined;
+  };
+  const located = (index: number, item: number): { document: ManifestDocument; offset: number } | undefined => {
+    const positions = positionsOf(index);
+    const document = positions?.documents.find((d) => d.item === item);
+    return positions && document ? { document, offset: positions.offset } : undefined;
   };
   const documents: ManifestDocument[] = [];
   const problems: ManifestProblem[] = [];
   values.forEach((value, index) => {
     if (value === null || value === undefined) return;
     if (!isObject(value) || typeof value.kind !== 'string' || typeof value.apiVersion !== 'string') {
-      const parsed = withPositions();
-      const line = (parsed.starts.length === values.length ? parsed.starts[index] : undefined) ?? inText().documentStart(index);
+      const line = positionsOf(index)?.start ?? inText().documentStart(index);
       problems.push({ file, line, message: `document ${index + 1} is not a Kubernetes object (it needs "apiVersion" and "kind"); skipped` });
       return;
     }
@@ -211,9 +228,14 @@ function parseFast(text: string, file: string): { documents: ManifestDocument[];
         item,
         object,
         get line() {
-          return located(index, item)?.line ?? (prefix(item) ? inText().lineOf(index, `items[${item}]`) : inText().documentStart(index));
+          const at = located(index, item);
+          if (at) return at.document.line + at.offset;
+          return prefix(item) ? inText().lineOf(index, `items[${item}]`) : inText().documentStart(index);
         },
-        lineOf: (jsonPath: string) => located(index, item)?.lineOf(jsonPath) ?? inText().lineOf(index, prefix(item) + jsonPath),
+        lineOf: (jsonPath: string) => {
+          const at = located(index, item);
+          return at ? at.document.lineOf(jsonPath) + at.offset : inText().lineOf(index, prefix(item) + jsonPath);
+        },
       });
     });
   });
@@ -292,6 +314,17 @@ class TextLines {
     const first = marker.exec(text);
     if (!first || /^[ \t]*[^\s#%]/m.test(text.slice(0, first.index))) this.bounds.push(0);
     for (let m = first; m; m = marker.exec(text)) this.bounds.push(m.index + 3);
+  }
+
+  /** How many documents the `---` lines make. */
+  get count(): number {
+    return this.bounds.length;
+  }
+
+  /** The text of document `index`, and the line its first character is on. */
+  slice(index: number): { text: string; firstLine: number } {
+    const from = this.bounds[index] ?? 0;
+    return { text: this.text.slice(from, this.end(index)), firstLine: this.lineAt(from) };
   }
 
   /** 1-based line of the first content of document `index`. */

@@ -100,6 +100,15 @@ describe('the text search finds the lines the position parser finds', () => {
   });
 });
 
+describe('lines of one document of several', () => {
+  test('directives, end markers and comments around documents do not shift lines', () => {
+    const text = '%YAML 1.1\n---\n# a Pod\napiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec:\n  containers:\n  - {name: c, image: nginx}\n...\n--- # the second\napiVersion: v1\nkind: Pod\nmetadata:\n  name: b\nspec:\n  containers:\n  - name: c\n    image: redis\n';
+    const { documents, problems } = parseManifestText(text, 'm.yaml');
+    expect(problems).toEqual([]);
+    expect(documents.map((d) => [d.line, d.lineOf('spec.containers[0].image'), d.lineOf('metadata.name')])).toEqual([[4, 9, 6], [12, 19, 15]]);
+  });
+});
+
 describe('CR-only line endings (old Mac files), which go-yaml reads as line breaks', () => {
   const lf = 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\n  annotations:\n    a: "x &&y"\nspec:\n  containers:\n  - name: a\n    image: busybox\n';
 
