@@ -3,7 +3,7 @@ import { PullPolicy, defaultPullPolicy, isPullPolicy, isUnsetPullPolicy } from '
 import { CredentialKeyring, registryKeyMatches } from './credentials/keyring';
 import { DigestSource, LockEntry, lockReferenceOf } from './lock';
 import { ImageCollector, activeCollector } from './image-collector';
-import { SignaturePolicy } from './signatures/policy';
+import type { SignaturePolicy } from './signatures/policy';
 import { Finding, FindingCode, ObjectRef, Severity } from './findings';
 import {
   invalidImageFinding, latestTagFinding, latestWithDigestFinding, matchesAnyRegistryKey, neverWithoutPrePullFinding,
@@ -129,7 +129,8 @@ export class PolicyEngine {
   private readonly pins = new Map<string, ImageReference>();
   private readonly secretsByName = new Map<string, string[]>();
   private readonly prePulled: ImageReference[];
-  private readonly signatures: SignaturePolicy;
+  /** Undefined when no lock file tells where the project's configuration is. */
+  private readonly signatures: SignaturePolicy | undefined;
   /** The kinds and fields that hold images. */
   public readonly locations: ImageLocations;
   /** Set in collect mode (`kubepin lock` learning an app's images): every image is recorded, none missing from the lock fails. */
@@ -139,7 +140,8 @@ export class PolicyEngine {
   constructor(private readonly options: ImagePolicyOptions) {
     validateOptions(options);
     const lockFile = typeof options.lock?.file === 'string' ? options.lock.file : undefined;
-    this.signatures = options.signatures ?? (lockFile !== undefined ? SignaturePolicy.forLockFile(lockFile) : SignaturePolicy.NONE);
+    // Loaded only with a lock file: `require('kubepin/prepull')` and the like stay lean.
+    this.signatures = options.signatures ?? (lockFile !== undefined ? (require('./signatures/policy') as typeof import('./signatures/policy')).SignaturePolicy.forLockFile(lockFile) : undefined);
     this.locations = ImageLocations.forPolicy(options.imageLocations, lockFile, 'image policy option imageLocations');
     for (const secret of options.pullSecrets ?? []) {
       this.secretNamespaces.set(secret.name, secret.namespace);
@@ -268,7 +270,7 @@ export class PolicyEngine {
   /** An image a signature policy covers must come from a lock entry that records a signature by a required key. */
   private checkSignature(ref: ObjectRef, site: ImageSite, parsed: ImageReference, entry: LockEntry | undefined): void {
     // Collect mode: the lock is being made, and `kubepin lock` verifies what lacks a record.
-    if (this.signatures.empty || this.collector) return;
+    if (!this.signatures || this.signatures.empty || this.collector) return;
     const requirement = this.signatures.requirementFor(parsed);
     if (!requirement) return;
     const keys = requirement.keys.map((k) => k.source).join(', ');

@@ -1,7 +1,8 @@
 import * as fs from 'fs';
 import { ManifestDocument, ManifestProblem } from '../manifests';
 import { Severity, describeObject } from '../findings';
-import { CheckFinding, templateKeyPath } from './check';
+import type { CheckFinding } from './check';
+import { templateKeyPath } from '../image-rules';
 
 /** Order of severities, most severe first. */
 const RANK: Record<Severity, number> = { error: 0, warning: 1, info: 2 };

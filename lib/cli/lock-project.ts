@@ -1,7 +1,7 @@
 import * as path from 'path';
 import { ImageLock, LOCK_FILE_NAME } from '../lock';
 import { LoadedManifests, loadManifests } from '../manifests';
-import { CheckFinding } from '../check/check';
+import type { CheckFinding } from '../check/check';
 import { problemFindings } from '../check/report';
 import { ManifestImages, collectImages } from '../registry/lock-images';
 import { RegistryFlagValues } from './registry-options';

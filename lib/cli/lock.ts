@@ -8,8 +8,8 @@ import { KubepinUsageError } from '../base/errors';
 import { ImageLock } from '../lock';
 import { LoadedManifests } from '../manifests';
 import { ImageLocation, LockOutcome, LockUpdater, ManifestImages } from '../registry/lock-images';
-import { SignaturePolicy } from '../signatures/policy';
-import { SignatureVerificationError } from '../signatures/verifier';
+import type { SignaturePolicy } from '../signatures/policy';
+import { SignatureVerificationError } from '../signatures/errors';
 import { REGISTRY_FLAGS_HELP, parseRegistryFlags, validateRegistryFlags, platformsFromFlags, registryClientFromFlags } from './registry-options';
 
 const HELP = `Usage: kubepin lock [PATH…] [options]

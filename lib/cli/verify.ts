@@ -7,7 +7,7 @@ import { KubepinUsageError } from '../base/errors';
 import { ImageReference } from '../base/image-reference';
 import { RegistryError } from '../base/registry-error';
 import { ImageLocation } from '../registry/lock-images';
-import { SignatureVerificationError, SignatureVerifier } from '../signatures/verifier';
+import { SignatureVerificationError } from '../signatures/errors';
 import { REGISTRY_FLAGS_HELP, parseRegistryFlags, validateRegistryFlags, registryClientFromFlags } from './registry-options';
 
 const HELP = `Usage: kubepin verify [PATH…] [options]
@@ -113,6 +113,7 @@ export const verifyCommand: Command = {
     const drift: Array<{ reference: string; locked: string; current: string }> = [];
     if (values.remote) {
       const client = registryClientFromFlags(values, io.cwd, io.env, manifests.documents);
+      const { SignatureVerifier } = require('../signatures/verifier') as typeof import('../signatures/verifier');
       const verifier = new SignatureVerifier(client);
       try {
         await Promise.all(

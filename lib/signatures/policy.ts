@@ -5,7 +5,7 @@ import type { LockEntry } from '../lock';
 import { describeType } from '../base/errors';
 import { readRegularFile } from '../base/regular-file';
 import { CONFIG_FILE_NAME, ProjectConfig, ProjectConfigError, loadProjectConfig, projectConfigBeside } from '../base/project-config';
-import { SignatureKey, SignatureKeyError, parsePublicKey } from './keys';
+import type { SignatureKey } from './keys';
 
 export { CONFIG_FILE_NAME } from '../base/project-config';
 
@@ -144,6 +144,8 @@ function parseRequirement(item: unknown, where: string, baseDir: string, keyCach
   if (!Array.isArray(keyList) || keyList.some((k) => typeof k !== 'string' || k === '')) {
     throw new SignaturePolicyError(`${where}.keys must be a list of public key files (PEM, relative to the configuration file) or PEM texts`);
   }
+  // Key parsing (and its crypto) is loaded only for a configuration with a signatures section.
+  const { SignatureKeyError, parsePublicKey } = require('./keys') as typeof import('./keys');
   const keys = (keyList as string[]).map((k, i) => {
     const inline = k.includes('-----BEGIN');
     const file = inline ? undefined : path.resolve(baseDir, k);

@@ -1,4 +1,5 @@
 import { ImageReference } from '../base/image-reference';
+import { SignatureVerificationError } from './errors';
 import { RegistryError } from '../base/registry-error';
 import { ArtifactSource, FetchedManifest } from './artifacts';
 import { SIGSTORE_BUNDLE_MEDIA_TYPE } from './artifacts';
@@ -18,19 +19,8 @@ export interface SignatureRecord {
 }
 
 /** Why a required signature is missing or invalid. Stable: tools may switch on it. */
-export type SignatureFailureKind = 'signature-missing' | 'signature-invalid' | 'signature-unsupported';
-
-/** A required signature is missing or does not verify; the message says why and how to fix it. */
-export class SignatureVerificationError extends RegistryError {
-  constructor(
-    /** What went wrong. */
-    public readonly signatureKind: SignatureFailureKind,
-    host: string,
-    message: string,
-  ) {
-    super('bad-response', host, message);
-  }
-}
+export { SignatureVerificationError } from './errors';
+export type { SignatureFailureKind } from './errors';
 
 /** Bounds on what a registry may make kubepin read for one image's signatures. */
 export interface SignatureLimits {
