@@ -24,7 +24,7 @@ import { CredentialKeyring } from '../lib/credentials/keyring';
 import { KeyringCredentials, MANIFEST_ACCEPT, RegistryClient } from '../lib/registry';
 import type { Transport } from '../lib/registry/transport';
 import { HeadRoundSpec, startHeadRound } from '../test/support/head-round';
-import { LatencySite, startLatencySite } from '../test/support/latency-site';
+import { LatencySite, retrying, startLatencySite } from '../test/support/latency-site';
 
 const RTTS = (process.env.BENCH_RTTS ?? '50').split(',').map(Number);
 const IMAGES = Number(process.env.BENCH_IMAGES ?? 500);
@@ -76,17 +76,6 @@ async function timed(fn: () => Promise<void>): Promise<number> {
   const start = process.hrtime.bigint();
   await fn();
   return Number(process.hrtime.bigint() - start) / 1e6;
-}
-
-/** Set-up steps on a loaded machine sometimes see a dropped connection: tried up to 3 times. */
-async function retrying<T>(fn: () => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await fn();
-    } catch (e) {
-      if (attempt >= 3) throw e;
-    }
-  }
 }
 
 function median(xs: number[]): number {

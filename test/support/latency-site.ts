@@ -88,7 +88,7 @@ export function startLatencySite(): Promise<LatencySite> {
 }
 
 /** Set-up steps on a loaded machine sometimes see a dropped connection: tried up to 3 times. */
-async function retrying<T>(fn: () => Promise<T>): Promise<T> {
+export async function retrying<T>(fn: () => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await fn();
