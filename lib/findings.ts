@@ -44,6 +44,8 @@ export type FindingCode =
   | 'service-account-pull-secrets-ignored'
   | 'signature-not-locked'
   | 'image-location-unknown'
+  | 'run-time-image-parameter'
+  | 'kustomize-patch'
   | (string & { readonly __findingCode?: never });
 
 /** Describes an object for messages: `Deployment default/web`. */

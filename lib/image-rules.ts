@@ -75,6 +75,17 @@ export function templateKeyPath(value: unknown, at: string, depth: number): stri
  * problem, consequence, then `Fix: …` last, so reports can show the fix on its own line.
  */
 export function invalidImageFinding(object: ObjectRef, site: ImageSite, error: InvalidImageReferenceError): Finding {
+  if (error.rule === 'run-time-parameter') {
+    // The controller substitutes it before any pod exists: nothing wrong, but nothing to pin or check here either.
+    return {
+      code: 'run-time-image-parameter',
+      severity: 'warning',
+      object,
+      path: site.path,
+      image: site.image,
+      message: `${error.problem}. kubepin cannot pin or check an image chosen at run time. Fix: ${error.fix}`,
+    };
+  }
   const consequence = error.isPlaceholder
     ? 'Left as written, the kubelet reports InvalidImageName and never starts the container'
     : 'The kubelet reports InvalidImageName and never starts the container';

@@ -22,7 +22,9 @@ export type ImageReferenceRule =
   /** An unsubstituted placeholder (`{{ .Values.tag }}`, `${IMAGE}`, `$(params.image)`, `<image>`…). */
   | 'unrendered-placeholder'
   /** A `ko://` import path, which `ko resolve` replaces with a built image. */
-  | 'ko-import-path';
+  | 'ko-import-path'
+  /** A parameter the workload's own controller substitutes when it runs (Argo Workflows, Tekton, Chainsaw): never seen by a kubelet. */
+  | 'run-time-parameter';
 
 /** Thrown when a string is not an image reference the kubelet would accept. */
 export class InvalidImageReferenceError extends KubepinError {
@@ -46,7 +48,7 @@ export class InvalidImageReferenceError extends KubepinError {
 
   /** True when the image is a placeholder some tool substitutes (template, variable, `ko://`), not a typo. */
   public get isPlaceholder(): boolean {
-    return this.rule === 'unrendered-placeholder' || this.rule === 'ko-import-path';
+    return this.rule === 'unrendered-placeholder' || this.rule === 'ko-import-path' || this.rule === 'run-time-parameter';
   }
 }
 
@@ -416,7 +418,7 @@ function quote(text: string): string {
 
 /** What a placeholder is and how to get a real image in its place. */
 interface PlaceholderDiagnosis {
-  readonly rule: 'unrendered-placeholder' | 'ko-import-path';
+  readonly rule: 'unrendered-placeholder' | 'ko-import-path' | 'run-time-parameter';
   readonly detail: string;
   readonly fix: string;
 }
@@ -446,8 +448,9 @@ function describePlaceholder(input: string): PlaceholderDiagnosis | undefined {
   }
   const named = (text: string) => quote(truncate(text));
   const unrendered = (what: string, fix: string): PlaceholderDiagnosis => ({ rule: 'unrendered-placeholder', detail: what, fix });
+  const runTime = (what: string, fix: string): PlaceholderDiagnosis => ({ rule: 'run-time-parameter', detail: what, fix });
   if (/^\(.*\)$/s.test(input)) {
-    return unrendered(`the whole value is an expression in parentheses, as Kyverno Chainsaw tests write JMESPath bindings (${named(input)}), which chainsaw evaluates when the test runs`,
+    return runTime(`the whole value is an expression in parentheses, as Kyverno Chainsaw tests write JMESPath bindings (${named(input)}), which chainsaw evaluates when the test runs`,
       'nothing to fix if this is a chainsaw test step (chainsaw substitutes it at run time); to check the image, check the resource chainsaw applies, or leave test fixtures out of the checked paths');
   }
   const action = /(\$?)\{\{-?\s*([^{}]*?)\s*-?\}\}/.exec(input);
@@ -458,7 +461,7 @@ function describePlaceholder(input: string): PlaceholderDiagnosis | undefined {
         'apply the manifest from the workflow step that substitutes it, or write the image there');
     }
     if (ARGO_PARAMETER.test(expression)) {
-      return unrendered(`${named(text)} is an Argo Workflows parameter, which the workflow controller substitutes when the workflow runs`,
+      return runTime(`${named(text)} is an Argo Workflows parameter, which the workflow controller substitutes when the workflow runs`,
         'the workflow substitutes it at run time: pass the parameter when submitting (`argo submit -p …`) or give it a concrete default; to check the image, check the pods the workflow creates');
     }
     if (GO_TEMPLATE_ACTION.test(expression)) {
@@ -476,7 +479,7 @@ function describePlaceholder(input: string): PlaceholderDiagnosis | undefined {
   const parenthesized = /\$\(([^()]*)\)/.exec(input);
   if (parenthesized) {
     if (TEKTON_VARIABLE.test(parenthesized[1])) {
-      return unrendered(`${named(parenthesized[0])} is a Tekton variable, which Tekton substitutes when the TaskRun or PipelineRun runs`,
+      return runTime(`${named(parenthesized[0])} is a Tekton variable, which Tekton substitutes when the TaskRun or PipelineRun runs`,
         'the pipeline substitutes it at run time: pass the param in the run or give it a concrete default; to check the image, check the pods the run creates');
     }
     return unrendered(`${named(parenthesized[0])} is an unsubstituted $(VAR) reference (a make, kustomize or Kubernetes variable); the kubelet expands $(VAR) in command, args and env, never in image`,

@@ -288,7 +288,8 @@ class Checker {
       }
       const parsed = this.parsed.parse(site.image);
       if (parsed instanceof InvalidImageReferenceError) {
-        this.add(object, invalidImageFinding(ref, site, parsed), 'InvalidImageName');
+        const finding = invalidImageFinding(ref, site, parsed);
+        this.add(object, finding, finding.code === 'invalid-image' ? 'InvalidImageName' : undefined);
         continue;
       }
       this.add(object, hostLikeNameFinding(ref, site, parsed));

@@ -24,6 +24,10 @@ const IMAGES = [
   'nginx@sha256:abcd',
 ];
 
+/** Substituted by the workload's controller before any pod exists: a warning, not a predicted InvalidImageName. */
+const RUN_TIME = ['{{inputs.parameters.image}}:{{inputs.parameters.tag}}', '$(params.BUILDER_IMAGE)', '($APP_IMAGE)'];
+const INVALID = IMAGES.filter((image) => !RUN_TIME.includes(image));
+
 function deployment(images: readonly string[]): string {
   const containers = images.map((image, i) => `      - name: c${i}\n        image: ${JSON.stringify(image)}\n`).join('');
   return `apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  template:\n    spec:\n      containers:\n${containers}`;
@@ -43,10 +47,10 @@ describe('invalid-image in the text report', () => {
   test('the fix line holds only the fix, after the consequence, for every kind of invalid image', () => {
     const objects = [{ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web' }, spec: { template: { spec: { containers: IMAGES.map((image, i) => ({ name: `c${i}`, image })) } } } }];
     const findings = checkManifests(objects).findings.filter((f) => f.code === 'invalid-image');
-    expect(findings.map((f) => f.image)).toEqual(IMAGES);
+    expect(findings.map((f) => f.image)).toEqual(INVALID);
     for (const [i, block] of blocks(formatText(findings)).entries()) {
-      const image = IMAGES[i];
-      expect(block[0]).toContain(`invalid-image (spec.template.spec.containers[${i}].image)`);
+      const image = INVALID[i];
+      expect(block[0]).toContain(`invalid-image (spec.template.spec.containers[${IMAGES.indexOf(image)}].image)`);
       expect(block[1]).toBe(`image:     ${JSON.stringify(image)}`);
       expect(block[2]).toBe('predicted: InvalidImageName');
       expect(block[3]).toMatch(/^invalid image reference .*\. (Left as written, the|The) kubelet reports InvalidImageName and never starts the container$/);
@@ -54,6 +58,13 @@ describe('invalid-image in the text report', () => {
       expect(block[4]).not.toMatch(/kubelet|InvalidImageName/);
       expect(block).toHaveLength(5);
     }
+  });
+
+  test('parameters a controller substitutes at run time (Argo, Tekton, Chainsaw) are warnings with no predicted kubelet state', () => {
+    const objects = [{ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' }, spec: { containers: RUN_TIME.map((image, i) => ({ name: `c${i}`, image })) } }];
+    const findings = checkManifests(objects).findings;
+    expect(findings.map((f) => `${f.severity} ${f.code} ${f.image} ${f.state ?? 'no state'}`)).toEqual(RUN_TIME.map((image) => `warning run-time-image-parameter ${image} no state`));
+    for (const f of findings) expect(f.message).toMatch(/kubepin cannot pin or check an image chosen at run time\. Fix: \S/);
   });
 
   test('placeholders read as placeholders, typos as typos', () => {

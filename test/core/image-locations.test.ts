@@ -363,3 +363,18 @@ describe('corpus cases (real files, test/fixtures/crds/SOURCE.md)', () => {
     expect(findings[0].message).toMatch(/holds an unrendered template \(\{\{ … \}\} read as YAML\), not an image\. Fix: render the chart/);
   });
 });
+
+describe('run-time parameters in covered kinds', () => {
+  test('an Argo Workflow image given as a parameter is a warning (the controller substitutes it), not an error failing strict mode', () => {
+    const workflow = {
+      apiVersion: 'argoproj.io/v1alpha1', kind: 'Workflow', metadata: { generateName: 'build-' },
+      spec: { templates: [{ name: 'main', container: { image: '{{inputs.parameters.image}}', command: ['make'] } }, { name: 'pinned', container: { image: 'golang:1.23', command: ['go'] } }] },
+    };
+    const rule: ImageLocationRule = { apiVersion: 'argoproj.io/*', kind: 'Workflow', image: 'spec.templates[].container.image', pullPolicyField: 'imagePullPolicy' };
+    const { objects, findings } = applyImagePolicy([workflow], { imageLocations: [rule], strict: true, lock: lockOf(['golang:1.23']) });
+    expect(findings.map((f) => `${f.severity} ${f.code} ${f.path}`)).toEqual(['warning run-time-image-parameter spec.templates[0].container.image']);
+    const templates = (objects[0] as any).spec.templates;
+    expect(templates[0].container).toEqual(workflow.spec.templates[0].container);
+    expect(templates[1].container.image).toBe(`docker.io/library/golang:1.23@${digestOf('golang:1.23')}`);
+  });
+});
