@@ -1,5 +1,5 @@
 import { ImageReference } from './base/image-reference';
-import { ImageLocationRule, ImageLocations, validateImageLocation } from './image-locations';
+import { ImageLocationRule, ImageLocations, splitApiVersion, validateImageLocation } from './image-locations';
 import { findPodTemplates } from './workloads';
 
 /** An image field in an object of a kind no image location covers: kubepin leaves it as written. */
@@ -37,7 +37,7 @@ const MAX_FOUND = 50;
 export function unlocatedImages(object: Record<string, unknown>, locations: ImageLocations): UnlocatedImage[] {
   const kind = object.kind;
   if (typeof kind !== 'string' || DATA_KINDS.has(kind)) return [];
-  const group = typeof object.apiVersion === 'string' && object.apiVersion.includes('/') ? object.apiVersion.split('/')[0] : '';
+  const group = typeof object.apiVersion === 'string' ? splitApiVersion(object.apiVersion).group : '';
   if (NOT_PULLED_GROUPS.has(group)) return [];
   if (locations.covers(kind, object.apiVersion) && findPodTemplates(object, locations).length > 0) return [];
   const found: UnlocatedImage[] = [];
@@ -77,7 +77,8 @@ function looksLikeImage(key: string, text: string, holder: Record<string, unknow
 /** A pod spec when the field is a container's image (`….containers[0].image`), else the field itself. */
 function suggest(object: Record<string, unknown>, path: string[]): ImageLocationRule {
   const generic = path.map((segment) => segment.replace(/\[\d+\]/g, '[]'));
-  const apiVersion = typeof object.apiVersion === 'string' && object.apiVersion.includes('/') ? `${object.apiVersion.split('/')[0]}/*` : undefined;
+  const group = typeof object.apiVersion === 'string' ? splitApiVersion(object.apiVersion).group : '';
+  const apiVersion = group !== '' ? `${group}/*` : undefined;
   const base = { ...(apiVersion ? { apiVersion } : {}), kind: object.kind as string };
   const list = generic[generic.length - 2];
   const field = path[path.length - 1];

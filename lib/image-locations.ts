@@ -1,5 +1,6 @@
 import { KubepinUsageError, describeType } from './base/errors';
 import { ProjectConfig, ProjectConfigError, loadProjectConfig, projectConfigBeside } from './base/project-config';
+import { FIELD, FixedPaths, PathStep, metadataSegments, parsePath, toJsonPath } from './location-paths';
 
 /**
  * Where objects of one kind keep their images, as data (kustomize's FieldSpecs, kbld's search
@@ -74,13 +75,6 @@ export const OPENKRUISE_IMAGE_LOCATIONS: readonly ImageLocationRule[] = [
   { apiVersion: 'apps.kruise.io/*', kind: 'ImagePullJob', image: 'spec.image' },
 ];
 
-/** One step of a location path: a field, and whether it is a list whose every item is visited. */
-interface PathStep {
-  readonly field: string;
-  readonly each: boolean;
-  /** How many list levels `[]` visits (`steps[][]`: a list of lists). */
-  readonly lists: number;
-}
 
 /** A location checked and parsed once. */
 export interface CompiledImageLocation {
@@ -96,9 +90,10 @@ export interface CompiledImageLocation {
   readonly imageField?: string;
   /** Steps to the metadata, relative to the object, or `'sibling'` (the pod spec's `metadata`). */
   readonly metadata: readonly PathStep[] | 'sibling';
+  /** For paths without lists (every built-in pod template): the paths, computed once, so finding a template allocates nothing. */
+  readonly fixed?: FixedPaths;
 }
 
-const FIELD = /^[A-Za-z0-9_$-]+$/;
 
 /**
  * The image locations of one run: Kubernetes' workload kinds, the Argo Rollouts and OpenKruise
@@ -193,9 +188,7 @@ export class ImageLocations {
     const candidates = this.byKind.get(kind);
     if (!candidates) return [];
     if (typeof apiVersion !== 'string') return candidates;
-    const slash = apiVersion.indexOf('/');
-    const group = slash === -1 ? '' : apiVersion.slice(0, slash);
-    const version = slash === -1 ? apiVersion : apiVersion.slice(slash + 1);
+    const { group, version } = splitApiVersion(apiVersion);
     return candidates.filter((c) => (c.group === undefined || c.group === group) && (c.version === undefined || c.version === version));
   }
 }
@@ -237,39 +230,37 @@ export function validateImageLocation(entry: unknown, where: string): void {
   }
 }
 
+/** `apps/v1` → `apps`, `v1`; `v1` (the core group) → `''`, `v1`. */
+export function splitApiVersion(apiVersion: string): { group: string; version: string } {
+  const slash = apiVersion.indexOf('/');
+  return slash === -1 ? { group: '', version: apiVersion } : { group: apiVersion.slice(0, slash), version: apiVersion.slice(slash + 1) };
+}
+
 function compile(location: ImageLocationRule, where: string): CompiledImageLocation {
+  const compiled = compileSteps(location, where);
+  if (compiled.steps.some((s) => s.lists > 0)) return compiled;
+  const segments = compiled.steps.map((s) => s.field);
+  return { ...compiled, fixed: { segments, jsonPath: toJsonPath(segments), metadata: metadataSegments(compiled.metadata, segments) } };
+}
+
+function compileSteps(location: ImageLocationRule, where: string): CompiledImageLocation {
   const apiVersion = location.apiVersion ?? '*';
   let group: string | undefined;
   let version: string | undefined;
   if (apiVersion !== '*') {
-    const slash = apiVersion.indexOf('/');
-    group = slash === -1 ? '' : apiVersion.slice(0, slash);
-    const v = slash === -1 ? apiVersion : apiVersion.slice(slash + 1);
-    version = v === '*' ? undefined : v;
+    const split = splitApiVersion(apiVersion);
+    group = split.group;
+    version = split.version === '*' ? undefined : split.version;
   }
   if (location.image !== undefined) {
     const steps = parsePath(location.image, `${where}.image`);
     const last = steps[steps.length - 1];
-    if (last.each) throw new KubepinUsageError(`${where}.image must end in a field name, not a list ("${location.image}")`);
+    if (last.lists > 0) throw new KubepinUsageError(`${where}.image must end in a field name, not a list ("${location.image}")`);
     return { location, group, version, steps: steps.slice(0, -1), imageField: last.field, metadata: parsePath(location.metadata ?? 'metadata', `${where}.metadata`) };
   }
   const steps = parsePath(location.podSpec, `${where}.podSpec`);
   const last = steps[steps.length - 1];
   const metadata = location.metadata !== undefined ? parsePath(location.metadata, `${where}.metadata`)
-    : last.field === 'spec' && !last.each ? 'sibling' : [{ field: 'metadata', each: false, lists: 0 }];
+    : last.field === 'spec' && last.lists === 0 ? 'sibling' : [{ field: 'metadata', lists: 0 }];
   return { location, group, version, steps, metadata };
-}
-
-function parsePath(value: unknown, where: string): PathStep[] {
-  if (typeof value !== 'string' || value === '') throw new KubepinUsageError(`${where} must be a dotted path such as "spec.template.spec", got ${describeType(value)}`);
-  return value.split('.').map((segment) => {
-    const match = /^(.*?)((?:\[\])*)$/.exec(segment)!;
-    const field = match[1];
-    const lists = match[2].length / 2;
-    const each = lists > 0;
-    if (!FIELD.test(field)) {
-      throw new KubepinUsageError(`${where}: "${value}" is not a dotted path of field names ("spec.template.spec"; "metrics[]" visits every item of a list, "steps[][]" of a list of lists)`);
-    }
-    return { field, each, lists };
-  });
 }

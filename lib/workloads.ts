@@ -1,5 +1,6 @@
 import { ObjectRef } from './findings';
 import { CompiledImageLocation, ImageLocations } from './image-locations';
+import { metadataSegments, toJsonPath } from './location-paths';
 
 /** A JSON object as parsed from YAML. */
 export type JsonObject = Record<string, unknown>;
@@ -103,26 +104,8 @@ interface Found {
   readonly segments: readonly string[];
 }
 
-/** Paths computed once per location without lists (every built-in pod template): the common case costs no allocation. */
-interface FixedPaths {
-  readonly segments: readonly string[];
-  readonly jsonPath: string;
-  readonly metadata: readonly string[];
-}
-const fixedPaths = new WeakMap<CompiledImageLocation, FixedPaths | null>();
-
-function fixedPathsOf(location: CompiledImageLocation): FixedPaths | undefined {
-  let fixed = fixedPaths.get(location);
-  if (fixed === undefined) {
-    const segments = location.steps.map((s) => s.field);
-    fixed = location.steps.some((s) => s.each) ? null : { segments, jsonPath: toJsonPath(segments), metadata: metadataSegments(location, segments) };
-    fixedPaths.set(location, fixed);
-  }
-  return fixed ?? undefined;
-}
-
 function walk(object: JsonObject, location: CompiledImageLocation): Found[] {
-  const fixed = fixedPathsOf(location);
+  const fixed = location.fixed;
   if (fixed) {
     let value: unknown = object;
     for (const field of fixed.segments) {
@@ -148,25 +131,10 @@ function walk(object: JsonObject, location: CompiledImageLocation): Found[] {
   return current;
 }
 
-function metadataSegments(location: CompiledImageLocation, specSegments: readonly string[]): string[] {
-  if (location.metadata === 'sibling') return specSegments.length > 1 ? [...specSegments.slice(0, -1), 'metadata'] : ['metadata'];
-  // A metadata path through lists takes the items the pod spec was found in (else the first).
-  const out: string[] = [];
-  let j = 0;
-  let along = true;
-  for (const step of location.metadata) {
-    along = along && specSegments[j] === step.field;
-    out.push(step.field);
-    for (let n = 1; n <= step.lists; n++) out.push(along ? specSegments[j + n] ?? '0' : '0');
-    j += 1 + step.lists;
-  }
-  return out;
-}
-
 function podTemplate(spec: JsonObject, segments: readonly string[], location: CompiledImageLocation): PodTemplate {
-  const fixed = fixedPathsOf(location);
+  const fixed = location.fixed;
   const specPath = fixed ? fixed.jsonPath : toJsonPath(segments);
-  return { spec, specPath, metadataPath: fixed ? fixed.metadata : metadataSegments(location, segments), sites: imageSites(spec, specPath), pullSecretsField: 'imagePullSecrets' };
+  return { spec, specPath, metadataPath: fixed ? fixed.metadata : metadataSegments(location.metadata, segments), sites: imageSites(spec, specPath), pullSecretsField: 'imagePullSecrets' };
 }
 
 function imageFieldTemplate(holder: JsonObject, segments: readonly string[], location: CompiledImageLocation): PodTemplate | undefined {
@@ -186,14 +154,7 @@ function imageFieldTemplate(holder: JsonObject, segments: readonly string[], loc
     imageField: field,
     policyField: pullPolicyField,
   };
-  return { spec: holder, specPath: base, metadataPath: metadataSegments(location, segments), sites: [site], pullSecretsField };
-}
-
-/** `spec`, `metrics`, `0`, `provider` → `spec.metrics[0].provider`. */
-function toJsonPath(segments: readonly string[]): string {
-  let out = '';
-  for (const segment of segments) out += /^[0-9]+$/.test(segment) ? `[${segment}]` : out === '' ? segment : `.${segment}`;
-  return out;
+  return { spec: holder, specPath: base, metadataPath: metadataSegments(location.metadata, segments), sites: [site], pullSecretsField };
 }
 
 function imageSites(spec: JsonObject, specPath: string): ImageSite[] {
