@@ -152,8 +152,10 @@ class Checker {
     this.locate = locate;
     this.collect(objects);
     for (const object of objects) {
-      for (const template of findPodTemplates(object, this.locations)) this.checkWorkload(object, template);
-      const unlocated = unlocatedImages(object, this.locations);
+      const templates = findPodTemplates(object, this.locations);
+      for (const template of templates) this.checkWorkload(object, template);
+      // An object whose images a location found has none left unlocated: no second walk.
+      const unlocated = templates.length > 0 ? [] : unlocatedImages(object, this.locations);
       if (unlocated.length > 0) {
         this.report(object, 'image-location-unknown', 'info', unlocated[0].path, unlocated[0].image, unlocatedImagesMessage(objectRef(object).kind, unlocated));
       }

@@ -43,7 +43,8 @@ export interface ManifestImages {
 export function collectImages(documents: readonly ManifestDocument[], into?: ManifestImages, locations: ImageLocations = ImageLocations.DEFAULT): ManifestImages {
   const images = into ?? emptyImages();
   for (const doc of documents) {
-    for (const use of extractImages([doc.object], locations)) {
+    const uses = extractImages([doc.object], locations);
+    for (const use of uses) {
       addImageLocation(images, {
         image: use.image,
         file: doc.file,
@@ -55,7 +56,8 @@ export function collectImages(documents: readonly ManifestDocument[], into?: Man
         path: use.path,
       });
     }
-    const unlocated = unlocatedImages(doc.object, locations);
+    // An object whose images a location found has none left unlocated: no second walk.
+    const unlocated = uses.length > 0 ? [] : unlocatedImages(doc.object, locations);
     if (unlocated.length > 0) {
       const ref = objectRef(doc.object);
       const object = `${ref.kind}/${ref.name}`;
