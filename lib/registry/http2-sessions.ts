@@ -31,6 +31,12 @@ export class Http2Sessions {
   /** The live session of `url`'s origin, connecting first if needed; `undefined` for HTTP/1.1-only origins. */
   public session(url: URL): Promise<http2Types.ClientHttp2Session | undefined> {
     let pending = this.sessions.get(url.origin);
+    const live = this.live.get(url.origin);
+    // A session the server just closed (GOAWAY, a protocol error) may not have said so yet: connect anew.
+    if (pending && live && (live.destroyed || live.closed)) {
+      this.live.delete(url.origin);
+      pending = undefined;
+    }
     if (!pending) {
       pending = this.connect(url);
       this.sessions.set(url.origin, pending);
@@ -95,6 +101,11 @@ export class Http2Sessions {
       chunks.push(chunk);
     });
     stream.on('end', () => {
+      // Closed with NO_ERROR before any response header (or after only 1xx ones): no answer at all.
+      if (status === 0) {
+        settle(() => fail(classify(Object.assign(new Error('the HTTP/2 stream ended without a response header'), { code: 'KUBEPIN_RESET' }))));
+        return;
+      }
       if (method !== 'HEAD' && Number.isFinite(length) && size !== length) {
         settle(() => fail(classify(Object.assign(new Error(`stream ended after ${size} of ${length} bytes`), { code: 'ECONNRESET' }))));
         return;
@@ -136,7 +147,13 @@ export class Http2Sessions {
           resolve(undefined);
           return;
         }
-        const session = http2.connect(url.origin, { createConnection: () => socket });
+        // Server push is refused (SETTINGS_ENABLE_PUSH 0): kubepin asks for every answer it needs.
+        const session = http2.connect(url.origin, { createConnection: () => socket, settings: { enablePush: false } });
+        // A pushed stream arriving anyway is refused; its errors (a body longer than its content-length) must not go unheard.
+        session.on('stream', (pushed: http2Types.ClientHttp2Stream) => {
+          pushed.on('error', () => undefined);
+          pushed.close(http2.constants.NGHTTP2_REFUSED_STREAM);
+        });
         // A closed or failed session is replaced by a new connection on the next request.
         const forget = (): void => {
           if (this.live.get(url.origin) === session) {

@@ -82,6 +82,12 @@ export class TokenCache {
   public token(host: string, realm: TokenRealm, scope: string, credential: RegistryCredential | undefined, image: string): Promise<string> {
     const cached = this.cached(realm, scope, credential);
     if (cached) return Promise.resolve(cached);
+    try {
+      // A realm kubepin may not ask (plain HTTP to a remote host, not a URL) fails here, before any connection.
+      this.tokenUrl(host, realm, [], image);
+    } catch (e) {
+      return Promise.reject(e);
+    }
     const key = this.key(realm, scope, credential);
     let pending = this.pending.get(key);
     if (!pending) {
@@ -89,10 +95,11 @@ export class TokenCache {
         const group = this.groupKey(realm, credential);
         let batch = this.batches.get(group);
         if (!batch) {
-          batch = { host, realm, credential, waiters: [] };
+          const created: Batch = (batch = { host, realm, credential, waiters: [] });
           this.batches.set(group, batch);
           // One turn of the event loop: callers resuming from the same answer join this fetch.
-          setImmediate(() => this.flush(group));
+          // Whatever the fetch throws fails its callers: thrown from setImmediate, it would be an unhandled rejection.
+          setImmediate(() => this.flush(group).catch((e) => created.waiters.forEach((w) => w.reject(e))));
         }
         batch.waiters.push({ scope, image, resolve, reject });
       });
@@ -184,10 +191,15 @@ export class TokenCache {
     try {
       url = new URL(realm.realm);
     } catch {
-      throw new RegistryError('bad-response', host, `${image}: ${host} named a token realm that is not a URL`);
+      throw new RegistryError('bad-response', host, `${image}: ${host} named a token realm that is not a URL. Fix: the registry's token auth realm must be an absolute https:// URL`);
     }
     if (!allowedScheme(url, this.ctx.insecure)) {
-      throw new RegistryError('insecure', host, `${image}: ${host} asks for tokens from ${url.protocol}//${url.host}; credentials are only sent over HTTPS (or to loopback / --insecure-registry hosts)`);
+      throw new RegistryError(
+        'insecure',
+        host,
+        `${image}: ${host} asks for tokens from ${url.protocol}//${url.host}; credentials are only sent over HTTPS (or to loopback / --insecure-registry hosts). ` +
+          'Fix: a registry behind a TLS-terminating proxy must advertise its https:// realm (the token auth realm setting), or list the token host with --insecure-registry',
+      );
     }
     if (realm.service) url.searchParams.set('service', realm.service);
     for (const scope of scopes) url.searchParams.append('scope', scope);
@@ -220,6 +232,10 @@ export class TokenCache {
     }
     const token = typeof data.token === 'string' && data.token ? data.token : typeof data.access_token === 'string' ? data.access_token : '';
     if (!token) throw new RegistryError('bad-response', host, `${image}: the token server of ${host} answered without "token" or "access_token"`);
+    // A token travels in a header: CR/LF would split it, and Node refuses anything beyond Latin-1. Never quoted (it is a secret).
+    if (!/^[\x21-\x7e]+$/.test(token)) {
+      throw new RegistryError('bad-response', host, `${image}: the token server of ${host} answered a token with characters no HTTP header can carry (spaces, control or non-ASCII characters); refused`);
+    }
     const expiresIn = typeof data.expires_in === 'number' && data.expires_in > 0 ? data.expires_in : 60;
     return { token, expiresIn };
   }

@@ -144,37 +144,45 @@ export class Transport {
       req.destroy();
       fail(e);
     };
-    const req = (isHttps ? https() : http).request(url, { method, headers, agent }, (res) => {
-      const length = Number(res.headers['content-length']);
-      if (method !== 'HEAD' && Number.isFinite(length) && length > maxBytes) {
-        failOnce(new TransportError('too-large', `response of ${length} bytes exceeds the ${maxBytes}-byte limit`));
-        res.destroy();
-        return;
-      }
-      const chunks: Buffer[] = [];
-      let size = 0;
-      res.on('data', (chunk: Buffer) => {
-        size += chunk.length;
-        if (size > maxBytes) {
-          failOnce(new TransportError('too-large', `response body exceeds the ${maxBytes}-byte limit`));
+    let req: http.ClientRequest;
+    // Node refuses to send a header with a control or non-Latin-1 character by throwing here: fail at once, clearing the deadline.
+    try {
+      req = (isHttps ? https() : http).request(url, { method, headers, agent }, (res) => {
+        const length = Number(res.headers['content-length']);
+        if (method !== 'HEAD' && Number.isFinite(length) && length > maxBytes) {
+          failOnce(new TransportError('too-large', `response of ${length} bytes exceeds the ${maxBytes}-byte limit`));
           res.destroy();
           return;
         }
-        chunks.push(chunk);
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (chunk: Buffer) => {
+          size += chunk.length;
+          if (size > maxBytes) {
+            failOnce(new TransportError('too-large', `response body exceeds the ${maxBytes}-byte limit`));
+            res.destroy();
+            return;
+          }
+          chunks.push(chunk);
+        });
+        res.on('end', () => {
+          if (finished) return;
+          // A body shorter than its Content-Length means the connection broke mid-body.
+          if (method !== 'HEAD' && Number.isFinite(length) && size !== length) {
+            failOnce(new TransportError('reset', `connection closed after ${size} of ${length} bytes`));
+            return;
+          }
+          finished = true;
+          done({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks), url });
+        });
+        res.on('aborted', () => failOnce(new TransportError('reset', 'connection closed mid-body')));
+        res.on('error', (e) => failOnce(classify(e)));
       });
-      res.on('end', () => {
-        if (finished) return;
-        // A body shorter than its Content-Length means the connection broke mid-body.
-        if (method !== 'HEAD' && Number.isFinite(length) && size !== length) {
-          failOnce(new TransportError('reset', `connection closed after ${size} of ${length} bytes`));
-          return;
-        }
-        finished = true;
-        done({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks), url });
-      });
-      res.on('aborted', () => failOnce(new TransportError('reset', 'connection closed mid-body')));
-      res.on('error', (e) => failOnce(classify(e)));
-    });
+    } catch (e) {
+      finished = true;
+      fail(classify(e as Error));
+      return () => undefined;
+    }
     req.on('error', (e) => failOnce(classify(e)));
     req.end();
     return () => {
@@ -226,6 +234,7 @@ export class Transport {
 function classify(e: Error): TransportError {
   const code = (e as NodeJS.ErrnoException).code ?? '';
   if (code === 'KUBEPIN_TOO_LARGE') return new TransportError('too-large', e.message);
+  if (code === 'KUBEPIN_RESET') return new TransportError('reset', e.message);
   // A stream reset or a connection lost under HTTP/2 is a reset, retried like one over HTTP/1.1.
   if (code.startsWith('ERR_HTTP2_')) return new TransportError('reset', `${code}: ${e.message}`);
   if (code === 'ERR_SSL_WRONG_VERSION_NUMBER' || code === 'ERR_SSL_PACKET_LENGTH_TOO_LONG' || /wrong version number|packet length too long/.test(e.message)) {
