@@ -69,7 +69,7 @@ const CONTAINER_KEYS = ['command', 'args', 'script', 'env', 'envFrom', 'volumeMo
  * non-empty `image` (a bare name, or `{{inputs.parameters.image}}` the kubelet would refuse) counts.
  */
 function looksLikeImage(key: string, text: string, holder: Record<string, unknown>): boolean {
-  const containerLike = key === 'image' && CONTAINER_KEYS.some((k) => k in holder);
+  const containerLike = key === 'image' && CONTAINER_KEYS.some((k) => Object.hasOwn(holder, k));
   if (containerLike) return text.trim() !== '';
   return ImageReference.tryParse(text) !== undefined && /[/:.@]/.test(text);
 }

@@ -1,6 +1,6 @@
 import { KubepinUsageError, describeType } from './base/errors';
 import { ProjectConfig, ProjectConfigError, loadProjectConfig, projectConfigBeside } from './base/project-config';
-import { FIELD, FixedPaths, PathStep, metadataSegments, parsePath, toJsonPath } from './location-paths';
+import { FixedPaths, PathStep, fieldNameProblem, metadataSegments, parsePath, toJsonPath } from './location-paths';
 
 /**
  * Where objects of one kind keep their images, as data (kustomize's FieldSpecs, kbld's search
@@ -224,8 +224,9 @@ export function validateImageLocation(entry: unknown, where: string): void {
   }
   for (const field of ['pullPolicyField', 'pullSecretsField'] as const) {
     const value = record[field];
-    if (value !== undefined && (typeof value !== 'string' || !FIELD.test(value))) {
-      throw new KubepinUsageError(`${where}.${field} must be the name of a field next to the image field, e.g. "${field === 'pullPolicyField' ? 'imagePullPolicy' : 'imagePullSecrets'}", got ${JSON.stringify(value)}`);
+    const problem = value === undefined ? undefined : typeof value !== 'string' ? `is ${describeType(value)}` : fieldNameProblem(value);
+    if (problem) {
+      throw new KubepinUsageError(`${where}.${field}: ${JSON.stringify(value)} ${problem}. Fix: name the field next to the image field, e.g. "${field === 'pullPolicyField' ? 'imagePullPolicy' : 'imagePullSecrets'}"`);
     }
   }
 }

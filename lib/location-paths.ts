@@ -9,6 +9,24 @@ import { KubepinUsageError, describeType } from './base/errors';
 /** A field name in a location path. */
 export const FIELD = /^[A-Za-z0-9_$-]+$/;
 
+/**
+ * Names that would walk into JavaScript's object machinery, not a field: `__proto__` reaches
+ * `Object.prototype`, where an annotation written would silently vanish from every object.
+ */
+const RESERVED_FIELDS = new Set(['__proto__', 'constructor', 'prototype']);
+
+/** Why `field` cannot name a field in a location, or `undefined` when it can. */
+export function fieldNameProblem(field: string): string | undefined {
+  if (!FIELD.test(field)) return 'is not a field name (letters, digits, _, $ and -)';
+  if (RESERVED_FIELDS.has(field)) return 'names JavaScript\'s object prototype machinery, not a field; no Kubernetes field is called __proto__, constructor or prototype';
+  return undefined;
+}
+
+/** `object[key]` when `object` has it as its own property; never an inherited one (`__proto__`, `constructor`). */
+export function ownField(object: Record<string, unknown>, key: string): unknown {
+  return Object.hasOwn(object, key) ? object[key] : undefined;
+}
+
 /** One step of a location path: a field, and how many levels of lists under it are visited item by item. */
 export interface PathStep {
   readonly field: string;
@@ -36,6 +54,8 @@ export function parsePath(value: unknown, where: string): PathStep[] {
     if (!FIELD.test(field)) {
       throw new KubepinUsageError(`${where}: "${value}" is not a dotted path of field names ("spec.template.spec"; "metrics[]" visits every item of a list, "steps[][]" of a list of lists)`);
     }
+    const problem = fieldNameProblem(field);
+    if (problem) throw new KubepinUsageError(`${where}: "${value}": the segment "${field}" ${problem}. Fix: write the path of the real field`);
     return { field, lists };
   });
 }

@@ -11,6 +11,7 @@ import {
 } from './image-rules';
 import { ImageSite, JsonObject, PodTemplate, findPodTemplates, isObject, objectRef, siteLabel, writtenPullPolicy } from './workloads';
 import { ImageLocationRule, ImageLocations } from './image-locations';
+import { ownField } from './location-paths';
 import { KubepinUsageError, describeType } from './base/errors';
 
 /** Annotation on each pod template listing the images as written before pinning. */
@@ -387,9 +388,10 @@ function annotate(object: JsonObject, metadataPath: readonly string[], originals
   // The path runs through objects and, for pod templates found in lists, list items by index.
   let holder: Record<string, unknown> = object;
   for (const key of metadataPath) {
-    const next = holder[key];
-    if (typeof next !== 'object' || next === null) holder[key] = {};
-    holder = holder[key] as Record<string, unknown>;
+    // Own properties only: an inherited one (`__proto__`) would be a shared prototype, not this object's metadata.
+    let next = ownField(holder, key);
+    if (typeof next !== 'object' || next === null) Object.defineProperty(holder, key, { value: (next = {}), writable: true, enumerable: true, configurable: true });
+    holder = next as Record<string, unknown>;
   }
   if (!isObject(holder.annotations)) holder.annotations = {};
   const annotations = holder.annotations as JsonObject;

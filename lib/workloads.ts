@@ -1,6 +1,6 @@
 import { ObjectRef } from './findings';
 import { CompiledImageLocation, ImageLocations } from './image-locations';
-import { metadataSegments, toJsonPath } from './location-paths';
+import { metadataSegments, ownField, toJsonPath } from './location-paths';
 
 /** A JSON object as parsed from YAML. */
 export type JsonObject = Record<string, unknown>;
@@ -110,7 +110,7 @@ function walk(object: JsonObject, location: CompiledImageLocation): Found[] {
     let value: unknown = object;
     for (const field of fixed.segments) {
       if (!isObject(value)) return [];
-      value = value[field];
+      value = ownField(value, field);
     }
     return [{ value, segments: fixed.segments }];
   }
@@ -119,7 +119,7 @@ function walk(object: JsonObject, location: CompiledImageLocation): Found[] {
     const next: Found[] = [];
     for (const found of current) {
       if (!isObject(found.value)) continue;
-      let level: Found[] = [{ value: found.value[step.field], segments: [...found.segments, step.field] }];
+      let level: Found[] = [{ value: ownField(found.value, step.field), segments: [...found.segments, step.field] }];
       // `name[]` visits every item of a list, `name[][]` every item of every inner list.
       for (let n = 0; n < step.lists; n++) {
         level = level.flatMap((f) => (Array.isArray(f.value) ? f.value.map((item, i) => ({ value: item, segments: [...f.segments, String(i)] })) : []));
@@ -140,7 +140,7 @@ function podTemplate(spec: JsonObject, segments: readonly string[], location: Co
 function imageFieldTemplate(holder: JsonObject, segments: readonly string[], location: CompiledImageLocation): PodTemplate | undefined {
   const field = location.imageField!;
   // An unset field is the operator's default image: nothing kubepin can pin.
-  if (!(field in holder)) return undefined;
+  if (!Object.hasOwn(holder, field)) return undefined;
   const base = toJsonPath(segments);
   const at = (name: string) => (base === '' ? name : `${base}.${name}`);
   const { pullPolicyField, pullSecretsField } = location.location;

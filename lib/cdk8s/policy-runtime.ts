@@ -6,6 +6,7 @@ import { ImagePolicyError, dispatchFindings } from '../policy-findings';
 import { ImagePolicyOptions, PolicyEngine, PullSecretDeclaration, ServiceAccountPullSecrets } from '../policy';
 import { JsonObject, findPodTemplate, findPodTemplates, isObject } from '../workloads';
 import { ImageLocations } from '../image-locations';
+import { ownField } from '../location-paths';
 import { findTypedState } from './typed-state';
 import { PrePullDaemonSet } from './pre-pull-daemon-set';
 import { CDK8S_PLUS_IMPLICIT_PULL_POLICY, isCdk8sPlusPod } from './cdk8s-plus';
@@ -255,7 +256,7 @@ function sortPodTemplateKeys(out: JsonObject, locations: ImageLocations): void {
     for (const site of template.sites) if (site.type !== 'imageVolume') sortInPlace(site.holder);
     // The pod's metadata: next to the spec in a template, the object's own for a bare Pod.
     let metadata: unknown = out;
-    for (const key of template.metadataPath) metadata = isObject(metadata) || Array.isArray(metadata) ? (metadata as Record<string, unknown>)[key] : undefined;
+    for (const key of template.metadataPath) metadata = isObject(metadata) || Array.isArray(metadata) ? ownField(metadata as Record<string, unknown>, key) : undefined;
     if (isObject(metadata)) {
       sortInPlace(metadata);
       if (isObject(metadata.annotations)) sortInPlace(metadata.annotations);

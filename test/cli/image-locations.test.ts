@@ -108,4 +108,25 @@ describe('kubepin lock, verify and check read image locations from kubepin.confi
       expect(run.stderr).not.toMatch(/\n\s+at /); // no stack trace
     }
   });
+
+  test('issue #24 item 6: a __proto__, constructor or prototype segment in imageLocations is a config error for every command, never a walk into Object.prototype', async () => {
+    const entries = [
+      { kind: 'Rollout', apiVersion: 'argoproj.io/*', podSpec: 'spec.template.spec', metadata: 'spec.template.__proto__' },
+      { kind: 'Widget', image: 'spec.constructor.image' },
+      { kind: 'Widget', podSpec: 'spec.prototype' },
+    ];
+    for (const [i, entry] of entries.entries()) {
+      const segment = ['__proto__', 'constructor', 'prototype'][i];
+      writeFiles(dir, { 'dist/app.yaml': stringify(objects()[2]), 'kubepin.config.json': JSON.stringify({ imageLocations: [entry] }) });
+      for (const command of ['lock', 'verify', 'check']) {
+        const run = await runKubepin([command], { cwd: dir });
+        expect(run.code).toBe(1);
+        expect(run.stderr).toMatch(new RegExp(`kubepin\\.config\\.json: imageLocations\\[0\\]\\.(podSpec|image|metadata): .*the segment "${segment}" names JavaScript's object prototype machinery`));
+        expect(run.stderr).toContain('Fix: ');
+        expect(run.stderr).not.toMatch(/\n\s+at /);
+      }
+      expect(fs.existsSync(path.join(dir, 'kubepin.lock.json'))).toBe(false);
+    }
+    expect(Object.hasOwn(Object.prototype, 'annotations')).toBe(false);
+  });
 });

@@ -8,6 +8,7 @@ import {
 } from '../../lib';
 import { loadManifests } from '../../lib/manifests';
 import { unlocatedImages } from '../../lib/image-field-scan';
+import { findPodTemplates } from '../../lib/workloads';
 
 // Real example manifests of Argo Rollouts, OpenKruise, Knative and prometheus-operator
 // (test/fixtures/crds/SOURCE.md names each file's repository, path and commit).
@@ -243,6 +244,46 @@ describe('image locations a project adds', () => {
     expect(locations.covers('A', undefined)).toBe(true);
     expect(ImageLocations.withExtra(rules)).toBe(locations);
     expect(ImageLocations.withExtra([])).toBe(ImageLocations.DEFAULT);
+  });
+});
+
+describe('issue #24 item 6: no location path walks into the object prototype', () => {
+  const deployment = (name: string) => ({
+    apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name },
+    spec: { template: { metadata: {}, spec: { containers: [{ name: 'app', image: `ghcr.io/acme/${name}:1` }] } } },
+  });
+
+  test.each([
+    ['metadata', { kind: 'Widget', podSpec: 'spec.template.spec', metadata: '__proto__' }, '__proto__'],
+    ['podSpec', { kind: 'Widget', podSpec: 'spec.__proto__.spec' }, '__proto__'],
+    ['podSpec', { kind: 'Widget', podSpec: 'spec.constructor.prototype' }, 'constructor'],
+    ['image', { kind: 'Widget', image: 'spec.items[].prototype.image' }, 'prototype'],
+    ['image', { kind: 'Widget', image: 'spec.constructor' }, 'constructor'],
+    ['pullPolicyField', { kind: 'Widget', image: 'spec.image', pullPolicyField: '__proto__' }, '__proto__'],
+    ['pullSecretsField', { kind: 'Widget', image: 'spec.image', pullSecretsField: 'constructor' }, 'constructor'],
+  ])('a %s naming %j is a usage error naming the entry and the segment, and Object.prototype stays clean', (field, entry, segment) => {
+    const widgets = ['a', 'b'].map((name) => ({ ...deployment(name), apiVersion: 'example.com/v1', kind: 'Widget' }));
+    const run = () => applyImagePolicy(widgets, { lock: lockOf(['ghcr.io/acme/a:1', 'ghcr.io/acme/b:1']), imageLocations: [entry as ImageLocationRule] });
+    expect(run).toThrow(KubepinUsageError);
+    expect(run).toThrow(new RegExp(`option imageLocations\\[0\\]\\.${field}: .*${segment}`));
+    if (!field.endsWith('Field')) expect(run).toThrow(`the segment "${segment}" names JavaScript's object prototype machinery, not a field`);
+    expect(Object.hasOwn(Object.prototype, 'annotations')).toBe(false);
+  });
+
+  test('every object keeps its own original-images annotation (none lands in a shared prototype)', () => {
+    const { objects } = applyImagePolicy([deployment('a'), deployment('b')], { lock: lockOf(['ghcr.io/acme/a:1', 'ghcr.io/acme/b:1']) });
+    expect(objects.map((o: any) => JSON.parse(o.spec.template.metadata.annotations[ORIGINAL_IMAGES_ANNOTATION]))).toEqual([{ app: 'ghcr.io/acme/a:1' }, { app: 'ghcr.io/acme/b:1' }]);
+    expect(Object.hasOwn(Object.prototype, 'annotations')).toBe(false);
+  });
+
+  test('paths are walked through own properties only: an inherited field is not the object\'s', () => {
+    const locations = ImageLocations.withExtra([{ kind: 'Widget', image: 'spec.image' }, { kind: 'Gadget', podSpec: 'spec.template.spec' }]);
+    const inheritedImage = { kind: 'Widget', metadata: { name: 'w' }, spec: Object.create({ image: 'ghcr.io/acme/evil:1' }) };
+    const inheritedTemplate = { kind: 'Gadget', metadata: { name: 'g' }, spec: Object.create({ template: { spec: { containers: [{ name: 'c', image: 'ghcr.io/acme/evil:1' }] } } }) };
+    expect(findPodTemplates(inheritedImage, locations)).toEqual([]);
+    expect(findPodTemplates(inheritedTemplate, locations)).toEqual([]);
+    // The same fields as own properties are found.
+    expect(findPodTemplates({ ...inheritedImage, spec: { image: 'ghcr.io/acme/w:1' } }, locations).map((t) => t.sites[0].image)).toEqual(['ghcr.io/acme/w:1']);
   });
 });
 
