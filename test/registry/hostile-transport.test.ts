@@ -113,6 +113,20 @@ describe('issue #24: a hostile registry costs its own images only', () => {
     expect(pushing.requests).toBeGreaterThan(0);
   }, 60000);
 
+  test('item 2: a retry after the pushing server broke the connection opens a new one, never reusing the destroyed session', async () => {
+    const client = new RegistryClient({ ...FAST, ca: fs.readFileSync(pushing.caFile) });
+    const connections = pushing.enablePush.length;
+    try {
+      const e = await failure(client.resolve(`${pushing.host}/team/app:1`));
+      expect(e.kind).toBe('network');
+      expect(e.message).not.toMatch(/INVALID_SESSION|destroyed/);
+      // The ping and its one retry, each on its own connection.
+      expect(pushing.enablePush.length - connections).toBe(2);
+    } finally {
+      client.close();
+    }
+  });
+
   test.each([
     ['CR/LF', () => crlfToken],
     ['non-Latin-1 characters', () => nonLatin1Token],
