@@ -9,6 +9,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { ImageLock } from '../../lib/lock';
 import { RegistryClient } from '../../lib/registry';
+import { Transport } from '../../lib/registry/transport';
 import { runKubepinProcess } from '../support/cli-process';
 import { startPushingHttp2, PushingHttp2 } from '../support/h2-push-server';
 import { HeaderlessHttp2, RealmRegistry, startHeaderlessHttp2, startRealmRegistry } from '../support/hostile-servers';
@@ -140,15 +141,14 @@ describe('issue #24: a hostile registry costs its own images only', () => {
   }, 40000);
 
   test('item 9: a header Node refuses to send fails the request and clears its timer (no active timeout left)', async () => {
-    const client = new RegistryClient({ ...FAST, timeoutMs: 60000 });
-    const transport = (client as unknown as { transport: { request(url: URL, method: string, headers: Record<string, string>, max: number): Promise<unknown> } }).transport;
+    const transport = new Transport({ timeoutMs: 60000 });
     const timeouts = (): number => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
     const before = timeouts();
     try {
       await expect(transport.request(new URL(`http://${registry.host}/v2/`), 'GET', { Authorization: 'Bearer a\r\nb' }, 1024)).rejects.toThrow(/ERR_INVALID_CHAR/);
       expect(timeouts()).toBe(before);
     } finally {
-      client.close();
+      transport.close();
     }
   });
 
