@@ -236,6 +236,7 @@ function classify(e: Error): TransportError {
   if (code === 'KUBEPIN_TOO_LARGE') return new TransportError('too-large', e.message);
   if (code === 'KUBEPIN_RESET') return new TransportError('reset', e.message);
   // A stream reset or a connection lost under HTTP/2 is a reset, retried like one over HTTP/1.1.
+  if (code === 'ERR_HTTP2_ERROR') return new TransportError('reset', `the server broke the HTTP/2 connection (${code}: ${e.message})`);
   if (code.startsWith('ERR_HTTP2_')) return new TransportError('reset', `${code}: ${e.message}`);
   if (code === 'ERR_SSL_WRONG_VERSION_NUMBER' || code === 'ERR_SSL_PACKET_LENGTH_TOO_LONG' || /wrong version number|packet length too long/.test(e.message)) {
     return new TransportError('not-tls', 'the server does not speak TLS');

@@ -108,6 +108,7 @@ describe('issue #24: a hostile registry costs its own images only', () => {
     expect(run.code).toBe(1);
     expect(run.failed).toHaveLength(1);
     expect(run.failed[0]).toMatchObject({ reference: pushed, kind: 'network' });
+    expect(run.failed[0].message).toMatch(/the server broke the HTTP\/2 connection \(ERR_HTTP2_ERROR: Protocol error\)/);
     // The client refused push in its SETTINGS on every connection, and the server pushed anyway.
     expect(pushing.enablePush.length).toBeGreaterThan(0);
     expect(pushing.enablePush.every((v) => v === 0)).toBe(true);
