@@ -107,16 +107,23 @@ export class Transport {
       };
       // One deadline for connecting (TLS and ALPN included) and the whole answer.
       const timer = setTimeout(() => fail(new TransportError('timeout', `no complete answer within ${this.timeoutMs} ms`)), this.timeoutMs);
+      const http1 = (): void => {
+        try {
+          cancel = this.requestHttp1(url, method, headers, maxBytes, fail, done);
+        } catch (e) {
+          // Node throws for a header it refuses to send (a control or non-Latin-1 character): fail now, clearing the deadline.
+          fail(classify(e as Error));
+        }
+      };
       if (!isHttps || !this.http2) {
-        cancel = this.requestHttp1(url, method, headers, maxBytes, fail, done);
+        http1();
         return;
       }
       this.http2.session(url).then(
         (session) => {
           if (settled) return;
-          cancel = session
-            ? this.http2!.request(session, url, method, headers, maxBytes, (e) => fail(e as TransportError), done).cancel
-            : this.requestHttp1(url, method, headers, maxBytes, fail, done);
+          if (session) cancel = this.http2!.request(session, url, method, headers, maxBytes, (e) => fail(e as TransportError), done).cancel;
+          else http1();
         },
         (e: TransportError) => fail(e),
       );
@@ -144,45 +151,37 @@ export class Transport {
       req.destroy();
       fail(e);
     };
-    let req: http.ClientRequest;
-    // Node refuses to send a header with a control or non-Latin-1 character by throwing here: fail at once, clearing the deadline.
-    try {
-      req = (isHttps ? https() : http).request(url, { method, headers, agent }, (res) => {
-        const length = Number(res.headers['content-length']);
-        if (method !== 'HEAD' && Number.isFinite(length) && length > maxBytes) {
-          failOnce(new TransportError('too-large', `response of ${length} bytes exceeds the ${maxBytes}-byte limit`));
+    const req = (isHttps ? https() : http).request(url, { method, headers, agent }, (res) => {
+      const length = Number(res.headers['content-length']);
+      if (method !== 'HEAD' && Number.isFinite(length) && length > maxBytes) {
+        failOnce(new TransportError('too-large', `response of ${length} bytes exceeds the ${maxBytes}-byte limit`));
+        res.destroy();
+        return;
+      }
+      const chunks: Buffer[] = [];
+      let size = 0;
+      res.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > maxBytes) {
+          failOnce(new TransportError('too-large', `response body exceeds the ${maxBytes}-byte limit`));
           res.destroy();
           return;
         }
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on('data', (chunk: Buffer) => {
-          size += chunk.length;
-          if (size > maxBytes) {
-            failOnce(new TransportError('too-large', `response body exceeds the ${maxBytes}-byte limit`));
-            res.destroy();
-            return;
-          }
-          chunks.push(chunk);
-        });
-        res.on('end', () => {
-          if (finished) return;
-          // A body shorter than its Content-Length means the connection broke mid-body.
-          if (method !== 'HEAD' && Number.isFinite(length) && size !== length) {
-            failOnce(new TransportError('reset', `connection closed after ${size} of ${length} bytes`));
-            return;
-          }
-          finished = true;
-          done({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks), url });
-        });
-        res.on('aborted', () => failOnce(new TransportError('reset', 'connection closed mid-body')));
-        res.on('error', (e) => failOnce(classify(e)));
+        chunks.push(chunk);
       });
-    } catch (e) {
-      finished = true;
-      fail(classify(e as Error));
-      return () => undefined;
-    }
+      res.on('end', () => {
+        if (finished) return;
+        // A body shorter than its Content-Length means the connection broke mid-body.
+        if (method !== 'HEAD' && Number.isFinite(length) && size !== length) {
+          failOnce(new TransportError('reset', `connection closed after ${size} of ${length} bytes`));
+          return;
+        }
+        finished = true;
+        done({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks), url });
+      });
+      res.on('aborted', () => failOnce(new TransportError('reset', 'connection closed mid-body')));
+      res.on('error', (e) => failOnce(classify(e)));
+    });
     req.on('error', (e) => failOnce(classify(e)));
     req.end();
     return () => {

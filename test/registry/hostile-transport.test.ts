@@ -9,7 +9,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { ImageLock } from '../../lib/lock';
 import { RegistryClient } from '../../lib/registry';
-import { Transport } from '../../lib/registry/transport';
+import { Transport, TransportError } from '../../lib/registry/transport';
 import { runKubepinProcess } from '../support/cli-process';
 import { startPushingHttp2, PushingHttp2 } from '../support/h2-push-server';
 import { HeaderlessHttp2, RealmRegistry, startHeaderlessHttp2, startRealmRegistry } from '../support/hostile-servers';
@@ -146,8 +146,10 @@ describe('issue #24: a hostile registry costs its own images only', () => {
     const timeouts = (): number => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
     const before = timeouts();
     try {
-      await expect(transport.request(new URL(`http://${registry.host}/v2/`), 'GET', { Authorization: 'Bearer a\r\nb' }, 1024)).rejects.toThrow(/ERR_INVALID_CHAR/);
+      const error = await transport.request(new URL(`http://${registry.host}/v2/`), 'GET', { Authorization: 'Bearer a\r\nb' }, 1024).then(() => undefined, (e: unknown) => e);
       expect(timeouts()).toBe(before);
+      expect(error).toBeInstanceOf(TransportError);
+      expect((error as TransportError).message).toMatch(/ERR_INVALID_CHAR/);
     } finally {
       transport.close();
     }
