@@ -1,11 +1,12 @@
 import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
 import { ImageReference, InvalidImageReferenceError } from './base/image-reference';
-import { KubepinError, capMessage, describeType, requireString } from './base/errors';
+import { KubepinError, describeType, requireString } from './base/errors';
 import { readRegularFile } from './base/regular-file';
 import { sortRecord } from './records';
 import { writeFileAtomic } from './write-file-atomic';
+import { LockFileError, checkLockWritable, withLockFile } from './lock-mutex';
+
+export { LockFileError, withLockFile } from './lock-mutex';
 
 /** Default lock file name, looked up next to `cdk8s.yaml` or in the working directory. */
 export const LOCK_FILE_NAME = 'kubepin.lock.json';
@@ -42,14 +43,6 @@ export interface DigestSource {
   get(image: string): LockEntry | undefined;
   /** The lock file, when there is one: the project's `kubepin.config.json` (signature policy) sits next to it. */
   readonly file?: string;
-}
-
-/** The lock file is unreadable, corrupt, or from an unknown format version. */
-export class LockFileError extends KubepinError {
-  constructor(message: string) {
-    // A lock can hold thousands of entries: a message quoting many of them is capped.
-    super(capMessage(message));
-  }
 }
 
 const DIGEST_MEDIA_TYPES = new Set([
@@ -144,37 +137,49 @@ export class ImageLock implements DigestSource {
 
   /** The lock as the exact text {@link save} writes. */
   public serialize(): string {
-    const images: Record<string, LockEntry> = {};
-    for (const entry of this.list()) {
-      const { requested, reference, digest, mediaType, platforms, signature } = entry;
-      images[reference] = { requested, reference, digest, mediaType, ...(platforms ? { platforms } : {}), ...(signature ? { signature } : {}) };
-    }
-    return `${JSON.stringify({ version: LOCK_FORMAT_VERSION, images }, null, 2)}\n`;
+    return serializeEntries(this.entries);
   }
 
   /**
    * Writes the lock so that concurrent writers lose nothing: under an exclusive lock file
-   * (`<file>.lock`, see {@link withLockFile}) it reads the file again, applies the entries
-   * set or deleted since this lock was read, and replaces the file atomically (a temporary
-   * file in the same directory, fsync, rename, fsync of the directory). Skips the write when
-   * the file already has these bytes. Afterwards this lock holds the merged entries.
+   * (`<file>.lock` beside the file that is replaced, a symlink's target; see {@link withLockFile})
+   * it reads the file again, applies the entries set or deleted since this lock was read, and
+   * replaces the file atomically (a temporary file in the same directory, fsync, rename, fsync of
+   * the directory). Skips the write when the file already has these bytes. Afterwards this lock
+   * holds the merged entries.
    * @throws LockFileError when another process holds the lock file for longer than the wait
-   *   (`KUBEPIN_LOCK_WAIT_MS`, default 60 s), or when the file on disk is not a valid lock.
+   *   (`KUBEPIN_LOCK_WAIT_MS`, default 60 s), when the file on disk is not a valid lock, or when
+   *   the file cannot be written (this lock keeps its entries: {@link serialize} still has them).
    */
   public save(): void {
     withLockFile(this.file, () => {
       const text = readLockText(this.file);
       const onDisk = text === undefined ? undefined : parseLock(this.file, text);
       // Gone from disk (or never written): what this lock read is the base.
-      const merged = onDisk ?? this.entries;
+      const merged = onDisk ?? new Map(this.entries);
       for (const [key, entry] of this.changes) {
         if (entry === null) merged.delete(key);
         else merged.set(key, entry);
       }
+      try {
+        writeFileAtomic(this.file, serializeEntries(merged));
+      } catch (e) {
+        if (e instanceof KubepinError) throw e;
+        throw new LockFileError(`${this.file}: cannot write the lock (${(e as NodeJS.ErrnoException).code ?? 'error'}: ${(e as Error).message})`);
+      }
       this.entries = merged;
       this.changes.clear();
-      writeFileAtomic(this.file, this.serialize());
     });
+  }
+
+  /**
+   * Checks what can be checked of {@link save} before the work whose results it will record:
+   * the lock's directory (a symlink's target's) exists and is writable, and nothing but a regular
+   * file sits where its lock file goes (a FIFO there would otherwise be waited on).
+   * @throws LockFileError naming the problem and the fix
+   */
+  public checkWritable(): void {
+    checkLockWritable(this.file);
   }
 
   private static keyOf(image: string): string | undefined {
@@ -195,84 +200,14 @@ export function lockReferenceOf(ref: ImageReference): string | undefined {
   return `${ref.name}:latest`;
 }
 
-/** Default bound on waiting for another writer's lock file. */
-const LOCK_WAIT_MS = 60_000;
-/** A lock file without a readable owner (a writer died before writing its pid) counts as stale after this long. */
-const UNOWNED_STALE_MS = 10_000;
-
-/**
- * Runs `fn` holding `<file>.lock`, created with `O_EXCL` and holding `pid@host`. A lock file
- * whose process is gone on this host is stale and taken over; otherwise waits (bounded by
- * `KUBEPIN_LOCK_WAIT_MS`, default 60 s) and then fails naming the holder and the fix.
- */
-export function withLockFile<T>(file: string, fn: () => T): T {
-  const lockPath = `${path.resolve(file)}.lock`;
-  const owner = `${process.pid}@${os.hostname()}\n`;
-  const waitMs = Number(process.env.KUBEPIN_LOCK_WAIT_MS) >= 0 ? Number(process.env.KUBEPIN_LOCK_WAIT_MS) : LOCK_WAIT_MS;
-  const deadline = Date.now() + waitMs;
-  let pause = 2;
-  for (;;) {
-    let fd: number | undefined;
-    try {
-      fd = fs.openSync(lockPath, 'wx', 0o644);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw new LockFileError(`${file}: cannot create the lock file ${lockPath}: ${(e as Error).message}`);
-    }
-    if (fd !== undefined) {
-      try {
-        fs.writeSync(fd, owner);
-      } finally {
-        fs.closeSync(fd);
-      }
-      try {
-        return fn();
-      } finally {
-        fs.rmSync(lockPath, { force: true });
-      }
-    }
-    const holder = readHolder(lockPath);
-    if (holder.stale) {
-      // Renamed first so that of two processes finding the same stale file only one removes it.
-      const moved = `${lockPath}.${process.pid}.stale`;
-      try {
-        fs.renameSync(lockPath, moved);
-        fs.rmSync(moved, { force: true });
-      } catch {
-        // Someone else took it over first: try again.
-      }
-      continue;
-    }
-    if (Date.now() >= deadline) {
-      throw new LockFileError(`${file}: another kubepin (${holder.owner ?? 'unknown process'}) has held ${lockPath} for more than ${Math.round(waitMs / 1000)} s. Fix: wait for it to finish; if no kubepin is running, remove ${lockPath}`);
-    }
-    sleepSync(pause);
-    pause = Math.min(pause * 2, 50);
+/** The text of a lock holding `entries`: sorted by reference, stably formatted. */
+function serializeEntries(entries: ReadonlyMap<string, LockEntry>): string {
+  const images: Record<string, LockEntry> = {};
+  for (const reference of [...entries.keys()].sort()) {
+    const { requested, digest, mediaType, platforms, signature } = entries.get(reference)!;
+    images[reference] = { requested, reference, digest, mediaType, ...(platforms ? { platforms } : {}), ...(signature ? { signature } : {}) };
   }
-}
-
-function readHolder(lockPath: string): { owner?: string; stale: boolean } {
-  let text: string;
-  let mtimeMs: number;
-  try {
-    text = fs.readFileSync(lockPath, 'utf8');
-    mtimeMs = fs.statSync(lockPath).mtimeMs;
-  } catch {
-    return { stale: false }; // Released meanwhile: the next attempt takes it.
-  }
-  const match = /^(\d+)@(.*)\n$/.exec(text);
-  if (!match) return { stale: Date.now() - mtimeMs > UNOWNED_STALE_MS };
-  const owner = `pid ${match[1]} on ${match[2]}`;
-  if (match[2] !== os.hostname()) return { owner, stale: false }; // Cannot check a process on another host.
-  try {
-    process.kill(Number(match[1]), 0);
-    return { owner, stale: false };
-  } catch (e) {
-    return { owner, stale: (e as NodeJS.ErrnoException).code === 'ESRCH' };
-  }
-}
-
-function sleepSync(ms: number): void {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+  return `${JSON.stringify({ version: LOCK_FORMAT_VERSION, images }, null, 2)}\n`;
 }
 
 /** Largest lock file read (a lock of 100,000 images is about 40 MB). */

@@ -49,7 +49,7 @@ export function writeFileAtomic(target: string, text: string, mode?: number): vo
 }
 
 /** Where writing `file` lands: the end of its symlink chain; a directory is refused. */
-function resolveWriteTarget(file: string): string {
+export function resolveWriteTarget(file: string): string {
   // Follow the link chain by hand: realpath fails on a link to a file not written yet.
   let resolved = file;
   for (let hops = 0; hops < 40; hops++) {
@@ -71,7 +71,7 @@ function resolveWriteTarget(file: string): string {
   return resolved;
 }
 
-/** Removes `.<name>.<pid>.<time>.tmp` files beside `file` whose writer is gone (killed mid-write). */
+/** Removes `.<name>.<pid>.<time>.tmp` files beside `file` whose writer is gone (killed mid-write); other things of such a name are left alone. */
 function removeStaleTemporaries(file: string): void {
   const dir = path.dirname(path.resolve(file));
   const prefix = `.${path.basename(file)}.`;
@@ -85,7 +85,13 @@ function removeStaleTemporaries(file: string): void {
     if (!name.startsWith(prefix) || !name.endsWith('.tmp')) continue;
     const m = /^(\d+)\.(\d+)\.tmp$/.exec(name.slice(prefix.length));
     if (!m || processAlive(Number(m[1]))) continue;
-    fs.rmSync(path.join(dir, name), { force: true });
+    const stale = path.join(dir, name);
+    try {
+      // Only a file this code could have made: a directory or anything else of that name is not ours to remove.
+      if (fs.lstatSync(stale).isFile()) fs.rmSync(stale, { force: true });
+    } catch {
+      // Tidying up is never a reason to fail the write.
+    }
   }
 }
 

@@ -33,10 +33,12 @@ export function readRegularFile(file: string, maxBytes: number): string | { prob
   }
 }
 
-function describeFileType(stat: fs.Stats): string {
+/** What a non-regular file is, for messages: "a directory", "a FIFO", "a device", "a socket". */
+export function describeFileType(stat: fs.Stats): string {
   if (stat.isDirectory()) return 'a directory';
   if (stat.isFIFO()) return 'a FIFO';
   if (stat.isCharacterDevice() || stat.isBlockDevice()) return 'a device';
   if (stat.isSocket()) return 'a socket';
+  if (stat.isSymbolicLink()) return 'a symlink';
   return 'not a file';
 }

@@ -4,6 +4,7 @@ import * as path from 'path';
 import { CliIo, Command, EXIT } from './io';
 import { loadLock, loadLockProject, manifestProblemReports, unlocatedJson, relativePath as rel } from './lock-project';
 import { collectAppImages, findApp } from './lock-app';
+import { saveLockOrKeepResults, unsavedLockText } from './lock-save';
 import { KubepinUsageError } from '../base/errors';
 import { ImageLock } from '../lock';
 import { LoadedManifests } from '../manifests';
@@ -74,10 +75,13 @@ export const lockCommand: Command = {
     let source: { lockFile: string; lock: ImageLock; signatures: SignaturePolicy; manifests: LoadedManifests; images: ManifestImages; from: string };
     if (app) {
       const lockSide = loadLock(values, io.cwd);
+      // Before the app runs and the registries are asked: a lock that cannot be written would lose that work.
+      lockSide.lock.checkWritable();
       const learned = await collectAppImages(app, io.env, lockSide.locations, lockSide.configFile);
       source = { ...lockSide, ...learned, from: app.description };
     } else {
       const project = loadLockProject(values, positionals, io.cwd);
+      project.lock.checkWritable();
       source = { ...project, from: project.paths.map((p) => rel(io.cwd, p)).join(', ') };
     }
     const { lockFile, lock, manifests, images, signatures } = source;
@@ -120,11 +124,11 @@ export const lockCommand: Command = {
       : [];
     for (const reference of pruned) lock.delete(reference);
     // Successes are saved even when others failed; the save merges with concurrent writers and is atomic.
-    if (resolved.length > 0 || pruned.length > 0 || !fs.existsSync(lockFile)) lock.save();
+    const unsaved = resolved.length > 0 || pruned.length > 0 || !fs.existsSync(lockFile) ? saveLockOrKeepResults(lock) : undefined;
     const changed = resolved.filter((o) => o.previous && o.previous.digest !== o.entry.digest);
     const added = resolved.filter((o) => !o.previous);
     const unchanged = images.tagged.size - outcomes.length;
-    const failedCount = failed.length + images.invalid.length + unreadable.length;
+    const failedCount = failed.length + images.invalid.length + unreadable.length + (unsaved ? 1 : 0);
     if (json) {
       io.stdout.write(
         `${JSON.stringify(
@@ -152,6 +156,7 @@ export const lockCommand: Command = {
               ...images.invalid.map(({ location, error }) => ({ reference: location.image, kind: 'invalid-reference', message: error.message, usedAt: [at(io.cwd, location)] })),
             ],
             ...(values.prune ? { pruned } : {}),
+            ...(unsaved ? { notSaved: { error: unsaved.error, ...(unsaved.savedTo ? { savedTo: rel(io.cwd, unsaved.savedTo) } : { lock: JSON.parse(unsaved.text) }) } } : {}),
             problems: problems.map((p) => ({ severity: p.severity, code: p.finding.code, file: rel(io.cwd, p.finding.file ?? ''), ...(p.finding.line ? { line: p.finding.line } : {}), message: p.finding.message })),
             unlocated: unlocatedJson(io.cwd, images),
           },
@@ -160,6 +165,7 @@ export const lockCommand: Command = {
         )}\n`,
       );
     } else {
+      if (unsaved) io.stderr.write(unsavedLockText(unsaved, lock.size, rel(io.cwd, lockFile), unsaved.savedTo && rel(io.cwd, unsaved.savedTo)));
       if (images.locations.length === 0) io.stderr.write(`warning: no images found in ${source.from}\n`);
       for (const o of changed) io.stdout.write(`updated ${o.reference}: ${o.previous!.digest} -> ${o.entry.digest}\n`);
       for (const reference of pruned) io.stdout.write(`pruned ${reference} (no longer used)\n`);
