@@ -1,4 +1,6 @@
 import * as fs from 'fs';
+import { KubepinError, describeType } from './base/errors';
+import { describeFileType } from './base/regular-file';
 
 /**
  * Environment variable that switches the policy engine into collect mode: its value is a file
@@ -67,14 +69,122 @@ export function activeCollector(): ImageCollector | undefined {
   return holder[COLLECTOR];
 }
 
-/** Reads a collect file: every recorded image, in order (a missing file is no images). */
-export function readCollectedImages(file: string): CollectedImage[] {
-  let text: string;
+/** The collect file cannot be read as a whole (too large, not a regular file). */
+export class ImageRecordError extends KubepinError {}
+
+/** Largest collect file read: 64 MiB is some 200,000 records. */
+export const MAX_RECORD_FILE_BYTES = 64 * 1024 * 1024;
+/** Longest record line: an image reference is at most a few kilobytes, its object and path too. */
+const MAX_RECORD_LINE_BYTES = 64 * 1024;
+
+/** A line of a collect file that is not a record, by its 1-based line number. */
+export interface ImageRecordProblem {
+  /** The line number. */
+  readonly line: number;
+  /** What is wrong with it. */
+  readonly message: string;
+}
+
+/**
+ * Reads a collect file line by line: the records, and each line that is not one (truncated, not
+ * JSON, a field of the wrong type, too long) as a problem with its line number. A missing file is
+ * no records. Memory stays bounded: at most `maxBytes` are read, one line at a time.
+ * @throws ImageRecordError when the file is not a regular file or larger than `maxBytes`
+ */
+export function readImageRecords(file: string, maxBytes: number = MAX_RECORD_FILE_BYTES): { images: CollectedImage[]; problems: ImageRecordProblem[] } {
+  const images: CollectedImage[] = [];
+  const problems: ImageRecordProblem[] = [];
+  let fd: number;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    fd = fs.openSync(file, fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0));
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw e;
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { images, problems };
+    throw new ImageRecordError(`${file}: cannot read the image records (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
   }
-  return text.split('\n').filter((line) => line !== '').map((line) => JSON.parse(line) as CollectedImage);
+  try {
+    const stat = fs.fstatSync(fd);
+    if (!stat.isFile()) throw new ImageRecordError(`${file}: the image records are ${describeFileType(stat)}, not a regular file`);
+    const tooLarge = () => new ImageRecordError(`${file}: the image records are larger than ${maxBytes} bytes (${stat.size}), more than any app records; something other than kubepin wrote to it`);
+    if (stat.size > maxBytes) throw tooLarge();
+    let lineNumber = 0;
+    let pending: Buffer[] = [];
+    let pendingBytes = 0;
+    let overlong = false;
+    const endLine = () => {
+      lineNumber++;
+      const text = Buffer.concat(pending, pendingBytes).toString('utf8');
+      pending = [];
+      pendingBytes = 0;
+      if (overlong) problems.push({ line: lineNumber, message: `longer than ${MAX_RECORD_LINE_BYTES} bytes` });
+      else if (text !== '') {
+        const parsed = parseRecord(text);
+        if (typeof parsed === 'string') problems.push({ line: lineNumber, message: parsed });
+        else images.push(parsed);
+      }
+      overlong = false;
+    };
+    const chunk = Buffer.allocUnsafe(1024 * 1024);
+    let total = 0;
+    for (;;) {
+      const n = fs.readSync(fd, chunk, 0, chunk.length, null);
+      if (n === 0) break;
+      total += n;
+      if (total > maxBytes) throw tooLarge();
+      let from = 0;
+      for (let nl = chunk.indexOf(10, from); nl !== -1 && nl < n; nl = chunk.indexOf(10, from)) {
+        keep(chunk.subarray(from, nl));
+        endLine();
+        from = nl + 1;
+      }
+      keep(chunk.subarray(from, n));
+    }
+    if (pendingBytes > 0 || overlong) endLine();
+    return { images, problems };
+
+    function keep(part: Buffer): void {
+      if (overlong || part.length === 0) return;
+      if (pendingBytes + part.length > MAX_RECORD_LINE_BYTES) {
+        overlong = true;
+        pending = [];
+        pendingBytes = 0;
+        return;
+      }
+      pending.push(Buffer.from(part));
+      pendingBytes += part.length;
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** One record line as a {@link CollectedImage}, or what is wrong with it. */
+function parseRecord(text: string): CollectedImage | string {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return 'not a JSON record (cut short?)';
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return `a record must be a JSON object, got ${describeType(value)}`;
+  const record = value as Record<string, unknown>;
+  for (const field of ['image', 'object', 'path'] as const) {
+    if (typeof record[field] !== 'string' || record[field] === '') return `"${field}" must be a non-empty string, got ${record[field] === '' ? 'an empty one' : describeType(record[field])}`;
+  }
+  if (record.source !== undefined && typeof record.source !== 'string') return `"source" must be a string when present, got ${describeType(record.source)}`;
+  return {
+    image: record.image as string,
+    object: record.object as string,
+    path: record.path as string,
+    ...(record.source !== undefined ? { source: record.source as string } : {}),
+  };
+}
+
+/**
+ * Reads a collect file: every recorded image, in order (a missing file is no images).
+ * @throws ImageRecordError naming the first line that is not a record, or a file too large to be one
+ */
+export function readCollectedImages(file: string): CollectedImage[] {
+  const { images, problems } = readImageRecords(file);
+  if (problems.length > 0) throw new ImageRecordError(`${file}: line ${problems[0].line}: ${problems[0].message}`);
+  return images;
 }

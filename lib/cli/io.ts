@@ -1,5 +1,26 @@
+import * as os from 'os';
+import { KubepinError } from '../base/errors';
+
 /** Exit codes every command uses. */
 export const EXIT = { ok: 0, findings: 1, usage: 2 } as const;
+
+/** The signals a command stops cleanly on (what it started is stopped, its temporary files removed). */
+export const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+/** A command stopped by a signal after tidying up; the CLI exits with the shell's status for it (128 + the signal number). */
+export class CommandInterruptedError extends KubepinError {
+  /** 130 for SIGINT, 143 for SIGTERM, 129 for SIGHUP. */
+  public readonly exitCode: number;
+
+  constructor(
+    /** The signal. */
+    public readonly signal: (typeof STOP_SIGNALS)[number],
+    message: string,
+  ) {
+    super(message);
+    this.exitCode = 128 + os.constants.signals[signal];
+  }
+}
 
 /** Streams a command writes to; injectable for tests. */
 export interface CliIo {

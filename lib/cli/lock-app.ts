@@ -3,7 +3,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { KubepinError } from '../base/errors';
-import { COLLECT_IMAGES_ENV, readCollectedImages } from '../image-collector';
+import { COLLECT_IMAGES_ENV, CollectedImage, ImageRecordError, readImageRecords } from '../image-collector';
+import { CommandInterruptedError, STOP_SIGNALS } from './io';
 import { ImageReference } from '../base/image-reference';
 import { lockReferenceOf } from '../lock';
 import { LoadedManifests, loadManifests } from '../manifests';
@@ -31,6 +32,8 @@ export interface AppImages {
   readonly images: ManifestImages;
   /** Problems reading what the app synthesized. */
   readonly manifests: LoadedManifests;
+  /** Lines of the app's image records that are not records, each with what is wrong and the fix: the images they held are unknown. */
+  readonly recordProblems: string[];
 }
 
 /**
@@ -83,6 +86,9 @@ export async function collectAppImages(app: AppSource, env: NodeJS.ProcessEnv, l
     }
     const timeoutMs = appTimeoutMs(env);
     const result = await run(command, args, { cwd: app.dir, env: childEnv, shell: app.kind === 'cdk8s' }, timeoutMs);
+    if (result.interrupted) {
+      throw new CommandInterruptedError(result.interrupted, `stopped by ${result.interrupted} while running ${app.description}: the app and everything it started were stopped, nothing was locked`);
+    }
     if (result.timedOut) {
       throw new AppRunError(`running ${app.description} to learn its images did not finish within ${Math.round(timeoutMs / 1000)} s and was stopped:\n${indent(result.output)}\nFix: make the app finish (does it wait for input or a network?), raise the limit with ${APP_TIMEOUT_ENV}=<milliseconds>, or give \`kubepin lock\` the manifests to read instead`);
     }
@@ -91,7 +97,8 @@ export async function collectAppImages(app: AppSource, env: NodeJS.ProcessEnv, l
     }
     const images = emptyImages();
     const seen = new Set<string>();
-    const collected = readCollectedImages(collectFile);
+    const records = readAppRecords(app, collectFile);
+    const collected = records.images;
     // A use recorded with its construct path or resource makes the same use recorded without one redundant.
     const placed = new Set(collected.filter((u) => u.source !== undefined).map((u) => `${u.image}\0${u.object}\0${u.path}`));
     for (const used of collected) {
@@ -106,10 +113,30 @@ export async function collectAppImages(app: AppSource, env: NodeJS.ProcessEnv, l
       if (seen.has(keyOf(location.image))) continue;
       addImageLocation(images, { ...location, file: `synthesized ${path.relative(outdir, location.file)}`, line: 0 });
     }
-    return { images, manifests: { ...manifests, problems: manifests.problems.map((p) => ({ ...p, file: `synthesized ${path.relative(outdir, p.file)}` })) } };
+    return {
+      images,
+      manifests: { ...manifests, problems: manifests.problems.map((p) => ({ ...p, file: `synthesized ${path.relative(outdir, p.file)}` })) },
+      recordProblems: records.problems,
+    };
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
   }
+}
+
+/** The app's image records: a file that cannot be one fails the run; a bad line is a problem naming it. */
+function readAppRecords(app: AppSource, file: string): { images: CollectedImage[]; problems: string[] } {
+  const fix = `Fix: run \`kubepin lock\` again; if it persists, make sure nothing in the app but kubepin writes to the file ${COLLECT_IMAGES_ENV} names`;
+  let read: ReturnType<typeof readImageRecords>;
+  try {
+    read = readImageRecords(file);
+  } catch (e) {
+    if (e instanceof ImageRecordError) throw new AppRunError(`running ${app.description} to learn its images: ${e.message.replace(`${file}: `, '')}. ${fix}`);
+    throw e;
+  }
+  return {
+    images: read.images,
+    problems: read.problems.map((p) => `${app.description} recorded its images with line ${p.line} unreadable (${p.message}); the images on it are unknown. ${fix}`),
+  };
 }
 
 /** The child that runs a Pulumi program under mocks: argv = [module of collectProgramImages, program dir, kubepin.config.json?]. */
@@ -148,9 +175,27 @@ function appTimeoutMs(env: NodeJS.ProcessEnv): number {
   return value;
 }
 
-function run(command: string, args: string[], options: { cwd: string; env: NodeJS.ProcessEnv; shell: boolean }, timeoutMs: number): Promise<{ code: number; output: string; timedOut: boolean }> {
+/** After a forwarded signal, how long the app may take to stop before its group is killed. */
+const STOP_GRACE_MS = 3000;
+/** After the app exited, how long output still arriving (from something it left running) is read. */
+const DRAIN_MS = 200;
+
+interface RunResult {
+  readonly code: number;
+  readonly output: string;
+  readonly timedOut: boolean;
+  /** The signal kubepin received (and forwarded) while the app ran. */
+  readonly interrupted?: (typeof STOP_SIGNALS)[number];
+}
+
+/**
+ * Runs the app in its own process group, so a timeout or a signal stops the shell and everything
+ * the app started. Ctrl-C, SIGTERM and SIGHUP reach kubepin, not that group: they are forwarded
+ * to it (and the group killed if it does not stop within {@link STOP_GRACE_MS}). The run ends when
+ * the app itself exits: what it left running is stopped, not waited for, even if it holds stdout.
+ */
+function run(command: string, args: string[], options: { cwd: string; env: NodeJS.ProcessEnv; shell: boolean }, timeoutMs: number): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    // Its own process group, so a timeout stops the shell and everything the app started.
     const child = spawn(command, args, { ...options, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     let chunks: Buffer[] = [];
     let kept = 0;
@@ -163,25 +208,58 @@ function run(command: string, args: string[], options: { cwd: string; env: NodeJ
         kept = tail.length;
       }
     };
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
+    const killGroup = (signal: NodeJS.Signals) => {
       try {
-        process.kill(-child.pid!, 'SIGKILL');
+        process.kill(-child.pid!, signal);
       } catch {
-        child.kill('SIGKILL');
+        // The group is gone (or never formed: the spawn failed).
       }
-    }, timeoutMs);
+    };
+    let timedOut = false;
+    let interrupted: RunResult['interrupted'];
+    const timers: NodeJS.Timeout[] = [];
+    timers.push(setTimeout(() => {
+      timedOut = true;
+      killGroup('SIGKILL');
+    }, timeoutMs));
+    const onSignal = (signal: (typeof STOP_SIGNALS)[number]) => {
+      if (interrupted !== undefined) {
+        killGroup('SIGKILL'); // A second signal: stop waiting for the app.
+        return;
+      }
+      interrupted = signal;
+      killGroup(signal);
+      timers.push(setTimeout(() => killGroup('SIGKILL'), STOP_GRACE_MS));
+    };
+    for (const signal of STOP_SIGNALS) process.on(signal, onSignal);
+    const finish = () => {
+      for (const timer of timers) clearTimeout(timer);
+      for (const signal of STOP_SIGNALS) process.removeListener(signal, onSignal);
+    };
     child.stdout.on('data', keep);
     child.stderr.on('data', keep);
     child.on('error', (e) => {
-      clearTimeout(timer);
+      finish();
       reject(new AppRunError(`cannot run ${command}: ${e.message}`));
     });
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
+    let settled = false;
+    const settle = (code: number | null, signal: NodeJS.Signals | null) => {
+      if (settled) return;
+      settled = true;
+      finish();
+      child.stdout.destroy();
+      child.stderr.destroy();
       const output = Buffer.concat(chunks).subarray(-MAX_OUTPUT_BYTES).toString('utf8').trimEnd();
-      resolve({ code: code ?? (signal ? 128 : 1), output, timedOut });
+      resolve({ code: code ?? (signal ? 128 : 1), output, timedOut, ...(interrupted ? { interrupted } : {}) });
+    };
+    child.on('exit', (code, signal) => {
+      // The app is done: whatever it left in its group (a background child holding stdout) goes too.
+      killGroup('SIGKILL');
+      const drain = setTimeout(() => settle(code, signal), DRAIN_MS);
+      child.on('close', () => {
+        clearTimeout(drain);
+        settle(code, signal);
+      });
     });
   });
 }

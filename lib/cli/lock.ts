@@ -72,7 +72,7 @@ export const lockCommand: Command = {
     }
     const json = values.json === true;
     const app = positionals.length === 0 ? findApp(io.cwd, values.app as string | undefined) : undefined;
-    let source: { lockFile: string; lock: ImageLock; signatures: SignaturePolicy; manifests: LoadedManifests; images: ManifestImages; from: string };
+    let source: { lockFile: string; lock: ImageLock; signatures: SignaturePolicy; manifests: LoadedManifests; images: ManifestImages; from: string; recordProblems?: string[] };
     if (app) {
       const lockSide = loadLock(values, io.cwd);
       // Before the app runs and the registries are asked: a lock that cannot be written would lose that work.
@@ -86,9 +86,11 @@ export const lockCommand: Command = {
     }
     const { lockFile, lock, manifests, images, signatures } = source;
     const problems = manifestProblemReports(manifests, io.cwd);
+    const recordProblems = source.recordProblems ?? [];
     const unreadable = problems.filter((p) => p.severity === 'error');
     if (!json) {
       for (const problem of problems) io.stderr.write(`${problem.severity}: ${problem.text}\n`);
+      for (const problem of recordProblems) io.stderr.write(`error: ${problem}\n`);
       for (const { location, error } of images.invalid) io.stderr.write(`error: ${where(io.cwd, location)}: ${error.message}\n`);
       for (const u of images.unlocated) io.stderr.write(`note: ${at(io.cwd, u.location)}: ${u.location.object}: ${unlocatedImagesMessage(u.kind, u.images)}\n`);
     }
@@ -119,7 +121,7 @@ export const lockCommand: Command = {
     const resolved = outcomes.filter((o): o is Extract<LockOutcome, { status: 'resolved' }> => o.status === 'resolved');
     const failed = outcomes.filter((o): o is Extract<LockOutcome, { status: 'failed' }> => o.status === 'failed');
     // Only a complete picture of the images may remove entries: not when some could not be read.
-    const pruned = values.prune === true && unreadable.length === 0 && images.invalid.length === 0
+    const pruned = values.prune === true && unreadable.length === 0 && images.invalid.length === 0 && recordProblems.length === 0
       ? lock.list().filter((entry) => !images.tagged.has(entry.reference)).map((entry) => entry.reference)
       : [];
     for (const reference of pruned) lock.delete(reference);
@@ -128,7 +130,7 @@ export const lockCommand: Command = {
     const changed = resolved.filter((o) => o.previous && o.previous.digest !== o.entry.digest);
     const added = resolved.filter((o) => !o.previous);
     const unchanged = images.tagged.size - outcomes.length;
-    const failedCount = failed.length + images.invalid.length + unreadable.length + (unsaved ? 1 : 0);
+    const failedCount = failed.length + images.invalid.length + unreadable.length + recordProblems.length + (unsaved ? 1 : 0);
     if (json) {
       io.stdout.write(
         `${JSON.stringify(
@@ -157,7 +159,10 @@ export const lockCommand: Command = {
             ],
             ...(values.prune ? { pruned } : {}),
             ...(unsaved ? { notSaved: { error: unsaved.error, ...(unsaved.savedTo ? { savedTo: rel(io.cwd, unsaved.savedTo) } : { lock: JSON.parse(unsaved.text) }) } } : {}),
-            problems: problems.map((p) => ({ severity: p.severity, code: p.finding.code, file: rel(io.cwd, p.finding.file ?? ''), ...(p.finding.line ? { line: p.finding.line } : {}), message: p.finding.message })),
+            problems: [
+              ...problems.map((p) => ({ severity: p.severity, code: p.finding.code, file: rel(io.cwd, p.finding.file ?? ''), ...(p.finding.line ? { line: p.finding.line } : {}), message: p.finding.message })),
+              ...recordProblems.map((message) => ({ severity: 'error', code: 'unreadable-image-record', message })),
+            ],
             unlocated: unlocatedJson(io.cwd, images),
           },
           null,
@@ -169,7 +174,7 @@ export const lockCommand: Command = {
       if (images.locations.length === 0) io.stderr.write(`warning: no images found in ${source.from}\n`);
       for (const o of changed) io.stdout.write(`updated ${o.reference}: ${o.previous!.digest} -> ${o.entry.digest}\n`);
       for (const reference of pruned) io.stdout.write(`pruned ${reference} (no longer used)\n`);
-      if (values.prune && pruned.length === 0 && (unreadable.length > 0 || images.invalid.length > 0)) io.stderr.write('warning: --prune removed nothing: some images could not be read\n');
+      if (values.prune && pruned.length === 0 && (unreadable.length > 0 || images.invalid.length > 0 || recordProblems.length > 0)) io.stderr.write('warning: --prune removed nothing: some images could not be read\n');
       io.stdout.write(
         `${rel(io.cwd, lockFile)}: ${resolved.length} resolved (${added.length} new, ${changed.length} changed), ${unchanged} already locked, ${failedCount} failed${values.prune ? `, ${pruned.length} pruned` : ''}${app ? ` (images from ${source.from})` : ''}\n`,
       );

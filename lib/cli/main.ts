@@ -1,6 +1,6 @@
 import { KubepinError, KubepinUsageError } from '../base/errors';
 import { packageVersion } from '../version';
-import { CliIo, Command, EXIT } from './io';
+import { CliIo, Command, CommandInterruptedError, EXIT } from './io';
 import { closest } from './options';
 
 export { CliIo, Command, EXIT, processIo } from './io';
@@ -43,6 +43,10 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     if (e instanceof KubepinUsageError || e instanceof (require('../manifests') as typeof import('../manifests')).ManifestReadError) {
       io.stderr.write(`kubepin ${name}: ${e.message}\nRun \`kubepin ${name} --help\` for usage.\n`);
       return EXIT.usage;
+    }
+    if (e instanceof CommandInterruptedError) {
+      io.stderr.write(`kubepin ${name}: ${e.message}\n`);
+      return e.exitCode;
     }
     if (e instanceof KubepinError) {
       io.stderr.write(`kubepin ${name}: ${e.message}\n`);
