@@ -3,6 +3,7 @@ import { ManifestDocument, ManifestProblem } from '../manifests';
 import { Severity, describeObject } from '../findings';
 import type { CheckFinding } from './check';
 import { templateKeyPath } from '../image-rules';
+import { printable } from '../base/printable';
 
 /** Order of severities, most severe first. */
 const RANK: Record<Severity, number> = { error: 0, warning: 1, info: 2 };
@@ -96,7 +97,11 @@ export interface TextFormatOptions {
   readonly color?: boolean;
 }
 
-/** Human output: findings grouped by workload, each with the predicted kubelet state and the fix. */
+/**
+ * Human output: findings grouped by workload, each with the predicted kubelet state and the fix.
+ * Every value from the manifests is {@link printable}: no control or bidirectional character
+ * reaches the terminal, and no line starts a CI command.
+ */
 export function formatText(findings: readonly CheckFinding[], options: TextFormatOptions = {}): string {
   const paint = (code: string, text: string) => (options.color ? `\x1b[${code}m${text}\x1b[0m` : text);
   const groups = new Map<string, CheckFinding[]>();
@@ -108,19 +113,19 @@ export function formatText(findings: readonly CheckFinding[], options: TextForma
   }
   const lines: string[] = [];
   for (const [title, list] of groups) {
-    lines.push(paint('1', title));
+    lines.push(paint('1', printable(title)));
     // Within a workload, read top to bottom like the YAML (the sort is stable for equal lines).
     const sorted = [...list].sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
     for (const f of sorted) {
       const mark = f.severity === 'error' ? paint('31', '✗ error  ') : f.severity === 'warning' ? paint('33', '! warning') : paint('36', 'i info   ');
       const where = [f.path, f.line !== undefined ? `line ${f.line}` : undefined].filter(Boolean).join(', ');
-      lines.push(`  ${mark} ${paint('1', f.code)}${where ? ` (${where})` : ''}`);
-      if (f.image !== undefined) lines.push(`      image:     ${JSON.stringify(f.image)}`);
-      if (f.state) lines.push(`      predicted: ${paint('31', f.state)}`);
+      lines.push(`  ${mark} ${paint('1', printable(f.code))}${where ? ` (${printable(where)})` : ''}`);
+      if (f.image !== undefined) lines.push(`      image:     ${printable(JSON.stringify(f.image))}`);
+      if (f.state) lines.push(`      predicted: ${paint('31', printable(f.state))}`);
       const { problem, fix } = splitFix(f.message);
-      lines.push(`      ${problem}`);
+      lines.push(`      ${printable(problem)}`);
       // Fixes written for any file (`ko resolve -f <file>`) name this finding's file, quoted for a shell when needed.
-      if (fix) lines.push(`      ${paint('32', 'fix:')} ${f.file ? fix.split('<file>').join(shellWord(f.file)) : fix}`);
+      if (fix) lines.push(`      ${paint('32', 'fix:')} ${printable(f.file ? fix.split('<file>').join(shellWord(f.file)) : fix)}`);
     }
     lines.push('');
   }

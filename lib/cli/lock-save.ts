@@ -1,6 +1,7 @@
 import * as os from 'os';
 import * as path from 'path';
 import { KubepinError } from '../base/errors';
+import { safeText } from '../base/printable';
 import { ImageLock } from '../lock';
 import { writeFileAtomic } from '../write-file-atomic';
 
@@ -43,7 +44,7 @@ export function saveLockOrKeepResults(lock: ImageLock): UnsavedLock | undefined 
 
 /** The text lines `kubepin lock` prints for an unsaved lock: what failed, where the results are, the fix. */
 export function unsavedLockText(unsaved: UnsavedLock, entries: number, shownLockFile: string, shownSavedTo?: string): string {
-  const fix = `Fix: once that is solved, move it to ${shownLockFile} (it is a complete lock) or run \`kubepin lock\` again`;
-  if (shownSavedTo !== undefined) return `error: ${unsaved.error}\nerror: the lock with this run's results (${entries} entries) was written to ${shownSavedTo} instead. ${fix}\n`;
-  return `error: ${unsaved.error}\nerror: no file could be written; the lock with this run's results (${entries} entries) follows. ${fix}\n${unsaved.text}`;
+  const fix = safeText`Fix: once that is solved, move it to ${shownLockFile} (it is a complete lock) or run \`kubepin lock\` again`;
+  if (shownSavedTo !== undefined) return safeText`error: ${unsaved.error}\nerror: the lock with this run's results (${entries} entries) was written to ${shownSavedTo} instead. ${fix}\n`;
+  return safeText`error: ${unsaved.error}\nerror: no file could be written; the lock with this run's results (${entries} entries) follows. ${fix}\n` + unsaved.text;
 }

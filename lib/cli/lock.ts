@@ -6,6 +6,7 @@ import { loadLock, loadLockProject, manifestProblemReports, unlocatedJson, relat
 import { collectAppImages, findApp } from './lock-app';
 import { saveLockOrKeepResults, unsavedLockText } from './lock-save';
 import { KubepinUsageError } from '../base/errors';
+import { printable, safeText } from '../base/printable';
 import { ImageLock } from '../lock';
 import { LoadedManifests } from '../manifests';
 import { ImageLocation, LockOutcome, LockUpdater, ManifestImages } from '../registry/lock-images';
@@ -35,9 +36,10 @@ with a verified signature, whose key fingerprint the entry records (docs/signatu
 Images are found in Kubernetes' workloads, Argo Rollouts' and OpenKruise's resources, and the
 custom resources kubepin.config.json's "imageLocations" names (docs/image-locations.md).
 
-The lock is written atomically, under an exclusive lock file (kubepin.lock.json.lock) so
-concurrent runs merge their entries; a run waits for another at most KUBEPIN_LOCK_WAIT_MS
-(default 60000) milliseconds.
+The lock is written atomically, under an exclusive lock file (kubepin.lock.json.lock, beside a
+symlink's target) so concurrent runs merge their entries; a run waits for another at most
+KUBEPIN_LOCK_WAIT_MS (default 60000) milliseconds. A save that fails keeps the results in
+kubepin.lock.json.unsaved.
 
 Options:
   --app COMMAND                the cdk8s app command to run (see above)
@@ -51,7 +53,7 @@ ${REGISTRY_FLAGS_HELP}
 
 Exit code: 0 when every image is locked, 1 when any failed, a manifest could not be read or
 the app failed (the resolved images are still saved), 2 for bad usage (a PATH that does not
-exist included).
+exist included), 130, 143 or 129 when SIGINT, SIGTERM or SIGHUP stopped the app's run.
 `;
 
 /** `kubepin lock`: resolve tags to digests and write the lock file. */
@@ -89,10 +91,10 @@ export const lockCommand: Command = {
     const recordProblems = source.recordProblems ?? [];
     const unreadable = problems.filter((p) => p.severity === 'error');
     if (!json) {
-      for (const problem of problems) io.stderr.write(`${problem.severity}: ${problem.text}\n`);
-      for (const problem of recordProblems) io.stderr.write(`error: ${problem}\n`);
-      for (const { location, error } of images.invalid) io.stderr.write(`error: ${where(io.cwd, location)}: ${error.message}\n`);
-      for (const u of images.unlocated) io.stderr.write(`note: ${at(io.cwd, u.location)}: ${u.location.object}: ${unlocatedImagesMessage(u.kind, u.images)}\n`);
+      for (const problem of problems) io.stderr.write(safeText`${problem.severity}: ${problem.text}\n`);
+      for (const problem of recordProblems) io.stderr.write(safeText`error: ${problem}\n`);
+      for (const { location, error } of images.invalid) io.stderr.write(safeText`error: ${where(io.cwd, location)}: ${error.message}\n`);
+      for (const u of images.unlocated) io.stderr.write(safeText`note: ${at(io.cwd, u.location)}: ${u.location.object}: ${unlocatedImagesMessage(u.kind, u.images)}\n`);
     }
 
     const client = registryClientFromFlags(values, io.cwd, io.env, manifests.documents);
@@ -102,11 +104,11 @@ export const lockCommand: Command = {
       platforms,
       signatures,
       onOutcome: (outcome, done, total) => {
-        if (progress) io.stderr.write(`\r\x1b[K[${done}/${total}] ${outcome.reference}`);
+        if (progress) io.stderr.write(safeText`\r\x1b[K[${done}/${total}] ${outcome.reference}`);
         if (outcome.status === 'failed' && !json) {
           if (progress) io.stderr.write('\r\x1b[K');
-          io.stderr.write(`error: ${outcome.error.message}\n`);
-          for (const location of images.tagged.get(outcome.reference) ?? []) io.stderr.write(`  used at ${where(io.cwd, location)}\n`);
+          io.stderr.write(safeText`error: ${outcome.error.message}\n`);
+          for (const location of images.tagged.get(outcome.reference) ?? []) io.stderr.write(safeText`  used at ${where(io.cwd, location)}\n`);
         }
       },
     });
@@ -171,12 +173,12 @@ export const lockCommand: Command = {
       );
     } else {
       if (unsaved) io.stderr.write(unsavedLockText(unsaved, lock.size, rel(io.cwd, lockFile), unsaved.savedTo && rel(io.cwd, unsaved.savedTo)));
-      if (images.locations.length === 0) io.stderr.write(`warning: no images found in ${source.from}\n`);
-      for (const o of changed) io.stdout.write(`updated ${o.reference}: ${o.previous!.digest} -> ${o.entry.digest}\n`);
-      for (const reference of pruned) io.stdout.write(`pruned ${reference} (no longer used)\n`);
+      if (images.locations.length === 0) io.stderr.write(safeText`warning: no images found in ${source.from}\n`);
+      for (const o of changed) io.stdout.write(safeText`updated ${o.reference}: ${o.previous!.digest} -> ${o.entry.digest}\n`);
+      for (const reference of pruned) io.stdout.write(safeText`pruned ${reference} (no longer used)\n`);
       if (values.prune && pruned.length === 0 && (unreadable.length > 0 || images.invalid.length > 0 || recordProblems.length > 0)) io.stderr.write('warning: --prune removed nothing: some images could not be read\n');
       io.stdout.write(
-        `${rel(io.cwd, lockFile)}: ${resolved.length} resolved (${added.length} new, ${changed.length} changed), ${unchanged} already locked, ${failedCount} failed${values.prune ? `, ${pruned.length} pruned` : ''}${app ? ` (images from ${source.from})` : ''}\n`,
+        safeText`${rel(io.cwd, lockFile)}${unsaved ? ' (not saved)' : ''}: ${resolved.length} resolved (${added.length} new, ${changed.length} changed), ${unchanged} already locked, ${failedCount} failed${values.prune ? `, ${pruned.length} pruned` : ''}${app ? ` (images from ${printable(source.from)})` : ''}\n`,
       );
     }
     return failedCount > 0 ? EXIT.findings : EXIT.ok;

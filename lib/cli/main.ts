@@ -1,5 +1,6 @@
 import { KubepinError, KubepinUsageError } from '../base/errors';
 import { packageVersion } from '../version';
+import { printable, printableLines } from '../base/printable';
 import { CliIo, Command, CommandInterruptedError, EXIT } from './io';
 import { closest } from './options';
 
@@ -33,7 +34,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   const command = Object.prototype.hasOwnProperty.call(COMMANDS, name) ? COMMANDS[name]() : undefined;
   if (!command) {
     const suggestion = closest(name, Object.keys(COMMANDS));
-    io.stderr.write(`kubepin: unknown command "${name}"${suggestion ? `; did you mean "${suggestion}"?` : ''}\n\n${usage()}`);
+    io.stderr.write(`kubepin: unknown command "${printable(name)}"${suggestion ? `; did you mean "${suggestion}"?` : ''}\n\n${usage()}`);
     return EXIT.usage;
   }
   try {
@@ -41,15 +42,17 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   } catch (e) {
     // One rule for every command: bad flags and PATHs that do not exist are usage errors.
     if (e instanceof KubepinUsageError || e instanceof (require('../manifests') as typeof import('../manifests')).ManifestReadError) {
-      io.stderr.write(`kubepin ${name}: ${e.message}\nRun \`kubepin ${name} --help\` for usage.\n`);
+      io.stderr.write(`kubepin ${name}: ${printable(e.message)}\nRun \`kubepin ${name} --help\` for usage.\n`);
       return EXIT.usage;
     }
+    // Messages quote values (paths, names, a registry's words): escaped, so none moves the cursor or forges a line; only
+    // messages built of several lines (an app's output) keep their line breaks, each line escaped.
     if (e instanceof CommandInterruptedError) {
-      io.stderr.write(`kubepin ${name}: ${e.message}\n`);
+      io.stderr.write(`kubepin ${name}: ${printableLines(e.message)}\n`);
       return e.exitCode;
     }
     if (e instanceof KubepinError) {
-      io.stderr.write(`kubepin ${name}: ${e.message}\n`);
+      io.stderr.write(`kubepin ${name}: ${printableLines(e.message)}\n`);
       return EXIT.findings;
     }
     throw e;

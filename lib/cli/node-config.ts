@@ -27,6 +27,7 @@ import {
   writeNodeDockerConfig,
 } from '../node';
 import { writeFileAtomic } from '../write-file-atomic';
+import { safeText } from '../base/printable';
 
 const HELP = `Usage: kubepin node-config <subcommand> [options] [PATH…]
 
@@ -100,7 +101,7 @@ export const nodeConfigCommand: Command = {
       }
     } catch (e) {
       if (e instanceof NodeConfigError) {
-        io.stderr.write(`kubepin node-config ${sub}: ${e.message}\n`);
+        io.stderr.write(safeText`kubepin node-config ${sub}: ${e.message}\n`);
         return EXIT.findings;
       }
       throw e;
@@ -118,7 +119,7 @@ function appImages(positionals: string[], values: Record<string, unknown>, io: C
   let images: string[] = [];
   if (positionals.length > 0 || fs.existsSync(paths[0])) {
     const loaded = loadManifests(paths);
-    for (const p of loaded.problems) io.stderr.write(`warning: ${p.file}${p.line ? `:${p.line}` : ''}: ${p.message}\n`);
+    for (const p of loaded.problems) io.stderr.write(safeText`warning: ${p.file}${p.line ? `:${p.line}` : ''}: ${p.message}\n`);
     images = imagesOfObjects(loaded.documents.map((d) => d.object), ImageLocations.forConfigFile(path.join(io.cwd, CONFIG_FILE_NAME)));
   }
   const all = [...new Set([...images, ...extra])];
@@ -127,7 +128,7 @@ function appImages(positionals: string[], values: Record<string, unknown>, io: C
 }
 
 function reportProblems(problems: readonly NodeConfigProblem[], io: CliIo): void {
-  for (const p of problems) io.stderr.write(`${formatNodeConfigProblem(p)}\n`);
+  for (const p of problems) io.stderr.write(safeText`${formatNodeConfigProblem(p)}\n`);
 }
 
 function readSpec(file: string, io: CliIo): NodeCredentialSpec {
@@ -169,8 +170,8 @@ function providerConfig(args: string[], io: CliIo): number {
   } else {
     io.stdout.write(generated.yaml);
   }
-  for (const [name, names] of Object.entries(generated.covered)) io.stderr.write(`${name}: ${names.length} image(s)\n`);
-  if (generated.notCovered.length > 0) io.stderr.write(`not served by any provider (pull secrets, node config.json or public): ${generated.notCovered.join(', ')}\n`);
+  for (const [name, names] of Object.entries(generated.covered)) io.stderr.write(safeText`${name}: ${names.length} image(s)\n`);
+  if (generated.notCovered.length > 0) io.stderr.write(safeText`not served by any provider (pull secrets, node config.json or public): ${generated.notCovered.join(', ')}\n`);
   return EXIT.ok;
 }
 
@@ -217,7 +218,7 @@ function dockerConfig(args: string[], io: CliIo): number {
   });
   reportProblems(result.problems, io);
   io.stdout.write(`wrote ${values.output} (mode 0600) with credentials for: ${result.registries.join(', ')}\n`);
-  if (images.length > 0 && result.notCovered.length > 0) io.stderr.write(`no node credential for: ${result.notCovered.join(', ')}\n`);
+  if (images.length > 0 && result.notCovered.length > 0) io.stderr.write(safeText`no node credential for: ${result.notCovered.join(', ')}\n`);
   return EXIT.ok;
 }
 
@@ -239,7 +240,7 @@ function generate(args: string[], io: CliIo): number {
   reportProblems(built.problems, io);
   const written = writeNodeCredentialFiles(path.resolve(io.cwd, values['out-dir'] as string), built);
   for (const file of written) io.stdout.write(`wrote ${path.relative(io.cwd, file)}${file.endsWith('config.json') ? ' (mode 0600)' : ''}\n`);
-  if (built.notCovered.length > 0) io.stderr.write(`no node-side credential for: ${built.notCovered.join(', ')}\n`);
+  if (built.notCovered.length > 0) io.stderr.write(safeText`no node-side credential for: ${built.notCovered.join(', ')}\n`);
   return EXIT.ok;
 }
 

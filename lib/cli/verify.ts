@@ -4,6 +4,7 @@ import { CliIo, Command, EXIT } from './io';
 import { loadLockProject, manifestProblemReports, unlocatedJson, relativePath as rel } from './lock-project';
 import { lockReferenceOf } from '../lock';
 import { KubepinUsageError } from '../base/errors';
+import { safeText } from '../base/printable';
 import { ImageReference } from '../base/image-reference';
 import { RegistryError } from '../base/registry-error';
 import { ImageLocation } from '../registry/lock-images';
@@ -71,7 +72,7 @@ export const verifyCommand: Command = {
     const problems = manifestProblemReports(manifests, io.cwd);
     for (const problem of problems) {
       if (problem.severity === 'error') findings.push({ code: 'unreadable-manifest', image: '', file: problem.finding.file, ...(problem.finding.line ? { line: problem.finding.line } : {}), message: problem.finding.message });
-      else if (!values.json) io.stderr.write(`warning: ${problem.text}\n`);
+      else if (!values.json) io.stderr.write(safeText`warning: ${problem.text}\n`);
     }
     for (const { location, error } of images.invalid) {
       const template = /\{\{.*\}\}/.test(location.image) ? '. It is a Helm template expression: render the chart with `helm template` first and verify the output' : '';
@@ -174,12 +175,12 @@ export const verifyCommand: Command = {
         const at = f.location
           ? `${rel(io.cwd, f.location.file)}:${f.location.line}: ${f.location.object}: `
           : f.file !== undefined ? `${rel(io.cwd, f.file)}${f.line ? `:${f.line}` : ''}: ` : '';
-        io.stderr.write(`error: ${at}${f.message}\n`);
+        io.stderr.write(safeText`error: ${at}${f.message}\n`);
       }
       // Not a failure (the field may be data), but never silent: verify cannot vouch for these.
-      for (const u of images.unlocated) io.stderr.write(`note: ${rel(io.cwd, u.location.file)}:${u.location.line}: ${u.location.object}: ${unlocatedImagesMessage(u.kind, u.images)}\n`);
+      for (const u of images.unlocated) io.stderr.write(safeText`note: ${rel(io.cwd, u.location.file)}:${u.location.line}: ${u.location.object}: ${unlocatedImagesMessage(u.kind, u.images)}\n`);
       const summary = findings.length === 0 ? 'ok' : `${findings.length} problem${findings.length === 1 ? '' : 's'}`;
-      io.stdout.write(`${images.locations.length} image reference${images.locations.length === 1 ? '' : 's'} checked against ${lockName}${values.remote ? ` (${lock.size} tags re-resolved)` : ''}: ${summary}\n`);
+      io.stdout.write(safeText`${images.locations.length} image reference${images.locations.length === 1 ? '' : 's'} checked against ${lockName}${values.remote ? ` (${lock.size} tags re-resolved)` : ''}: ${summary}\n`);
     }
     return findings.length > 0 ? EXIT.findings : EXIT.ok;
   },
