@@ -123,6 +123,9 @@ export async function collectAppImages(app: AppSource, env: NodeJS.ProcessEnv, l
   }
 }
 
+/** How many unreadable record lines are named one by one. */
+const MAX_RECORD_PROBLEMS_SHOWN = 10;
+
 /** The app's image records: a file that cannot be one fails the run; a bad line is a problem naming it. */
 function readAppRecords(app: AppSource, file: string): { images: CollectedImage[]; problems: string[] } {
   const fix = `Fix: run \`kubepin lock\` again; if it persists, make sure nothing in the app but kubepin writes to the file ${COLLECT_IMAGES_ENV} names`;
@@ -133,10 +136,10 @@ function readAppRecords(app: AppSource, file: string): { images: CollectedImage[
     if (e instanceof ImageRecordError) throw new AppRunError(`running ${app.description} to learn its images: ${e.message.replace(`${file}: `, '')}. ${fix}`);
     throw e;
   }
-  return {
-    images: read.images,
-    problems: read.problems.map((p) => `${app.description} recorded its images with line ${p.line} unreadable (${p.message}); the images on it are unknown. ${fix}`),
-  };
+  // A file of junk is a handful of lines said, not a million.
+  const shown = read.problems.slice(0, MAX_RECORD_PROBLEMS_SHOWN).map((p) => `${app.description} recorded its images with line ${p.line} unreadable (${p.message}); the images on it are unknown. ${fix}`);
+  const more = read.problems.length - shown.length;
+  return { images: read.images, problems: more > 0 ? [...shown, `${more} more lines of the image records of ${app.description} are unreadable`] : shown };
 }
 
 /** The child that runs a Pulumi program under mocks: argv = [module of collectProgramImages, program dir, kubepin.config.json?]. */

@@ -101,6 +101,15 @@ describe('kubepin lock running an app: signals, record files, stdout', () => {
     expect(lockedImages()).toEqual([good]);
   });
 
+  test('item 7: a record file of junk lines names the first ten and counts the rest', async () => {
+    const run = await lockApp(`for i in $(seq 25); do echo "junk $i"; done > "$KUBEPIN_COLLECT_IMAGES"`).done;
+    expect(run.code).toBe(1);
+    const errors = run.stderr.split('\n').filter((l) => l.startsWith('error: '));
+    expect(errors).toHaveLength(11);
+    expect(errors[9]).toContain('recorded its images with line 10 unreadable (not a JSON record (cut short?))');
+    expect(errors[10]).toMatch(/^error: 15 more lines of the image records of `.+` are unreadable$/);
+  });
+
   test('item 7: a record file just over the cap (sparse: nothing written) fails the run with the size, not an internal error', async () => {
     const run = await lockApp(`truncate -s ${MAX_RECORD_FILE_BYTES + 1} "$KUBEPIN_COLLECT_IMAGES"`).done;
     expect(run.stderr).toMatch(new RegExp(`^kubepin lock: running .+ to learn its images: the image records are larger than ${MAX_RECORD_FILE_BYTES} bytes \\(${MAX_RECORD_FILE_BYTES + 1}\\), more than any app records; something other than kubepin wrote to it\\. Fix: .+\\n$`));
