@@ -1,6 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { KubepinUsageError } from './base/errors';
+import { readRegularFile } from './base/regular-file';
 
 /**
  * Writes `text` to `file` so that readers see the old or the new content, never a mix.
@@ -14,7 +15,8 @@ export function writeFileAtomic(target: string, text: string, mode?: number): vo
   const file = resolveWriteTarget(target);
   removeStaleTemporaries(file);
   try {
-    if (fs.readFileSync(file, 'utf8') === text && (mode === undefined || (fs.statSync(file).mode & 0o777) === mode)) return;
+    // Read without blocking, regular files only: a FIFO at the target is replaced, never waited on.
+    if (readRegularFile(file, Buffer.byteLength(text)) === text && (mode === undefined || (fs.statSync(file).mode & 0o777) === mode)) return;
   } catch {
     // Missing or unreadable: write it.
   }

@@ -3,6 +3,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { withLockFile } from '../../lib/lock';
+import { writeFileAtomic } from '../../lib/write-file-atomic';
 import { spawnCli } from '../support/cli';
 import { pushImage, PushClient, PushedImage, startRegistry, TestRegistryDetails } from '../support/registry';
 import { deploymentYaml, tempProject, writeFiles } from '../support/registry-cli';
@@ -137,5 +138,13 @@ describe('the lock file: symlinks, odd files beside it, saves that fail', () => 
     expect(run.stderr).toBe(`kubepin lock: ${path.join(a, 'kubepin.lock.json')}: ${fifo} is a FIFO, not a lock file kubepin made (those are regular files holding pid@host). Fix: remove it\n`);
     // The same holds for a FIFO that appears after that check, when the save takes the lock.
     expect(() => withLockFile(path.join(a, 'kubepin.lock.json'), () => 'ran')).toThrow(`${fifo} is a FIFO, not a lock file kubepin made`);
+  });
+
+  test('item 8: writing a file where a FIFO is replaces the FIFO without opening it (no reader needed, no wait)', () => {
+    const target = path.join(dir, 'out.yaml');
+    execFileSync('mkfifo', [target]);
+    writeFileAtomic(target, 'kind: List\n');
+    expect(fs.lstatSync(target).isFile()).toBe(true);
+    expect(fs.readFileSync(target, 'utf8')).toBe('kind: List\n');
   });
 });
