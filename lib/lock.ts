@@ -5,6 +5,7 @@ import { readRegularFile } from './base/regular-file';
 import { sortRecord } from './records';
 import { writeFileAtomic } from './write-file-atomic';
 import { LockFileError, checkLockWritable, withLockFile } from './lock-mutex';
+import { PLATFORM_PATTERN } from './platforms';
 
 export { LockFileError, withLockFile } from './lock-mutex';
 
@@ -25,6 +26,12 @@ export interface LockEntry {
   readonly mediaType: string;
   /** Optional per-platform manifest digests (`linux/amd64` → digest), taken from the verified index. */
   readonly platforms?: Readonly<Record<string, string>>;
+  /**
+   * Every platform the index offers (`os/arch[/variant]`, attestation manifests left out),
+   * sorted: recorded when kubepin.config.json names the cluster's `platforms`, so synthesis and
+   * `kubepin check` can tell which nodes the image runs on (lib/platforms.ts).
+   */
+  readonly offeredPlatforms?: readonly string[];
   /** The signature `kubepin lock` verified for `digest`, when a signature policy covers the image (docs/signatures.md). */
   readonly signature?: LockedSignature;
 }
@@ -120,6 +127,7 @@ export class ImageLock implements DigestSource {
       digest: entry.digest,
       mediaType: entry.mediaType,
       ...(entry.platforms && Object.keys(entry.platforms).length > 0 ? { platforms: sortRecord(entry.platforms) } : {}),
+      ...(entry.offeredPlatforms ? { offeredPlatforms: [...new Set(entry.offeredPlatforms)].sort() } : {}),
       ...(entry.signature ? { signature: { key: entry.signature.key, format: entry.signature.format } } : {}),
     });
     this.entries.set(key, stored);
@@ -204,8 +212,8 @@ export function lockReferenceOf(ref: ImageReference): string | undefined {
 function serializeEntries(entries: ReadonlyMap<string, LockEntry>): string {
   const images: Record<string, LockEntry> = {};
   for (const reference of [...entries.keys()].sort()) {
-    const { requested, digest, mediaType, platforms, signature } = entries.get(reference)!;
-    images[reference] = { requested, reference, digest, mediaType, ...(platforms ? { platforms } : {}), ...(signature ? { signature } : {}) };
+    const { requested, digest, mediaType, platforms, offeredPlatforms, signature } = entries.get(reference)!;
+    images[reference] = { requested, reference, digest, mediaType, ...(platforms ? { platforms } : {}), ...(offeredPlatforms ? { offeredPlatforms } : {}), ...(signature ? { signature } : {}) };
   }
   return `${JSON.stringify({ version: LOCK_FORMAT_VERSION, images }, null, 2)}\n`;
 }
@@ -287,7 +295,7 @@ function validateEntry(file: string, key: string, value: unknown): LockEntry {
     }
     platforms = {};
     for (const [platform, digest] of Object.entries(entry.platforms as Record<string, unknown>)) {
-      if (!/^[a-z0-9]+\/[a-z0-9_]+(?:\/[a-z0-9]+)?$/.test(platform) || typeof digest !== 'string') {
+      if (!PLATFORM_PATTERN.test(platform) || typeof digest !== 'string') {
         throw new LockFileError(`${where}: platform entry ${JSON.stringify(platform)} must be "os/arch[/variant]" mapped to a digest`);
       }
       try {
@@ -299,6 +307,10 @@ function validateEntry(file: string, key: string, value: unknown): LockEntry {
     }
     platforms = sortRecord(platforms);
   }
+  const offered = entry.offeredPlatforms;
+  if (offered !== undefined && (!Array.isArray(offered) || offered.some((p) => typeof p !== 'string' || !PLATFORM_PATTERN.test(p)))) {
+    throw new LockFileError(`${where}: "offeredPlatforms" must be a list of "os/arch[/variant]"; run \`kubepin lock --update\` to record it again`);
+  }
   let signature: LockedSignature | undefined;
   if (entry.signature !== undefined) {
     const sig = entry.signature as Record<string, unknown>;
@@ -307,7 +319,7 @@ function validateEntry(file: string, key: string, value: unknown): LockEntry {
     }
     signature = { key: sig.key, format: sig.format };
   }
-  const known = new Set(['requested', 'reference', 'digest', 'mediaType', 'platforms', 'signature']);
+  const known = new Set(['requested', 'reference', 'digest', 'mediaType', 'platforms', 'offeredPlatforms', 'signature']);
   const unknown = Object.keys(entry).filter((k) => !known.has(k));
   if (unknown.length > 0) {
     throw new LockFileError(`${where}: unknown field(s) ${unknown.map((k) => JSON.stringify(k)).join(', ')}`);
@@ -318,6 +330,7 @@ function validateEntry(file: string, key: string, value: unknown): LockEntry {
     digest: entry.digest as string,
     mediaType: entry.mediaType as string,
     ...(platforms ? { platforms } : {}),
+    ...(offered ? { offeredPlatforms: [...new Set(offered as string[])].sort() } : {}),
     ...(signature ? { signature } : {}),
   };
 }

@@ -8,6 +8,7 @@ import { saveLockOrKeepResults, unsavedLockText } from './lock-save';
 import { KubepinUsageError } from '../base/errors';
 import { printable, safeText } from '../base/printable';
 import { ImageLock } from '../lock';
+import { clusterPlatformsBeside } from '../platforms';
 import { LoadedManifests } from '../manifests';
 import { ImageLocation, LockOutcome, LockUpdater, ManifestImages } from '../registry/lock-images';
 import type { SignaturePolicy } from '../signatures/policy';
@@ -49,6 +50,9 @@ Options:
                                longer use
   --platform OS/ARCH[/VARIANT] also record this platform's manifest digest from the verified
                                index (repeatable); the index digest is what gets pinned
+When kubepin.config.json names the cluster's node "platforms" (["linux/amd64", "linux/arm64"]),
+each index must offer all of them (else platform-not-found), the lock records every platform
+it offers and these platforms' digests, and a single-platform image fails when several are named.
 ${REGISTRY_FLAGS_HELP}
 
 Exit code: 0 when every image is locked, 1 when any failed, a manifest could not be read or
@@ -102,6 +106,7 @@ export const lockCommand: Command = {
     const updater = new LockUpdater(client, lock, {
       update: values.update === true,
       platforms,
+      clusterPlatforms: clusterPlatformsBeside(lockFile),
       signatures,
       onOutcome: (outcome, done, total) => {
         if (progress) io.stderr.write(safeText`\r\x1b[K[${done}/${total}] ${outcome.reference}`);
@@ -145,6 +150,7 @@ export const lockCommand: Command = {
               digest: o.entry.digest,
               mediaType: o.entry.mediaType,
               ...(o.entry.platforms ? { platforms: o.entry.platforms } : {}),
+              ...(o.entry.offeredPlatforms ? { offeredPlatforms: o.entry.offeredPlatforms } : {}),
               ...(o.entry.signature ? { signature: o.entry.signature } : {}),
               ...(o.previous && o.previous.digest !== o.entry.digest ? { previousDigest: o.previous.digest } : {}),
             })),

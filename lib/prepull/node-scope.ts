@@ -18,14 +18,14 @@ export interface NodeScope {
 }
 
 /** One node selector requirement (`matchExpressions` / `matchFields` item). */
-interface Requirement {
+export interface Requirement {
   key: string;
   operator: string;
   values?: string[];
 }
 
 /** A node selector term: its requirements ANDed; `field:` prefixes keys of `matchFields`. */
-type Term = Requirement[];
+export type Term = Requirement[];
 
 /** The pod-spec scheduling fields of the pre-puller, ready to put in its pod spec. */
 export interface PrePullScheduling {
@@ -136,8 +136,11 @@ export function validateNodeScope(scope: NodeScope, where: string): void {
   }
 }
 
-/** The scope as OR-ed terms, or `undefined` when it allows every node. */
-function termsOf(scope: NodeScope): Term[] | undefined {
+/**
+ * The scope as OR-ed terms of ANDed requirements (`nodeSelector` entries as `In` requirements,
+ * `matchFields` keys prefixed `field:`), or `undefined` when it allows every node.
+ */
+export function termsOf(scope: NodeScope): Term[] | undefined {
   const selector: Term = Object.keys(scope.nodeSelector ?? {}).sort()
     .map((key) => ({ key, operator: 'In', values: [scope.nodeSelector![key]] }));
   const required = requiredTerms(scope.affinity);

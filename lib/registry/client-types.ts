@@ -42,6 +42,8 @@ export interface RegistryClientOptions {
 export interface ResolveOptions {
   /** Platforms (`os/arch[/variant]`) whose manifest digests to record from the verified index. @default none */
   readonly platforms?: readonly string[];
+  /** Also list every platform a multi-platform index offers ({@link ResolvedImage.offeredPlatforms}). @default false */
+  readonly listPlatforms?: boolean;
 }
 
 /** A tag resolved to its digest. */
@@ -54,6 +56,8 @@ export interface ResolvedImage {
   readonly mediaType: string;
   /** `os/arch[/variant]` → platform manifest digest, when asked for and the image is multi-arch. */
   readonly platforms?: Readonly<Record<string, string>>;
+  /** Every platform the index offers (`os/arch[/variant]` → manifest digest, sorted, attestations left out), when asked for and the image is multi-arch. */
+  readonly offeredPlatforms?: Readonly<Record<string, string>>;
   /** The host actually asked (a mirror, or the API host of Docker Hub). */
   readonly resolvedFrom: string;
   /** The credential that worked (source and user, never the secret), if any was used. */
@@ -73,3 +77,20 @@ export interface RegistryClientStats {
   /** Retries after failures. */
   readonly retries: number;
 }
+
+/** What {@link RegistryClient.probeManifest} found. */
+export type ManifestPresence =
+  | {
+      readonly present: true;
+      /** Media type of the manifest, as the registry serves it. */
+      readonly mediaType: string;
+      /** The manifest's bytes, when a GET was needed (they hash to the digest asked for). */
+      readonly body?: Buffer;
+    }
+  | {
+      readonly present: false;
+      /** The registry's error code for the 404 (`MANIFEST_UNKNOWN`, `NAME_UNKNOWN`), when it sent one. */
+      readonly code?: string;
+      /** The registry's error message, sanitized. */
+      readonly message?: string;
+    };

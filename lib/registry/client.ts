@@ -8,8 +8,9 @@ import { RegistryCredential } from './credentials';
 import { Limiter } from './limiter';
 import { INDEX_TYPES, KNOWN_TYPES, MANIFEST_ACCEPT, SHA256_DIGEST, contentType, headerDigest, parsePlatform, platformDigests, refuseEncodedBody, sha256Digest, verifyBody } from './manifest-verification';
 import { allowedScheme } from './plain-http';
+import { indexPlatforms } from './index-platforms';
 import { RetryPolicy } from './retries';
-import { checkStatus } from './status-errors';
+import { checkStatus, registryErrorOf } from './status-errors';
 import { HttpAnswer, Transport } from './transport';
 
 /** Most requests in flight on one HTTP/2 connection (Go's servers allow 250). */
@@ -17,8 +18,8 @@ const MAX_HTTP2_STREAMS = 256;
 
 const USER_AGENT = `kubepin/${packageVersion() ?? 'dev'}`;
 
-export type { RegistryClientOptions, RegistryClientStats, ResolveOptions, ResolvedImage } from './client-types';
-import type { RegistryClientOptions, RegistryClientStats, ResolveOptions, ResolvedImage } from './client-types';
+export type { ManifestPresence, RegistryClientOptions, RegistryClientStats, ResolveOptions, ResolvedImage } from './client-types';
+import type { ManifestPresence, RegistryClientOptions, RegistryClientStats, ResolveOptions, ResolvedImage } from './client-types';
 
 /** Per API host: what its ping taught, and its concurrency limit. */
 interface HostState {
@@ -99,10 +100,11 @@ export class RegistryClient implements ArtifactSource {
     const platforms = [...new Set(options.platforms ?? [])].sort();
     for (const p of platforms) parsePlatform(p);
     const tagged = ref.tag === undefined ? ref : ref.withoutDigest();
-    const key = `${tagged.toString()}\0${platforms.join(',')}`;
+    const list = options.listPlatforms === true;
+    const key = `${tagged.toString()}\0${platforms.join(',')}\0${list}`;
     let pending = this.inflight.get(key);
     if (!pending) {
-      pending = this.resolveTagged(tagged, platforms);
+      pending = this.resolveTagged(tagged, platforms, list);
       this.inflight.set(key, pending);
       // Keep successes for dedupe; let failures be retried by a later call.
       pending.catch(() => this.inflight.delete(key));
@@ -115,9 +117,9 @@ export class RegistryClient implements ArtifactSource {
     this.transport.close();
   }
 
-  private resolveTagged(ref: ImageReference, platforms: string[]): Promise<ResolvedImage> {
+  private resolveTagged(ref: ImageReference, platforms: string[], list: boolean): Promise<ResolvedImage> {
     return this.withAccess(ref, async (apiHost, state, credential) => ({
-      ...(await this.resolveWith(apiHost, state, ref, credential, platforms)),
+      ...(await this.resolveWith(apiHost, state, ref, credential, platforms, list)),
       reference: ref.toString(),
       resolvedFrom: apiHost,
       ...(credential ? { credential: { source: credential.source, username: credential.username } } : {}),
@@ -199,6 +201,34 @@ export class RegistryClient implements ArtifactSource {
     });
   }
 
+  /**
+   * Whether the registry still serves the manifest `digest` of `image`'s repository, asked as
+   * cheaply as the protocol allows: one HEAD (quota-free on Docker Hub). A HEAD answered 405, or
+   * 2xx without that digest in `Docker-Content-Digest`, gets one GET whose bytes must hash to
+   * `digest` (then `body` is set). A 404 is `present: false` with the registry's error code, read
+   * from a GET (a HEAD answer has no body), so a deleted repository is told from a deleted manifest.
+   * @throws RegistryError for any other failure (401, 403, network, a body hashing to another digest).
+   */
+  public probeManifest(image: ImageReference, digest: string): Promise<ManifestPresence> {
+    const what = `${image.name}@${digest}`;
+    return this.withAccess(image, async (host, state, credential) => {
+      const { origin } = await this.ping(host, state);
+      const url = new URL(`${origin}/v2/${image.repository}/manifests/${digest}`);
+      const scope = `repository:${image.repository}:pull`;
+      this.counters.manifestRequests++;
+      const head = await this.send(host, state, url, 'HEAD', scope, credential, what);
+      if (head.status !== 404 && head.status !== 405) checkStatus(head, host, what, credential);
+      if (head.status >= 200 && head.status < 300 && headerDigest(head) === digest) return { present: true, mediaType: contentType(head) ?? '' };
+      this.counters.manifestRequests++;
+      const get = await this.send(host, state, url, 'GET', scope, credential, what);
+      if (get.status === 404) return { present: false, ...(registryErrorOf(get.body) ?? {}) };
+      checkStatus(get, host, what, credential);
+      const verified = verifyBody(get, host, what);
+      if (verified.digest !== digest) throw new RegistryError('digest-mismatch', host, `${what}: ${host} answered the request for ${digest} with a manifest hashing to ${verified.digest}; refusing it`);
+      return { present: true, mediaType: verified.mediaType, body: get.body };
+    });
+  }
+
   /** The blob `digest` of `image`'s repository, at most `maxBytes`; its bytes must hash to `digest`. */
   public fetchBlob(image: ImageReference, digest: string, maxBytes: number): Promise<Buffer> {
     const what = `${image.name}@${digest}`;
@@ -245,6 +275,7 @@ export class RegistryClient implements ArtifactSource {
     ref: ImageReference,
     credential: RegistryCredential | undefined,
     platforms: string[],
+    list = false,
   ): Promise<Omit<ResolvedImage, 'reference' | 'resolvedFrom' | 'credential'>> {
     // A tag, or for a digest-only reference the digest (the by-digest request the kubelet makes).
     const manifestRef = ref.tag ?? ref.digest!;
@@ -274,8 +305,8 @@ export class RegistryClient implements ArtifactSource {
     if (ref.tag === undefined && digest !== ref.digest) {
       throw new RegistryError('digest-mismatch', host, `${image}: ${host} answered the request for ${ref.digest} with ${digest}; refusing it`);
     }
-    const result: { digest: string; mediaType: string; platforms?: Record<string, string> } = { digest, mediaType };
-    if (platforms.length > 0 && INDEX_TYPES.has(mediaType)) {
+    const result: { digest: string; mediaType: string; platforms?: Record<string, string>; offeredPlatforms?: Record<string, string> } = { digest, mediaType };
+    if ((platforms.length > 0 || list) && INDEX_TYPES.has(mediaType)) {
       if (!body) {
         // Fetch the index by digest: content-addressed, so its hash must equal the pinned digest.
         const byDigest = new URL(`${origin}/v2/${ref.repository}/manifests/${digest}`);
@@ -288,7 +319,8 @@ export class RegistryClient implements ArtifactSource {
         }
         body = get.body;
       }
-      result.platforms = platformDigests(body, platforms, host, image);
+      if (platforms.length > 0) result.platforms = platformDigests(body, platforms, host, image);
+      if (list) result.offeredPlatforms = Object.fromEntries(indexPlatforms(body));
     }
     return result;
   }

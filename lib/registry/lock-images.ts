@@ -6,6 +6,7 @@ import { ImageLocations } from '../image-locations';
 import { UnlocatedImage, unlocatedImages } from '../image-field-scan';
 import { RegistryClient, ResolvedImage } from './client';
 import { RegistryError } from '../base/registry-error';
+import { platformOffered } from '../platforms';
 import type { SignaturePolicy } from '../signatures/policy';
 import type { SignatureVerifier } from '../signatures/verifier';
 
@@ -105,6 +106,12 @@ export interface ResolveIntoLockOptions {
   readonly update?: boolean;
   /** Platforms whose digests to record as well. @default none */
   readonly platforms?: readonly string[];
+  /**
+   * The cluster's node platforms (kubepin.config.json `"platforms"`): each index must offer every
+   * one (else `platform-not-found`), its offered platforms and these platforms' digests are
+   * recorded, and a single-platform image fails when more than one is named. @default not checked
+   */
+  readonly clusterPlatforms?: readonly string[];
   /** The image as the user wrote it, per reference (recorded as `requested`). @default the reference */
   readonly requested?: ReadonlyMap<string, string>;
   /** Called as each reference finishes. */
@@ -120,11 +127,15 @@ export interface ResolveIntoLockOptions {
  * Which of `references` need a registry lookup: missing from the lock, `update` set, or
  * lacking a requested platform digest.
  */
-export function referencesToResolve(lock: ImageLock, references: Iterable<string>, options: Pick<ResolveIntoLockOptions, 'update' | 'platforms' | 'signatures'> = {}): string[] {
+export function referencesToResolve(lock: ImageLock, references: Iterable<string>, options: Pick<ResolveIntoLockOptions, 'update' | 'platforms' | 'signatures' | 'clusterPlatforms'> = {}): string[] {
   const out: string[] = [];
+  const cluster = options.clusterPlatforms ?? [];
   for (const reference of references) {
     const entry = lock.get(reference);
-    const missingPlatform = entry !== undefined && (options.platforms ?? []).some((p) => entry.platforms?.[p] === undefined) && isIndex(entry.mediaType);
+    // A locked single-platform image is asked again under several cluster platforms: it fails every run, not just the first.
+    const missingPlatform = entry !== undefined && (isIndex(entry.mediaType)
+      ? (options.platforms ?? []).some((p) => entry.platforms?.[p] === undefined) || (cluster.length > 0 && (entry.offeredPlatforms === undefined || cluster.some((p) => entry.platforms?.[p] === undefined)))
+      : cluster.length > 1);
     if (options.update || !entry || missingPlatform || (entry && options.signatures && !options.signatures.vouches(entry))) out.push(reference);
   }
   return out.sort();
@@ -179,7 +190,9 @@ export class LockUpdater {
   private async resolve(reference: string, requested: string | undefined): Promise<LockOutcome> {
     let outcome: LockOutcome;
     try {
-      const result = await this.client.resolve(reference, { platforms: this.options.platforms });
+      const cluster = this.options.clusterPlatforms ?? [];
+      const result = await this.client.resolve(reference, { platforms: this.options.platforms, listPlatforms: cluster.length > 0 });
+      const needed = cluster.length > 0 ? requiredPlatformDigests(reference, result, cluster) : undefined;
       // Verified before anything is recorded: a digest whose required signature fails is not locked.
       const requirement = this.options.signatures?.requirementFor(reference);
       const signature = requirement ? await this.verifier.verify(ImageReference.parse(reference), result.digest, requirement) : undefined;
@@ -189,7 +202,8 @@ export class LockUpdater {
         requested: (previous?.digest === result.digest ? previous.requested : undefined) ?? requested ?? this.options.requested?.get(reference) ?? previous?.requested ?? reference,
         digest: result.digest,
         mediaType: result.mediaType,
-        ...(result.platforms ? { platforms: result.platforms } : {}),
+        ...(result.platforms || needed ? { platforms: { ...result.platforms, ...needed } } : {}),
+        ...(result.offeredPlatforms ? { offeredPlatforms: Object.keys(result.offeredPlatforms) } : {}),
         ...(signature ? { signature } : {}),
       });
       outcome = { reference, status: 'resolved', entry, previous, result };
@@ -215,4 +229,30 @@ export async function resolveIntoLock(client: RegistryClient, lock: ImageLock, r
 
 function isIndex(mediaType: string): boolean {
   return mediaType === 'application/vnd.oci.image.index.v1+json' || mediaType === 'application/vnd.docker.distribution.manifest.list.v2+json';
+}
+
+/**
+ * The digests of the cluster's platforms in a resolved index (a node platform `linux/arm64`
+ * is served by a `linux/arm64/v8` manifest, as containerd matches).
+ * @throws RegistryError `platform-not-found` when the index lacks one, or when a single-platform
+ *   image is locked where the cluster has several platforms.
+ */
+function requiredPlatformDigests(reference: string, result: ResolvedImage, cluster: readonly string[]): Record<string, string> | undefined {
+  const nodes = `kubepin.config.json's "platforms" says the cluster's nodes run ${cluster.join(', ')}`;
+  if (!result.offeredPlatforms) {
+    if (cluster.length === 1) return undefined;
+    throw new RegistryError('platform-not-found', result.resolvedFrom, `${reference}: the tag names a single-platform image (${result.mediaType}, ${result.digest}), but ${nodes}: only nodes of one of them can run it. Fix: pin the multi-platform index (the tag that names the index, not a platform's tag or digest), or publish the image for the other platforms as one index`);
+  }
+  const offered = Object.keys(result.offeredPlatforms);
+  const out: Record<string, string> = {};
+  const missing: string[] = [];
+  for (const platform of cluster) {
+    const match = offered.find((o) => platformOffered([o], platform));
+    if (match) out[platform] = result.offeredPlatforms[match];
+    else missing.push(platform);
+  }
+  if (missing.length > 0) {
+    throw new RegistryError('platform-not-found', result.resolvedFrom, `${reference}: the index ${result.digest} has no manifest for ${missing.join(', ')} (it offers ${offered.join(', ') || 'no platform'}), and ${nodes}: the ${missing.join(', ')} nodes cannot run it (ErrImagePull: "no match for platform in manifest"). Fix: publish the image for ${missing.join(', ')} and run \`kubepin lock\` again, or remove ${missing.join(', ')} from "platforms" if no such nodes run it`);
+  }
+  return out;
 }

@@ -27,17 +27,24 @@ export function checkStatus(res: HttpAnswer, host: string, image: string, creden
 
 /** ` [CODE: message]` from a registry's JSON error body, or nothing. */
 function registryErrorDetail(body: Buffer): string {
-  if (body.length === 0) return '';
+  const first = registryErrorOf(body);
+  return first ? ` [${first.code}${first.message !== undefined ? `: ${first.message}` : ''}]` : '';
+}
+
+/**
+ * The first error of a registry's JSON error body (`{"errors":[{"code":"MANIFEST_UNKNOWN",…}]}`),
+ * sanitized (one registry echoed the request's Authorization header); `undefined` for any other body.
+ */
+export function registryErrorOf(body: Buffer): { code: string; message?: string } | undefined {
+  if (body.length === 0) return undefined;
   try {
     const data = JSON.parse(body.toString('utf8')) as { errors?: Array<{ code?: unknown; message?: unknown }> };
     const first = data.errors?.[0];
     if (first && typeof first.code === 'string') {
-      // Registry-supplied: sanitized (one registry echoed the request's Authorization header).
-      const message = typeof first.message === 'string' ? `: ${sanitizeRegistryText(first.message)}` : '';
-      return ` [${sanitizeRegistryText(first.code, 40)}${message}]`;
+      return { code: sanitizeRegistryText(first.code, 40), ...(typeof first.message === 'string' ? { message: sanitizeRegistryText(first.message) } : {}) };
     }
   } catch {
     // Not the registry error format.
   }
-  return '';
+  return undefined;
 }

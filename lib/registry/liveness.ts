@@ -1,0 +1,115 @@
+import { ImageReference } from '../base/image-reference';
+import { RegistryError } from '../base/registry-error';
+import { LockEntry } from '../lock';
+import { kubeletPullMessage } from '../kubelet-pull-errors';
+import { RegistryClient } from './client';
+import { INDEX_TYPES, SHA256_DIGEST } from './manifest-verification';
+import { indexPlatforms } from './index-platforms';
+
+/**
+ * Why a locked digest will not pull. Stable: tools may switch on it.
+ * - `digest-gone`: the registry no longer serves the locked digest (deleted, garbage-collected).
+ * - `child-gone`: the locked index is there, but a platform manifest it lists is not.
+ * - `repository-gone`: the repository itself is unknown to the registry.
+ * - `credential-gone`: the registry refuses the credentials at hand (401/403).
+ * - `platform-not-found`: the index has no manifest for a platform the cluster needs.
+ * - `digest-mismatch`: the lock names a platform digest the locked index does not list (a hand-edited lock).
+ */
+export type LivenessCode = 'digest-gone' | 'child-gone' | 'repository-gone' | 'credential-gone' | 'platform-not-found' | 'digest-mismatch';
+
+/** One locked digest that will not pull, with the kubelet's message for it. */
+export interface LivenessFinding {
+  readonly code: LivenessCode;
+  /** The locked tagged reference. */
+  readonly reference: string;
+  /** The digest that fails: the locked one, or a platform's. */
+  readonly digest: string;
+  /** The platform, for `child-gone`, `platform-not-found` and `digest-mismatch`. */
+  readonly platform?: string;
+  /** What is wrong, with the fix. */
+  readonly message: string;
+  /** What `kubectl describe pod` will show (ErrImagePull, then ImagePullBackOff). */
+  readonly kubelet: string;
+}
+
+const RELOCK = 're-lock with `kubepin lock --update`, and check the registry\'s retention rules (untagged or old manifests may be deleted or garbage-collected)';
+
+/**
+ * Checks that the registry still serves `entry`'s digest and, for an index, every platform
+ * manifest the lock records and every one of `needed` (the cluster's platforms): HEAD requests
+ * only, unless the registry needs the GET fallback or a platform's digest must be read from the
+ * index. Returns what will not pull; `[]` when everything is there.
+ * @throws RegistryError for failures that say nothing about the pin (network, 5xx, TLS).
+ */
+export async function checkLiveness(client: RegistryClient, entry: LockEntry, needed: readonly string[] = []): Promise<LivenessFinding[]> {
+  const tagged = ImageReference.parse(entry.reference);
+  const repo = tagged.withoutTag().withoutDigest();
+  const pinned = repo.withDigest(entry.digest).toString();
+  const base = { reference: entry.reference, digest: entry.digest };
+  let index: Buffer | undefined;
+  try {
+    const top = await client.probeManifest(repo, entry.digest);
+    if (!top.present) {
+      if (top.code === 'NAME_UNKNOWN') {
+        return [{ ...base, code: 'repository-gone', message: `${entry.reference}: the registry no longer knows the repository ${repo.name} (${top.code}), so ${entry.digest} will not pull. Fix: restore the repository, or move the image elsewhere and ${RELOCK}`, kubelet: kubeletPullMessage({ kind: 'not-found', image: pinned }) }];
+      }
+      return [{ ...base, code: 'digest-gone', message: `${entry.reference}: the registry no longer serves the locked digest ${entry.digest}${top.code ? ` (${top.code})` : ''}: it was deleted or garbage-collected. Fix: ${RELOCK}`, kubelet: kubeletPullMessage({ kind: 'not-found', image: pinned }) }];
+    }
+    index = top.body;
+  } catch (e) {
+    if (e instanceof RegistryError && (e.kind === 'unauthorized' || e.kind === 'forbidden')) {
+      return [{ ...base, code: 'credential-gone', message: `${e.message} (${entry.digest} cannot be read with the credentials at hand). Fix: renew the credential or the nodes' pull secret; the nodes will fail the same way`, kubelet: kubeletPullMessage({ kind: e.kind, image: pinned, url: manifestUrl(repo, entry.digest) }) }];
+    }
+    throw e;
+  }
+  if (!INDEX_TYPES.has(entry.mediaType)) return [];
+
+  const readIndex = async (): Promise<Map<string, string>> => {
+    index ??= (await client.fetchManifest(repo, entry.digest, [entry.mediaType], 4 * 1024 * 1024))?.body;
+    return index ? indexPlatforms(index) : new Map();
+  };
+  const children = new Map<string, string>(Object.entries(entry.platforms ?? {}));
+  const findings: LivenessFinding[] = [];
+  for (const platform of needed) {
+    if (children.has(platform)) continue;
+    const listed = await readIndex();
+    const digest = listed.get(platform);
+    if (digest) {
+      children.set(platform, digest);
+      continue;
+    }
+    findings.push({
+      ...base, code: 'platform-not-found', platform,
+      message: `${entry.reference}@${entry.digest}: the index has no ${platform} manifest (it has ${[...listed.keys()].join(', ') || 'none'}), and kubepin.config.json's "platforms" says the cluster has ${platform} nodes: pods there will not start. Fix: publish a ${platform} image and \`kubepin lock --update\`, or keep the workload off those nodes`,
+      kubelet: kubeletPullMessage({ kind: 'no-platform', image: pinned }),
+    });
+  }
+  await Promise.all(
+    [...children].sort().map(async ([platform, digest]) => {
+      if (!SHA256_DIGEST.test(digest)) return;
+      const child = await client.probeManifest(repo, digest);
+      if (child.present) return;
+      // Told apart only on failure (a GET of the index): a child the index never listed is a hand-edited lock.
+      const listed = await readIndex();
+      if (![...listed.values()].includes(digest)) {
+        findings.push({
+          ...base, code: 'digest-mismatch', digest, platform,
+          message: `${entry.reference}: the lock records ${digest} for ${platform}, but the locked index ${entry.digest} does not list it (the lock was edited by hand?). Fix: run \`kubepin lock --update\` to record the index's own platform digests`,
+          kubelet: kubeletPullMessage({ kind: 'child-not-found', image: pinned, url: manifestUrl(repo, digest) }),
+        });
+        return;
+      }
+      findings.push({
+        ...base, code: 'child-gone', digest, platform,
+        message: `${entry.reference}@${entry.digest}: the index is there but its ${platform} manifest ${digest} is gone (deleted or garbage-collected): ${platform} nodes will fail to pull it. Fix: ${RELOCK}`,
+        kubelet: kubeletPullMessage({ kind: 'child-not-found', image: pinned, url: manifestUrl(repo, digest) }),
+      });
+    }),
+  );
+  return findings.sort((a, b) => (a.platform ?? '').localeCompare(b.platform ?? ''));
+}
+
+function manifestUrl(repo: ImageReference, digest: string): string {
+  const host = repo.registry === 'docker.io' ? 'registry-1.docker.io' : repo.registry;
+  return `https://${host}/v2/${repo.repository}/manifests/${digest}`;
+}
