@@ -7,7 +7,7 @@ import { ProjectConfig, ProjectConfigError, loadProjectConfig, projectConfigBesi
 import { Finding, ObjectRef } from './findings';
 import type { LockEntry } from './lock';
 import { JsonObject } from './workloads';
-import { ARCH_LABEL, OS_LABEL, Requirement, termsOf, nodeScopeOf } from './prepull/node-scope';
+import { ARCH_LABEL, OS_LABEL, Requirement, termsOf, nodeScopeOf } from './node-terms';
 
 /** `os/arch[/variant]`, lower case, as the lock records platforms. */
 export const PLATFORM_PATTERN = /^[a-z0-9]+\/[a-z0-9_]+(?:\/[a-z0-9]+)?$/;

@@ -6,9 +6,9 @@ import { lockReferenceOf } from '../lock';
 import { KubepinUsageError } from '../base/errors';
 import { safeText } from '../base/printable';
 import { ImageReference } from '../base/image-reference';
-import { RegistryError } from '../base/registry-error';
 import { ImageLocation } from '../registry/lock-images';
-import { SignatureVerificationError } from '../signatures/errors';
+import { clusterPlatformsBeside } from '../platforms';
+import { Drift, RemoteFinding, remoteExitCode, remoteFindings } from './verify-remote';
 import { REGISTRY_FLAGS_HELP, parseRegistryFlags, validateRegistryFlags, registryClientFromFlags } from './registry-options';
 
 const HELP = `Usage: kubepin verify [PATH…] [options]
@@ -20,19 +20,23 @@ resources' images count where kubepin.config.json's "imageLocations" says (docs/
 Offline unless --remote is given.
 
 Options:
-  --remote                     also ask the registries whether each locked tag still names the
-                               locked digest (reports drift; writes nothing), and verify again
-                               the signature of every locked digest kubepin.config.json requires
-                               to be signed (docs/signatures.md)
+  --remote                     also ask the registries whether they still serve every locked
+                               digest (one HEAD each, and each platform manifest the lock records
+                               or kubepin.config.json's "platforms" needs), whether each locked
+                               tag still names it (reports drift), and verify again the signature
+                               of every locked digest kubepin.config.json requires to be signed
+                               (docs/signatures.md). Writes nothing.
 ${REGISTRY_FLAGS_HELP}
 
 Exit code: 0 when everything is pinned and agrees with the lock (and, with --remote, no tag
 moved), 1 otherwise (an image not pinned, untagged ones included, or a file or document that
-cannot be read), 2 for bad usage (a PATH that does not exist included).
+cannot be read), 2 for bad usage (a PATH that does not exist included). With --remote: 3 when
+a locked digest will not pull (digest-gone, child-gone, platform-not-found), else 4 when the
+repository or the credential is gone (repository-gone, credential-gone).
 `;
 
 /** Why verification failed for an image. Stable: tools may switch on it. */
-export type VerifyCode = 'unreadable-manifest' | 'invalid-reference' | 'unpinned' | 'not-in-lock' | 'digest-mismatch' | 'tag-moved' | 'remote-error' | 'signature-not-locked' | 'signature-invalid';
+export type VerifyCode = 'unreadable-manifest' | 'invalid-reference' | 'unpinned' | 'not-in-lock' | 'digest-mismatch' | 'signature-not-locked' | RemoteFinding['code'];
 
 /** One verification problem. */
 export interface VerifyFinding {
@@ -48,6 +52,10 @@ export interface VerifyFinding {
   readonly line?: number;
   /** The message, with the fix. */
   readonly message: string;
+  /** For a locked digest that will not pull: the digest, its platform, and what the kubelet will report. */
+  readonly digest?: string;
+  readonly platform?: string;
+  readonly kubelet?: string;
 }
 
 /** `kubepin verify`: every image pinned, and pinned to what the lock says. */
@@ -111,38 +119,13 @@ export const verifyCommand: Command = {
       }
     }
 
-    const drift: Array<{ reference: string; locked: string; current: string }> = [];
+    let drift: Drift[] = [];
     if (values.remote) {
       const client = registryClientFromFlags(values, io.cwd, io.env, manifests.documents);
-      const { SignatureVerifier } = require('../signatures/verifier') as typeof import('../signatures/verifier');
-      const verifier = new SignatureVerifier(client);
       try {
-        await Promise.all(
-          lock.list().map(async (entry) => {
-            try {
-              const result = await client.resolve(entry.reference);
-              if (result.digest !== entry.digest) {
-                drift.push({ reference: entry.reference, locked: entry.digest, current: result.digest });
-                findings.push({ code: 'tag-moved', image: entry.reference, message: `${entry.reference} moved: ${lockName} has ${entry.digest}, the registry now serves ${result.digest}. Fix: \`kubepin lock --update\` if the new image is wanted` });
-              }
-              // The locked digest's signature, checked again cryptographically: a hand-edited lock is caught here.
-              const requirement = signatures.requirementFor(entry.reference);
-              if (requirement) {
-                const record = await verifier.verify(ImageReference.parse(entry.reference), entry.digest, requirement);
-                if (entry.signature && record.key !== entry.signature.key) {
-                  findings.push({ code: 'signature-invalid', image: entry.reference, message: `${entry.reference}@${entry.digest}: ${lockName} records a signature by key ${entry.signature.key}, but the registry's valid signature is by ${record.key}. Fix: run \`kubepin lock --update\` to record it` });
-                }
-              }
-            } catch (e) {
-              if (e instanceof SignatureVerificationError) {
-                findings.push({ code: 'signature-invalid', image: entry.reference, message: e.message });
-                return;
-              }
-              if (!(e instanceof RegistryError)) throw e;
-              findings.push({ code: 'remote-error', image: entry.reference, message: e.message });
-            }
-          }),
-        );
+        const remote = await remoteFindings(client, lock, signatures, lockName, clusterPlatformsBeside(lockFile));
+        findings.push(...remote.findings);
+        drift = remote.drift;
       } finally {
         client.close();
       }
@@ -161,7 +144,10 @@ export const verifyCommand: Command = {
               image: f.image,
               ...(f.location ? { file: rel(io.cwd, f.location.file), line: f.location.line, object: f.location.object, path: f.location.path } : {}),
               ...(f.file !== undefined ? { file: rel(io.cwd, f.file), ...(f.line ? { line: f.line } : {}) } : {}),
+              ...(f.digest !== undefined ? { digest: f.digest } : {}),
+              ...(f.platform !== undefined ? { platform: f.platform } : {}),
               message: f.message,
+              ...(f.kubelet !== undefined ? { kubelet: f.kubelet } : {}),
             })),
             ...(values.remote ? { drift } : {}),
             unlocated: unlocatedJson(io.cwd, images),
@@ -182,7 +168,7 @@ export const verifyCommand: Command = {
       const summary = findings.length === 0 ? 'ok' : `${findings.length} problem${findings.length === 1 ? '' : 's'}`;
       io.stdout.write(safeText`${images.locations.length} image reference${images.locations.length === 1 ? '' : 's'} checked against ${lockName}${values.remote ? ` (${lock.size} tags re-resolved)` : ''}: ${summary}\n`);
     }
-    return findings.length > 0 ? EXIT.findings : EXIT.ok;
+    return findings.length > 0 ? remoteExitCode(findings.map((f) => f.code), EXIT.findings) : EXIT.ok;
   },
 };
 

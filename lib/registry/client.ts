@@ -206,7 +206,8 @@ export class RegistryClient implements ArtifactSource {
    * cheaply as the protocol allows: one HEAD (quota-free on Docker Hub). A HEAD answered 405, or
    * 2xx without that digest in `Docker-Content-Digest`, gets one GET whose bytes must hash to
    * `digest` (then `body` is set). A 404 is `present: false` with the registry's error code, read
-   * from a GET (a HEAD answer has no body), so a deleted repository is told from a deleted manifest.
+   * from a GET (a HEAD answer has no body) and, unless that says `NAME_UNKNOWN`, from the
+   * repository's tag list, so a deleted repository is told from a deleted manifest.
    * @throws RegistryError for any other failure (401, 403, network, a body hashing to another digest).
    */
   public probeManifest(image: ImageReference, digest: string): Promise<ManifestPresence> {
@@ -221,7 +222,14 @@ export class RegistryClient implements ArtifactSource {
       if (head.status >= 200 && head.status < 300 && headerDigest(head) === digest) return { present: true, mediaType: contentType(head) ?? '' };
       this.counters.manifestRequests++;
       const get = await this.send(host, state, url, 'GET', scope, credential, what);
-      if (get.status === 404) return { present: false, ...(registryErrorOf(get.body) ?? {}) };
+      if (get.status === 404) {
+        const error = registryErrorOf(get.body);
+        if (error?.code === 'NAME_UNKNOWN') return { present: false, ...error };
+        // Many registries (distribution among them) say MANIFEST_UNKNOWN in an unknown repository too: its tag list tells.
+        const tags = await this.send(host, state, new URL(`${origin}/v2/${image.repository}/tags/list?n=1`), 'GET', scope, credential, what, { accept: 'application/json', maxBytes: 64 * 1024 });
+        const tagsError = tags.status === 404 ? registryErrorOf(tags.body) : undefined;
+        return { present: false, ...(tagsError?.code === 'NAME_UNKNOWN' ? tagsError : (error ?? {})) };
+      }
       checkStatus(get, host, what, credential);
       const verified = verifyBody(get, host, what);
       if (verified.digest !== digest) throw new RegistryError('digest-mismatch', host, `${what}: ${host} answered the request for ${digest} with a manifest hashing to ${verified.digest}; refusing it`);

@@ -59,6 +59,8 @@ export async function startRegistry(
     tls?: boolean;
     /** For `auth: 'token'`: the `host:port` to put in the realm instead of the token server's own (e.g. a proxy in front of it). */
     tokenRealmHost?: (tokenServerHost: string) => Promise<string>;
+    /** Let `DELETE /v2/<repo>/manifests/<digest>` delete (storage.delete.enabled), as registries with retention rules do. @default false */
+    deletes?: boolean;
   } = {},
 ): Promise<TestRegistryDetails> {
   if (!fs.existsSync(REGISTRY_BINARY)) {
@@ -117,6 +119,7 @@ export async function startRegistry(
         'storage:',
         '  filesystem:',
         `    rootdirectory: ${path.join(dir, 'data')}`,
+        ...(options.deletes ? ['  delete:', '    enabled: true'] : []),
         '  cache:',
         '    blobdescriptor: inmemory',
         '  maintenance:',
@@ -380,6 +383,12 @@ export class PushClient {
     location.searchParams.set('digest', digest);
     const put = await this.request('PUT', location.toString(), data, 'application/octet-stream');
     if (put.status !== 201) throw new Error(`blob upload: HTTP ${put.status} ${put.body.toString().slice(0, 300)}`);
+  }
+
+  /** Deletes the manifest `digest` (the registry must allow deletes: `startRegistry({ deletes: true })`). */
+  async deleteManifest(digest: string): Promise<void> {
+    const res = await this.request('DELETE', `${this.base}/manifests/${digest}`);
+    if (res.status !== 202) throw new Error(`manifest DELETE ${this.repository}@${digest}: HTTP ${res.status} ${res.body.toString().slice(0, 300)}`);
   }
 
   async putManifest(reference: string, body: Buffer, mediaType: string): Promise<void> {

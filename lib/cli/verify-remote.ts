@@ -1,0 +1,89 @@
+import { ImageReference } from '../base/image-reference';
+import { RegistryError } from '../base/registry-error';
+import { ImageLock } from '../lock';
+import { RegistryClient } from '../registry/client';
+import { LivenessCode, checkLiveness } from '../registry/liveness';
+import type { SignaturePolicy } from '../signatures/policy';
+import { SignatureVerificationError } from '../signatures/errors';
+
+/** A finding of `kubepin verify --remote`, about one locked reference. */
+export interface RemoteFinding {
+  readonly code: 'tag-moved' | 'remote-error' | 'signature-invalid' | LivenessCode;
+  /** The locked reference. */
+  readonly image: string;
+  /** The digest concerned (the locked one, or a platform's), for liveness findings. */
+  readonly digest?: string;
+  /** The platform, for findings about one platform's manifest. */
+  readonly platform?: string;
+  /** What `kubectl describe pod` will show, for a pin that will not pull. */
+  readonly kubelet?: string;
+  readonly message: string;
+}
+
+/** A tag that names another digest than the lock's. */
+export interface Drift {
+  readonly reference: string;
+  readonly locked: string;
+  readonly current: string;
+}
+
+/** Exit code of `kubepin verify --remote` when a locked digest (or a platform's) is gone: the pods will not pull. */
+export const EXIT_PIN_GONE = 3;
+/** Exit code when the repository or the credential is gone (and no digest is known gone). */
+export const EXIT_ACCESS_GONE = 4;
+
+const PIN_GONE: ReadonlySet<string> = new Set(['digest-gone', 'child-gone', 'platform-not-found']);
+const ACCESS_GONE: ReadonlySet<string> = new Set(['repository-gone', 'credential-gone']);
+
+/** The exit code the findings call for: pins gone (3) over access gone (4) over any other finding (1). */
+export function remoteExitCode(codes: readonly string[], otherwise: number): number {
+  if (codes.some((c) => PIN_GONE.has(c))) return EXIT_PIN_GONE;
+  if (codes.some((c) => ACCESS_GONE.has(c))) return EXIT_ACCESS_GONE;
+  return otherwise;
+}
+
+/**
+ * For every entry of `lock`: is the locked digest (and each platform manifest the lock records
+ * or `cluster` needs) still served, does the tag still name it, and does the signature a
+ * requirement asks for still verify. Reads only: nothing here writes the lock.
+ */
+export async function remoteFindings(client: RegistryClient, lock: ImageLock, signatures: SignaturePolicy, lockName: string, cluster: readonly string[] = []): Promise<{ findings: RemoteFinding[]; drift: Drift[] }> {
+  const { SignatureVerifier } = require('../signatures/verifier') as typeof import('../signatures/verifier');
+  const verifier = new SignatureVerifier(client);
+  const findings: RemoteFinding[] = [];
+  const drift: Drift[] = [];
+  await Promise.all(
+    lock.list().map(async (entry) => {
+      try {
+        const gone = await checkLiveness(client, entry, cluster);
+        for (const g of gone) {
+          findings.push({ code: g.code, image: entry.reference, digest: g.digest, ...(g.platform ? { platform: g.platform } : {}), kubelet: g.kubelet, message: `${g.message}. The kubelet reports ErrImagePull, then ImagePullBackOff: ${g.kubelet}` });
+        }
+        // Without the repository or the credential the tag cannot be read either: one finding says it.
+        if (gone.some((g) => ACCESS_GONE.has(g.code))) return;
+        const result = await client.resolve(entry.reference);
+        if (result.digest !== entry.digest) {
+          drift.push({ reference: entry.reference, locked: entry.digest, current: result.digest });
+          findings.push({ code: 'tag-moved', image: entry.reference, message: `${entry.reference} moved: ${lockName} has ${entry.digest}, the registry now serves ${result.digest}. Fix: \`kubepin lock --update\` if the new image is wanted` });
+        }
+        // The locked digest's signature, checked again cryptographically: a hand-edited lock is caught here.
+        const requirement = signatures.requirementFor(entry.reference);
+        if (requirement && gone.length === 0) {
+          const record = await verifier.verify(ImageReference.parse(entry.reference), entry.digest, requirement);
+          if (entry.signature && record.key !== entry.signature.key) {
+            findings.push({ code: 'signature-invalid', image: entry.reference, message: `${entry.reference}@${entry.digest}: ${lockName} records a signature by key ${entry.signature.key}, but the registry's valid signature is by ${record.key}. Fix: run \`kubepin lock --update\` to record it` });
+          }
+        }
+      } catch (e) {
+        if (e instanceof SignatureVerificationError) {
+          findings.push({ code: 'signature-invalid', image: entry.reference, message: e.message });
+          return;
+        }
+        if (!(e instanceof RegistryError)) throw e;
+        findings.push({ code: 'remote-error', image: entry.reference, message: e.message });
+      }
+    }),
+  );
+  drift.sort((a, b) => a.reference.localeCompare(b.reference));
+  return { findings, drift };
+}
