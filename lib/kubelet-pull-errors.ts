@@ -55,3 +55,11 @@ export function runtimePullError(failure: PullFailure): string {
 export function kubeletPullMessage(failure: PullFailure): string {
   return `Failed to pull image "${failure.image}": rpc error: code = ${grpcCode(failure.kind)} desc = ${runtimePullError(failure)}`;
 }
+
+/** The fix for a locked digest the registry no longer serves. */
+export const RELOCK_FIX = 're-lock with `kubepin lock --update`, and check the registry\'s retention rules (untagged or old manifests may be deleted or garbage-collected)';
+
+/** The URL containerd requests for a manifest (Docker Hub's API host for `docker.io`), as its messages quote it. */
+export function manifestUrl(registry: string, repository: string, reference: string): string {
+  return `https://${registry === 'docker.io' ? 'registry-1.docker.io' : registry}/v2/${repository}/manifests/${reference}`;
+}

@@ -8,6 +8,7 @@ import { describeObject } from '../findings';
 import { CheckFinding, ImagePullPlan, KubeletState } from './check';
 import { describeBackoff, imagePullBackoffSchedule } from './backoff';
 import { splitFix } from './report';
+import { RELOCK_FIX, kubeletPullMessage, manifestUrl } from '../kubelet-pull-errors';
 import { ImageProbeOptions, ManifestAnswer, ManifestProber, ProbeCredential } from './probe-types';
 
 export { ImageProbeOptions, ManifestAnswer, ManifestProber, ProbeCredential } from './probe-types';
@@ -191,13 +192,15 @@ function explainFailure(image: ImageReference, answer: ManifestAnswer, done: Pro
   switch (answer.outcome) {
     case 'unauthorized':
     case 'forbidden': {
-      const code = answer.outcome === 'unauthorized' ? '401 Unauthorized' : '403 Forbidden';
+      let code = answer.outcome === 'unauthorized' ? '401 Unauthorized' : '403 Forbidden';
+      if (image.digest !== undefined) code += ` (the pod's events will read: ${kubeletPullMessage({ kind: answer.outcome, image: image.toString(), url: manifestUrl(image.registry, image.repository, image.digest) })})`;
       if (!matched) {
         return `${image.registry} answered ${code} to an anonymous pull of ${image.familiar}: the registry needs credentials and no pull secret or node credential matches ${image.name}. Fix: add a pull Secret for ${image.registry} to the pod's imagePullSecrets`;
       }
       return `${image.registry} answered ${code} to ${tried}; the kubelet does not retry anonymously once a credential matched. Fix: renew the credentials in ${done.map((d) => d.source).filter(Boolean).join(', ')}, or remove the stale secret if ${image.registry} needs none`;
     }
     case 'not-found':
+      if (image.digest !== undefined) return digestGone(image, answer, tried);
       return `${image.registry} has no manifest for ${image.familiar} (404${done.length > 0 ? ` to ${tried}` : ''}): the ${image.digest ? 'digest' : `tag "${image.tag ?? 'latest'}"`} does not exist in ${image.repository}. Fix: push the image or correct the ${image.digest ? 'digest' : 'tag'}`;
     case 'unreachable':
       return `${image.registry} is unreachable (${answer.detail}). Fix: check the registry host and that the nodes can reach it`;
@@ -208,6 +211,16 @@ function explainFailure(image: ImageReference, answer: ManifestAnswer, done: Pro
     default:
       return `the pull of ${image.familiar} fails`;
   }
+}
+
+/** A pinned digest the registry answers 404 for: deleted or garbage-collected, or its whole repository gone. */
+function digestGone(image: ImageReference, answer: ManifestAnswer, tried: string): string {
+  const code = 'detail' in answer && answer.detail ? answer.detail : '';
+  const events = `the pod's events will read: ${kubeletPullMessage({ kind: 'not-found', image: image.toString() })}`;
+  if (code.startsWith('NAME_UNKNOWN')) {
+    return `${image.registry} no longer knows the repository ${image.repository} (404 ${code}${tried ? ` to ${tried}` : ''}), so ${image.digest} will not pull; ${events}. Fix: restore the repository, or move the image elsewhere and ${RELOCK_FIX}`;
+  }
+  return `${image.registry} no longer serves ${image.digest} of ${image.repository} (404${code ? ` ${code}` : ''}${tried ? ` to ${tried}` : ''}): it was deleted or garbage-collected; ${events}. Fix: ${RELOCK_FIX}`;
 }
 
 /**

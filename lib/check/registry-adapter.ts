@@ -31,11 +31,13 @@ export function createRegistryProber(options: ImageProbeOptions): ManifestProber
   };
   const prober = async (image: ImageReference, credential: ProbeCredential | undefined): Promise<ManifestAnswer> => {
     try {
-      // The kubelet pulls `repo:tag@digest` by digest alone: ask for exactly that.
-      const resolved = await clientFor(credential).resolve(image.digest !== undefined ? image.withoutTag() : image);
-      if (image.digest !== undefined && resolved.digest !== image.digest) {
-        return { outcome: 'error', status: 200, detail: `the registry answered the request for ${image.digest} with ${resolved.digest}` };
+      if (image.digest !== undefined) {
+        // The kubelet pulls `repo:tag@digest` by digest alone: ask for exactly that, by HEAD.
+        const presence = await clientFor(credential).probeManifest(image.withoutTag().withoutDigest(), image.digest);
+        if (!presence.present) return { outcome: 'not-found', status: 404, ...(presence.code ? { detail: `${presence.code}${presence.message ? `: ${presence.message}` : ''}` } : {}) };
+        return { outcome: 'found', digest: image.digest };
       }
+      const resolved = await clientFor(credential).resolve(image);
       return { outcome: 'found', digest: resolved.digest };
     } catch (e) {
       if (!(e instanceof RegistryError)) throw e;

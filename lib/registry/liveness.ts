@@ -1,7 +1,7 @@
 import { ImageReference } from '../base/image-reference';
 import { RegistryError } from '../base/registry-error';
 import { LockEntry } from '../lock';
-import { kubeletPullMessage } from '../kubelet-pull-errors';
+import { RELOCK_FIX, kubeletPullMessage, manifestUrl } from '../kubelet-pull-errors';
 import { RegistryClient } from './client';
 import { INDEX_TYPES, SHA256_DIGEST } from './manifest-verification';
 import { indexPlatforms } from './index-platforms';
@@ -32,7 +32,6 @@ export interface LivenessFinding {
   readonly kubelet: string;
 }
 
-const RELOCK = 're-lock with `kubepin lock --update`, and check the registry\'s retention rules (untagged or old manifests may be deleted or garbage-collected)';
 
 /**
  * Checks that the registry still serves `entry`'s digest and, for an index, every platform
@@ -51,14 +50,14 @@ export async function checkLiveness(client: RegistryClient, entry: LockEntry, ne
     const top = await client.probeManifest(repo, entry.digest);
     if (!top.present) {
       if (top.code === 'NAME_UNKNOWN') {
-        return [{ ...base, code: 'repository-gone', message: `${entry.reference}: the registry no longer knows the repository ${repo.name} (${top.code}), so ${entry.digest} will not pull. Fix: restore the repository, or move the image elsewhere and ${RELOCK}`, kubelet: kubeletPullMessage({ kind: 'not-found', image: pinned }) }];
+        return [{ ...base, code: 'repository-gone', message: `${entry.reference}: the registry no longer knows the repository ${repo.name} (${top.code}), so ${entry.digest} will not pull. Fix: restore the repository, or move the image elsewhere and ${RELOCK_FIX}`, kubelet: kubeletPullMessage({ kind: 'not-found', image: pinned }) }];
       }
-      return [{ ...base, code: 'digest-gone', message: `${entry.reference}: the registry no longer serves the locked digest ${entry.digest}${top.code ? ` (${top.code})` : ''}: it was deleted or garbage-collected. Fix: ${RELOCK}`, kubelet: kubeletPullMessage({ kind: 'not-found', image: pinned }) }];
+      return [{ ...base, code: 'digest-gone', message: `${entry.reference}: the registry no longer serves the locked digest ${entry.digest}${top.code ? ` (${top.code})` : ''}: it was deleted or garbage-collected. Fix: ${RELOCK_FIX}`, kubelet: kubeletPullMessage({ kind: 'not-found', image: pinned }) }];
     }
     index = top.body;
   } catch (e) {
     if (e instanceof RegistryError && (e.kind === 'unauthorized' || e.kind === 'forbidden')) {
-      return [{ ...base, code: 'credential-gone', message: `${e.message} (${entry.digest} cannot be read with the credentials at hand). Fix: renew the credential or the nodes' pull secret; the nodes will fail the same way`, kubelet: kubeletPullMessage({ kind: e.kind, image: pinned, url: manifestUrl(repo, entry.digest) }) }];
+      return [{ ...base, code: 'credential-gone', message: `${e.message} (${entry.digest} cannot be read with the credentials at hand). Fix: renew the credential or the nodes' pull secret; the nodes will fail the same way`, kubelet: kubeletPullMessage({ kind: e.kind, image: pinned, url: manifestUrl(repo.registry, repo.repository, entry.digest) }) }];
     }
     throw e;
   }
@@ -95,21 +94,16 @@ export async function checkLiveness(client: RegistryClient, entry: LockEntry, ne
         findings.push({
           ...base, code: 'digest-mismatch', digest, platform,
           message: `${entry.reference}: the lock records ${digest} for ${platform}, but the locked index ${entry.digest} does not list it (the lock was edited by hand?). Fix: run \`kubepin lock --update\` to record the index's own platform digests`,
-          kubelet: kubeletPullMessage({ kind: 'child-not-found', image: pinned, url: manifestUrl(repo, digest) }),
+          kubelet: kubeletPullMessage({ kind: 'child-not-found', image: pinned, url: manifestUrl(repo.registry, repo.repository, digest) }),
         });
         return;
       }
       findings.push({
         ...base, code: 'child-gone', digest, platform,
-        message: `${entry.reference}@${entry.digest}: the index is there but its ${platform} manifest ${digest} is gone (deleted or garbage-collected): ${platform} nodes will fail to pull it. Fix: ${RELOCK}`,
-        kubelet: kubeletPullMessage({ kind: 'child-not-found', image: pinned, url: manifestUrl(repo, digest) }),
+        message: `${entry.reference}@${entry.digest}: the index is there but its ${platform} manifest ${digest} is gone (deleted or garbage-collected): ${platform} nodes will fail to pull it. Fix: ${RELOCK_FIX}`,
+        kubelet: kubeletPullMessage({ kind: 'child-not-found', image: pinned, url: manifestUrl(repo.registry, repo.repository, digest) }),
       });
     }),
   );
   return findings.sort((a, b) => (a.platform ?? '').localeCompare(b.platform ?? ''));
-}
-
-function manifestUrl(repo: ImageReference, digest: string): string {
-  const host = repo.registry === 'docker.io' ? 'registry-1.docker.io' : repo.registry;
-  return `https://${host}/v2/${repo.repository}/manifests/${digest}`;
 }

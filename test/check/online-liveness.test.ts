@@ -1,0 +1,51 @@
+import * as fs from 'fs';
+import { PushClient, pushImage, startRegistry, TestRegistryDetails } from '../support/registry';
+import { deploymentYaml, runKubepin, tempProject, writeFiles } from '../support/registry-cli';
+
+/** `kubepin check --online` on pins whose digests a registry deleted (retention rules, garbage collection). */
+describe('kubepin check --online: locked digests the registry no longer serves', () => {
+  let registry: TestRegistryDetails;
+  let dir: string;
+  beforeAll(async () => {
+    registry = await startRegistry({ deletes: true });
+  });
+  afterAll(async () => {
+    await registry?.stop();
+  });
+  afterEach(() => {
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('a deleted digest is predicted ErrImagePull then ImagePullBackOff, with the kubelet\'s message and the re-lock fix', async () => {
+    const image = await pushImage(registry, 'retention/web', '1.0');
+    const pinned = `${registry.host}/retention/web:1.0@${image.digest}`;
+    dir = tempProject();
+    writeFiles(dir, { 'app.yaml': deploymentYaml('web', [pinned]) });
+    const before = await runKubepin(['check', 'app.yaml', '--online', '--format', 'json'], { cwd: dir });
+    expect(JSON.parse(before.stdout).probes[0]).toMatchObject({ prediction: 'pulls', digest: image.digest });
+    expect(before.code).toBe(0);
+
+    await new PushClient(registry, 'retention/web').deleteManifest(image.digest);
+    const run = await runKubepin(['check', 'app.yaml', '--online', '--format', 'json'], { cwd: dir });
+    const report = JSON.parse(run.stdout);
+    expect(report.probes[0]).toMatchObject({ prediction: 'fails', state: 'ErrImagePull', attempts: [{ stage: 'anonymous', outcome: 'not-found', status: 404 }] });
+    const finding = report.findings.find((f: { code: string }) => f.code === 'pull-fails');
+    expect(finding.state).toBe('ErrImagePull');
+    expect(finding.message).toContain(`no longer serves ${image.digest} of retention/web (404 MANIFEST_UNKNOWN`);
+    expect(finding.message).toContain(`Failed to pull image "${pinned}": rpc error: code = NotFound desc = failed to pull and unpack image "${pinned}": failed to resolve reference "${pinned}": ${pinned}: not found`);
+    expect(finding.message).toContain('then ImagePullBackOff');
+    expect(finding.message).toContain('re-lock with `kubepin lock --update`, and check the registry\'s retention rules');
+    expect(run.code).toBe(1);
+  });
+
+  test('a pin into a repository the registry does not know says the repository is gone', async () => {
+    const image = await pushImage(registry, 'retention/kept', '1.0');
+    const pinned = `${registry.host}/retention/removed:1.0@${image.digest}`;
+    dir = tempProject();
+    writeFiles(dir, { 'app.yaml': deploymentYaml('web', [pinned]) });
+    const run = await runKubepin(['check', 'app.yaml', '--online', '--format', 'json'], { cwd: dir });
+    const finding = JSON.parse(run.stdout).findings.find((f: { code: string }) => f.code === 'pull-fails');
+    expect(finding.message).toContain('no longer knows the repository retention/removed (404 NAME_UNKNOWN');
+    expect(run.code).toBe(1);
+  });
+});
