@@ -68,7 +68,7 @@ export async function remoteFindings(client: RegistryClient, lock: ImageLock, si
         }
         // The locked digest's signature, checked again cryptographically: a hand-edited lock is caught here.
         const requirement = signatures.requirementFor(entry.reference);
-        if (requirement && gone.length === 0) {
+        if (requirement) {
           const record = await verifier.verify(ImageReference.parse(entry.reference), entry.digest, requirement);
           if (entry.signature && record.key !== entry.signature.key) {
             findings.push({ code: 'signature-invalid', image: entry.reference, message: `${entry.reference}@${entry.digest}: ${lockName} records a signature by key ${entry.signature.key}, but the registry's valid signature is by ${record.key}. Fix: run \`kubepin lock --update\` to record it` });

@@ -99,9 +99,10 @@ describe('kubepin lock / verify with a signature policy, against a real registry
     expect(offline.findings.filter((f) => f.code === 'signature-not-locked')).toEqual([]);
 
     const remote = await runKubepin(['verify', '--remote', '--json'], { cwd: dir });
-    expect(remote.code).toBe(1);
+    // The edited digest is not in sig/api at all: that pin would not pull (exit 3), besides being unsigned.
+    expect(remote.code).toBe(3);
     const codes = JSON.parse(remote.stdout).findings.map((f: { code: string; message: string }) => `${f.code}: ${f.message}`);
-    expect(codes).toEqual(expect.arrayContaining([expect.stringMatching(/^tag-moved: /), expect.stringMatching(new RegExp(`^signature-invalid: .*sig/api:1@${pushed.unsigned.digest} is not signed`))]));
+    expect(codes).toEqual(expect.arrayContaining([expect.stringMatching(/^digest-gone: /), expect.stringMatching(/^tag-moved: /), expect.stringMatching(new RegExp(`^signature-invalid: .*sig/api:1@${pushed.unsigned.digest} is not signed`))]));
   });
 
   test('verify --remote passes for a correctly signed lock', async () => {
