@@ -61,6 +61,15 @@ test('the scheduled job runs kubepin lock --update with flags the CLI knows', as
   for (const flag of lines[0].split(' ').filter((w) => w.startsWith('--'))) expect(help.stdout).toContain(flag);
 });
 
+test('the daily liveness job runs kubepin verify --remote after a synthesis, with flags the CLI knows', async () => {
+  const job = scheduled[1] as { on: { schedule: Array<{ cron: string }> } };
+  expect(job.on.schedule[0].cron.split(' ').slice(2)).toEqual(['*', '*', '*']);
+  const lines = commands(job);
+  expect(lines.filter((l) => l.startsWith('npx kubepin '))).toEqual(['npx kubepin verify --remote']);
+  expect(lines.findIndex((l) => /cdk8s synth/.test(l))).toBeLessThan(lines.indexOf('npx kubepin verify --remote'));
+  expect((await runCli(['verify', '--help'])).stdout).toContain('--remote');
+});
+
 test('verify and check, as the CI jobs run them, on a synthesized dist/ with its lock', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kubepin-ci-docs-'));
   try {
