@@ -66,7 +66,7 @@ export interface LandingPlatforms {
 }
 
 /**
- * The platforms a pod with `spec` may land on: of `cluster` when given, else of those its
+ * The platforms a pod with `spec` may land on: of `cluster` (when given) and of those its
  * `In` requirements name (os `linux` unless it names one). Requirements on other labels are
  * taken as satisfiable: only OS and architecture are judged.
  */
@@ -75,13 +75,10 @@ export function landingPlatforms(spec: JsonObject, cluster: readonly string[] | 
   const relevant = terms.map((t) => t.filter((r) => r.key === ARCH_LABEL || r.key === OS_LABEL));
   const pinned = relevant.some((t) => t.length > 0);
   const how = describeScheduling(spec, relevant);
-  let candidates: string[];
-  if (cluster) candidates = [...cluster];
-  else {
-    const named = (key: string): string[] => [...new Set(relevant.flatMap((t) => t.filter((r) => r.key === key && r.operator === 'In').flatMap((r) => r.values ?? [])))];
-    const oses = named(OS_LABEL);
-    candidates = named(ARCH_LABEL).flatMap((arch) => (oses.length > 0 ? oses : ['linux']).map((os) => `${os}/${arch}`));
-  }
+  // A pod pinned to a platform the config does not name is still headed for such nodes: both count.
+  const named = (key: string): string[] => [...new Set(relevant.flatMap((t) => t.filter((r) => r.key === key && r.operator === 'In').flatMap((r) => r.values ?? [])))];
+  const oses = named(OS_LABEL);
+  const candidates = [...new Set([...(cluster ?? []), ...named(ARCH_LABEL).flatMap((arch) => (oses.length > 0 ? oses : ['linux']).map((os) => `${os}/${arch}`))])];
   const allows = (platform: string): boolean => {
     const [os, arch] = platform.split('/');
     return relevant.length === 0 || relevant.some((t) => t.every((r) => holds(r, r.key === ARCH_LABEL ? arch : os)));

@@ -13,6 +13,7 @@ import { ImageSite, JsonObject, PodTemplate, findPodTemplates, isObject, objectR
 import { ImageLocationRule, ImageLocations } from './image-locations';
 import { ownField } from './location-paths';
 import { KubepinUsageError, describeType } from './base/errors';
+import { PodImage, clusterPlatformsBeside, platformFindings } from './platforms';
 
 /** Annotation on each pod template listing the images as written before pinning. */
 export const ORIGINAL_IMAGES_ANNOTATION = 'kubepin.dev/original-images';
@@ -134,6 +135,8 @@ export class PolicyEngine {
   private readonly signatures: SignaturePolicy | undefined;
   /** The kinds and fields that hold images. */
   public readonly locations: ImageLocations;
+  /** The cluster's node platforms (kubepin.config.json next to the lock), when named. */
+  private readonly clusterPlatforms: string[] | undefined;
   /** Set in collect mode (`kubepin lock` learning an app's images): every image is recorded, none missing from the lock fails. */
   private readonly collector: ImageCollector | undefined = activeCollector();
   private source: string | undefined;
@@ -144,6 +147,7 @@ export class PolicyEngine {
     // Loaded only with a lock file: `require('kubepin/prepull')` and the like stay lean.
     this.signatures = options.signatures ?? (lockFile !== undefined ? (require('./signatures/policy') as typeof import('./signatures/policy')).SignaturePolicy.forLockFile(lockFile) : undefined);
     this.locations = ImageLocations.forPolicy(options.imageLocations, lockFile, 'image policy option imageLocations');
+    this.clusterPlatforms = clusterPlatformsBeside(lockFile);
     for (const secret of options.pullSecrets ?? []) {
       this.secretNamespaces.set(secret.name, secret.namespace);
       for (const registry of secret.registries) {
@@ -175,10 +179,12 @@ export class PolicyEngine {
     const accountSecrets = this.serviceAccountSecrets(template.spec, namespace);
     const accountServing: string[] = [];
     const privateUnserved: Array<{ site: ImageSite; image: string }> = [];
+    const podImages: PodImage[] = [];
 
     for (const site of template.sites) {
       const result = this.pinSite(ref, site);
       if (!result) continue;
+      podImages.push({ path: site.path, image: site.image, entry: lockReferenceOf(result.image) !== undefined ? this.lockEntry(site.image, result.image) : undefined });
       if (result.changed) originals[siteLabel(site)] = site.image;
       this.setPolicy(ref, site, result.image);
       const secrets = this.secretsFor(result.image).filter((name) => this.secretServesNamespace(name, namespace));
@@ -195,6 +201,7 @@ export class PolicyEngine {
       }
     }
 
+    this.findings.push(...platformFindings(ref, template.spec, podImages, this.clusterPlatforms));
     // An image field without a pull-secrets field: the operator decides which secrets its pods get.
     if (template.pullSecretsField !== undefined) this.attachPullSecrets(ref, template, neededSecrets, accountServing, privateUnserved);
     if (this.options.annotate !== false && Object.keys(originals).length > 0) {

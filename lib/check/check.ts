@@ -19,6 +19,8 @@ import { describeBackoff } from './backoff';
 import { checkPrePull } from '../prepull/check';
 import { CredentialProviderConfig } from '../node/credential-provider-types';
 import { providersForImage } from '../node/credential-provider-validate';
+import type { DigestSource } from '../lock';
+import { PodImage, platformFindings } from '../platforms';
 
 /** The container states the kubelet reports for image problems, as `kubectl get pods` shows them. */
 export type KubeletState = 'InvalidImageName' | 'ErrImagePull' | 'ImagePullBackOff' | 'ErrImageNeverPull';
@@ -55,6 +57,10 @@ export interface CheckOptions {
   readonly credentialProviders?: CredentialProviderConfig;
   /** Where images live in custom resources, added to Kubernetes' workloads and the built-in presets (docs/image-locations.md). @default none */
   readonly imageLocations?: readonly ImageLocationRule[] | ImageLocations;
+  /** The lock: the platforms each image offers, as `kubepin lock` recorded them (lib/platforms.ts). @default none: platforms not checked */
+  readonly lock?: DigestSource;
+  /** The cluster's node platforms (kubepin.config.json `"platforms"`): a pod free to land on one its image lacks is a warning. @default not known */
+  readonly clusterPlatforms?: readonly string[];
 }
 
 /** One image the kubelet will pull, with the credentials it will try: the input of the online probe. */
@@ -279,6 +285,7 @@ class Checker {
       this.keyrings.set(keyringKey, keyring);
     }
 
+    this.checkPlatforms(object, template);
     for (const site of template.sites) {
       if (site.image === '') {
         // `image: {{ .Values.image }}` is reported once as an unrendered template, not as a missing image.
@@ -339,6 +346,23 @@ class Checker {
         object: ref, path: site.path, image: site.image, reference: parsed, pullPolicy: policy, secrets: names, keyring,
         unknownSecrets, providers, ...(keyringError ? { keyringError } : {}), ...where,
       });
+    }
+  }
+
+  /** The platform rule of synthesis (lib/platforms.ts), on the images whose lock entries record their platforms. */
+  private checkPlatforms(object: JsonObject, template: PodTemplate): void {
+    const lock = this.options.lock;
+    if (!lock) return;
+    const images: PodImage[] = [];
+    for (const site of template.sites) {
+      const parsed = this.parsed.parse(site.image);
+      if (parsed instanceof InvalidImageReferenceError || parsed.tag === undefined) continue;
+      const entry = lock.get(site.image);
+      // An entry for another digest says nothing about the one pinned here.
+      if (entry && (parsed.digest === undefined || parsed.digest === entry.digest)) images.push({ path: site.path, image: site.image, entry });
+    }
+    for (const finding of platformFindings(objectRef(object), template.spec, images, this.options.clusterPlatforms)) {
+      this.add(object, finding, finding.severity === 'error' ? 'ErrImagePull' : undefined);
     }
   }
 

@@ -15,7 +15,9 @@ import { ImageReference } from '../base/image-reference';
 import { KubepinError, KubepinUsageError } from '../base/errors';
 import { packageVersion } from '../version';
 import { SignaturePolicy } from '../signatures/policy';
-import { CONFIG_FILE_NAME } from '../base/project-config';
+import { CONFIG_FILE_NAME, loadProjectConfig } from '../base/project-config';
+import { ImageLock, LOCK_FILE_NAME } from '../lock';
+import { clusterPlatforms } from '../platforms';
 import { ImageLocations } from '../image-locations';
 import { CredentialKeyring } from '../credentials/keyring';
 import { addNodeDockerConfigFile } from '../node/node-keyring';
@@ -144,6 +146,13 @@ export function parseCheckArgs(args: readonly string[]): CheckArgs {
   };
 }
 
+/** The lock and the cluster's platforms of the working directory, for the platform rule (lib/platforms.ts). */
+function platformOptions(cwd: string): Pick<CheckOptions, 'lock' | 'clusterPlatforms'> {
+  const lockFile = path.join(cwd, LOCK_FILE_NAME);
+  const cluster = clusterPlatforms(loadProjectConfig(path.join(cwd, CONFIG_FILE_NAME)));
+  return { ...(fs.existsSync(lockFile) ? { lock: ImageLock.load(lockFile) } : {}), ...(cluster ? { clusterPlatforms: cluster } : {}) };
+}
+
 /** `kubepin check`: predicts the kubelet's image errors from manifests. */
 export const checkCommand: Command = {
   summary: 'predict InvalidImageName, ErrImagePull/ImagePullBackOff and ErrImageNeverPull from manifests',
@@ -160,6 +169,7 @@ export const checkCommand: Command = {
       ...node.options,
       // Custom resources' image fields, as lock and verify read them (kubepin.config.json, here in the working directory).
       imageLocations: ImageLocations.forConfigFile(path.join(io.cwd, CONFIG_FILE_NAME)),
+      ...platformOptions(io.cwd),
     };
     for (const image of options.prePulled ?? []) {
       if (!ImageReference.tryParse(image)) throw new KubepinUsageError(`--pre-pulled ${JSON.stringify(image)} is not a valid image reference`);
