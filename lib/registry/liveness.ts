@@ -2,7 +2,8 @@ import { ImageReference } from '../base/image-reference';
 import { RegistryError } from '../base/registry-error';
 import { LockEntry } from '../lock';
 import { RELOCK_FIX, kubeletPullMessage, manifestUrl } from '../kubelet-pull-errors';
-import { RegistryClient } from './client';
+import { ManifestPresence, RegistryClient } from './client';
+import { platformOffered } from '../platforms';
 import { INDEX_TYPES, SHA256_DIGEST } from './manifest-verification';
 import { indexPlatforms } from './index-platforms';
 
@@ -16,6 +17,14 @@ import { indexPlatforms } from './index-platforms';
  * - `digest-mismatch`: the lock names a platform digest the locked index does not list (a hand-edited lock).
  */
 export type LivenessCode = 'digest-gone' | 'child-gone' | 'repository-gone' | 'credential-gone' | 'platform-not-found' | 'digest-mismatch';
+
+/** A platform manifest asked for, and what came back. */
+interface ChildProbe {
+  readonly platform: string;
+  readonly digest: string;
+  readonly presence?: ManifestPresence;
+  readonly error?: unknown;
+}
 
 /** One locked digest that will not pull, with the kubelet's message for it. */
 export interface LivenessFinding {
@@ -45,10 +54,16 @@ export async function checkLiveness(client: RegistryClient, entry: LockEntry, ne
   const repo = tagged.withoutTag().withoutDigest();
   const pinned = repo.withDigest(entry.digest).toString();
   const base = { reference: entry.reference, digest: entry.digest };
+  const isIndex = INDEX_TYPES.has(entry.mediaType);
+  // The platform manifests the lock records are asked for with the index, not after it: one round trip.
+  const probe = (platform: string, digest: string): Promise<ChildProbe> =>
+    client.probeManifest(repo, digest).then((presence) => ({ platform, digest, presence }), (error: unknown) => ({ platform, digest, error }));
+  const children = isIndex ? Object.entries(entry.platforms ?? {}).filter(([, d]) => SHA256_DIGEST.test(d)).map(([p, d]) => probe(p, d)) : [];
   let index: Buffer | undefined;
   try {
     const top = await client.probeManifest(repo, entry.digest);
     if (!top.present) {
+      await Promise.all(children);
       if (top.code === 'NAME_UNKNOWN') {
         return [{ ...base, code: 'repository-gone', message: `${entry.reference}: the registry no longer knows the repository ${repo.name} (${top.code}), so ${entry.digest} will not pull. Fix: restore the repository, or move the image elsewhere and ${RELOCK_FIX}`, kubelet: kubeletPullMessage({ kind: 'not-found', image: pinned }) }];
       }
@@ -56,25 +71,25 @@ export async function checkLiveness(client: RegistryClient, entry: LockEntry, ne
     }
     index = top.body;
   } catch (e) {
+    await Promise.all(children);
     if (e instanceof RegistryError && (e.kind === 'unauthorized' || e.kind === 'forbidden')) {
       return [{ ...base, code: 'credential-gone', message: `${e.message} (${entry.digest} cannot be read with the credentials at hand). Fix: renew the credential or the nodes' pull secret; the nodes will fail the same way`, kubelet: kubeletPullMessage({ kind: e.kind, image: pinned, url: manifestUrl(repo.registry, repo.repository, entry.digest) }) }];
     }
     throw e;
   }
-  if (!INDEX_TYPES.has(entry.mediaType)) return [];
+  if (!isIndex) return [];
 
   const readIndex = async (): Promise<Map<string, string>> => {
     index ??= (await client.fetchManifest(repo, entry.digest, [entry.mediaType], 4 * 1024 * 1024))?.body;
     return index ? indexPlatforms(index) : new Map();
   };
-  const children = new Map<string, string>(Object.entries(entry.platforms ?? {}));
   const findings: LivenessFinding[] = [];
   for (const platform of needed) {
-    if (children.has(platform)) continue;
+    if (entry.platforms?.[platform] !== undefined) continue;
     const listed = await readIndex();
-    const digest = listed.get(platform);
-    if (digest) {
-      children.set(platform, digest);
+    const match = [...listed.keys()].find((offered) => platformOffered([offered], platform));
+    if (match) {
+      children.push(probe(platform, listed.get(match)!));
       continue;
     }
     findings.push({
@@ -83,27 +98,24 @@ export async function checkLiveness(client: RegistryClient, entry: LockEntry, ne
       kubelet: kubeletPullMessage({ kind: 'no-platform', image: pinned }),
     });
   }
-  await Promise.all(
-    [...children].sort().map(async ([platform, digest]) => {
-      if (!SHA256_DIGEST.test(digest)) return;
-      const child = await client.probeManifest(repo, digest);
-      if (child.present) return;
-      // Told apart only on failure (a GET of the index): a child the index never listed is a hand-edited lock.
-      const listed = await readIndex();
-      if (![...listed.values()].includes(digest)) {
-        findings.push({
-          ...base, code: 'digest-mismatch', digest, platform,
-          message: `${entry.reference}: the lock records ${digest} for ${platform}, but the locked index ${entry.digest} does not list it (the lock was edited by hand?). Fix: run \`kubepin lock --update\` to record the index's own platform digests`,
-          kubelet: kubeletPullMessage({ kind: 'child-not-found', image: pinned, url: manifestUrl(repo.registry, repo.repository, digest) }),
-        });
-        return;
-      }
+  for (const { platform, digest, presence, error } of await Promise.all(children)) {
+    if (error !== undefined) throw error;
+    if (presence!.present) continue;
+    const url = manifestUrl(repo.registry, repo.repository, digest);
+    // Told apart only on failure (a GET of the index): a child the index never listed is a hand-edited lock.
+    if (![...(await readIndex()).values()].includes(digest)) {
       findings.push({
-        ...base, code: 'child-gone', digest, platform,
-        message: `${entry.reference}@${entry.digest}: the index is there but its ${platform} manifest ${digest} is gone (deleted or garbage-collected): ${platform} nodes will fail to pull it. Fix: ${RELOCK_FIX}`,
-        kubelet: kubeletPullMessage({ kind: 'child-not-found', image: pinned, url: manifestUrl(repo.registry, repo.repository, digest) }),
+        ...base, code: 'digest-mismatch', digest, platform,
+        message: `${entry.reference}: the lock records ${digest} for ${platform}, but the locked index ${entry.digest} does not list it (the lock was edited by hand?). Fix: run \`kubepin lock --update\` to record the index's own platform digests`,
+        kubelet: kubeletPullMessage({ kind: 'child-not-found', image: pinned, url }),
       });
-    }),
-  );
+      continue;
+    }
+    findings.push({
+      ...base, code: 'child-gone', digest, platform,
+      message: `${entry.reference}@${entry.digest}: the index is there but its ${platform} manifest ${digest} is gone (deleted or garbage-collected): ${platform} nodes will fail to pull it. Fix: ${RELOCK_FIX}`,
+      kubelet: kubeletPullMessage({ kind: 'child-not-found', image: pinned, url }),
+    });
+  }
   return findings.sort((a, b) => (a.platform ?? '').localeCompare(b.platform ?? ''));
 }

@@ -101,6 +101,21 @@ describe('kubepin verify --remote: are the locked digests still served?', () => 
     expect(code).toBe(4);
   });
 
+  test('a cluster platform the lock does not record is read from the index; one the index lacks is platform-not-found (exit 3)', async () => {
+    await pushImage(registry, 'need/web', '1.0');
+    dir = tempProject();
+    writeFiles(dir, { 'src/app.yaml': deploymentYaml('app', [`${h()}/need/web:1.0`]) });
+    expect((await runKubepin(['lock', 'src'], { cwd: dir })).code).toBe(0);
+    writePinned(dir, [`${h()}/need/web:1.0`]);
+    // The cluster's platforms named after the lock was written: arm64 is in the index, s390x is not.
+    writeFiles(dir, { 'kubepin.config.json': JSON.stringify({ platforms: ['linux/arm64', 'linux/s390x'] }) });
+    const { code, out } = await verify();
+    expect(out.findings).toMatchObject([{ code: 'platform-not-found', platform: 'linux/s390x' }]);
+    expect(out.findings[0].message).toContain('the index has no linux/s390x manifest (it has linux/amd64, linux/arm64)');
+    expect(out.findings[0].kubelet).toContain('no match for platform in manifest: not found');
+    expect(code).toBe(3);
+  });
+
   test('a platform digest the index never listed (hand-edited lock) is digest-mismatch, not gone', async () => {
     const web = await pushImage(registry, 'edit/web', '1.0');
     await lockedProject([`${h()}/edit/web:1.0`]);
