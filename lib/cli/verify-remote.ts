@@ -54,14 +54,18 @@ export async function remoteFindings(client: RegistryClient, lock: ImageLock, si
   const drift: Drift[] = [];
   await Promise.all(
     lock.list().map(async (entry) => {
+      // The tag is asked for alongside the digests, not after them: one round trip for both.
+      const tag = client.resolve(entry.reference).then((result) => ({ result }), (error: unknown) => ({ error }));
       try {
-        const gone = await checkLiveness(client, entry, cluster);
+        const gone = await checkLiveness(client, entry, cluster).finally(() => tag);
         for (const g of gone) {
           findings.push({ code: g.code, image: entry.reference, digest: g.digest, ...(g.platform ? { platform: g.platform } : {}), kubelet: g.kubelet, message: `${g.message}. The kubelet reports ErrImagePull, then ImagePullBackOff: ${g.kubelet}` });
         }
         // Without the repository or the credential the tag cannot be read either: one finding says it.
         if (gone.some((g) => ACCESS_GONE.has(g.code))) return;
-        const result = await client.resolve(entry.reference);
+        const answer = await tag;
+        if ('error' in answer) throw answer.error;
+        const { result } = answer;
         if (result.digest !== entry.digest) {
           drift.push({ reference: entry.reference, locked: entry.digest, current: result.digest });
           findings.push({ code: 'tag-moved', image: entry.reference, message: `${entry.reference} moved: ${lockName} has ${entry.digest}, the registry now serves ${result.digest}. Fix: \`kubepin lock --update\` if the new image is wanted` });
