@@ -38,4 +38,9 @@ export interface ImageProbeOptions {
   readonly ca?: Buffer | string;
   /** Per-request timeout in milliseconds. @default 10000 */
   readonly timeoutMs?: number;
+  /**
+   * The platform manifests of a pinned index that must be there too (from the lock: the
+   * platforms it records), asked for with the credential that read the index. @default none
+   */
+  readonly children?: (image: ImageReference) => ReadonlyArray<{ readonly platform: string; readonly digest: string }>;
 }

@@ -158,6 +158,8 @@ async function probeOne(plan: ImagePullPlan, options: ImageProbeOptions, ask: (i
     done.push({ ...attempt.info, outcome: answer.outcome, ...('status' in answer ? { status: answer.status } : {}) });
     last = answer;
     if (answer.outcome === 'found') {
+      const gone = await missingChild(image, attempt, options, ask);
+      if (gone) return failed(gone, done);
       // Does the registry need the credential at all? If not, it only adds a way to fail.
       let anonymous: boolean | undefined;
       if (attempt.info.stage !== 'anonymous') anonymous = (await ask(image, { info: { stage: 'anonymous' } })).outcome === 'found';
@@ -211,6 +213,18 @@ function explainFailure(image: ImageReference, answer: ManifestAnswer, done: Pro
     default:
       return `the pull of ${image.familiar} fails`;
   }
+}
+
+/** Why a platform manifest of the pinned index (one the lock records) will not pull, if one is gone. */
+async function missingChild(image: ImageReference, attempt: Attempt, options: ImageProbeOptions, ask: (image: ImageReference, attempt: Attempt) => Promise<ManifestAnswer>): Promise<string | undefined> {
+  if (image.digest === undefined || !options.children) return undefined;
+  for (const { platform, digest } of options.children(image)) {
+    const answer = await ask(image.withoutTag().withDigest(digest), attempt);
+    if (answer.outcome !== 'not-found') continue;
+    const events = kubeletPullMessage({ kind: 'child-not-found', image: image.toString(), url: manifestUrl(image.registry, image.repository, digest) });
+    return `${image.registry} serves the index ${image.digest} of ${image.repository} but not its ${platform} manifest ${digest} (404): it was deleted or garbage-collected, and ${platform} nodes fail the pull; the pod's events will read: ${events}. Fix: ${RELOCK_FIX}`;
+  }
+  return undefined;
 }
 
 /** A pinned digest the registry answers 404 for: deleted or garbage-collected, or its whole repository gone. */

@@ -16,7 +16,7 @@ import { KubepinError, KubepinUsageError } from '../base/errors';
 import { packageVersion } from '../version';
 import { SignaturePolicy } from '../signatures/policy';
 import { CONFIG_FILE_NAME, loadProjectConfig } from '../base/project-config';
-import { ImageLock, LOCK_FILE_NAME } from '../lock';
+import { DigestSource, ImageLock, LOCK_FILE_NAME } from '../lock';
 import { clusterPlatforms } from '../platforms';
 import { ImageLocations } from '../image-locations';
 import { CredentialKeyring } from '../credentials/keyring';
@@ -153,6 +153,15 @@ function platformOptions(cwd: string): Pick<CheckOptions, 'lock' | 'clusterPlatf
   return { ...(fs.existsSync(lockFile) ? { lock: ImageLock.load(lockFile) } : {}), ...(cluster ? { clusterPlatforms: cluster } : {}) };
 }
 
+/** The platform manifests the lock records for a pinned index: `--online` asks for them too. */
+function lockedChildren(lock: DigestSource): (image: ImageReference) => Array<{ platform: string; digest: string }> {
+  return (image) => {
+    const entry = image.tag !== undefined ? lock.get(image.toString()) : undefined;
+    if (!entry || entry.digest !== image.digest) return [];
+    return Object.entries(entry.platforms ?? {}).map(([platform, digest]) => ({ platform, digest }));
+  };
+}
+
 /** `kubepin check`: predicts the kubelet's image errors from manifests. */
 export const checkCommand: Command = {
   summary: 'predict InvalidImageName, ErrImagePull/ImagePullBackOff and ErrImageNeverPull from manifests',
@@ -187,6 +196,7 @@ export const checkCommand: Command = {
         insecureRegistries: parsed.insecureRegistries,
         ...(ca ? { ca } : {}),
         timeoutMs: parsed.timeoutSeconds * 1000,
+        ...(options.lock ? { children: lockedChildren(options.lock) } : {}),
       });
       // The static check may already have said it (a declared public registry): say it once.
       const said = new Set(findings.map((f) => `${f.code}\u0000${f.file}\u0000${f.line}\u0000${f.path}`));

@@ -38,6 +38,24 @@ describe('kubepin check --online: locked digests the registry no longer serves',
     expect(run.code).toBe(1);
   });
 
+  test('a platform manifest the lock records and the registry deleted: the index pulls, the arm64 nodes fail', async () => {
+    const image = await pushImage(registry, 'retention/multi', '1.0');
+    const pinned = `${registry.host}/retention/multi:1.0@${image.digest}`;
+    dir = tempProject();
+    writeFiles(dir, { 'src/app.yaml': deploymentYaml('web', [`${registry.host}/retention/multi:1.0`]), 'app.yaml': deploymentYaml('web', [pinned]) });
+    expect((await runKubepin(['lock', 'src', '--platform', 'linux/arm64'], { cwd: dir })).code).toBe(0);
+    expect((await runKubepin(['check', 'app.yaml', '--online'], { cwd: dir })).code).toBe(0);
+
+    await new PushClient(registry, 'retention/multi').deleteManifest(image.platforms['linux/arm64']);
+    const run = await runKubepin(['check', 'app.yaml', '--online', '--format', 'json'], { cwd: dir });
+    const report = JSON.parse(run.stdout);
+    expect(report.probes[0]).toMatchObject({ prediction: 'fails', state: 'ErrImagePull' });
+    const finding = report.findings.find((f: { code: string }) => f.code === 'pull-fails');
+    expect(finding.message).toContain(`serves the index ${image.digest} of retention/multi but not its linux/arm64 manifest ${image.platforms['linux/arm64']} (404)`);
+    expect(finding.message).toContain(`content at https://${registry.host}/v2/retention/multi/manifests/${image.platforms['linux/arm64']} not found: not found`);
+    expect(run.code).toBe(1);
+  });
+
   test('a pin into a repository the registry does not know says the repository is gone', async () => {
     const image = await pushImage(registry, 'retention/kept', '1.0');
     const pinned = `${registry.host}/retention/removed:1.0@${image.digest}`;
