@@ -46,6 +46,8 @@ export type FindingCode =
   | 'image-location-unknown'
   | 'run-time-image-parameter'
   | 'kustomize-patch'
+  | 'platform-not-found'
+  | 'platform-not-covered'
   | (string & { readonly __findingCode?: never });
 
 /** Describes an object for messages: `Deployment default/web`. */

@@ -26,6 +26,8 @@ export const CHECK_RULES: Readonly<Record<string, { readonly title: string; read
   'node-config-problem': { title: 'Node config.json or CredentialProviderConfig the kubelet ignores or misreads', level: 'warning' },
   'prepull-node-scope': { title: 'Pre-puller does not reach every node the workload may run on', level: 'warning' },
   'prepull-always': { title: 'Pre-pulled image pulled with imagePullPolicy Always', level: 'warning' },
+  'platform-not-found': { title: 'Workload scheduled on a platform its image has no manifest for (ErrImagePull)', level: 'error' },
+  'platform-not-covered': { title: 'Workload may land on a cluster platform its image lacks', level: 'warning' },
 };
 
 /** Options of {@link toSarif}. */
