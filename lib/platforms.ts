@@ -73,7 +73,8 @@ export interface LandingPlatforms {
 export function landingPlatforms(spec: JsonObject, cluster: readonly string[] | undefined): LandingPlatforms {
   const terms = termsOf(nodeScopeOf(spec)) ?? [];
   const relevant = terms.map((t) => t.filter((r) => r.key === ARCH_LABEL || r.key === OS_LABEL));
-  const pinned = relevant.some((t) => t.length > 0);
+  // Pinned only when every OR-ed term restricts the platform: one term without a restriction lets the pod land anywhere.
+  const pinned = relevant.length > 0 && relevant.every((t) => t.length > 0);
   const how = describeScheduling(spec, relevant);
   // A pod pinned to a platform the config does not name is still headed for such nodes: both count.
   const named = (key: string): string[] => [...new Set(relevant.flatMap((t) => t.filter((r) => r.key === key && r.operator === 'In').flatMap((r) => r.values ?? [])))];
