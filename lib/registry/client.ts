@@ -91,12 +91,7 @@ export class RegistryClient implements ArtifactSource {
    */
   public resolve(image: string | ImageReference, options: ResolveOptions = {}): Promise<ResolvedImage> {
     const ref = typeof image === 'string' ? ImageReference.parse(image) : image;
-    if (ref.registry === '') {
-      // `a_b.c/x:1` parses (as upstream) with no registry host; a URL built from it would name the host "v2".
-      return Promise.reject(
-        new RegistryError('invalid-reference', '', `${ref.toString()}: has no registry host ("${ref.repository.split('/')[0]}" is not a valid host name: "_" is not allowed), and container runtimes disagree on where such an image is pulled from; refusing to resolve it. Fix: write the registry's real host name`),
-      );
-    }
+    if (ref.registry === '') return Promise.reject(hostlessError(ref));
     const platforms = [...new Set(options.platforms ?? [])].sort();
     for (const p of platforms) parsePlatform(p);
     const tagged = ref.tag === undefined ? ref : ref.withoutDigest();
@@ -211,6 +206,7 @@ export class RegistryClient implements ArtifactSource {
    * @throws RegistryError for any other failure (401, 403, network, a body hashing to another digest).
    */
   public probeManifest(image: ImageReference, digest: string): Promise<ManifestPresence> {
+    if (image.registry === '') return Promise.reject(hostlessError(image));
     const what = `${image.name}@${digest}`;
     return this.withAccess(image, async (host, state, credential) => {
       const { origin } = await this.ping(host, state);
@@ -397,6 +393,11 @@ export class RegistryClient implements ArtifactSource {
     }
     throw new RegistryError('redirect', host, `${image}: more than 5 redirects from ${host}; refused`);
   }
+}
+
+/** `a_b.c/x:1` parses (as upstream) with no registry host; a URL built from it would name the host "v2". */
+function hostlessError(ref: ImageReference): RegistryError {
+  return new RegistryError('invalid-reference', '', `${ref.toString()}: has no registry host ("${ref.repository.split('/')[0]}" is not a valid host name: "_" is not allowed), and container runtimes disagree on where such an image is pulled from; refusing to resolve it. Fix: write the registry's real host name`);
 }
 
 function positive(value: number | undefined, fallback: number, name: string): number {
