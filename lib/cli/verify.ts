@@ -166,7 +166,7 @@ export const verifyCommand: Command = {
       // Not a failure (the field may be data), but never silent: verify cannot vouch for these.
       for (const u of images.unlocated) io.stderr.write(safeText`note: ${rel(io.cwd, u.location.file)}:${u.location.line}: ${u.location.object}: ${unlocatedImagesMessage(u.kind, u.images)}\n`);
       const summary = findings.length === 0 ? 'ok' : `${findings.length} problem${findings.length === 1 ? '' : 's'}`;
-      io.stdout.write(safeText`${images.locations.length} image reference${images.locations.length === 1 ? '' : 's'} checked against ${lockName}${values.remote ? ` (${lock.size} tags re-resolved)` : ''}: ${summary}\n`);
+      io.stdout.write(safeText`${images.locations.length} image reference${images.locations.length === 1 ? '' : 's'} checked against ${lockName}${values.remote ? ` (${lock.size} locked tags re-resolved, their digests asked for)` : ''}: ${summary}\n`);
     }
     return findings.length > 0 ? remoteExitCode(findings.map((f) => f.code), EXIT.findings) : EXIT.ok;
   },
