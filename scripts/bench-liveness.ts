@@ -54,13 +54,15 @@ function countRequests(client: RegistryClient): Map<string, number> {
   return counts;
 }
 
-async function timedRun(newClient: () => RegistryClient, work: (client: RegistryClient) => Promise<void>): Promise<{ ms: number; counts: Map<string, number> }> {
+async function timedRun(newClient: () => RegistryClient, work: (client: RegistryClient) => Promise<void>): Promise<{ ms: number; cpuMs: number; counts: Map<string, number> }> {
   const client = newClient();
   const counts = countRequests(client);
   try {
     const start = performance.now();
+    const cpu = process.cpuUsage();
     await work(client);
-    return { ms: performance.now() - start, counts };
+    const used = process.cpuUsage(cpu);
+    return { ms: performance.now() - start, cpuMs: (used.user + used.system) / 1000, counts };
   } finally {
     client.close();
   }
@@ -104,6 +106,7 @@ async function main(): Promise<void> {
       const lockTimes: number[] = [];
       const liveTimes: number[] = [];
       const verifyTimes: number[] = [];
+      const cpu = { lock: [] as number[], live: [] as number[] };
       let lockCounts = new Map<string, number>();
       let liveCounts = new Map<string, number>();
       let verifyCounts = new Map<string, number>();
@@ -117,12 +120,14 @@ async function main(): Promise<void> {
           if (failed.length > 0) throw new Error(`lock --update: ${failed.length} failed (${failed[0].status === 'failed' ? failed[0].error.message : ''})`);
         });
         lockTimes.push(relock.ms);
+        cpu.lock.push(relock.cpuMs);
         lockCounts = relock.counts;
         const live = await timedRun(newClient, async (client) => {
           const found = (await Promise.all(lock.list().map((e) => checkLiveness(client, e, CLUSTER)))).flat();
           if (found.length > 0) throw new Error(`liveness: ${found.length} findings (${found[0].message})`);
         });
         liveTimes.push(live.ms);
+        cpu.live.push(live.cpuMs);
         liveCounts = live.counts;
         const verify = await timedRun(newClient, async (client) => {
           const { findings } = await remoteFindings(client, lock, SignaturePolicy.NONE, 'kubepin.lock.json', CLUSTER);
@@ -136,7 +141,7 @@ async function main(): Promise<void> {
       const verify = median(verifyTimes);
       const gets = liveCounts.get('GET manifest') ?? 0;
       rows.push(`  ${String(rtt).padStart(4)} ms  ${(relock / 1000).toFixed(3).padStart(9)}  ${(live / 1000).toFixed(3).padStart(9)}  ${(live / relock).toFixed(2).padStart(7)}x  ${(verify / 1000).toFixed(3).padStart(9)}  ${(verify / relock).toFixed(2).padStart(7)}x  ${String(gets).padStart(13)}`);
-      process.stdout.write(`RTT ${rtt} ms: lock --update ${lockTimes.map((t) => (t / 1000).toFixed(3)).join(' ')} s [${describeCounts(lockCounts)}]; liveness ${liveTimes.map((t) => (t / 1000).toFixed(3)).join(' ')} s [${describeCounts(liveCounts)}]; verify --remote ${verifyTimes.map((t) => (t / 1000).toFixed(3)).join(' ')} s [${describeCounts(verifyCounts)}]; load ${os.loadavg()[0].toFixed(2)}\n`);
+      process.stdout.write(`RTT ${rtt} ms: lock --update ${lockTimes.map((t) => (t / 1000).toFixed(3)).join(' ')} s [${describeCounts(lockCounts)}]; liveness ${liveTimes.map((t) => (t / 1000).toFixed(3)).join(' ')} s [${describeCounts(liveCounts)}]; verify --remote ${verifyTimes.map((t) => (t / 1000).toFixed(3)).join(' ')} s [${describeCounts(verifyCounts)}]; kubepin CPU: lock --update ${(median(cpu.lock) / 1000).toFixed(3)} s, liveness ${(median(cpu.live) / 1000).toFixed(3)} s; load ${os.loadavg()[0].toFixed(2)}\n`);
     }
     process.stdout.write(
       [
