@@ -7,6 +7,7 @@ import { UnlocatedImage, unlocatedImages } from '../image-field-scan';
 import { RegistryClient, ResolvedImage } from './client';
 import { RegistryError } from '../base/registry-error';
 import { platformOffered } from '../platforms';
+import { singleImagePlatform } from './image-platform';
 import type { SignaturePolicy } from '../signatures/policy';
 import type { SignatureVerifier } from '../signatures/verifier';
 
@@ -135,7 +136,7 @@ export function referencesToResolve(lock: ImageLock, references: Iterable<string
     // A locked single-platform image is asked again under several cluster platforms: it fails every run, not just the first.
     const missingPlatform = entry !== undefined && (isIndex(entry.mediaType)
       ? (options.platforms ?? []).some((p) => entry.platforms?.[p] === undefined) || (cluster.length > 0 && (entry.offeredPlatforms === undefined || cluster.some((p) => entry.platforms?.[p] === undefined)))
-      : cluster.length > 1);
+      : cluster.length > 1 || (cluster.length === 1 && (entry.offeredPlatforms === undefined || !platformOffered(entry.offeredPlatforms, cluster[0]))));
     if (options.update || !entry || missingPlatform || (entry && options.signatures && !options.signatures.vouches(entry))) out.push(reference);
   }
   return out.sort();
@@ -192,7 +193,9 @@ export class LockUpdater {
     try {
       const cluster = this.options.clusterPlatforms ?? [];
       const result = await this.client.resolve(reference, { platforms: this.options.platforms, listPlatforms: cluster.length > 0 });
-      const needed = cluster.length > 0 ? requiredPlatformDigests(reference, result, cluster) : undefined;
+      // A single-platform image's platform is in its config: read only when the cluster's platforms are named.
+      const own = cluster.length > 0 && !result.offeredPlatforms ? await singleImagePlatform(this.client, ImageReference.parse(reference), result.digest, result.mediaType) : undefined;
+      const needed = cluster.length > 0 ? requiredPlatformDigests(reference, result, cluster, own) : undefined;
       // Verified before anything is recorded: a digest whose required signature fails is not locked.
       const requirement = this.options.signatures?.requirementFor(reference);
       const signature = requirement ? await this.verifier.verify(ImageReference.parse(reference), result.digest, requirement) : undefined;
@@ -203,7 +206,7 @@ export class LockUpdater {
         digest: result.digest,
         mediaType: result.mediaType,
         ...(result.platforms || needed ? { platforms: { ...result.platforms, ...needed } } : {}),
-        ...(result.offeredPlatforms ? { offeredPlatforms: Object.keys(result.offeredPlatforms) } : {}),
+        ...(result.offeredPlatforms ? { offeredPlatforms: Object.keys(result.offeredPlatforms) } : own ? { offeredPlatforms: [own] } : {}),
         ...(signature ? { signature } : {}),
       });
       outcome = { reference, status: 'resolved', entry, previous, result };
@@ -237,11 +240,12 @@ function isIndex(mediaType: string): boolean {
  * @throws RegistryError `platform-not-found` when the index lacks one, or when a single-platform
  *   image is locked where the cluster has several platforms.
  */
-function requiredPlatformDigests(reference: string, result: ResolvedImage, cluster: readonly string[]): Record<string, string> | undefined {
+function requiredPlatformDigests(reference: string, result: ResolvedImage, cluster: readonly string[], own: string | undefined): Record<string, string> | undefined {
   const nodes = `kubepin.config.json's "platforms" says the cluster's nodes run ${cluster.join(', ')}`;
   if (!result.offeredPlatforms) {
-    if (cluster.length === 1) return undefined;
-    throw new RegistryError('platform-not-found', result.resolvedFrom, `${reference}: the tag names a single-platform image (${result.mediaType}, ${result.digest}), but ${nodes}: only nodes of one of them can run it. Fix: pin the multi-platform index (the tag that names the index, not a platform's tag or digest), or publish the image for the other platforms as one index`);
+    const missing = own ? cluster.filter((p) => !platformOffered([own], p)) : cluster.slice(1);
+    if (missing.length === 0 || (cluster.length === 1 && !own)) return undefined;
+    throw new RegistryError('platform-not-found', result.resolvedFrom, `${reference}: the tag names a single-platform image (${own ?? 'platform not stated'}; ${result.mediaType}, ${result.digest}), but ${nodes}: the ${own ? missing.join(', ') : 'other'} nodes cannot run it (ErrImagePull: "no match for platform in manifest"). Fix: pin the multi-platform index (the tag that names the index, not a platform's tag or digest), or publish the image for ${own ? missing.join(', ') : 'the other platforms'} as one index`);
   }
   const offered = Object.keys(result.offeredPlatforms);
   const out: Record<string, string> = {};

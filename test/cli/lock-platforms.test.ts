@@ -61,11 +61,17 @@ describe('kubepin lock with the cluster\'s platforms', () => {
     project([`${h()}/plat/single:1.0`]);
     const run = await runKubepin(['lock', 'src'], { cwd: dir });
     expect(run.code).toBe(1);
-    expect(run.stderr).toContain('the tag names a single-platform image');
+    expect(run.stderr).toContain('the tag names a single-platform image (linux/amd64; ');
+    expect(run.stderr).toContain('the linux/arm64 nodes cannot run it');
     expect(run.stderr).toContain('Fix: pin the multi-platform index');
-    // One platform required: nothing to compare a single-platform image with, it is locked.
+    // One platform required: the image's own platform (from its config) must be it, and is recorded.
     project([`${h()}/plat/single:1.0`], ['linux/amd64']);
     expect((await runKubepin(['lock', 'src'], { cwd: dir })).code).toBe(0);
+    expect(JSON.parse(lockText()).images[`${h()}/plat/single:1.0`].offeredPlatforms).toEqual(['linux/amd64']);
+    project([`${h()}/plat/single:1.0`], ['linux/arm64']);
+    const arm = await runKubepin(['lock', 'src'], { cwd: dir });
+    expect(arm.code).toBe(1);
+    expect(arm.stderr).toContain('the linux/arm64 nodes cannot run it');
   });
 
   test('a lock written before "platforms" loads, and the next kubepin lock adds what it offers', async () => {

@@ -20,12 +20,15 @@ describe('a workload scheduled on a platform its image lacks', () => {
   let dir: string;
   let image: string;
   let digest: string;
+  let single: string;
   beforeAll(async () => {
     registry = await startRegistry();
     image = `${registry.host}/plat/amd-only:1.0`;
     digest = (await pushImage(registry, 'plat/amd-only', '1.0', { platforms: ['linux/amd64'] })).digest;
+    single = `${registry.host}/plat/single-amd:1.0`;
+    await pushImage(registry, 'plat/single-amd', '1.0', { format: 'docker', platforms: ['linux/amd64'] });
     dir = tempProject();
-    writeFiles(dir, { 'kubepin.config.json': JSON.stringify({ platforms: ['linux/amd64'] }), 'src/app.yaml': deploymentYaml('app', [image]) });
+    writeFiles(dir, { 'kubepin.config.json': JSON.stringify({ platforms: ['linux/amd64'] }), 'src/app.yaml': deploymentYaml('app', [image, single]) });
     const run = await runKubepin(['lock', 'src'], { cwd: dir });
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
@@ -68,6 +71,14 @@ describe('a workload scheduled on a platform its image lacks', () => {
     });
     await expect(run).rejects.toThrow(pulumiFace.ImagePolicyViolationError);
     await expect(run).rejects.toThrow(NOT_FOUND);
+  });
+
+  test('a single-platform image: its platform, read from its config by kubepin lock, counts the same', () => {
+    expect(lock().get(single)).toMatchObject({ mediaType: 'application/vnd.docker.distribution.manifest.v2+json', offeredPlatforms: ['linux/amd64'] });
+    const chart = new Chart(Testing.app(), 'single');
+    new cdk8sFace.ImagePolicy(chart, 'ImagePolicy', { lock: lock(), log: () => undefined });
+    new ApiObject(chart, 'web', deployment({ nodeSelector: ARM64, containers: [{ name: 'web', image: single }] }));
+    expect(() => Testing.synth(chart)).toThrow(/platform-not-found .*single-amd:1\.0 has no manifest for linux\/arm64/);
   });
 
   test('required node affinity on kubernetes.io/arch counts as well', () => {
