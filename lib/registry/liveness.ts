@@ -77,7 +77,15 @@ export async function checkLiveness(client: RegistryClient, entry: LockEntry, ne
     }
     throw e;
   }
-  if (!isIndex) return [];
+  if (!isIndex) {
+    // A single-platform image runs on its one platform (recorded by `kubepin lock` under "platforms").
+    const own = entry.offeredPlatforms;
+    return own === undefined ? [] : needed.filter((p) => !platformOffered(own, p)).map((platform) => ({
+      ...base, code: 'platform-not-found' as const, platform,
+      message: `${entry.reference}@${entry.digest} is a single-platform image (${own.join(', ')}), and kubepin.config.json's "platforms" says the cluster has ${platform} nodes: pods there will not start. Fix: pin a multi-platform index that includes ${platform} and \`kubepin lock --update\`, or keep the workload off those nodes`,
+      kubelet: kubeletPullMessage({ kind: 'no-platform', image: pinned }),
+    }));
+  }
 
   const readIndex = async (): Promise<Map<string, string>> => {
     index ??= (await client.fetchManifest(repo, entry.digest, [entry.mediaType], 4 * 1024 * 1024))?.body;

@@ -116,6 +116,20 @@ describe('kubepin verify --remote: are the locked digests still served?', () => 
     expect(code).toBe(3);
   });
 
+  test('a single-platform image under a cluster that gained arm64 nodes is platform-not-found', async () => {
+    await pushImage(registry, 'need/single', '1.0', { format: 'docker', platforms: ['linux/amd64'] });
+    dir = tempProject();
+    writeFiles(dir, { 'kubepin.config.json': JSON.stringify({ platforms: ['linux/amd64'] }), 'src/app.yaml': deploymentYaml('app', [`${h()}/need/single:1.0`]) });
+    expect((await runKubepin(['lock', 'src'], { cwd: dir })).code).toBe(0);
+    writePinned(dir, [`${h()}/need/single:1.0`]);
+    expect((await verify()).code).toBe(0);
+    writeFiles(dir, { 'kubepin.config.json': JSON.stringify({ platforms: ['linux/amd64', 'linux/arm64'] }) });
+    const { code, out } = await verify();
+    expect(out.findings).toMatchObject([{ code: 'platform-not-found', platform: 'linux/arm64' }]);
+    expect(out.findings[0].message).toContain('is a single-platform image (linux/amd64)');
+    expect(code).toBe(3);
+  });
+
   test('a platform digest the index never listed (hand-edited lock) is digest-mismatch, not gone', async () => {
     const web = await pushImage(registry, 'edit/web', '1.0');
     await lockedProject([`${h()}/edit/web:1.0`]);
