@@ -1,6 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { ImageLock } from '../../lib/lock';
+import { remoteExitCode } from '../../lib/cli/verify-remote';
 import { FaultProxy, startFaultProxy } from '../support/fault-proxy';
 import { PushClient, pushImage, sha256, startRegistry, TestRegistryDetails } from '../support/registry';
 import { deploymentYaml, runKubepin, tempProject, writeFiles } from '../support/registry-cli';
@@ -209,4 +210,10 @@ describe('kubepin verify --remote when the credential is gone', () => {
     expect(run.stdout + run.stderr).not.toContain('revoked-password');
     expect(run.stdout + run.stderr).not.toContain(registry.password!);
   });
+});
+
+test('exit status: a pin gone (3) over access gone (4) over any other finding', () => {
+  expect(remoteExitCode(['tag-moved', 'credential-gone', 'child-gone'], 1)).toBe(3);
+  expect(remoteExitCode(['tag-moved', 'repository-gone'], 1)).toBe(4);
+  expect(remoteExitCode(['tag-moved', 'digest-mismatch'], 1)).toBe(1);
 });
