@@ -67,3 +67,32 @@ describe('kubepin check --online: locked digests the registry no longer serves',
     expect(run.code).toBe(1);
   });
 });
+
+describe('kubepin check --online: a pinned digest behind a credential that went stale', () => {
+  let registry: TestRegistryDetails;
+  let dir: string;
+  beforeAll(async () => {
+    registry = await startRegistry({ auth: 'basic' });
+  });
+  afterAll(async () => {
+    await registry?.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('401 to the pull secret: ErrImagePull with the kubelet\'s message for the digest, never the password', async () => {
+    const image = await pushImage(registry, 'private/web', '1.0');
+    const pinned = `${registry.host}/private/web:1.0@${image.digest}`;
+    dir = tempProject();
+    const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' }, spec: { imagePullSecrets: [{ name: 'pull' }], containers: [{ name: 'c', image: pinned }] } };
+    const payload = (password: string): string => JSON.stringify({ auths: { [registry.host]: { auth: Buffer.from(`${registry.username}:${password}`).toString('base64') } } });
+    writeFiles(dir, { 'app.yaml': JSON.stringify(pod), 'right.json': payload(registry.password!), 'stale.json': payload('stale-password-456') });
+    expect((await runKubepin(['check', 'app.yaml', '--online', '--secret-file', 'pull=right.json'], { cwd: dir })).code).toBe(0);
+    const run = await runKubepin(['check', 'app.yaml', '--online', '--secret-file', 'pull=stale.json', '--format', 'json'], { cwd: dir });
+    const finding = JSON.parse(run.stdout).findings.find((f: { code: string }) => f.code === 'pull-fails');
+    expect(finding.state).toBe('ErrImagePull');
+    expect(finding.message).toContain(`Failed to pull image "${pinned}": rpc error: code = Unknown desc = failed to pull and unpack image "${pinned}": failed to resolve reference "${pinned}": unexpected status from HEAD request to https://${registry.host}/v2/private/web/manifests/${image.digest}: 401 Unauthorized`);
+    expect(run.code).toBe(1);
+    expect(run.stdout + run.stderr).not.toContain('stale-password-456');
+    expect(run.stdout + run.stderr).not.toContain(registry.password!);
+  });
+});
