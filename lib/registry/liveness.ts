@@ -65,7 +65,7 @@ export async function checkLiveness(client: RegistryClient, entry: LockEntry, ne
     if (!top.present) {
       await Promise.all(children);
       if (top.code === 'NAME_UNKNOWN') {
-        return [{ ...base, code: 'repository-gone', message: `${entry.reference}: the registry no longer knows the repository ${repo.name} (${top.code}), so ${entry.digest} will not pull. Fix: restore the repository, or move the image elsewhere and ${RELOCK_FIX}`, kubelet: kubeletPullMessage({ kind: 'not-found', image: pinned }) }];
+        return [{ ...base, code: 'repository-gone', message: `${entry.reference}: the registry no longer knows the repository ${repo.name} (${top.code}), so ${entry.digest} will not pull (a registry that hides private repositories answers the same to a missing or wrong credential: check it first). Fix: restore the repository, or move the image elsewhere and ${RELOCK_FIX}`, kubelet: kubeletPullMessage({ kind: 'not-found', image: pinned }) }];
       }
       return [{ ...base, code: 'digest-gone', message: `${entry.reference}: the registry no longer serves the locked digest ${entry.digest}${top.code ? ` (${top.code})` : ''}: it was deleted or garbage-collected. Fix: ${RELOCK_FIX}`, kubelet: kubeletPullMessage({ kind: 'not-found', image: pinned }) }];
     }
