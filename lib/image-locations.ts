@@ -1,4 +1,5 @@
 import { KubepinUsageError, describeType } from './base/errors';
+import { unknownKeysProblem } from './base/known-keys';
 import { ProjectConfig, ProjectConfigError, loadProjectConfig, projectConfigBeside } from './base/project-config';
 import { FixedPaths, PathStep, fieldNameProblem, metadataSegments, parsePath, toJsonPath } from './location-paths';
 
@@ -203,8 +204,8 @@ export function validateImageLocation(entry: unknown, where: string): void {
   }
   const record = entry as Record<string, unknown>;
   const known = ['apiVersion', 'kind', 'podSpec', 'metadata', 'image', 'pullPolicyField', 'pullSecretsField'];
-  const unknown = Object.keys(record).filter((k) => !known.includes(k));
-  if (unknown.length > 0) throw new KubepinUsageError(`${where}: unknown field(s) ${unknown.map((k) => JSON.stringify(k)).join(', ')}; the fields are ${known.join(', ')}`);
+  const unknown = unknownKeysProblem(record, known);
+  if (unknown) throw new KubepinUsageError(`${where}: ${unknown}`);
   if (typeof record.kind !== 'string' || !/^[A-Za-z][A-Za-z0-9]*$/.test(record.kind)) {
     throw new KubepinUsageError(`${where}.kind must be the object's kind, e.g. "Rollout", got ${JSON.stringify(record.kind) ?? 'nothing'}`);
   }

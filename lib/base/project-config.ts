@@ -1,6 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { KubepinError, describeType } from './errors';
+import { unknownKeysProblem } from './known-keys';
 import { readRegularFile } from './regular-file';
 
 /** The project configuration file: next to the lock file (or, for `kubepin check`, in the working directory). */
@@ -11,6 +12,21 @@ const MAX_CONFIG_BYTES = 1024 * 1024;
 
 /** `kubepin.config.json` is unreadable, not JSON, or one of its sections is malformed. */
 export class ProjectConfigError extends KubepinError {}
+
+/**
+ * The top-level keys of `kubepin.config.json`, each read by its own module: any other key is
+ * refused (a misspelled section would otherwise be ignored without a word).
+ */
+export const PROJECT_CONFIG_SECTIONS: readonly string[] = [
+  'signatures', // lib/signatures/policy.ts, docs/signatures.md
+  'imageLocations', // lib/image-locations.ts, docs/image-locations.md
+];
+
+/** `where: <unknown fields and the nearest known one>`, thrown when `record` has keys outside `known`. @throws ProjectConfigError */
+export function refuseUnknownConfigKeys(record: object, known: readonly string[], where: string): void {
+  const problem = unknownKeysProblem(record, known);
+  if (problem) throw new ProjectConfigError(`${where}: ${problem}`);
+}
 
 /** A parsed `kubepin.config.json`. Each section (`signatures`, `imageLocations`) is read by its own module. */
 export interface ProjectConfig {
@@ -59,17 +75,63 @@ function parseProjectConfig(file: string): ProjectConfig {
   let data: unknown;
   try {
     data = JSON.parse(text);
-  } catch {
-    // Never the text: JSON.parse's message quotes it, and the file may be anything (a link to /etc/passwd).
-    throw new ProjectConfigError(`${display}: not valid JSON. Fix: correct it (docs/signatures.md and docs/image-locations.md show the format) or remove it`);
+  } catch (e) {
+    const at = jsonErrorPosition(text, e);
+    throw new ProjectConfigError(`${display}:${at.line}:${at.column}: not valid JSON (${at.problem} at line ${at.line}, column ${at.column}). Fix: correct it (docs/signatures.md and docs/image-locations.md show the format) or remove it`);
   }
   if (typeof data !== 'object' || data === null || Array.isArray(data)) {
     throw new ProjectConfigError(`${display}: must be a JSON object, got ${describeType(data)}`);
   }
+  refuseUnknownConfigKeys(data, PROJECT_CONFIG_SECTIONS, display);
   return { file, display, dir: path.dirname(file), data: data as Record<string, unknown> };
 }
 
 function displayPath(file: string): string {
   const relative = path.relative(process.cwd(), file);
   return relative !== '' && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative : file;
+}
+
+/**
+ * Line and column (1-based) of the first JSON syntax error in `text`, and what is wrong in words.
+ * Never the text itself: JSON.parse's message may quote it, and the file may be anything (a link
+ * to /etc/passwd). V8 names the offset for most errors; for "Unexpected token" it does not, and
+ * the offset is found by parsing prefixes (a prefix ending before the error ends early; one
+ * reaching it fails there).
+ */
+export function jsonErrorPosition(text: string, error: unknown): { line: number; column: number; problem: string } {
+  const message = error instanceof Error ? error.message : '';
+  const stated = /^(.*?) in JSON at position (\d+)/.exec(message) ?? /^(Unexpected non-whitespace character after JSON) at position (\d+)/.exec(message);
+  let offset: number;
+  let problem: string;
+  if (stated) {
+    offset = Number(stated[2]);
+    problem = stated[1];
+  } else if (/^Unexpected end of JSON input/.test(message)) {
+    offset = text.length;
+    problem = 'the file ends early';
+  } else {
+    let low = 0;
+    let high = text.length;
+    while (low < high) {
+      const mid = (low + high) >> 1;
+      if (endsEarly(text.slice(0, mid + 1))) low = mid + 1;
+      else high = mid;
+    }
+    offset = low;
+    problem = 'unexpected character';
+  }
+  const before = text.slice(0, offset);
+  const line = before.split('\n').length;
+  return { line, column: offset - before.lastIndexOf('\n'), problem };
+}
+
+function endsEarly(prefix: string): boolean {
+  try {
+    JSON.parse(prefix);
+    return true;
+  } catch (e) {
+    const message = e instanceof Error ? e.message : '';
+    const position = /at position (\d+)/.exec(message);
+    return /^Unexpected end of JSON input/.test(message) || (position !== null && Number(position[1]) >= prefix.length && !/^Unexpected token/.test(message));
+  }
 }

@@ -10,6 +10,7 @@ import { ImageLocations } from '../image-locations';
 import { ConstructFinding } from './findings';
 import { resolveLock } from './lock-file';
 import { addPrePullImage } from './pre-pull';
+import { ProjectConfigError } from '../base/project-config';
 
 /**
  * Props of {@link ImagePolicy}: the core's {@link ImagePolicyOptions}, with the lock, pull
@@ -102,7 +103,7 @@ export class ImagePolicy extends Construct {
           if (secrets.length > 0) c.addPullSecrets(...secrets);
         }
         this.runtime.beginPass();
-        return problems;
+        return [...projectConfigProblems(this.lock, props), ...problems];
       },
     });
   }
@@ -124,5 +125,21 @@ export class ImagePolicy extends Construct {
       reportOnly: reportOnly === true,
       log: log ?? ((line: string) => process.stderr.write(`${line}\n`)),
     };
+  }
+}
+
+/**
+ * The error of the project's kubepin.config.json (beside the lock file), listed once by the
+ * policy that reads it: the pre-pullers and workloads reading it too stay silent about it.
+ */
+function projectConfigProblems(lock: ImageLock, props: ImagePolicyProps): string[] {
+  if (typeof lock.file !== 'string') return [];
+  try {
+    if (props.imageLocations === undefined) ImageLocations.forLockFile(lock.file);
+    (require('../signatures/policy') as typeof import('../signatures/policy')).SignaturePolicy.forLockFile(lock.file);
+    return [];
+  } catch (e) {
+    if (e instanceof ProjectConfigError) return [e.message];
+    throw e;
   }
 }

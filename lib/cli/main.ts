@@ -41,6 +41,11 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     return await command.run(args, io);
   } catch (e) {
     // One rule for every command: bad flags and PATHs that do not exist are usage errors.
+    // A malformed kubepin.config.json is a configuration error (2), like a bad flag: its message names the file, line and fix.
+    if (e instanceof (require('../base/project-config') as typeof import('../base/project-config')).ProjectConfigError) {
+      io.stderr.write(`kubepin ${name}: ${e.message}\n`);
+      return EXIT.usage;
+    }
     if (e instanceof KubepinUsageError || e instanceof (require('../manifests') as typeof import('../manifests')).ManifestReadError) {
       io.stderr.write(`kubepin ${name}: ${printable(e.message)}\nRun \`kubepin ${name} --help\` for usage.\n`);
       return EXIT.usage;

@@ -2,6 +2,9 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { parseArgs } from 'util';
 import { KubepinUsageError } from '../base/errors';
+import { closest } from '../base/known-keys';
+
+export { closest } from '../base/known-keys';
 
 /** One flag as `util.parseArgs` takes it. */
 export interface FlagSpec {
@@ -55,29 +58,6 @@ export function parseFlags<S extends FlagSpecs>(args: readonly string[], specs: 
     }
     throw new KubepinUsageError(error.message.split('\n').join(' '));
   }
-}
-
-/**
- * The candidate nearest to `word` by edit distance, if near enough to be a likely typo
- * (or `word` is a prefix of it), else `undefined`.
- */
-export function closest(word: string, candidates: readonly string[]): string | undefined {
-  let best: { candidate: string; distance: number } | undefined;
-  for (const candidate of candidates) {
-    const distance = candidate.startsWith(word) && word.length >= 3 ? 1 : editDistance(word, candidate);
-    if (!best || distance < best.distance) best = { candidate, distance };
-  }
-  return best && best.distance <= Math.max(2, Math.floor(word.length / 3)) ? best.candidate : undefined;
-}
-
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) current[j] = Math.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-    previous = current;
-  }
-  return previous[b.length];
 }
 
 /** A whole-number flag between `min` and {@link MAX_WHOLE_NUMBER}. @throws KubepinUsageError */

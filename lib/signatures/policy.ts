@@ -3,6 +3,7 @@ import { ImageReference } from '../base/image-reference';
 import { registryKeyMatches } from '../credentials/keyring';
 import type { LockEntry } from '../lock';
 import { describeType } from '../base/errors';
+import { unknownKeysProblem } from '../base/known-keys';
 import { readRegularFile } from '../base/regular-file';
 import { CONFIG_FILE_NAME, ProjectConfig, ProjectConfigError, loadProjectConfig, projectConfigBeside } from '../base/project-config';
 import type { SignatureKey } from './keys';
@@ -82,8 +83,8 @@ export class SignaturePolicy {
     if (typeof section !== 'object' || section === null || Array.isArray(section)) {
       throw new SignaturePolicyError(`${where} must be an object with a "require" list, got ${describeType(section)}`);
     }
-    const unknownFields = Object.keys(section).filter((k) => k !== 'require');
-    if (unknownFields.length > 0) throw new SignaturePolicyError(`${where}: unknown field(s) ${unknownFields.map((k) => JSON.stringify(k)).join(', ')}; only "require" is read`);
+    const unknownFields = unknownKeysProblem(section, ['require']);
+    if (unknownFields) throw new SignaturePolicyError(`${where}: ${unknownFields}`);
     const list = (section as Record<string, unknown>).require;
     if (!Array.isArray(list)) throw new SignaturePolicyError(`${where}.require must be a list of { "images": [...], "keys": [...] }, got ${describeType(list)}`);
     const keyCache = new Map<string, SignatureKey>();
@@ -134,8 +135,8 @@ export class SignaturePolicy {
 function parseRequirement(item: unknown, where: string, baseDir: string, keyCache: Map<string, SignatureKey>): SignatureRequirement {
   if (typeof item !== 'object' || item === null || Array.isArray(item)) throw new SignaturePolicyError(`${where} must be an object, got ${describeType(item)}`);
   const record = item as Record<string, unknown>;
-  const unknownFields = Object.keys(record).filter((k) => !['images', 'keys', 'keyless'].includes(k));
-  if (unknownFields.length > 0) throw new SignaturePolicyError(`${where}: unknown field(s) ${unknownFields.map((k) => JSON.stringify(k)).join(', ')}; use "images", "keys" and "keyless"`);
+  const unknownFields = unknownKeysProblem(record, ['images', 'keys', 'keyless']);
+  if (unknownFields) throw new SignaturePolicyError(`${where}: ${unknownFields}`);
   const images = record.images;
   if (!Array.isArray(images) || images.length === 0 || images.some((p) => typeof p !== 'string' || p === '' || p.includes('://') || p.includes('@') || /:[^/]*$/.test(p.replace(/^[^/]*/, '')))) {
     throw new SignaturePolicyError(`${where}.images must be a non-empty list of registry/repository patterns as pull secrets use them (e.g. "ghcr.io/acme", "*.example.com"), without tag or digest`);
@@ -172,6 +173,8 @@ function parseRequirement(item: unknown, where: string, baseDir: string, keyCach
     const raw = Array.isArray(record.keyless) ? record.keyless : [record.keyless];
     keyless = raw.map((entry, i) => {
       const e = entry as Record<string, unknown>;
+      const extra = typeof e === 'object' && e !== null ? unknownKeysProblem(e, ['identity', 'issuer']) : undefined;
+      if (extra) throw new SignaturePolicyError(`${where}.keyless[${i}]: ${extra}`);
       if (typeof e !== 'object' || e === null || typeof e.identity !== 'string' || e.identity === '' || typeof e.issuer !== 'string' || e.issuer === '') {
         throw new SignaturePolicyError(`${where}.keyless[${i}] must be { "identity": "<certificate SAN>", "issuer": "<OIDC issuer URL>" }`);
       }

@@ -218,7 +218,7 @@ describe('image locations a project adds', () => {
     [{ kind: 'Rollout', podSpec: 'spec.template.spec', pullPolicyField: 'imagePullPolicy' }, /pullPolicyField goes with "image"/],
     [{ kind: 'Rollout', podSpec: 'spec.template.spec', apiVersion: 'argoproj.io' }, /apiVersion must be "group\/version", "group\/\*"/],
     [{ kind: 'Prometheus', image: 'spec.images[]' }, /image must end in a field name/],
-    [{ kind: 'Rollout', podspec: 'spec.template.spec' }, /unknown field\(s\) "podspec"; the fields are apiVersion, kind, podSpec/],
+    [{ kind: 'Rollout', podspec: 'spec.template.spec' }, /unknown field "podspec" \(did you mean "podSpec"\?\); the fields are "apiVersion", "kind", "podSpec"/],
     ['Rollout', /imageLocations\[0\] must be an object/],
   ])('a malformed location is a usage error naming it: %j', (entry, message) => {
     expect(() => applyImagePolicy([], { imageLocations: [entry as ImageLocationRule] })).toThrow(KubepinUsageError);

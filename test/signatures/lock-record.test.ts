@@ -47,15 +47,18 @@ describe('the signature record in the lock', () => {
     expect(() => SignaturePolicy.forLockFile(lock.file)).toThrow(/not valid JSON/);
     // Read as every file kubepin is pointed at: never its content in a message, never a FIFO.
     fs.writeFileSync(path.join(dir, 'kubepin.config.json'), 'root:x:0:0:root:/root:/bin/bash\n');
-    expect(() => SignaturePolicy.forLockFile(lock.file)).toThrow(/not valid JSON\. Fix/);
+    expect(() => SignaturePolicy.forLockFile(lock.file)).toThrow(/kubepin\.config\.json:1:1: not valid JSON \(unexpected character at line 1, column 1\)\. Fix/);
     expect(() => SignaturePolicy.forLockFile(lock.file)).not.toThrow(/root:x/);
     fs.rmSync(path.join(dir, 'kubepin.config.json'));
     execFileSync('mkfifo', [path.join(dir, 'kubepin.config.json')]);
     expect(() => SignaturePolicy.forLockFile(lock.file)).toThrow(/not a regular file \(a FIFO\)/);
     fs.rmSync(path.join(dir, 'kubepin.config.json'));
     fs.writeFileSync(path.join(dir, 'release.pub'), generateKey('ed25519').publicPem);
-    fs.writeFileSync(path.join(dir, 'kubepin.config.json'), '{ "other": 1, "signatures": { "require": [ { "images": ["ghcr.io"], "keys": ["release.pub"] } ] } }');
+    fs.writeFileSync(path.join(dir, 'kubepin.config.json'), '{ "imageLocations": [], "signatures": { "require": [ { "images": ["ghcr.io"], "keys": ["release.pub"] } ] } }');
     expect(SignaturePolicy.forLockFile(lock.file).requirementFor('ghcr.io/acme/api:1')?.keys[0].algorithm).toBe('ed25519');
+    // A key no module reads is a mistake (a misspelled section), refused rather than ignored.
+    fs.writeFileSync(path.join(dir, 'kubepin.config.json'), '{ "other": 1, "signatures": { "require": [] } }');
+    expect(() => SignaturePolicy.forLockFile(lock.file)).toThrow(/kubepin\.config\.json: unknown field "other"; the fields are "signatures"/);
   });
 });
 

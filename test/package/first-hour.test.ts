@@ -1,0 +1,123 @@
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { packedKubepin } from '../support/packed';
+
+/*
+ * A user's first hour (issue 25), as the user meets it: kubepin installed from the tarball `npm
+ * pack` made, the compiled CLI run as a process, `cdk8s synth` run by cdk8s-cli on an app that
+ * imports kubepin from node_modules. No registry is needed here: every case is decided before
+ * or without one (the digests come from a lock the test writes).
+ */
+const REPO = path.resolve(__dirname, '..', '..');
+const CDK8S = path.join(REPO, 'node_modules', 'cdk8s-cli', 'bin', 'cdk8s');
+const REGISTER = path.join(REPO, 'scripts', 'ts-register.js');
+
+interface Run { code: number | null; stdout: string; stderr: string }
+
+let work: string;
+let pkg: string;
+
+beforeAll(() => {
+  work = fs.mkdtempSync(path.join(os.tmpdir(), 'kubepin-first-hour-'));
+  pkg = packedKubepin().dir;
+});
+
+afterAll(() => {
+  if (work) fs.rmSync(work, { recursive: true, force: true });
+});
+
+/** A project directory with kubepin installed (its peers come from the repository's node_modules). */
+function project(name: string, files: Record<string, string>): string {
+  const dir = path.join(work, name);
+  fs.mkdirSync(path.join(dir, 'node_modules'), { recursive: true });
+  fs.symlinkSync(pkg, path.join(dir, 'node_modules', 'kubepin'));
+  for (const [file, text] of Object.entries(files)) {
+    fs.mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
+    fs.writeFileSync(path.join(dir, file), text);
+  }
+  return dir;
+}
+
+function run(dir: string, command: string, args: string[], env: NodeJS.ProcessEnv = {}): Run {
+  const closed = 'http://127.0.0.1:9';
+  const result = spawnSync(command, args, {
+    cwd: dir, encoding: 'utf8', timeout: 120000,
+    env: {
+      PATH: process.env.PATH, HOME: dir, NODE_PATH: path.join(REPO, 'node_modules'),
+      HTTP_PROXY: closed, HTTPS_PROXY: closed, http_proxy: closed, https_proxy: closed,
+      npm_config_offline: 'true', CDK8S_CHECK_UPGRADE: 'false', ...env,
+    },
+  });
+  return { code: result.status, stdout: result.stdout ?? '', stderr: result.stderr ?? `${result.error ?? ''}` };
+}
+
+function kubepin(dir: string, args: string[], env: NodeJS.ProcessEnv = {}): Run {
+  return run(dir, process.execPath, [path.join(dir, 'node_modules', 'kubepin', 'bin', 'kubepin.js'), ...args], env);
+}
+
+function synth(dir: string): Run {
+  return run(dir, process.execPath, [CDK8S, 'synth', '--no-check-upgrade']);
+}
+
+/** What `cdk8s init` writes, with the repository's TypeScript hook instead of ts-node. */
+const CDK8S_YAML = `language: typescript\napp: node -r ${REGISTER} main.ts\n`;
+
+const DEPLOYMENT = [
+  'apiVersion: apps/v1', 'kind: Deployment', 'metadata: { name: api }',
+  'spec:', '  selector: { matchLabels: { app: api } }', '  template:', '    metadata: { labels: { app: api } }',
+  '    spec:', '      containers:', '        - name: api', '          image: ghcr.io/acme/api:1.4.2', '',
+].join('\n');
+
+describe('item 9: kubepin.config.json mistakes are configuration errors with a place and a fix', () => {
+  const MALFORMED = '{\n  "imageLocations": [\n    { "kind": "Task", "image": "spec.steps[].image", }\n  ]\n}\n';
+
+  test('a malformed file names line and column, for verify, check and lock alike, and exits 2', () => {
+    const dir = project('config-malformed', { 'kubepin.config.json': MALFORMED, 'dist/app.yaml': DEPLOYMENT });
+    // The trailing comma's `}` is where JSON stops: line 3, the column of that `}`.
+    const column = MALFORMED.split('\n')[2].lastIndexOf('}') + 1;
+    for (const args of [['verify', 'dist'], ['check', 'dist'], ['lock', 'dist', '--no-docker-login']]) {
+      const result = kubepin(dir, args);
+      expect({ args, code: result.code }).toEqual({ args, code: 2 });
+      expect(result.stderr).toContain(`kubepin.config.json:3:${column}: not valid JSON (Expected double-quoted property name at line 3, column ${column})`);
+      expect(result.stderr).not.toMatch(/\n\s+at /); // no stack
+    }
+  });
+
+  test('a misspelled key is refused with the nearest known one, at the top level and in each section', () => {
+    const cases: Array<[unknown, string]> = [
+      [{ imageLocation: [] }, 'kubepin.config.json: unknown field "imageLocation" (did you mean "imageLocations"?)'],
+      [{ signatures: { requires: [] } }, 'kubepin.config.json: signatures: unknown field "requires" (did you mean "require"?)'],
+      [{ imageLocations: [{ kind: 'Task', imag: 'spec.image' }] }, 'kubepin.config.json: imageLocations[0]: unknown field "imag" (did you mean "image"?)'],
+    ];
+    cases.forEach(([config, message], i) => {
+      const dir = project(`config-typo-${i}`, { 'kubepin.config.json': JSON.stringify(config), 'dist/app.yaml': DEPLOYMENT });
+      const result = kubepin(dir, ['verify', 'dist']);
+      expect({ message, code: result.code, stderr: result.stderr }).toEqual({ message, code: 2, stderr: expect.stringContaining(message) });
+    });
+  });
+
+  test('at cdk8s synth the file is blamed, not the pre-pull construct that read it first', () => {
+    const dir = project('config-synth', {
+      'cdk8s.yaml': CDK8S_YAML,
+      'kubepin.config.json': MALFORMED,
+      'main.ts': [
+        "import { App, Chart } from 'cdk8s';",
+        "import { Deployment, Image, ImagePolicy } from 'kubepin/cdk8s-plus-33';",
+        'const app = new App();',
+        "new ImagePolicy(app, 'ImagePolicy');",
+        "const chart = new Chart(app, 'shop', { namespace: 'shop' });",
+        "new Deployment(chart, 'api', { containers: [{ image: Image.of('ghcr.io/acme/api:1.4.2') }], prePull: true });",
+        'app.synth();',
+      ].join('\n'),
+    });
+    const result = synth(dir);
+    expect(result.code).not.toBe(0);
+    const output = `${result.stdout}${result.stderr}`;
+    // Listed once, by the policy that reads the file; nothing else repeats it.
+    expect(output.match(/kubepin\.config\.json:3:\d+: not valid JSON/g)).toHaveLength(1);
+    expect(output).toMatch(/\[ImagePolicy\] kubepin\.config\.json:3:\d+: not valid JSON/);
+    expect(output).not.toContain('kubepin-prepull');
+  });
+});
