@@ -1,6 +1,7 @@
 import { ImageReference } from './base/image-reference';
 import { ImageLocationRule, ImageLocations, splitApiVersion, validateImageLocation } from './image-locations';
 import { findPodTemplates } from './workloads';
+import { docPath } from './base/docs';
 
 /** An image field in an object of a kind no image location covers: kubepin leaves it as written. */
 export interface UnlocatedImage {
@@ -95,7 +96,7 @@ export function unlocatedImagesMessage(kind: string, images: readonly UnlocatedI
   const more = images.length > 1 ? ` and ${images.length - 1} more` : '';
   const rules = [...new Set(images.filter((u) => expressible(u.suggestion)).map((u) => JSON.stringify(u.suggestion)))];
   const fix = rules.length > 0
-    ? `if the field is an image a cluster pulls, add ${rules.join(', ')} to "imageLocations" in kubepin.config.json (docs/image-locations.md)`
+    ? `if the field is an image a cluster pulls, add ${rules.join(', ')} to "imageLocations" in kubepin.config.json (${docPath('image-locations.md')})`
     : 'no image location can name this field (its path has keys a dotted path cannot hold); pin the image in the source';
   return `${first.path} (${JSON.stringify(first.image)})${more}: kubepin knows no image location for kind ${kind}, so these images are not locked, pinned or checked. Fix: ${fix}`;
 }

@@ -14,6 +14,9 @@
  */
 const path = require('path');
 
+/** docs/check.md as shipped beside the plugin (node_modules/kubepin/docs/check.md in a project). */
+const CHECK_DOC = path.relative(process.cwd(), path.join(__dirname, '..', 'docs', 'check.md'));
+
 /** Loads the compiled kubepin core: the repository's build first, then an installed package. */
 function loadKubepin() {
   const candidates = [path.join(__dirname, '..', 'dist', 'lib'), 'kubepin'];
@@ -75,7 +78,7 @@ class KubepinValidation {
         context.report.addViolation({
           ruleName: `kubepin/${finding.code} [${finding.severity}]`,
           recommendation: finding.state ? `${problem}. Predicted kubelet state: ${finding.state}` : problem,
-          fix: fix || 'See docs/check.md',
+          fix: fix || `See ${CHECK_DOC}`,
           violatingResources: [{
             // cdk8s-cli looks the construct path up by the object's metadata.name.
             resourceName: finding.object.kind === 'File' ? finding.file : (finding.object.name || '<unnamed>').replace(/\*$/, ''),

@@ -3,6 +3,7 @@ import * as path from 'path';
 import { KubepinError, describeType } from './errors';
 import { unknownKeysProblem } from './known-keys';
 import { readRegularFile } from './regular-file';
+import { docPath } from './docs';
 
 /** The project configuration file: next to the lock file (or, for `kubepin check`, in the working directory). */
 export const CONFIG_FILE_NAME = 'kubepin.config.json';
@@ -77,12 +78,13 @@ function parseProjectConfig(file: string): ProjectConfig {
     data = JSON.parse(text);
   } catch (e) {
     const at = jsonErrorPosition(text, e);
-    throw new ProjectConfigError(`${display}:${at.line}:${at.column}: not valid JSON (${at.problem} at line ${at.line}, column ${at.column}). Fix: correct it (docs/signatures.md and docs/image-locations.md show the format) or remove it`);
+    throw new ProjectConfigError(`${display}:${at.line}:${at.column}: not valid JSON (${at.problem} at line ${at.line}, column ${at.column}). Fix: correct it (${docPath('configuration.md')} shows the format) or remove it`);
   }
   if (typeof data !== 'object' || data === null || Array.isArray(data)) {
     throw new ProjectConfigError(`${display}: must be a JSON object, got ${describeType(data)}`);
   }
-  refuseUnknownConfigKeys(data, PROJECT_CONFIG_SECTIONS, display);
+  const unknown = unknownKeysProblem(data, PROJECT_CONFIG_SECTIONS);
+  if (unknown) throw new ProjectConfigError(`${display}: ${unknown} (${docPath('configuration.md')})`);
   return { file, display, dir: path.dirname(file), data: data as Record<string, unknown> };
 }
 

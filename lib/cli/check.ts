@@ -23,6 +23,7 @@ import { CredentialKeyring } from '../credentials/keyring';
 import { addNodeDockerConfigFile } from '../node/node-keyring';
 import { CredentialProviderConfig, NodeConfigProblem } from '../node/credential-provider-types';
 import { loadCredentialProviderConfig } from '../node/credential-provider-validate';
+import { docPath } from '../base/docs';
 
 const HELP = `Usage: kubepin check [PATH…|-] [options]
 
@@ -46,12 +47,12 @@ Options:
                                the kubelet's CredentialProviderConfig (file or directory)
   --online                     also ask the registries, with the credentials the kubelet would use;
                                images kubepin.config.json (in the working directory) requires to
-                               be signed get their signatures verified (docs/signatures.md)
+                               be signed get their signatures verified (${docPath('signatures.md')})
   --insecure-registry HOST     with --online: talk plain HTTP to HOST (repeatable)
   --ca-file PATH               with --online: trust this CA (PEM) for registry TLS
   --timeout SECONDS            with --online: per-request timeout (default 10)
                                Custom resources' images are checked where the "imageLocations" of
-                               kubepin.config.json (working directory) says (docs/image-locations.md)
+                               kubepin.config.json (working directory) says (${docPath('image-locations.md')})
   --color / --no-color         force colour on or off (default: on when stdout is a terminal)
   -h, --help                   show this help
 

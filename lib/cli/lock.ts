@@ -14,6 +14,7 @@ import { ImageLocation, LockOutcome, LockUpdater, ManifestImages } from '../regi
 import type { SignaturePolicy } from '../signatures/policy';
 import { SignatureVerificationError } from '../signatures/errors';
 import { REGISTRY_FLAGS_HELP, parseRegistryFlags, validateRegistryFlags, platformsFromFlags, registryClientFromFlags } from './registry-options';
+import { docPath } from '../base/docs';
 
 const HELP = `Usage: kubepin lock [PATH…] [options]
 
@@ -33,9 +34,9 @@ Where the images come from:
                                PATH and no app, dist/
 Untagged images (nginx) are locked as the kubelet pulls them (docker.io/library/nginx:latest).
 Images that kubepin.config.json (next to the lock file) requires to be signed are locked only
-with a verified signature, whose key fingerprint the entry records (docs/signatures.md).
+with a verified signature, whose key fingerprint the entry records (${docPath('signatures.md')}).
 Images are found in Kubernetes' workloads, Argo Rollouts' and OpenKruise's resources, and the
-custom resources kubepin.config.json's "imageLocations" names (docs/image-locations.md).
+custom resources kubepin.config.json's "imageLocations" names (${docPath('image-locations.md')}).
 
 The lock is written atomically, under an exclusive lock file (kubepin.lock.json.lock, beside a
 symlink's target) so concurrent runs merge their entries; a run waits for another at most

@@ -10,13 +10,14 @@ import { ImageLocation } from '../registry/lock-images';
 import { clusterPlatformsBeside } from '../platforms';
 import { Drift, RemoteFinding, remoteExitCode, remoteFindings } from './verify-remote';
 import { REGISTRY_FLAGS_HELP, parseRegistryFlags, validateRegistryFlags, registryClientFromFlags } from './registry-options';
+import { docPath } from '../base/docs';
 
 const HELP = `Usage: kubepin verify [PATH…] [options]
 
 Checks that every image in the manifests under PATH (default: dist/) is pinned to a digest
 and that the digest is the one kubepin.lock.json records. Every file and document under PATH
 must parse (as in \`kubepin check\`): what cannot be read fails, with file and line. Custom
-resources' images count where kubepin.config.json's "imageLocations" says (docs/image-locations.md).
+resources' images count where kubepin.config.json's "imageLocations" says (${docPath('image-locations.md')}).
 Offline unless --remote is given.
 
 Options:
@@ -25,7 +26,7 @@ Options:
                                or kubepin.config.json's "platforms" needs), whether each locked
                                tag still names it (reports drift), and verify again the signature
                                of every locked digest kubepin.config.json requires to be signed
-                               (docs/signatures.md). Writes nothing.
+                               (${docPath('signatures.md')}). Writes nothing.
 ${REGISTRY_FLAGS_HELP}
 
 Exit code: 0 when everything is pinned and agrees with the lock (and, with --remote, no tag

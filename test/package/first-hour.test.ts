@@ -32,7 +32,8 @@ afterAll(() => {
 function project(name: string, files: Record<string, string>): string {
   const dir = path.join(work, name);
   fs.mkdirSync(path.join(dir, 'node_modules'), { recursive: true });
-  fs.symlinkSync(pkg, path.join(dir, 'node_modules', 'kubepin'));
+  // A copy, as npm installs it (a link would make the package's own paths those of its target).
+  fs.cpSync(pkg, path.join(dir, 'node_modules', 'kubepin'), { recursive: true });
   for (const [file, text] of Object.entries(files)) {
     fs.mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
     fs.writeFileSync(path.join(dir, file), text);
@@ -119,5 +120,50 @@ describe('item 9: kubepin.config.json mistakes are configuration errors with a p
     expect(output.match(/kubepin\.config\.json:3:\d+: not valid JSON/g)).toHaveLength(1);
     expect(output).toMatch(/\[ImagePolicy\] kubepin\.config\.json:3:\d+: not valid JSON/);
     expect(output).not.toContain('kubepin-prepull');
+  });
+});
+
+describe('item 3: the package carries its docs and metadata; every doc path kubepin prints opens', () => {
+  /** The doc names the shipped code refers to: `docPath('x.md')` and literal `docs/x.md`. */
+  function docsNamedBySources(): string[] {
+    const names = new Set<string>();
+    const walk = (dir: string): void => {
+      for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+        const full = path.join(dir, entry.name);
+        if (entry.isDirectory()) walk(full);
+        else if (/\.(ts|js)$/.test(entry.name)) {
+          const text = fs.readFileSync(full, 'utf8');
+          for (const m of text.matchAll(/docPath\('([\w.-]+\.md)'\)|\bdocs\/([\w-]+\.md)/g)) names.add(m[1] ?? m[2]);
+        }
+      }
+    };
+    for (const dir of ['lib', 'validation-plugin', 'bin']) walk(path.join(REPO, dir));
+    return [...names].sort();
+  }
+
+  test('docs/ is in the tarball, with every doc the sources name; package.json has repository, homepage and bugs', () => {
+    const files = new Set(packedKubepin().files);
+    const named = docsNamedBySources();
+    expect(named).toEqual(expect.arrayContaining(['check.md', 'configuration.md', 'image-locations.md', 'signatures.md']));
+    expect(named.filter((name) => !files.has(`docs/${name}`))).toEqual([]);
+    for (const doc of fs.readdirSync(path.join(REPO, 'docs'))) expect(files.has(`docs/${doc}`)).toBe(true);
+    const manifest = JSON.parse(fs.readFileSync(path.join(pkg, 'package.json'), 'utf8'));
+    expect({ repository: manifest.repository, homepage: manifest.homepage, bugs: manifest.bugs }).toEqual({
+      repository: { type: 'git', url: 'git+https://github.com/kubepin/kubepin.git' },
+      homepage: 'https://github.com/kubepin/kubepin#readme',
+      bugs: { url: 'https://github.com/kubepin/kubepin/issues' },
+    });
+  });
+
+  test('the doc paths the CLI prints, in help and in errors, exist from the project directory', () => {
+    const dir = project('doc-paths', { 'kubepin.config.json': '{ "signature": {} }', 'dist/app.yaml': DEPLOYMENT });
+    const outputs = [['lock', '--help'], ['verify', '--help'], ['check', '--help'], ['verify', 'dist']].map((args) => {
+      const result = kubepin(dir, args);
+      return `${result.stdout}${result.stderr}`;
+    });
+    const printed = outputs.flatMap((text) => [...text.matchAll(/[\w./-]*docs\/[\w-]+\.md/g)].map((m) => m[0]));
+    expect(printed.length).toBeGreaterThanOrEqual(5);
+    expect(printed).toContain('node_modules/kubepin/docs/configuration.md');
+    expect(printed.filter((p) => !fs.existsSync(path.resolve(dir, p)))).toEqual([]);
   });
 });
