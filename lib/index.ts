@@ -15,6 +15,8 @@ export * from './findings';
 export * from './policy-findings';
 export * from './workloads';
 export * from './image-locations';
+export { loadManifests, ManifestReadError } from './manifests';
+export type { LoadedManifests, ManifestDocument, ManifestProblem } from './manifests';
 export * from './base/project-config';
 export * from './policy';
 export * from './image-rules';

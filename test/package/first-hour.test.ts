@@ -167,3 +167,31 @@ describe('item 3: the package carries its docs and metadata; every doc path kube
     expect(printed.filter((p) => !fs.existsSync(path.resolve(dir, p)))).toEqual([]);
   });
 });
+
+describe('item 16: the README\'s API table and the package agree', () => {
+  test('every name the README\'s core table lists is exported by the entry point its heading names', () => {
+    const readme = fs.readFileSync(path.join(REPO, 'README.md'), 'utf8');
+    const section = /## The core \(`import … from '([\w/-]+)'`\)\n([\s\S]*?)\n### /.exec(readme);
+    expect(section).not.toBeNull();
+    const [, entry, body] = section!;
+    const names = [...body.matchAll(/^\| `([A-Za-z_$][\w$]*)/gm)].map((m) => m[1]);
+    expect(names).toEqual(expect.arrayContaining(['ImageReference', 'applyImagePolicy', 'loadManifests']));
+    const dir = project('api-table', {});
+    const probe = run(dir, process.execPath, ['-e', `const m = require(${JSON.stringify(entry)}); process.stdout.write(JSON.stringify(${JSON.stringify(names)}.filter((n) => !(n in m))))`]);
+    expect(probe.stderr).toBe('');
+    expect(JSON.parse(probe.stdout)).toEqual([]);
+  });
+
+  test('loadManifests, as the README describes it: objects with file and line, problems never thrown', () => {
+    const dir = project('load-manifests', { 'dist/app.yaml': `${DEPLOYMENT}---\nkind: [\n` });
+    const probe = run(dir, process.execPath, ['-e', [
+      "const { loadManifests } = require('kubepin');",
+      "const r = loadManifests(['dist']);",
+      'process.stdout.write(JSON.stringify({ kinds: r.documents.map((d) => [d.object.kind, d.file, d.line]), problems: r.problems.length, files: r.files }));',
+    ].join('\n')]);
+    expect(probe.stderr).toBe('');
+    const out = JSON.parse(probe.stdout);
+    expect(out.kinds).toEqual([['Deployment', 'dist/app.yaml', 1]]);
+    expect(out.problems).toBe(1);
+  });
+});
