@@ -9,6 +9,7 @@ import {
   invalidImageFinding, latestTagFinding, latestWithDigestFinding, matchesAnyRegistryKey, neverWithoutPrePullFinding,
   ImageParseCache, holdsTemplateMapping, prePullCovers, registryNotAllowedFinding, secretForPublicRegistryFinding, unrenderedTemplateFinding,
 } from './image-rules';
+import { prePullHelperNote } from './prepull-helpers';
 import { ImageSite, JsonObject, PodTemplate, findPodTemplates, isObject, objectRef, siteLabel, writtenPullPolicy } from './workloads';
 import { ImageLocationRule, ImageLocations } from './image-locations';
 import { ownField } from './location-paths';
@@ -167,7 +168,13 @@ export class PolicyEngine {
     if (templates.length === 0) return object;
     const ref = objectRef(object);
     this.source = source;
+    const before = this.findings.length;
     for (const template of templates) this.applyTemplate(object, ref, template);
+    // A pre-puller's helper or pause image: say which default brought it in and where to set another.
+    for (let i = before; i < this.findings.length; i++) {
+      const note = prePullHelperNote(object, this.findings[i]);
+      if (note) this.findings[i] = { ...this.findings[i], message: `${this.findings[i].message}. Note: ${note}` };
+    }
     return object;
   }
 

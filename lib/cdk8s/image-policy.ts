@@ -11,6 +11,7 @@ import { ConstructFinding } from './findings';
 import { resolveLock } from './lock-file';
 import { addPrePullImage } from './pre-pull';
 import { ProjectConfigError } from '../base/project-config';
+import type { PrePullHelperImages } from '../prepull';
 
 /**
  * Props of {@link ImagePolicy}: the core's {@link ImagePolicyOptions}, with the lock, pull
@@ -28,6 +29,13 @@ export interface ImagePolicyProps extends Omit<ImagePolicyOptions, 'lock' | 'pul
   readonly reportOnly?: boolean;
   /** Where warnings are printed. @default a line on standard error per finding */
   readonly log?: (line: string) => void;
+  /**
+   * The helper and pause images of the pre-pull DaemonSets in this scope (`prePull: true`,
+   * `prePulled`), e.g. mirrors in your registry when docker.io or registry.k8s.io are not
+   * reachable or not in `allowedRegistries`. A `PrePullDaemonSet`'s own props win.
+   * @default kubepin.config.json's `prePullHelpers`, else busybox:1.36.1 and registry.k8s.io/pause:3.10
+   */
+  readonly prePullHelpers?: PrePullHelperImages;
 }
 
 /**
@@ -100,6 +108,7 @@ export class ImagePolicy extends Construct {
           if (!PrePullDaemonSet.isPrePullDaemonSet(c) || wired.has(c)) continue;
           wired.add(c);
           c.useLock(this.lock);
+          if (props.prePullHelpers !== undefined) c.usePrePullHelpers(props.prePullHelpers);
           if (secrets.length > 0) c.addPullSecrets(...secrets);
         }
         this.runtime.beginPass();
@@ -114,7 +123,7 @@ export class ImagePolicy extends Construct {
   }
 
   private settings() {
-    const { lock: _lock, pullSecrets, prePulled, reportOnly, log, ...core } = this.props;
+    const { lock: _lock, pullSecrets, prePulled, reportOnly, log, prePullHelpers: _helpers, ...core } = this.props;
     return {
       options: {
         ...core,

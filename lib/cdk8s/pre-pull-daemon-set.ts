@@ -8,8 +8,8 @@ import { ProjectConfigError } from '../base/project-config';
 import { isObject } from '../workloads';
 import { resolveLock } from './lock-file';
 import {
-  NodeScope, PrePullImage, PrePullImageOptions, PrePullOptions, PrePullResult,
-  buildPrePull, prePullDaemonSetCount, prePullMetadata, validateNodeScope,
+  NodeScope, PrePullHelperImages, PrePullImage, PrePullImageOptions, PrePullOptions, PrePullResult,
+  buildPrePull, configuredPrePullHelpers, mergePrePullHelpers, validatePrePullOptions, prePullDaemonSetCount, prePullMetadata, validateNodeScope,
 } from '../prepull';
 
 /** Context key naming a lock file the pre-pull DaemonSets pin from when no `lock` prop is given. */
@@ -68,6 +68,7 @@ export class PrePullDaemonSet extends Construct {
   private readonly entries: PrePullImage[] = [];
   private readonly secretDeclarations: PullSecretDeclaration[];
   private lock: DigestSource | undefined;
+  private policyHelpers: PrePullHelperImages | undefined;
   private cached: PrePullResult | undefined;
 
   constructor(scope: Construct, id: string, props: PrePullDaemonSetProps = {}) {
@@ -80,8 +81,10 @@ export class PrePullDaemonSet extends Construct {
     this.props = { ...props, namespace: props.namespace ?? chartOf(this).namespace };
     this.secretDeclarations = [...(props.pullSecrets ?? [])];
     this.lock = props.lock;
-    // Fail fast on bad props, naming this construct (images are checked as they are added).
-    this.wrap(() => buildPrePull(this.options(false)));
+    // Fail fast on bad props, naming this construct (images are checked as they are added). Only
+    // checked, not built: in collect mode (`kubepin lock`) a build records its helper images, and
+    // the ones kubepin.config.json or the ImagePolicy set are known only at synthesis.
+    this.wrap(() => validatePrePullOptions(this.options(false)));
     const metadata = prePullMetadata(this.metadataOptions(), 'ServiceAccount');
     this.serviceAccount = new ApiObject(this, 'ServiceAccount', {
       apiVersion: 'v1', kind: 'ServiceAccount', metadata: { ...metadata },
@@ -138,6 +141,12 @@ export class PrePullDaemonSet extends Construct {
     this.cached = undefined;
   }
 
+  /** Helper and pause images set by the ImagePolicy in scope (its `prePullHelpers`); this construct's own props win. */
+  public usePrePullHelpers(helpers: PrePullHelperImages): void {
+    this.policyHelpers = helpers;
+    this.cached = undefined;
+  }
+
   /** Declares more pull secrets the cluster has; the kubelet-exact matching picks those serving each image. */
   public addPullSecrets(...secrets: PullSecretDeclaration[]): void {
     this.secretDeclarations.push(...secrets);
@@ -154,7 +163,8 @@ export class PrePullDaemonSet extends Construct {
     const { images: _images, lock: _lock, pullSecrets: _secrets, ...rest } = this.props;
     // The app's lock file is read only when no lock was given: an ImagePolicy usually hands one over before synthesis.
     if (withLock) this.lock ??= resolveLock(this, undefined);
-    return { ...rest, name: this.objectName(), images: this.entries, lock: withLock ? this.lock : undefined, pullSecrets: this.secretDeclarations };
+    const helpers = withLock ? mergePrePullHelpers(rest, this.policyHelpers, configuredPrePullHelpers(this.lock?.file)) : {};
+    return { ...rest, ...helpers, name: this.objectName(), images: this.entries, lock: withLock ? this.lock : undefined, pullSecrets: this.secretDeclarations };
   }
 
   private metadataOptions(): PrePullOptions {

@@ -9,21 +9,16 @@ import { KubepinUsageError, describeType } from '../base/errors';
 import { DNS_LABEL, DNS_SUBDOMAIN } from '../k8s-names';
 import { sortRecord } from '../records';
 import { NodeScope, unionNodeScope, validateNodeScope } from './node-scope';
+import { DEFAULT_HELPER_BINARY, DEFAULT_HELPER_IMAGE, DEFAULT_PAUSE_IMAGE, PREPULL_LABEL, PrePullHelperImages } from '../prepull-helpers';
 
-/** Helper image whose static `/bin/busybox` is copied into the pod and run as the no-op. */
-export const DEFAULT_HELPER_IMAGE = 'busybox:1.36.1';
-/** Path of the static binary inside the helper image. */
-export const DEFAULT_HELPER_BINARY = '/bin/busybox';
-/** Image of the main container that holds the pod (and keeps the pulled images in use). */
-export const DEFAULT_PAUSE_IMAGE = 'registry.k8s.io/pause:3.10';
+export { DEFAULT_HELPER_BINARY, DEFAULT_HELPER_IMAGE, DEFAULT_PAUSE_IMAGE, PREPULL_LABEL } from '../prepull-helpers';
+
 /** Default name of the pre-puller's ServiceAccount and DaemonSet. */
 export const DEFAULT_PREPULL_NAME = 'kubepin-prepull';
 /** Numeric uid and gid the pre-puller runs as (the "nonroot" user of distroless images). */
 export const PREPULL_USER_ID = 65532;
 /** Images per pod beyond which kubepin suggests splitting the pre-puller. */
 export const DEFAULT_MAX_IMAGES_PER_POD = 50;
-/** Label on every object the pre-pull builder makes; the checker finds pre-pullers by it. */
-export const PREPULL_LABEL = 'kubepin.dev/pre-pull';
 /** Where the no-op binary is mounted in every container of the pre-puller. */
 export const PREPULL_BIN_DIR = '/.kubepin-prepull';
 const BIN_VOLUME = 'kubepin-noop';
@@ -47,8 +42,8 @@ export interface PrePullImage extends PrePullImageOptions {
   readonly image: string;
 }
 
-/** Options of {@link buildPrePull}. */
-export interface PrePullOptions {
+/** Options of {@link buildPrePull} (`helperImage`, `helperBinary`, `pauseImage`: {@link PrePullHelperImages}). */
+export interface PrePullOptions extends PrePullHelperImages {
   /** Images to pre-pull: strings, or objects carrying the workloads' node scope and secrets. @default none */
   readonly images?: readonly (string | PrePullImage)[];
   /** Name of the ServiceAccount and DaemonSet (split DaemonSets get `-1`, `-2`, … appended). @default "kubepin-prepull" */
@@ -71,12 +66,6 @@ export interface PrePullOptions {
   readonly fast?: boolean;
   /** `priorityClassName` of the pods. @default none */
   readonly priorityClassName?: string;
-  /** Image holding a static binary that runs `true` (busybox). @default "busybox:1.36.1" */
-  readonly helperImage?: string;
-  /** Path of that static binary in the helper image. @default "/bin/busybox" */
-  readonly helperBinary?: string;
-  /** Image of the main container. @default "registry.k8s.io/pause:3.10" */
-  readonly pauseImage?: string;
   /** Spread the images over this many DaemonSets, so kubelets with parallel pulls fetch them at once. @default 1 */
   readonly split?: number;
   /** More images than this in one pod is a finding suggesting `split`. @default 50 */
@@ -115,7 +104,7 @@ export interface PrePullResult {
  * through `options.lock` by the core policy engine and pulled `IfNotPresent`.
  */
 export function buildPrePull(options: PrePullOptions = {}): PrePullResult {
-  validateOptions(options);
+  validatePrePullOptions(options);
   const name = options.name ?? DEFAULT_PREPULL_NAME;
   const entries = normalizeImages(options.images ?? []);
   const split = daemonSetCount(options.split, entries.length);
@@ -345,7 +334,8 @@ function chunk<T>(items: T[], parts: number): T[][] {
 const QUANTITY = /^([0-9]+(\.[0-9]+)?)(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$/;
 const BINARY_SUFFIX: Record<string, number> = { '': 1, Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18 };
 
-function validateOptions(options: PrePullOptions): void {
+/** Checks `options` as {@link buildPrePull} does, building nothing. @throws KubepinUsageError, InvalidImageReferenceError */
+export function validatePrePullOptions(options: PrePullOptions): void {
   if (typeof options !== 'object' || options === null || Array.isArray(options)) throw new KubepinUsageError(`pre-pull options must be an object, got ${describeType(options)}`);
   if (options.images !== undefined && !Array.isArray(options.images)) throw new KubepinUsageError(`pre-pull option images must be a list, got ${describeType(options.images)}`);
   const name = options.name ?? DEFAULT_PREPULL_NAME;

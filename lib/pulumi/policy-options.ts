@@ -1,4 +1,5 @@
 import { ImagePolicyOptions } from '../policy';
+import type { PrePullHelperImages } from '../prepull';
 
 /** Resolves a tagged image to a digest at deployment time (a `RegistryClient` fits). */
 export interface DigestResolver {
@@ -21,4 +22,11 @@ export interface PulumiImagePolicyOptions extends ImagePolicyOptions {
    * Where warnings go. @default `pulumi.log.warn`
    */
   readonly onWarning?: (message: string) => void;
+  /**
+   * The helper and pause images of the stack's `PrePullDaemonSet`s, e.g. mirrors in your registry
+   * when docker.io or registry.k8s.io are not reachable or not in `allowedRegistries`. A
+   * `PrePullDaemonSet`'s own args win.
+   * @default kubepin.config.json's `prePullHelpers`, else busybox:1.36.1 and registry.k8s.io/pause:3.10
+   */
+  readonly prePullHelpers?: PrePullHelperImages;
 }

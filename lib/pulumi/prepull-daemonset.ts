@@ -1,7 +1,7 @@
 import * as pulumi from '@pulumi/pulumi';
 import { DigestSource } from '../lock';
 import { PullSecretDeclaration } from '../policy';
-import { PrePullOptions, buildPrePull } from '../prepull';
+import { PrePullOptions, buildPrePull, configuredPrePullHelpers, mergePrePullHelpers } from '../prepull';
 import { reportFindings } from './findings';
 import { createObject } from './objects';
 import { RegistryPullSecret } from './registry-pull-secret';
@@ -49,10 +49,12 @@ export class PrePullDaemonSet extends pulumi.ComponentResource {
     super(PREPULL_DAEMONSET_TYPE, name, {}, opts);
     const { lock, pullSecrets, skipAwait, customTimeouts, ...core } = args ?? {};
     const policy = stackState().policy;
+    const digests = lockFrom(lock);
     const result = buildPrePull({
       ...core,
+      ...mergePrePullHelpers(core, policy?.prePullHelpers, configuredPrePullHelpers(digests.file)),
       strict: core.strict ?? policy?.strict,
-      lock: lockFrom(lock),
+      lock: digests,
       pullSecrets: pullSecrets ? declarationsOf(pullSecrets) : (policy?.pullSecrets ?? stackState().pullSecrets),
     });
     const label = `${PREPULL_DAEMONSET_TYPE} "${name}"`;

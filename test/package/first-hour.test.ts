@@ -3,6 +3,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { packedKubepin } from '../support/packed';
+import { PushedImage, pushImage, startRegistry, TestRegistryDetails } from '../support/registry';
 
 /*
  * A user's first hour (issue 25), as the user meets it: kubepin installed from the tarball `npm
@@ -194,4 +195,54 @@ describe('item 16: the README\'s API table and the package agree', () => {
     expect(out.kinds).toEqual([['Deployment', 'dist/app.yaml', 1]]);
     expect(out.problems).toBe(1);
   });
+});
+
+describe('item 4: the pre-puller\'s helper and pause images, named and settable', () => {
+  let registry: TestRegistryDetails;
+  const pushed: Record<string, PushedImage> = {};
+  beforeAll(async () => {
+    registry = await startRegistry();
+    pushed.api = await pushImage(registry, 'acme/api', '1.4.2');
+    pushed.helper = await pushImage(registry, 'mirror/busybox', '1.36.1');
+    pushed.pause = await pushImage(registry, 'mirror/pause', '3.10');
+  }, 180000);
+  afterAll(async () => {
+    await registry?.stop();
+  });
+
+  test('under allowedRegistries the defaults fail synth naming the default and the fix; kubepin.config.json\'s prePullHelpers makes lock and synth pass', () => {
+    const host = registry.host;
+    const dir = project('prepull-helpers', {
+      'cdk8s.yaml': CDK8S_YAML,
+      'main.ts': [
+        "import { App, Chart } from 'cdk8s';",
+        "import { Deployment, Image, ImagePolicy } from 'kubepin/cdk8s-plus-33';",
+        'const app = new App();',
+        `new ImagePolicy(app, 'ImagePolicy', { strict: true, allowedRegistries: ['${host}'] });`,
+        "const chart = new Chart(app, 'shop', { namespace: 'shop' });",
+        `new Deployment(chart, 'api', { containers: [{ image: Image.of('${host}/acme/api:1.4.2') }], prePull: true });`,
+        'app.synth();',
+      ].join('\n'),
+      'manifests/app.yaml': DEPLOYMENT.replace('ghcr.io/acme/api:1.4.2', `${host}/acme/api:1.4.2`),
+    });
+    // The app's own image locked (from its manifest), the pre-puller's defaults not.
+    expect(kubepin(dir, ['lock', 'manifests', '--no-docker-login']).code).toBe(0);
+    const failed = synth(dir);
+    expect(failed.code).not.toBe(0);
+    const output = `${failed.stdout}${failed.stderr}`;
+    expect(output).toMatch(/registry-not-allowed[^\n]*Note: busybox:1\.36\.1 is kubepin's default pre-pull helper image \(busybox:1\.36\.1\)[^\n]*"prePullHelpers": \{ "helperImage": "…" \} in kubepin\.config\.json/);
+    expect(output).toMatch(/registry-not-allowed[^\n]*registry\.k8s\.io\/pause:3\.10 is kubepin's default pre-pull pause image[^\n]*node_modules\/kubepin\/docs\/pre-pull\.md/);
+
+    fs.writeFileSync(path.join(dir, 'kubepin.config.json'), JSON.stringify({ prePullHelpers: { helperImage: `${host}/mirror/busybox:1.36.1`, pauseImage: `${host}/mirror/pause:3.10` } }));
+    const lock = kubepin(dir, ['lock', '--no-docker-login']);
+    expect(lock.stderr).toBe('');
+    expect(lock.code).toBe(0);
+    const ok = synth(dir);
+    expect(`${ok.stdout}${ok.stderr}`).not.toContain('error');
+    expect(ok.code).toBe(0);
+    const yaml = fs.readFileSync(path.join(dir, 'dist', 'shop.k8s.yaml'), 'utf8');
+    expect(yaml).toContain(`image: ${host}/mirror/busybox:1.36.1@${pushed.helper.digest}`);
+    expect(yaml).toContain(`image: ${host}/mirror/pause:3.10@${pushed.pause.digest}`);
+    expect(yaml).not.toMatch(/docker\.io|registry\.k8s\.io/);
+  }, 180000);
 });

@@ -1,0 +1,81 @@
+import { describeType } from './base/errors';
+import { ProjectConfigError, loadProjectConfig, projectConfigBeside, refuseUnknownConfigKeys } from './base/project-config';
+import { docPath } from './base/docs';
+import type { Finding } from './findings';
+import { isObject } from './workloads';
+
+/** Helper image whose static `/bin/busybox` is copied into the pod and run as the no-op. */
+export const DEFAULT_HELPER_IMAGE = 'busybox:1.36.1';
+/** Path of the static binary inside the helper image. */
+export const DEFAULT_HELPER_BINARY = '/bin/busybox';
+/** Image of the main container that holds the pod (and keeps the pulled images in use). */
+export const DEFAULT_PAUSE_IMAGE = 'registry.k8s.io/pause:3.10';
+/** Label on every object the pre-pull builder makes; the checker finds pre-pullers by it. */
+export const PREPULL_LABEL = 'kubepin.dev/pre-pull';
+/** The `kubepin.config.json` section and the ImagePolicy option (both faces) that set the images below. */
+export const PREPULL_HELPERS_KEY = 'prePullHelpers';
+
+/**
+ * The two images every pre-pull pod runs besides the pre-pulled ones. Set them where a project
+ * sets things (the `prePullHelpers` section of kubepin.config.json, or the ImagePolicy option
+ * of the same name) when docker.io or registry.k8s.io are not reachable or not allowed.
+ */
+export interface PrePullHelperImages {
+  /** Image holding a static binary that runs `true`, copied into each pod. @default "busybox:1.36.1" */
+  readonly helperImage?: string;
+  /** Path of that static binary in the helper image. @default "/bin/busybox" */
+  readonly helperBinary?: string;
+  /** Image of the main container that holds the pod. @default "registry.k8s.io/pause:3.10" */
+  readonly pauseImage?: string;
+}
+
+const FIELDS = ['helperImage', 'helperBinary', 'pauseImage'] as const;
+
+/**
+ * The `prePullHelpers` section of the kubepin.config.json beside `lockFile` (nothing when there
+ * is no lock file, file or section).
+ * @throws ProjectConfigError
+ */
+export function configuredPrePullHelpers(lockFile: string | undefined): PrePullHelperImages {
+  if (lockFile === undefined) return {};
+  const config = loadProjectConfig(projectConfigBeside(lockFile));
+  const section = config?.data[PREPULL_HELPERS_KEY];
+  if (!config || section === undefined) return {};
+  const where = `${config.display}: ${PREPULL_HELPERS_KEY}`;
+  if (!isObject(section)) throw new ProjectConfigError(`${where} must be an object such as { "helperImage": "registry.acme.test/busybox:1.36.1", "pauseImage": "registry.acme.test/pause:3.10" }, got ${describeType(section)}`);
+  refuseUnknownConfigKeys(section, FIELDS, where);
+  for (const field of FIELDS) {
+    const value = section[field];
+    if (value !== undefined && (typeof value !== 'string' || value === '')) throw new ProjectConfigError(`${where}.${field} must be a non-empty string, got ${describeType(value)}`);
+  }
+  return section as PrePullHelperImages;
+}
+
+/** Each field from the first layer that sets it: the construct's own props, then the policy's option, then kubepin.config.json. */
+export function mergePrePullHelpers(...layers: ReadonlyArray<PrePullHelperImages | undefined>): PrePullHelperImages {
+  const out: Record<string, string> = {};
+  for (const field of FIELDS) {
+    const value = layers.find((l) => l?.[field] !== undefined)?.[field];
+    if (value !== undefined) out[field] = value;
+  }
+  return out;
+}
+
+/**
+ * For a finding on a pre-puller's helper (`initContainers[0]`) or pause container
+ * (`containers[0]`): which image it is, whether kubepin's default brought it in, and where to
+ * set another. Undefined for any other finding.
+ */
+export function prePullHelperNote(object: Record<string, unknown>, finding: Finding): string | undefined {
+  const labels = isObject(object.metadata) ? (object.metadata as Record<string, unknown>).labels : undefined;
+  if (!isObject(labels) || (labels as Record<string, unknown>)[PREPULL_LABEL] !== 'true') return undefined;
+  const role = /\binitContainers\[0\]/.test(finding.path) ? 'helper' : /\bcontainers\[0\]/.test(finding.path) ? 'pause' : undefined;
+  if (!role) return undefined;
+  const [field, fallback, what] = role === 'helper'
+    ? ['helperImage', DEFAULT_HELPER_IMAGE, 'copies a static no-op binary into each pre-pull pod'] as const
+    : ['pauseImage', DEFAULT_PAUSE_IMAGE, 'holds each pre-pull pod'] as const;
+  const image = finding.image ?? '';
+  const isDefault = image === fallback || image.startsWith(`${fallback}@`);
+  const origin = isDefault ? `kubepin's default pre-pull ${role} image (${fallback}), added by the pre-puller (prePull: true, prePulled, PrePullDaemonSet)` : `the pre-pull ${field}`;
+  return `${image} is ${origin}: it ${what}. To use another (a mirror in your registry), set "${PREPULL_HELPERS_KEY}": { "${field}": "…" } in kubepin.config.json, or the ImagePolicy option ${PREPULL_HELPERS_KEY}.${field} (${docPath('pre-pull.md')})`;
+}
