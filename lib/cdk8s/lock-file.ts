@@ -18,8 +18,8 @@ const MAX_PARENT_DIRS = 64;
  * else `kubepin.lock.json` next to the nearest `cdk8s.yaml` at or above the working
  * directory (where `cdk8s synth` runs the app), else in the working directory.
  */
-export function defaultLockFile(scope: IConstruct): string {
-  const fromContext = scope.node.tryGetContext(LOCK_FILE_CONTEXT);
+export function defaultLockFile(scope?: IConstruct): string {
+  const fromContext = scope?.node.tryGetContext(LOCK_FILE_CONTEXT);
   if (typeof fromContext === 'string' && fromContext !== '') return path.resolve(fromContext);
   let dir = process.cwd();
   for (let i = 0; i < MAX_PARENT_DIRS; i++) {

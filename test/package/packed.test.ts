@@ -84,6 +84,39 @@ function projectWith(dir: string, packages: readonly string[]): void {
   for (const name of [...Object.keys(repoPackage.dependencies), ...packages]) linkPackage(dir, name);
 }
 
+/**
+ * A project as `cdk8s init typescript-app` writes it (cdk8s-cli's own template, placeholders
+ * filled as cdk8s-cli fills them), with `npm install kubepin` from the tarball; the template's
+ * other packages, and `extra`, from the repository.
+ */
+function templateProject(name: string, extra: readonly string[] = []): string {
+  const app = path.join(work, name);
+  fs.cpSync(TEMPLATE, app, { recursive: true });
+  fs.renameSync(path.join(app, '{{}}.gitignore'), path.join(app, '.gitignore'));
+  const version = (pkg: string) => JSON.parse(fs.readFileSync(path.join(REPO, 'node_modules', pkg, 'package.json'), 'utf8')).version as string;
+  const values: Record<string, string> = {
+    $base: name,
+    cdk8s_core_version: version('cdk8s'),
+    cdk8s_plus_version: version('cdk8s-plus-33'),
+    constructs_version: version('constructs'),
+    cdk8s_cli_spec: `^${version('cdk8s-cli')}`,
+  };
+  for (const file of fs.readdirSync(app)) {
+    const full = path.join(app, file);
+    if (!fs.statSync(full).isFile()) continue;
+    fs.writeFileSync(full, fs.readFileSync(full, 'utf8').replace(/\{\{ ([$\w]+) \}\}/g, (all, key: string) => values[key] ?? all));
+  }
+  // `npm install kubepin`, from the tarball; the template's other packages from the repository.
+  const manifest = JSON.parse(fs.readFileSync(path.join(app, 'package.json'), 'utf8'));
+  manifest.dependencies.kubepin = `file:${packed.tarball}`;
+  fs.writeFileSync(path.join(app, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+  const available = [...Object.keys(manifest.dependencies), ...Object.keys(manifest.devDependencies)]
+    .filter((pkg) => pkg !== 'kubepin' && fs.existsSync(path.join(REPO, 'node_modules', pkg)));
+  expect(available).toEqual(expect.arrayContaining(['cdk8s', 'cdk8s-plus-33', 'constructs', 'cdk8s-cli', 'typescript', 'ts-node', '@types/node']));
+  projectWith(app, [...available, ...extra]);
+  return app;
+}
+
 beforeAll(() => {
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'kubepin-packed-'));
   packed = packedKubepin();
@@ -168,35 +201,10 @@ describe('a project made from cdk8s-cli\'s typescript-app template', () => {
     pushed.busybox = await pushImage(registry, 'library/busybox', '1.36.1');
     pushed.pause = await pushImage(registry, 'pause', '3.10');
 
-    app = path.join(work, 'shop');
-    fs.cpSync(TEMPLATE, app, { recursive: true });
-    fs.renameSync(path.join(app, '{{}}.gitignore'), path.join(app, '.gitignore'));
-    const version = (name: string) => JSON.parse(fs.readFileSync(path.join(REPO, 'node_modules', name, 'package.json'), 'utf8')).version as string;
-    const values: Record<string, string> = {
-      $base: 'shop',
-      cdk8s_core_version: version('cdk8s'),
-      cdk8s_plus_version: version('cdk8s-plus-33'),
-      constructs_version: version('constructs'),
-      cdk8s_cli_spec: `^${version('cdk8s-cli')}`,
-    };
-    for (const file of fs.readdirSync(app)) {
-      const full = path.join(app, file);
-      if (!fs.statSync(full).isFile()) continue;
-      fs.writeFileSync(full, fs.readFileSync(full, 'utf8').replace(/\{\{ ([$\w]+) \}\}/g, (all, key: string) => values[key] ?? all));
-    }
+    app = templateProject('shop');
     // The template's test checks its own empty chart, which the README's example replaces.
     fs.rmSync(path.join(app, 'main.test.ts'));
     fs.rmSync(path.join(app, '__snapshots__'), { recursive: true });
-
-    // `npm install kubepin`, from the tarball; the template's other packages from the repository.
-    const manifest = JSON.parse(fs.readFileSync(path.join(app, 'package.json'), 'utf8'));
-    manifest.dependencies.kubepin = `file:${packed.tarball}`;
-    fs.writeFileSync(path.join(app, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
-    const available = [...Object.keys(manifest.dependencies), ...Object.keys(manifest.devDependencies)]
-      .filter((name) => name !== 'kubepin' && fs.existsSync(path.join(REPO, 'node_modules', name)));
-    expect(available).toEqual(expect.arrayContaining(['cdk8s', 'cdk8s-plus-33', 'constructs', 'cdk8s-cli', 'typescript', 'ts-node', '@types/node']));
-    projectWith(app, available);
-
     fs.writeFileSync(path.join(app, 'main.ts'), readmeExample());
     fs.appendFileSync(path.join(app, 'cdk8s.yaml'), docsValidationsBlock());
   }, 300000);
@@ -262,6 +270,106 @@ describe('a project made from cdk8s-cli\'s typescript-app template', () => {
     expect(verify.code).toBe(0);
   }, 300000);
 });
+
+describe('a template project following the README\'s "Start here", with its jest test as docs/cdk8s.md writes it', () => {
+  let registry: TestRegistryDetails;
+  let app: string;
+  const pushed: Record<string, PushedImage> = {};
+
+  beforeAll(async () => {
+    registry = await startRegistry();
+    pushed.api = await pushImage(registry, 'acme/api', '1.4.2');
+    pushed.worker = await pushImage(registry, 'acme/worker', '2.0');
+    // The template's test runs with jest; ts-jest (its transform) is not installed here, so @swc/jest takes its place.
+    app = templateProject('start-here', ['@swc/jest', '@swc/core', 'jest', '@types/jest']);
+    fs.writeFileSync(path.join(app, 'jest.config.js'), fs.readFileSync(path.join(app, 'jest.config.js'), 'utf8').replace('"ts-jest"', '["@swc/jest", { jsc: { parser: { syntax: "typescript" } } }]'));
+    // The template's main.ts, with what the README says to add, and two workloads kubepin's typed
+    // classes do not make: a plain cdk8s-plus Deployment and a raw ApiObject (what Kube* classes are).
+    const template = fs.readFileSync(path.join(app, 'main.ts'), 'utf8');
+    const resources = [
+      "    new plus.Deployment(this, 'api', { containers: [{ image: 'ghcr.io/acme/api:1.4.2' }] });",
+      "    new ApiObject(this, 'worker', { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'worker' },",
+      "      spec: { selector: { matchLabels: { app: 'worker' } }, template: { metadata: { labels: { app: 'worker' } }, spec: { containers: [{ name: 'worker', image: 'ghcr.io/acme/worker:2.0' }] } } } });",
+    ].join('\n');
+    const main = template
+      .replace("import { App, Chart, ChartProps } from 'cdk8s';", "import { ApiObject, App, Chart, ChartProps } from 'cdk8s';\nimport * as plus from 'cdk8s-plus-33';")
+      .replace('    // define resources here\n', `${resources}\n`)
+      .replace('const app = new App();\n', `const app = new App();\n${readmeStartHere().ts}`);
+    expect(main).toContain("new ImagePolicy(app, 'ImagePolicy', { strict: true });");
+    fs.writeFileSync(path.join(app, 'main.ts'), main);
+    fs.writeFileSync(path.join(app, 'main.test.ts'), docsTemplateTest());
+    fs.rmSync(path.join(app, '__snapshots__'), { recursive: true });
+  }, 300000);
+
+  afterAll(async () => {
+    await registry?.stop();
+  });
+
+  function npx(command: string): Run {
+    const [tool, ...args] = command.split(/\s+/);
+    const mirrors = tool === 'kubepin' && args[0] === 'lock' ? ['--mirror', `ghcr.io=${registry.host}`, '--no-docker-login'] : [];
+    const extra = tool === 'cdk8s' ? ['--no-check-upgrade'] : [];
+    return run(app, path.join(app, 'node_modules', '.bin', tool), [...args, ...mirrors, ...extra]);
+  }
+
+  test('the README\'s commands, as written: lock, synth, verify; every image pinned, no Always', () => {
+    const commands = readmeStartHere().commands;
+    expect(commands).toEqual(['kubepin lock', 'cdk8s synth', 'kubepin verify']);
+    for (const command of commands) {
+      const result = npx(command);
+      expect({ command, code: result.code, stderr: result.stderr.replace(/^.*(Synthesizing|warning|kubepin:).*\n/gm, '') }).toEqual({ command, code: 0, stderr: '' });
+    }
+    const yaml = fs.readFileSync(path.join(app, 'dist', 'start-here.k8s.yaml'), 'utf8');
+    expect(yaml).toContain(`image: ghcr.io/acme/api:1.4.2@${pushed.api.digest}`);
+    expect(yaml).toContain(`image: ghcr.io/acme/worker:2.0@${pushed.worker.digest}`);
+    expect(yaml).not.toContain('imagePullPolicy: Always');
+  }, 300000);
+
+  test('the template\'s jest test, as docs/cdk8s.md writes it: pinned through the policy, digests out of the snapshot; a lock update breaks nothing', async () => {
+    const first = run(app, path.join(app, 'node_modules', '.bin', 'jest'), ['--ci=false']);
+    expect({ code: first.code, out: first.stdout + first.stderr }).toEqual({ code: 0, out: expect.stringContaining('1 snapshot written') });
+    const snapshot = fs.readFileSync(path.join(app, '__snapshots__', 'main.test.ts.snap'), 'utf8');
+    expect(snapshot).toContain('"image": "ghcr.io/acme/api:1.4.2@sha256:<digest>"');
+    expect(snapshot).toContain('"image": "ghcr.io/acme/worker:2.0@sha256:<digest>"');
+    expect(snapshot).not.toMatch(/sha256:[0-9a-f]{64}/);
+    expect(snapshot).not.toContain('"imagePullPolicy": "Always"');
+
+    // The tag moves; `kubepin lock --update` records the new digest; the snapshot still holds (--ci: none written).
+    const moved = await pushImage(registry, 'acme/api', '1.4.2', { seed: 'a rebuild' });
+    expect(moved.digest).not.toBe(pushed.api.digest);
+    expect(npx('kubepin lock --update').code).toBe(0);
+    expect(JSON.parse(fs.readFileSync(path.join(app, 'kubepin.lock.json'), 'utf8')).images['ghcr.io/acme/api:1.4.2'].digest).toBe(moved.digest);
+    const again = run(app, path.join(app, 'node_modules', '.bin', 'jest'), ['--ci']);
+    expect({ code: again.code, out: again.stdout + again.stderr }).toEqual({ code: 0, out: expect.stringContaining('1 passed') });
+
+    // An image the lock does not have: the test fails, naming it (strict, as at synth).
+    fs.writeFileSync(path.join(app, 'main.ts'), fs.readFileSync(path.join(app, 'main.ts'), 'utf8').replace("'ghcr.io/acme/worker:2.0'", "'ghcr.io/acme/worker:2.1'"));
+    const unpinned = run(app, path.join(app, 'node_modules', '.bin', 'jest'), ['--ci']);
+    expect(unpinned.code).not.toBe(0);
+    expect(unpinned.stdout + unpinned.stderr).toContain('ghcr.io/acme/worker:2.1 is not in the lock file');
+  }, 300000);
+});
+
+/** The README's "Start here": the TypeScript lines to add to main.ts, and the `npx` commands. */
+function readmeStartHere(): { ts: string; commands: string[] } {
+  const readme = fs.readFileSync(path.join(REPO, 'README.md'), 'utf8');
+  const section = /## Start here\n([\s\S]*?)\n## /.exec(readme);
+  if (!section) throw new Error('README.md has no "Start here" section');
+  const ts = /```ts\n([\s\S]*?)```/.exec(section[1]);
+  const blocks = [...section[1].matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]);
+  if (!ts || blocks.length < 2) throw new Error('README.md\'s "Start here" lacks its ts block or sh blocks');
+  expect(blocks[0].trim()).toBe('npm install kubepin');
+  const commands = blocks[1].split('\n').map((l) => l.replace(/#.*$/, '').trim()).filter((l) => l !== '').map((l) => l.replace(/^npx /, ''));
+  return { ts: ts[1], commands };
+}
+
+/** docs/cdk8s.md's template main.test.ts, as the page shows it. */
+function docsTemplateTest(): string {
+  const doc = fs.readFileSync(path.join(REPO, 'docs', 'cdk8s.md'), 'utf8');
+  const match = /The template's `main\.test\.ts`, made to go through the policy:\n\n```ts\n([\s\S]*?)```/.exec(doc);
+  if (!match) throw new Error('docs/cdk8s.md has no template main.test.ts block');
+  return match[1];
+}
 
 /** The README's cdk8s example, as the README shows it. */
 function readmeExample(): string {
