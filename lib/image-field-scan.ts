@@ -1,6 +1,7 @@
 import { ImageReference } from './base/image-reference';
 import { ImageLocationRule, ImageLocations, splitApiVersion, validateImageLocation } from './image-locations';
-import { findPodTemplates } from './workloads';
+import { findPodTemplates, objectRef } from './workloads';
+import type { Finding } from './findings';
 import { docPath } from './base/docs';
 
 /** An image field in an object of a kind no image location covers: kubepin leaves it as written. */
@@ -109,4 +110,15 @@ function expressible(rule: ImageLocationRule): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * The `image-location-unknown` info for `object` (its first unlocated image, the message naming
+ * the location to add), or undefined when every image of it is located or it has none.
+ */
+export function unlocatedKindFinding(object: Record<string, unknown>, locations: ImageLocations): Finding | undefined {
+  const unlocated = unlocatedImages(object, locations);
+  if (unlocated.length === 0) return undefined;
+  const ref = objectRef(object);
+  return { code: 'image-location-unknown', severity: 'info', object: ref, path: unlocated[0].path, image: unlocated[0].image, message: unlocatedImagesMessage(ref.kind, unlocated) };
 }

@@ -77,6 +77,20 @@ export const OPENKRUISE_IMAGE_LOCATIONS: readonly ImageLocationRule[] = [
 ];
 
 
+/**
+ * The Prometheus Operator's servers: `Prometheus`, `PrometheusAgent`, `Alertmanager` and
+ * `ThanosRuler` name their main image in `spec.image` (with `spec.imagePullPolicy` and
+ * `spec.imagePullSecrets` beside it) and take `spec.containers` / `spec.initContainers`, lists
+ * merged by name into the pod the operator generates: an entry without `image` patches the
+ * operator's own container and is left alone. Images of `spec.containers` get no pull secret of
+ * their own (the pod's are `spec.imagePullSecrets`).
+ * @see https://github.com/prometheus-operator/prometheus-operator/blob/main/Documentation/api-reference/api.md
+ */
+export const PROMETHEUS_OPERATOR_IMAGE_LOCATIONS: readonly ImageLocationRule[] = ['Prometheus', 'PrometheusAgent', 'Alertmanager', 'ThanosRuler'].flatMap((kind) => [
+  { apiVersion: 'monitoring.coreos.com/*', kind, image: 'spec.image', pullPolicyField: 'imagePullPolicy', pullSecretsField: 'imagePullSecrets' },
+  ...['containers', 'initContainers'].map((list) => ({ apiVersion: 'monitoring.coreos.com/*', kind, image: `spec.${list}[].image`, pullPolicyField: 'imagePullPolicy' })),
+]);
+
 /** A location checked and parsed once. */
 export interface CompiledImageLocation {
   /** The location as given. */
@@ -97,13 +111,13 @@ export interface CompiledImageLocation {
 
 
 /**
- * The image locations of one run: Kubernetes' workload kinds, the Argo Rollouts and OpenKruise
- * presets, and the ones a project adds. Locations are looked up by kind, then matched on apiVersion;
+ * The image locations of one run: Kubernetes' workload kinds, the Argo Rollouts, OpenKruise and
+ * Prometheus Operator presets, and the ones a project adds. Locations are looked up by kind, then matched on apiVersion;
  * an object without `apiVersion` matches on kind alone.
  */
 export class ImageLocations {
   /** Kubernetes' kinds and the built-in presets: what every run uses. */
-  public static readonly DEFAULT = new ImageLocations([...KUBERNETES_IMAGE_LOCATIONS, ...ARGO_ROLLOUTS_IMAGE_LOCATIONS, ...OPENKRUISE_IMAGE_LOCATIONS], 'built-in image locations');
+  public static readonly DEFAULT = new ImageLocations([...KUBERNETES_IMAGE_LOCATIONS, ...ARGO_ROLLOUTS_IMAGE_LOCATIONS, ...OPENKRUISE_IMAGE_LOCATIONS, ...PROMETHEUS_OPERATOR_IMAGE_LOCATIONS], 'built-in image locations');
 
   private static readonly extended = new WeakMap<readonly ImageLocationRule[], ImageLocations>();
   private static readonly fromConfigs = new WeakMap<ProjectConfig, ImageLocations>();

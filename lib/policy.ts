@@ -10,6 +10,7 @@ import {
   ImageParseCache, holdsTemplateMapping, prePullCovers, registryNotAllowedFinding, secretForPublicRegistryFinding, unrenderedTemplateFinding,
 } from './image-rules';
 import { prePullHelperNote } from './prepull-helpers';
+import { unlocatedKindFinding } from './image-field-scan';
 import { ImageSite, JsonObject, PodTemplate, findPodTemplates, isObject, objectRef, siteLabel, writtenPullPolicy } from './workloads';
 import { ImageLocationRule, ImageLocations } from './image-locations';
 import { ownField } from './location-paths';
@@ -141,6 +142,7 @@ export class PolicyEngine {
   /** Set in collect mode (`kubepin lock` learning an app's images): every image is recorded, none missing from the lock fails. */
   private readonly collector: ImageCollector | undefined = activeCollector();
   private source: string | undefined;
+  private readonly unlocatedKinds = new Set<string>();
 
   constructor(private readonly options: ImagePolicyOptions) {
     validateOptions(options);
@@ -165,7 +167,10 @@ export class PolicyEngine {
   public apply(input: JsonObject, source?: string): JsonObject {
     const object = structuredClone(input);
     const templates = findPodTemplates(object, this.locations);
-    if (templates.length === 0) return object;
+    if (templates.length === 0) {
+      this.noteUnlocatedKind(object);
+      return object;
+    }
     const ref = objectRef(object);
     this.source = source;
     const before = this.findings.length;
@@ -176,6 +181,12 @@ export class PolicyEngine {
       if (note) this.findings[i] = { ...this.findings[i], message: `${this.findings[i].message}. Note: ${note}` };
     }
     return object;
+  }
+
+  /** Image fields in a kind no location covers stay as written: said once per kind, with the imageLocations entry to add. */
+  private noteUnlocatedKind(object: JsonObject): void {
+    const finding = typeof object.kind === 'string' && !this.unlocatedKinds.has(object.kind) ? unlocatedKindFinding(object, this.locations) : undefined;
+    if (finding) { this.findings.push(finding); this.unlocatedKinds.add(finding.object.kind); }
   }
 
   /** Pins the images of one pod template of `object` (or its one image field). */

@@ -109,9 +109,17 @@ export async function collectAppImages(app: AppSource, env: NodeJS.ProcessEnv, l
     }
     // Objects no policy governs (a chart without one, plain ApiObjects) are in the synthesized YAML.
     const manifests = fs.existsSync(outdir) ? loadManifests([outdir]) : { documents: [], problems: [], files: [] };
-    for (const location of collectImages(manifests.documents, undefined, locations).locations) {
+    const synthesized = collectImages(manifests.documents, undefined, locations);
+    for (const location of synthesized.locations) {
       if (seen.has(keyOf(location.image))) continue;
       addImageLocation(images, { ...location, file: `synthesized ${path.relative(outdir, location.file)}`, line: 0 });
+    }
+    // Images of kinds no location covers stay unpinned: said once per kind, as at synth.
+    const kinds = new Set<string>();
+    for (const u of synthesized.unlocated) {
+      if (kinds.has(u.kind)) continue;
+      kinds.add(u.kind);
+      images.unlocated.push({ ...u, location: { ...u.location, file: `synthesized ${path.relative(outdir, u.location.file)}`, line: u.location.line } });
     }
     return {
       images,

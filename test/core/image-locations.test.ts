@@ -178,9 +178,9 @@ describe('image locations a project adds', () => {
 
   test('check uses them too: a ko:// image is InvalidImageName, ThanosRuler\'s policy field is read', () => {
     const objects = [...fixture('knative-service-multicontainer-ko.yaml'), ...fixture('prometheus-operator-thanosruler.yaml')];
-    // Without them: both are noted as not covered (a container's image counts even when it is no reference).
+    // Without them: the Service is noted as not covered (a container's image counts even when it is no reference); ThanosRuler is a built-in preset.
     expect(checkManifests(objects).findings.map((f) => `${f.severity} ${f.code} ${f.object.kind} ${f.path}`)).toEqual([
-      'info image-location-unknown Service spec.template.spec.containers[0].image', 'info image-location-unknown ThanosRuler spec.image',
+      'info image-location-unknown Service spec.template.spec.containers[0].image',
     ]);
     const { findings } = checkManifests(objects, { imageLocations: [KNATIVE, THANOS_RULER] });
     expect(findings.map((f) => `${f.code} ${f.object.kind} ${f.path} ${f.state ?? ''}`)).toEqual([
@@ -295,11 +295,17 @@ describe('docs/image-locations.md', () => {
     try {
       fs.writeFileSync(path.join(dir, 'kubepin.config.json'), json);
       const locations = ImageLocations.forConfigFile(path.join(dir, 'kubepin.config.json'));
-      const [prometheus] = fixture('prometheus-operator-prometheus.yaml');
-      const withImage = { ...prometheus, spec: { ...prometheus.spec, image: 'quay.io/prometheus/prometheus:v3.5.0' } };
+      const task = { apiVersion: 'tekton.dev/v1', kind: 'Task', metadata: { name: 'build' }, spec: { steps: [{ name: 'build', image: 'gcr.io/kaniko-project/executor:v1.23.2' }] } };
       const [knative] = fixture('knative-service.yaml');
-      expect(extractImages([withImage, knative], locations).map((u) => `${u.object.kind} ${u.path}`))
-        .toEqual(['Prometheus spec.image', 'Service spec.template.spec.containers[0].image']);
+      expect(extractImages([task, knative], locations).map((u) => `${u.object.kind} ${u.path}`))
+        .toEqual(['Task spec.steps[0].image', 'Service spec.template.spec.containers[0].image']);
+      // The Prometheus Operator's kinds are built in: spec.image, and the merge lists' entries that name an image.
+      const [prometheus] = fixture('prometheus-operator-prometheus.yaml');
+      const merged = { ...prometheus, spec: { ...prometheus.spec, image: 'quay.io/prometheus/prometheus:v3.5.0',
+        containers: [{ name: 'prometheus', resources: {} }, { name: 'sidecar', image: 'ghcr.io/acme/sidecar:1' }], initContainers: [{ name: 'init', image: 'busybox:1.36.1' }] } };
+      expect(extractImages([merged], ImageLocations.DEFAULT).map((u) => `${u.object.kind} ${u.path}`))
+        .toEqual(['Prometheus spec.image', 'Prometheus spec.containers[1].image', 'Prometheus spec.initContainers[0].image']);
+      for (const kind of ['Prometheus', 'PrometheusAgent', 'Alertmanager', 'ThanosRuler']) expect(ImageLocations.DEFAULT.covers(kind, 'monitoring.coreos.com/v1')).toBe(true);
       // Every kind the page's table lists as built in is covered without configuration.
       for (const kind of ['Rollout', 'Experiment', 'AnalysisTemplate', 'ClusterAnalysisTemplate', 'AnalysisRun']) expect(ImageLocations.DEFAULT.covers(kind, 'argoproj.io/v1alpha1')).toBe(true);
       for (const kind of ['CloneSet', 'BroadcastJob', 'AdvancedCronJob', 'UnitedDeployment', 'SidecarSet', 'EphemeralJob', 'ImagePullJob', 'StatefulSet', 'DaemonSet']) expect(ImageLocations.DEFAULT.covers(kind, 'apps.kruise.io/v1beta1')).toBe(true);

@@ -246,3 +246,52 @@ describe('item 4: the pre-puller\'s helper and pause images, named and settable'
     expect(yaml).not.toMatch(/docker\.io|registry\.k8s\.io/);
   }, 180000);
 });
+
+describe('item 8: images of kinds kubepin does not know are named at synth and app-mode lock; the Prometheus Operator is built in', () => {
+  let registry: TestRegistryDetails;
+  const pushed: Record<string, PushedImage> = {};
+  beforeAll(async () => {
+    registry = await startRegistry();
+    pushed.prometheus = await pushImage(registry, 'prometheus/prometheus', 'v3.5.0');
+    pushed.sidecar = await pushImage(registry, 'acme/sidecar', '1.0');
+  }, 180000);
+  afterAll(async () => {
+    await registry?.stop();
+  });
+
+  test('two Tekton Tasks: one note per kind, at lock and at synth, with the entry to add; a Prometheus and its merge list are pinned', () => {
+    const host = registry.host;
+    const task = (name: string) => `new ApiObject(chart, '${name}', { apiVersion: 'tekton.dev/v1', kind: 'Task', metadata: { name: '${name}' }, spec: { steps: [{ name: 'build', image: '${host}/kaniko/executor:v1.23.2', args: ['--help'] }] } });`;
+    const dir = project('unknown-kinds', {
+      'cdk8s.yaml': CDK8S_YAML,
+      'main.ts': [
+        "import { ApiObject, App, Chart } from 'cdk8s';",
+        "import { ImagePolicy } from 'kubepin/cdk8s';",
+        'const app = new App();',
+        "new ImagePolicy(app, 'ImagePolicy');",
+        "const chart = new Chart(app, 'monitoring', { namespace: 'monitoring' });",
+        task('build'), task('test'),
+        `new ApiObject(chart, 'prometheus', { apiVersion: 'monitoring.coreos.com/v1', kind: 'Prometheus', metadata: { name: 'main' }, spec: { image: '${host}/prometheus/prometheus:v3.5.0', containers: [{ name: 'prometheus', resources: {} }, { name: 'sidecar', image: '${host}/acme/sidecar:1.0' }] } });`,
+        'app.synth();',
+      ].join('\n'),
+    });
+    const entry = '{"apiVersion":"tekton.dev/*","kind":"Task","image":"spec.steps[].image","pullPolicyField":"imagePullPolicy"}';
+    const lock = kubepin(dir, ['lock', '--no-docker-login']);
+    expect(lock.code).toBe(0);
+    expect(lock.stdout).toContain('2 resolved (2 new, 0 changed)');
+    expect(lock.stderr.match(/kubepin knows no image location for kind Task/g)).toHaveLength(1);
+    expect(lock.stderr).toContain(`add ${entry} to "imageLocations" in kubepin.config.json`);
+    expect(lock.stderr).not.toContain('Prometheus');
+
+    const synthesized = synth(dir);
+    expect(synthesized.code).toBe(0);
+    const output = `${synthesized.stdout}${synthesized.stderr}`;
+    expect(output.match(/image-location-unknown Task/g)).toHaveLength(1);
+    expect(output).toContain(`add ${entry} to "imageLocations"`);
+    const yaml = fs.readFileSync(path.join(dir, 'dist', 'monitoring.k8s.yaml'), 'utf8');
+    expect(yaml).toContain(`image: ${host}/prometheus/prometheus:v3.5.0@${pushed.prometheus.digest}`);
+    expect(yaml).toContain(`image: ${host}/acme/sidecar:1.0@${pushed.sidecar.digest}`);
+    // The merge-list entry without an image (a patch of the operator's own container) is left as written.
+    expect(yaml).toMatch(/- name: prometheus\n\s+resources: \{\}\n/);
+  }, 180000);
+});
