@@ -9,7 +9,8 @@ import {
   invalidImageFinding, latestTagFinding, latestWithDigestFinding, matchesAnyRegistryKey, neverWithoutPrePullFinding,
   ImageParseCache, holdsTemplateMapping, prePullCovers, registryNotAllowedFinding, secretForPublicRegistryFinding, unrenderedTemplateFinding,
 } from './image-rules';
-import { prePullHelperNote } from './prepull-helpers';
+import { notePrePullHelpers } from './prepull-helpers';
+import { recordExistingPullSecrets } from './existing-pull-secrets';
 import { unlocatedKindFinding } from './image-field-scan';
 import { ImageSite, JsonObject, PodTemplate, findPodTemplates, isObject, objectRef, siteLabel, writtenPullPolicy } from './workloads';
 import { ImageLocationRule, ImageLocations } from './image-locations';
@@ -28,6 +29,8 @@ export interface PullSecretDeclaration {
   readonly registries: readonly string[];
   /** The namespace the Secret lives in; pods elsewhere cannot use it. @default every namespace */
   readonly namespace?: string;
+  /** The Secret lives in the cluster, not in the output: pods listing it get the kubepin.dev/existing-pull-secrets annotation, which `kubepin check` reads. @default false */
+  readonly existing?: boolean;
 }
 
 /** A ServiceAccount whose `imagePullSecrets` the kubelet copies into pods that list none. */
@@ -143,6 +146,7 @@ export class PolicyEngine {
   private readonly collector: ImageCollector | undefined = activeCollector();
   private source: string | undefined;
   private readonly unlocatedKinds = new Set<string>();
+  private readonly existingSecrets: ReadonlySet<string>;
 
   constructor(private readonly options: ImagePolicyOptions) {
     validateOptions(options);
@@ -158,6 +162,7 @@ export class PolicyEngine {
       }
     }
     this.prePulled = (options.prePulled ?? []).map((image) => ImageReference.parse(image));
+    this.existingSecrets = new Set((options.pullSecrets ?? []).filter((s) => s.existing === true).map((s) => s.name));
   }
 
   /**
@@ -175,11 +180,7 @@ export class PolicyEngine {
     this.source = source;
     const before = this.findings.length;
     for (const template of templates) this.applyTemplate(object, ref, template);
-    // A pre-puller's helper or pause image: say which default brought it in and where to set another.
-    for (let i = before; i < this.findings.length; i++) {
-      const note = prePullHelperNote(object, this.findings[i]);
-      if (note) this.findings[i] = { ...this.findings[i], message: `${this.findings[i].message}. Note: ${note}` };
-    }
+    notePrePullHelpers(object, this.findings, before);
     return object;
   }
 
@@ -222,6 +223,7 @@ export class PolicyEngine {
     this.findings.push(...platformFindings(ref, template.spec, podImages, this.clusterPlatforms));
     // An image field without a pull-secrets field: the operator decides which secrets its pods get.
     if (template.pullSecretsField !== undefined) this.attachPullSecrets(ref, template, neededSecrets, accountServing, privateUnserved);
+    recordExistingPullSecrets(object, template.pullSecretsField !== undefined ? template.spec[template.pullSecretsField] : undefined, this.existingSecrets);
     if (this.options.annotate !== false && Object.keys(originals).length > 0) {
       annotate(object, template.metadataPath, originals);
     }

@@ -79,3 +79,11 @@ export function prePullHelperNote(object: Record<string, unknown>, finding: Find
   const origin = isDefault ? `kubepin's default pre-pull ${role} image (${fallback}), added by the pre-puller (prePull: true, prePulled, PrePullDaemonSet)` : `the pre-pull ${field}`;
   return `${image} is ${origin}: it ${what}. To use another (a mirror in your registry), set "${PREPULL_HELPERS_KEY}": { "${field}": "…" } in kubepin.config.json, or the ImagePolicy option ${PREPULL_HELPERS_KEY}.${field} (${docPath('pre-pull.md')})`;
 }
+
+/** Appends {@link prePullHelperNote} to each of `findings` from index `from` on that concerns a pre-puller's helper or pause image of `object`. */
+export function notePrePullHelpers(object: Record<string, unknown>, findings: Finding[], from: number): void {
+  for (let i = from; i < findings.length; i++) {
+    const note = prePullHelperNote(object, findings[i]);
+    if (note) findings[i] = { ...findings[i], message: `${findings[i].message}. Note: ${note}` };
+  }
+}

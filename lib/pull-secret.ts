@@ -244,7 +244,7 @@ export function buildPullSecret(source: PullSecretSource, options: BuildPullSecr
   });
   switch (source.type) {
     case 'existing':
-      return { declaration: declare(source.registries), objects: [] };
+      return { declaration: { ...declare(source.registries), existing: true }, objects: [] };
     case 'external':
       return { declaration: declare(source.registries), objects: [externalSecret(source, checkRegistries(source.registries, where), where)] };
     case 'dockerConfigFile': {

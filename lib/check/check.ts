@@ -8,6 +8,7 @@ import { KubepinUsageError, describeType } from '../base/errors';
 import { ImageSite, JsonObject, PodTemplate, findPodTemplates, flattenObjects, isObject, objectRef, writtenPullPolicy } from '../workloads';
 import { ImageLocationRule, ImageLocations } from '../image-locations';
 import { unlocatedImages, unlocatedImagesMessage } from '../image-field-scan';
+import { existingPullSecretsOf } from '../existing-pull-secrets';
 import { holdsTemplateMapping } from '../image-rules';
 export { holdsTemplateMapping, templateKeyPath } from '../image-rules';
 import {
@@ -174,6 +175,8 @@ class Checker {
     for (const object of objects) {
       const secret = readPullSecretObject(object);
       if (secret) this.secrets.push(secret);
+      // Secrets the app declared as living in the cluster (fromExistingSecret), recorded on the workload by the policy.
+      for (const name of existingPullSecretsOf(object)) this.secrets.push({ name, namespace: objectRef(object).namespace, origin: 'cluster' });
       if (object.kind === 'ServiceAccount' && isObject(object.metadata) && typeof object.metadata.name === 'string') {
         this.serviceAccounts.push({
           name: object.metadata.name,

@@ -34,9 +34,9 @@ describe('DockerConfigAuths', () => {
 });
 
 describe('buildPullSecret', () => {
-  test('existing secret: only a declaration, no objects', () => {
+  test('existing secret: only a declaration (marked existing), no objects', () => {
     const built = buildPullSecret({ type: 'existing', name: 'ghcr-pull', registries: ['ghcr.io/acme'] });
-    expect(built).toEqual({ declaration: { name: 'ghcr-pull', registries: ['ghcr.io/acme'] }, objects: [] });
+    expect(built).toEqual({ declaration: { name: 'ghcr-pull', registries: ['ghcr.io/acme'], existing: true }, objects: [] });
   });
 
   test('credentials: a dockerconfigjson Secret; plaintext carries the warning annotation', () => {

@@ -295,3 +295,30 @@ describe('item 8: images of kinds kubepin does not know are named at synth and a
     expect(yaml).toMatch(/- name: prometheus\n\s+resources: \{\}\n/);
   }, 180000);
 });
+
+describe('item 10: a pull secret the app declared with fromExistingSecret is known to kubepin check', () => {
+  test('synth records it on the workload; check names only the secret nobody declared', () => {
+    const dir = project('existing-secret', {
+      'cdk8s.yaml': CDK8S_YAML,
+      'main.ts': [
+        "import { App, Chart } from 'cdk8s';",
+        "import { Deployment, Image, ImagePolicy, RegistryPullSecret } from 'kubepin/cdk8s-plus-33';",
+        'const app = new App();',
+        "new ImagePolicy(app, 'ImagePolicy', { privateRegistries: ['ghcr.io/acme'] });",
+        "const chart = new Chart(app, 'shop', { namespace: 'shop' });",
+        "RegistryPullSecret.fromExistingSecret(chart, 'Ghcr', 'ghcr-pull', { registries: ['ghcr.io/acme'] });",
+        "new Deployment(chart, 'api', { containers: [{ image: Image.of('ghcr.io/acme/api:1.4.2') }] });",
+        'app.synth();',
+      ].join('\n'),
+    });
+    expect(synth(dir).code).toBe(0);
+    const yaml = fs.readFileSync(path.join(dir, 'dist', 'shop.k8s.yaml'), 'utf8');
+    expect(yaml).toContain('kubepin.dev/existing-pull-secrets: ghcr-pull');
+    // A workload from elsewhere that lists a secret no one declared.
+    fs.writeFileSync(path.join(dir, 'dist', 'other.yaml'), DEPLOYMENT.replace('metadata: { name: api }', 'metadata: { name: other, namespace: shop }')
+      .replace('    spec:\n      containers:', '    spec:\n      imagePullSecrets: [{ name: other-pull }]\n      containers:'));
+    const check = kubepin(dir, ['check', 'dist', '--format', 'json']);
+    const missing = JSON.parse(check.stdout).findings.filter((f: { code: string }) => f.code === 'missing-pull-secret');
+    expect(missing.map((f: { object: { name: string }; message: string }) => `${f.object.name}: ${/pull Secret (\S+)/.exec(f.message)![1]}`)).toEqual(['other: other-pull']);
+  });
+});
