@@ -28,6 +28,8 @@ export interface FindingSinks<F extends Finding> {
   readonly fail: (errors: readonly F[], all: readonly F[]) => ImagePolicyError;
   /** Log errors as warnings instead of throwing. @default false */
   readonly reportOnly?: boolean;
+  /** Findings another reporter prints after this run (kubepin's cdk8s validation plugin): not logged here; errors still throw. @default none */
+  readonly leftToOthers?: (finding: F) => boolean;
   /** Say each finding once: a finding whose key is in `seen` is not logged again. @default log every time */
   readonly once?: { readonly seen: Set<string>; readonly key: (finding: F) => string };
 }
@@ -39,6 +41,7 @@ export interface FindingSinks<F extends Finding> {
 export function dispatchFindings<F extends Finding>(findings: readonly F[], sinks: FindingSinks<F>): void {
   for (const finding of findings) {
     if (finding.severity === 'error' && !sinks.reportOnly) continue;
+    if (sinks.leftToOthers?.(finding)) continue;
     if (sinks.once) {
       const key = sinks.once.key(finding);
       if (sinks.once.seen.has(key)) continue;

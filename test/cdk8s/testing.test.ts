@@ -1,6 +1,6 @@
-import { ApiObject, Chart } from 'cdk8s';
+import { ApiObject, Chart, Testing } from 'cdk8s';
 import * as plus from 'cdk8s-plus-33';
-import { SynthValidationError, synthChart, testApp, unpinnedImages, withoutDigests } from '../../lib/cdk8s/testing';
+import { testApp, unpinnedImages, withoutDigests } from '../../lib/cdk8s/testing';
 import { publicDigest, publicLock } from '../prepull/fixtures';
 
 // kubepin/cdk8s/testing in-process; test/package/packed.test.ts runs it in a template project from the tarball.
@@ -13,7 +13,7 @@ describe('kubepin/cdk8s/testing', () => {
   }
 
   test('testApp pins plain cdk8s-plus and ApiObject workloads; unpinnedImages names what the lock lacks', () => {
-    const manifests = synthChart(chartWith({}));
+    const manifests = Testing.synth(chartWith({}));
     const web = manifests.find((m) => m.kind === 'Deployment');
     expect(web.spec.template.spec.containers[0].image).toBe(`docker.io/library/nginx:1.27.5@${publicDigest('docker.io/library/nginx:1.27.5')}`);
     expect(unpinnedImages(manifests)).toEqual(['Pod/raw spec.containers[0].image: ghcr.io/acme/unlocked:1']);
@@ -24,8 +24,7 @@ describe('kubepin/cdk8s/testing', () => {
     expect(withoutDigests({ a: [`nginx:1.27.5@${digest}`, 'sha256:x', 3] })).toEqual({ a: ['nginx:1.27.5@sha256:<digest>', 'sha256:x', 3] });
   });
 
-  test('synthChart fails as cdk8s synth does on a validation error, where Testing.synth would not', () => {
-    expect(() => synthChart(chartWith({ pullPolicy: 'Sometimes' }))).toThrow(SynthValidationError);
-    expect(() => synthChart(chartWith({ pullPolicy: 'Sometimes' }))).toThrow(/\[ImagePolicy\] pullPolicy "Sometimes" is not one of Always, IfNotPresent, Never/);
+  test('Testing.synth of a testApp chart fails as cdk8s synth does on a validation error of the policy', () => {
+    expect(() => Testing.synth(chartWith({ pullPolicy: 'Sometimes' }))).toThrow(/\[ImagePolicy\] pullPolicy "Sometimes" is not one of Always, IfNotPresent, Never/);
   });
 });

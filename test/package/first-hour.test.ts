@@ -322,3 +322,27 @@ describe('item 10: a pull secret the app declared with fromExistingSecret is kno
     expect(missing.map((f: { object: { name: string }; message: string }) => `${f.object.name}: ${/pull Secret (\S+)/.exec(f.message)![1]}`)).toEqual(['other: other-pull']);
   });
 });
+
+describe('item 11: one synth says each warning once', () => {
+  test('the fromCredentials warning and latest-tag (policy and validation plugin) appear once each', () => {
+    const dir = project('warn-once', {
+      'cdk8s.yaml': `${CDK8S_YAML}validations:\n  - package: ./node_modules/kubepin/validation-plugin\n    version: 0.1.0\n    class: KubepinValidation\n`,
+      'main.ts': [
+        "import { App, Chart } from 'cdk8s';",
+        "import { Deployment, Image, ImagePolicy, RegistryPullSecret } from 'kubepin/cdk8s-plus-33';",
+        'const app = new App();',
+        "new ImagePolicy(app, 'ImagePolicy');",
+        "const chart = new Chart(app, 'shop', { namespace: 'shop' });",
+        "RegistryPullSecret.fromCredentials(chart, 'Ghcr', { registry: 'ghcr.io/acme', username: 'bot', passwordEnv: 'GHCR_TOKEN' });",
+        "new Deployment(chart, 'web', { containers: [{ image: Image.of('nginx:latest') }] });",
+        'app.synth();',
+      ].join('\n'),
+    });
+    const result = run(dir, process.execPath, [CDK8S, 'synth', '--no-check-upgrade'], { GHCR_TOKEN: 'not-a-real-token-123' });
+    const output = `${result.stdout}${result.stderr}`;
+    expect(result.code).toBe(0);
+    expect(output).not.toContain('not-a-real-token-123');
+    expect(output.match(/holds the registry credential for ghcr\.io\/acme/g)).toHaveLength(1);
+    expect({ output, count: output.match(/latest-tag/g)?.length }).toEqual({ output, count: 1 });
+  });
+});
