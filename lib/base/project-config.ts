@@ -22,6 +22,7 @@ export const PROJECT_CONFIG_SECTIONS: readonly string[] = [
   'signatures', // lib/signatures/policy.ts, docs/signatures.md
   'imageLocations', // lib/image-locations.ts, docs/image-locations.md
   'prePullHelpers', // lib/prepull-helpers.ts, docs/pre-pull.md
+  'mirrors', // lib/cli/registry-options.ts, docs/registry.md
 ];
 
 /** `where: <unknown fields and the nearest known one>`, thrown when `record` has keys outside `known`. @throws ProjectConfigError */

@@ -1,8 +1,11 @@
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { CredentialKeyring } from '../credentials/keyring';
 import { DockerConfigError } from '../credentials/docker-config';
-import { KubepinUsageError } from '../base/errors';
+import { KubepinUsageError, describeType } from '../base/errors';
+import { ProjectConfigError, loadProjectConfig, projectConfigBeside } from '../base/project-config';
+import { LOCK_FILE_NAME } from '../lock';
 import { ManifestDocument } from '../manifests';
 import { RegistryClient, RegistryClientOptions, checkMirrorHost } from '../registry/client';
 import { parsePlatform } from '../registry/manifest-verification';
@@ -27,12 +30,16 @@ export const REGISTRY_FLAG_SPECS = {
 export const REGISTRY_FLAGS_HELP = `  --lock-file PATH             the lock file (default: kubepin.lock.json in the working directory)
   --docker-config PATH         a .dockerconfigjson payload with registry credentials (repeatable);
                                tried before the Docker config of this machine
-  --no-docker-login            do not read $DOCKER_CONFIG/config.json or ~/.docker/config.json
+  --no-docker-login            do not read this machine's login files (podman/skopeo auth.json:
+                               $REGISTRY_AUTH_FILE or $XDG_RUNTIME_DIR/containers/auth.json, then
+                               ~/.config/containers/auth.json; then $DOCKER_CONFIG/config.json or
+                               ~/.docker/config.json)
   --ca-file PATH               trust this CA (PEM) for registry TLS, on top of the system CAs
   --insecure-registry HOST     allow plain HTTP (and unverified TLS) for HOST (repeatable);
                                loopback hosts (127.0.0.1, localhost) always may use plain HTTP
   --mirror REGISTRY=MIRROR     resolve REGISTRY's images through MIRROR, record them under REGISTRY
-                               (e.g. docker.io=mirror.example:5000; repeatable)
+                               (e.g. docker.io=mirror.example:5000; repeatable); kubepin.config.json's
+                               "mirrors" sets them for every run
   --concurrency N              requests in flight per registry host (default 16)
   --timeout SECONDS            per-request timeout (default 10)
   --retries N                  retries on 5xx, 408, 429, resets and timeouts (default 3)
@@ -60,7 +67,8 @@ export function platformsFromFlags(values: RegistryFlagValues): string[] {
 /**
  * Builds the client the flags describe. Credentials, in order: `--docker-config` files and
  * pull Secrets found in `documents` (together, with the kubelet's matching rules), then this
- * machine's Docker config (credHelpers → credsStore → auths) unless `--no-docker-login`.
+ * machine's login files unless `--no-docker-login`: podman/skopeo's auth.json files, then the
+ * Docker config, in the order containers-auth.json(5) reads them (each: credHelpers → credsStore → auths).
  */
 export function registryClientFromFlags(values: RegistryFlagValues, cwd: string, env: NodeJS.ProcessEnv, documents: readonly ManifestDocument[] = []): RegistryClient {
   const keyring = new CredentialKeyring();
@@ -89,8 +97,9 @@ export function registryClientFromFlags(values: RegistryFlagValues, cwd: string,
     }
   }
   const providers: RegistryCredentialProvider[] = [new KeyringCredentials(keyring)];
-  if (!values['no-docker-login']) providers.push(DockerConfigCredentials.fromEnvironment(env));
-  const mirrors = mirrorsFromFlags(values);
+  if (!values['no-docker-login']) providers.push(...machineLoginFiles(env).map((file) => DockerConfigCredentials.fromFile(file, true, env)));
+  // kubepin.config.json's "mirrors" (beside the lock file), each overridden by a --mirror for the same registry.
+  const mirrors = { ...configuredMirrors(projectConfigBeside(path.resolve(cwd, values['lock-file'] ?? LOCK_FILE_NAME))), ...mirrorsFromFlags(values) };
   const ca = readCaFile(values['ca-file'], cwd);
   const options: RegistryClientOptions = {
     credentials: new ChainedCredentials(...providers),
@@ -122,4 +131,48 @@ export function validateRegistryFlags(values: RegistryFlagValues): void {
   wholeNumberFlag(values.concurrency, 'concurrency', 1);
   wholeNumberFlag(values.retries, 'retries', 0);
   secondsFlag(values.timeout, 'timeout');
+}
+
+/**
+ * The login files of this machine, in the order containers-auth.json(5) searches them (skopeo,
+ * podman and buildah read them so): the primary file (`REGISTRY_AUTH_FILE`, else
+ * `$XDG_RUNTIME_DIR/containers/auth.json`), `$XDG_CONFIG_HOME/containers/auth.json` (default
+ * `~/.config`), then Docker's (`$DOCKER_CONFIG/config.json`, default `~/.docker/config.json`).
+ * Missing files are skipped. The legacy `~/.dockercfg` is not read.
+ */
+export function machineLoginFiles(env: NodeJS.ProcessEnv): string[] {
+  const home = env.HOME ?? os.homedir();
+  const primary = env.REGISTRY_AUTH_FILE ? path.resolve(env.REGISTRY_AUTH_FILE) : env.XDG_RUNTIME_DIR ? path.join(env.XDG_RUNTIME_DIR, 'containers', 'auth.json') : undefined;
+  const files = [
+    ...(primary ? [primary] : []),
+    path.join(env.XDG_CONFIG_HOME || path.join(home, '.config'), 'containers', 'auth.json'),
+    path.join(env.DOCKER_CONFIG ?? path.join(home, '.docker'), 'config.json'),
+  ];
+  return [...new Set(files)];
+}
+
+/**
+ * The `mirrors` section of kubepin.config.json (`{ "docker.io": "mirror.example:5000" }`), so
+ * `--mirror` need not be repeated on every command.
+ * @throws ProjectConfigError for a malformed section
+ */
+export function configuredMirrors(configFile: string): Record<string, string> {
+  const config = loadProjectConfig(configFile);
+  const section = config?.data.mirrors;
+  if (!config || section === undefined) return {};
+  const where = `${config.display}: mirrors`;
+  if (typeof section !== 'object' || section === null || Array.isArray(section)) {
+    throw new ProjectConfigError(`${where} must be an object mapping a registry to its mirror, e.g. { "docker.io": "mirror.example:5000" }, got ${describeType(section)}`);
+  }
+  const out: Record<string, string> = {};
+  for (const [registry, mirror] of Object.entries(section)) {
+    if (typeof mirror !== 'string' || mirror === '' || registry === '') throw new ProjectConfigError(`${where}.${registry}: the mirror must be a host[:port] string, e.g. "mirror.example:5000"`);
+    try {
+      checkMirrorHost(registry, mirror);
+    } catch (e) {
+      throw e instanceof KubepinUsageError ? new ProjectConfigError(`${where}: ${e.message}`) : e;
+    }
+    out[registry] = mirror;
+  }
+  return out;
 }

@@ -1,5 +1,6 @@
 import { RegistryError } from '../base/registry-error';
 import { sanitizeRegistryText } from './registry-text';
+import { loginCommand } from './login-command';
 import type { RegistryCredential } from './credentials';
 import type { HttpAnswer } from './transport';
 
@@ -13,7 +14,7 @@ export function checkStatus(res: HttpAnswer, host: string, image: string, creden
       throw new RegistryError(
         'unauthorized',
         host,
-        `${image}: 401 Unauthorized from ${host} (tried ${tried})${detail}. Fix: ${credential ? 'renew the credential (docker login) or correct the pull secret' : `log in (docker login ${host}) or pass a .dockerconfigjson with --docker-config`}`,
+        `${image}: 401 Unauthorized from ${host} (tried ${tried})${detail}. Fix: ${credential ? `renew the credential (${loginCommand(host)}) or correct the pull secret` : `log in (${loginCommand(host)}) or pass a .dockerconfigjson with --docker-config`}`,
         401,
       );
     case 403:

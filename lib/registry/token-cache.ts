@@ -4,6 +4,7 @@ import { RegistryCredential } from './credentials';
 import { allowedScheme } from './plain-http';
 import { RetryPolicy } from './retries';
 import { Transport } from './transport';
+import { loginCommand } from './login-command';
 
 /** What authentication shares with the rest of the client. */
 export interface AuthContext {
@@ -217,7 +218,7 @@ export class TokenCache {
       throw new RegistryError(
         res.status === 401 ? 'unauthorized' : 'forbidden',
         host,
-        `${image}: the token server of ${host} (${url.host}) refused the ${tried} (HTTP ${res.status}). Fix: renew the credential (docker login ${host}) or correct the pull secret`,
+        `${image}: the token server of ${host} (${url.host}) refused the ${tried} (HTTP ${res.status}). Fix: renew the credential (${loginCommand(host)}) or correct the pull secret`,
         res.status,
       );
     }

@@ -346,3 +346,62 @@ describe('item 11: one synth says each warning once', () => {
     expect({ output, count: output.match(/latest-tag/g)?.length }).toEqual({ output, count: 1 });
   });
 });
+
+describe('item 14: mirrors from kubepin.config.json, podman/skopeo auth.json, a 401 fix with the login tool installed', () => {
+  let registry: TestRegistryDetails;
+  let pushed: PushedImage;
+  beforeAll(async () => {
+    registry = await startRegistry({ auth: 'basic' });
+    pushed = await pushImage(registry, 'acme/api', '1.4.2');
+  }, 180000);
+  afterAll(async () => {
+    await registry?.stop();
+  });
+
+  /** A directory holding only `tools` (links to the real binaries, or a stand-in), as PATH. */
+  function pathWith(dir: string, tools: Record<string, string>): string {
+    const bin = path.join(dir, `bin-${Object.keys(tools).join('-')}`);
+    fs.mkdirSync(bin, { recursive: true });
+    for (const [name, target] of Object.entries(tools)) fs.symlinkSync(target, path.join(bin, name));
+    return bin;
+  }
+
+  test('the mirror is configured once; without a login the 401 names podman login (only podman installed) or docker login; podman\'s auth.json logs in', () => {
+    const dir = project('mirrors-auth', {
+      'kubepin.config.json': JSON.stringify({ mirrors: { 'registry.acme.test': registry.host } }),
+      'dist/app.yaml': DEPLOYMENT.replace('ghcr.io/acme/api:1.4.2', 'registry.acme.test/acme/api:1.4.2'),
+    });
+    const runtime = path.join(dir, 'run');
+    fs.mkdirSync(path.join(runtime, 'containers'), { recursive: true });
+    const podmanOnly = pathWith(dir, { podman: '/usr/bin/podman' });
+    const denied = kubepin(dir, ['lock'], { PATH: podmanOnly, XDG_RUNTIME_DIR: runtime });
+    expect(denied.code).toBe(1);
+    expect(denied.stderr).toContain(`401 Unauthorized from ${registry.host}`);
+    expect(denied.stderr).toContain(`log in (podman login ${registry.host})`);
+    const withDocker = kubepin(dir, ['lock'], { PATH: pathWith(dir, { docker: '/bin/true', podman: '/usr/bin/podman' }), XDG_RUNTIME_DIR: runtime });
+    expect(withDocker.stderr).toContain(`log in (docker login ${registry.host})`);
+
+    // What `podman login` writes: $XDG_RUNTIME_DIR/containers/auth.json.
+    const auth = (password: string) => JSON.stringify({ auths: { [registry.host]: { auth: Buffer.from(`${registry.username}:${password}`).toString('base64') } } });
+    fs.writeFileSync(path.join(runtime, 'containers', 'auth.json'), auth(registry.password!));
+    const locked = kubepin(dir, ['lock'], { PATH: podmanOnly, XDG_RUNTIME_DIR: runtime });
+    expect(locked.stderr).toBe('');
+    expect(locked.code).toBe(0);
+    const images = JSON.parse(fs.readFileSync(path.join(dir, 'kubepin.lock.json'), 'utf8')).images;
+    expect(Object.keys(images)).toEqual(['registry.acme.test/acme/api:1.4.2']);
+    expect(images['registry.acme.test/acme/api:1.4.2'].digest).toBe(pushed.digest);
+    expect(locked.stdout).not.toContain(registry.password!);
+
+    // REGISTRY_AUTH_FILE replaces the primary file; ~/.config/containers/auth.json is read after it.
+    fs.rmSync(path.join(dir, 'kubepin.lock.json'));
+    fs.writeFileSync(path.join(dir, 'override.json'), auth(registry.password!));
+    expect(kubepin(dir, ['lock'], { PATH: podmanOnly, REGISTRY_AUTH_FILE: path.join(dir, 'override.json') }).code).toBe(0);
+    fs.rmSync(path.join(dir, 'kubepin.lock.json'));
+    fs.mkdirSync(path.join(dir, '.config', 'containers'), { recursive: true });
+    fs.writeFileSync(path.join(dir, '.config', 'containers', 'auth.json'), auth(registry.password!));
+    expect(kubepin(dir, ['lock'], { PATH: podmanOnly }).code).toBe(0);
+    // --no-docker-login reads none of them.
+    fs.rmSync(path.join(dir, 'kubepin.lock.json'));
+    expect(kubepin(dir, ['lock', '--no-docker-login'], { PATH: podmanOnly }).code).toBe(1);
+  }, 180000);
+});
