@@ -114,11 +114,14 @@ function expressible(rule: ImageLocationRule): boolean {
 
 /**
  * The `image-location-unknown` info for `object` (its first unlocated image, the message naming
- * the location to add), or undefined when every image of it is located or it has none.
+ * the location to add), or undefined when every image of it is located, it has none, or its kind
+ * is in `saidKinds` (to which a kind said is added).
  */
-export function unlocatedKindFinding(object: Record<string, unknown>, locations: ImageLocations): Finding | undefined {
+export function unlocatedKindFinding(object: Record<string, unknown>, locations: ImageLocations, saidKinds: Set<string>): Finding | undefined {
+  if (typeof object.kind !== 'string' || saidKinds.has(object.kind)) return undefined;
   const unlocated = unlocatedImages(object, locations);
   if (unlocated.length === 0) return undefined;
+  saidKinds.add(object.kind);
   const ref = objectRef(object);
   return { code: 'image-location-unknown', severity: 'info', object: ref, path: unlocated[0].path, image: unlocated[0].image, message: unlocatedImagesMessage(ref.kind, unlocated) };
 }

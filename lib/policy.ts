@@ -173,7 +173,9 @@ export class PolicyEngine {
     const object = structuredClone(input);
     const templates = findPodTemplates(object, this.locations);
     if (templates.length === 0) {
-      this.noteUnlocatedKind(object);
+      // Image fields in a kind no location covers stay as written: said once per kind, with the imageLocations entry to add.
+      const unlocated = unlocatedKindFinding(object, this.locations, this.unlocatedKinds);
+      if (unlocated) this.findings.push(unlocated);
       return object;
     }
     const ref = objectRef(object);
@@ -182,12 +184,6 @@ export class PolicyEngine {
     for (const template of templates) this.applyTemplate(object, ref, template);
     notePrePullHelpers(object, this.findings, before);
     return object;
-  }
-
-  /** Image fields in a kind no location covers stay as written: said once per kind, with the imageLocations entry to add. */
-  private noteUnlocatedKind(object: JsonObject): void {
-    const finding = typeof object.kind === 'string' && !this.unlocatedKinds.has(object.kind) ? unlocatedKindFinding(object, this.locations) : undefined;
-    if (finding) { this.findings.push(finding); this.unlocatedKinds.add(finding.object.kind); }
   }
 
   /** Pins the images of one pod template of `object` (or its one image field). */

@@ -120,7 +120,7 @@ describe('kubepin lock, verify and check read image locations from kubepin.confi
       writeFiles(dir, { 'dist/app.yaml': stringify(objects()[2]), 'kubepin.config.json': JSON.stringify({ imageLocations: [entry] }) });
       for (const command of ['lock', 'verify', 'check']) {
         const run = await runKubepin([command], { cwd: dir });
-        expect(run.code).toBe(1);
+        expect(run.code).toBe(2); // a configuration error, as a bad flag (issue 25 item 9)
         expect(run.stderr).toMatch(new RegExp(`kubepin\\.config\\.json: imageLocations\\[0\\]\\.(podSpec|image|metadata): .*the segment "${segment}" names JavaScript's object prototype machinery`));
         expect(run.stderr).toContain('Fix: ');
         expect(run.stderr).not.toMatch(/\n\s+at /);
