@@ -233,6 +233,11 @@ describe('item 4: the pre-puller\'s helper and pause images, named and settable'
     expect(output).toMatch(/registry-not-allowed[^\n]*Note: busybox:1\.36\.1 is kubepin's default pre-pull helper image \(busybox:1\.36\.1\)[^\n]*"prePullHelpers": \{ "helperImage": "…" \} in kubepin\.config\.json/);
     expect(output).toMatch(/registry-not-allowed[^\n]*registry\.k8s\.io\/pause:3\.10 is kubepin's default pre-pull pause image[^\n]*node_modules\/kubepin\/docs\/pre-pull\.md/);
 
+    // kubepin lock of the app says it too (the app fails there under allowedRegistries, naming the default).
+    const appLock = kubepin(dir, ['lock', '--no-docker-login']);
+    expect(appLock.code).toBe(1);
+    expect(appLock.stderr).toMatch(/registry-not-allowed[^\n]*Note: busybox:1\.36\.1 is kubepin's default pre-pull helper image/);
+
     fs.writeFileSync(path.join(dir, 'kubepin.config.json'), JSON.stringify({ prePullHelpers: { helperImage: `${host}/mirror/busybox:1.36.1`, pauseImage: `${host}/mirror/pause:3.10` } }));
     const lock = kubepin(dir, ['lock', '--no-docker-login']);
     expect(lock.stderr).toBe('');
