@@ -39,7 +39,7 @@ const FIELDS = ['helperImage', 'helperBinary', 'pauseImage'] as const;
 export function configuredPrePullHelpers(lockFile: string | undefined): PrePullHelperImages {
   if (lockFile === undefined) return {};
   const config = loadProjectConfig(projectConfigBeside(lockFile));
-  const section = config?.data[PREPULL_HELPERS_KEY];
+  const section = config?.data.prePullHelpers;
   if (!config || section === undefined) return {};
   const where = `${config.display}: ${PREPULL_HELPERS_KEY}`;
   if (!isObject(section)) throw new ProjectConfigError(`${where} must be an object such as { "helperImage": "registry.acme.test/busybox:1.36.1", "pauseImage": "registry.acme.test/pause:3.10" }, got ${describeType(section)}`);

@@ -23,6 +23,7 @@ export const PROJECT_CONFIG_SECTIONS: readonly string[] = [
   'imageLocations', // lib/image-locations.ts, docs/image-locations.md
   'prePullHelpers', // lib/prepull-helpers.ts, docs/pre-pull.md
   'mirrors', // lib/cli/registry-options.ts, docs/registry.md
+  'platforms', // lib/platforms.ts, docs/lock-freshness.md
 ];
 
 /** `where: <unknown fields and the nearest known one>`, thrown when `record` has keys outside `known`. @throws ProjectConfigError */
