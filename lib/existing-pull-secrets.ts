@@ -1,3 +1,4 @@
+import type { PullSecretDeclaration } from './policy';
 import { JsonObject, isObject } from './workloads';
 
 /**
@@ -7,9 +8,10 @@ import { JsonObject, isObject } from './workloads';
  */
 export const EXISTING_PULL_SECRETS_ANNOTATION = 'kubepin.dev/existing-pull-secrets';
 
-/** Adds the secrets of `listed` that are in `existing` to `object`'s {@link EXISTING_PULL_SECRETS_ANNOTATION} (sorted, each once). */
-export function recordExistingPullSecrets(object: JsonObject, listed: unknown, existing: ReadonlySet<string>): void {
-  if (existing.size === 0 || !Array.isArray(listed)) return;
+/** Adds the secrets of `listed` (a pod's pull-secret list) declared `existing` to `object`'s {@link EXISTING_PULL_SECRETS_ANNOTATION} (sorted, each once). */
+export function recordExistingPullSecrets(object: JsonObject, listed: unknown, declarations: readonly PullSecretDeclaration[] = []): void {
+  if (!Array.isArray(listed) || !declarations.some((d) => d.existing === true)) return;
+  const existing = new Set(declarations.filter((d) => d.existing === true).map((d) => d.name));
   const names = listed.map((entry) => (isObject(entry) ? entry.name : undefined)).filter((n): n is string => typeof n === 'string' && existing.has(n));
   if (names.length === 0) return;
   if (!isObject(object.metadata)) object.metadata = {};

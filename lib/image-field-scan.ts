@@ -113,15 +113,15 @@ function expressible(rule: ImageLocationRule): boolean {
 }
 
 /**
- * The `image-location-unknown` info for `object` (its first unlocated image, the message naming
- * the location to add), or undefined when every image of it is located, it has none, or its kind
- * is in `saidKinds` (to which a kind said is added).
+ * Image fields of a kind no location covers stay as written: adds to `findings` the
+ * `image-location-unknown` info for `object` (its first unlocated image, the message naming the
+ * location to add), once per kind (`saidKinds` holds the kinds said).
  */
-export function unlocatedKindFinding(object: Record<string, unknown>, locations: ImageLocations, saidKinds: Set<string>): Finding | undefined {
-  if (typeof object.kind !== 'string' || saidKinds.has(object.kind)) return undefined;
+export function noteUnlocatedKind(object: Record<string, unknown>, locations: ImageLocations, saidKinds: Set<string>, findings: Finding[]): void {
+  if (typeof object.kind !== 'string' || saidKinds.has(object.kind)) return;
   const unlocated = unlocatedImages(object, locations);
-  if (unlocated.length === 0) return undefined;
+  if (unlocated.length === 0) return;
   saidKinds.add(object.kind);
   const ref = objectRef(object);
-  return { code: 'image-location-unknown', severity: 'info', object: ref, path: unlocated[0].path, image: unlocated[0].image, message: unlocatedImagesMessage(ref.kind, unlocated) };
+  findings.push({ code: 'image-location-unknown', severity: 'info', object: ref, path: unlocated[0].path, image: unlocated[0].image, message: unlocatedImagesMessage(ref.kind, unlocated) });
 }

@@ -11,7 +11,7 @@ import {
 } from './image-rules';
 import { notePrePullHelpers } from './prepull-helpers';
 import { recordExistingPullSecrets } from './existing-pull-secrets';
-import { unlocatedKindFinding } from './image-field-scan';
+import { noteUnlocatedKind } from './image-field-scan';
 import { ImageSite, JsonObject, PodTemplate, findPodTemplates, isObject, objectRef, siteLabel, writtenPullPolicy } from './workloads';
 import { ImageLocationRule, ImageLocations } from './image-locations';
 import { ownField } from './location-paths';
@@ -146,7 +146,6 @@ export class PolicyEngine {
   private readonly collector: ImageCollector | undefined = activeCollector();
   private source: string | undefined;
   private readonly unlocatedKinds = new Set<string>();
-  private readonly existingSecrets: ReadonlySet<string>;
 
   constructor(private readonly options: ImagePolicyOptions) {
     validateOptions(options);
@@ -162,7 +161,6 @@ export class PolicyEngine {
       }
     }
     this.prePulled = (options.prePulled ?? []).map((image) => ImageReference.parse(image));
-    this.existingSecrets = new Set((options.pullSecrets ?? []).filter((s) => s.existing === true).map((s) => s.name));
   }
 
   /**
@@ -173,9 +171,7 @@ export class PolicyEngine {
     const object = structuredClone(input);
     const templates = findPodTemplates(object, this.locations);
     if (templates.length === 0) {
-      // Image fields in a kind no location covers stay as written: said once per kind, with the imageLocations entry to add.
-      const unlocated = unlocatedKindFinding(object, this.locations, this.unlocatedKinds);
-      if (unlocated) this.findings.push(unlocated);
+      noteUnlocatedKind(object, this.locations, this.unlocatedKinds, this.findings);
       return object;
     }
     const ref = objectRef(object);
@@ -219,7 +215,7 @@ export class PolicyEngine {
     this.findings.push(...platformFindings(ref, template.spec, podImages, this.clusterPlatforms));
     // An image field without a pull-secrets field: the operator decides which secrets its pods get.
     if (template.pullSecretsField !== undefined) this.attachPullSecrets(ref, template, neededSecrets, accountServing, privateUnserved);
-    recordExistingPullSecrets(object, template.pullSecretsField !== undefined ? template.spec[template.pullSecretsField] : undefined, this.existingSecrets);
+    recordExistingPullSecrets(object, template.pullSecretsField !== undefined ? template.spec[template.pullSecretsField] : undefined, this.options.pullSecrets);
     if (this.options.annotate !== false && Object.keys(originals).length > 0) {
       annotate(object, template.metadataPath, originals);
     }
