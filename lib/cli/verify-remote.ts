@@ -1,16 +1,19 @@
-import { ImageReference } from '../base/image-reference';
 import { RegistryError } from '../base/registry-error';
 import { ImageLock } from '../lock';
 import { RegistryClient } from '../registry/client';
 import { LivenessCode, checkLiveness } from '../registry/liveness';
 import type { SignaturePolicy } from '../signatures/policy';
 import { SignatureVerificationError } from '../signatures/errors';
+import type { ImageLocation } from '../registry/lock-images';
+import { DigestOnlyImages, digestOnlyFindings, lockedSignatureFindings } from './verify-signatures';
 
 /** A finding of `kubepin verify --remote`, about one locked reference. */
 export interface RemoteFinding {
   readonly code: 'tag-moved' | 'remote-error' | 'signature-invalid' | LivenessCode;
-  /** The locked reference. */
+  /** The locked reference (or the image as written, for one pinned by digest alone). */
   readonly image: string;
+  /** Where an image pinned by digest alone is used. */
+  readonly location?: ImageLocation;
   /** The digest concerned (the locked one, or a platform's), for liveness findings. */
   readonly digest?: string;
   /** The platform, for findings about one platform's manifest. */
@@ -45,9 +48,10 @@ export function remoteExitCode(codes: readonly string[], otherwise: number): num
 /**
  * For every entry of `lock`: is the locked digest (and each platform manifest the lock records
  * or `cluster` needs) still served, does the tag still name it, and does the signature a
- * requirement asks for still verify. Reads only: nothing here writes the lock.
+ * requirement asks for still verify (with the platform digests the lock records, and the
+ * `digestOnly` images a requirement covers). Reads only: nothing here writes the lock.
  */
-export async function remoteFindings(client: RegistryClient, lock: ImageLock, signatures: SignaturePolicy, lockName: string, cluster: readonly string[] = []): Promise<{ findings: RemoteFinding[]; drift: Drift[] }> {
+export async function remoteFindings(client: RegistryClient, lock: ImageLock, signatures: SignaturePolicy, lockName: string, cluster: readonly string[] = [], digestOnly: DigestOnlyImages = []): Promise<{ findings: RemoteFinding[]; drift: Drift[] }> {
   const { SignatureVerifier } = require('../signatures/verifier') as typeof import('../signatures/verifier');
   const verifier = new SignatureVerifier(client);
   const findings: RemoteFinding[] = [];
@@ -70,14 +74,9 @@ export async function remoteFindings(client: RegistryClient, lock: ImageLock, si
           drift.push({ reference: entry.reference, locked: entry.digest, current: result.digest });
           findings.push({ code: 'tag-moved', image: entry.reference, message: `${entry.reference} moved: ${lockName} has ${entry.digest}, the registry now serves ${result.digest}. Fix: \`kubepin lock --update\` if the new image is wanted` });
         }
-        // The locked digest's signature, checked again cryptographically: a hand-edited lock is caught here.
+        // The locked digest's signature and its platform digests, checked again: a hand-edited lock is caught here.
         const requirement = signatures.requirementFor(entry.reference);
-        if (requirement) {
-          const record = await verifier.verify(ImageReference.parse(entry.reference), entry.digest, requirement);
-          if (entry.signature && record.key !== entry.signature.key) {
-            findings.push({ code: 'signature-invalid', image: entry.reference, message: `${entry.reference}@${entry.digest}: ${lockName} records a signature by key ${entry.signature.key}, but the registry's valid signature is by ${record.key}. Fix: run \`kubepin lock --update\` to record it` });
-          }
-        }
+        if (requirement) findings.push(...(await lockedSignatureFindings(client, verifier, entry, requirement, lockName)));
       } catch (e) {
         if (e instanceof SignatureVerificationError) {
           findings.push({ code: 'signature-invalid', image: entry.reference, message: e.message });
@@ -88,6 +87,7 @@ export async function remoteFindings(client: RegistryClient, lock: ImageLock, si
       }
     }),
   );
+  findings.push(...(await digestOnlyFindings(verifier, digestOnly)));
   drift.sort((a, b) => a.reference.localeCompare(b.reference));
   return { findings, drift };
 }

@@ -9,6 +9,8 @@ import { ImageReference } from '../base/image-reference';
 import { ImageLocation } from '../registry/lock-images';
 import { clusterPlatformsBeside } from '../platforms';
 import { Drift, RemoteFinding, remoteExitCode, remoteFindings } from './verify-remote';
+import { INDEX_TYPES } from '../registry/manifest-verification';
+import { digestOnlyCovered, digestOnlyWarning } from './verify-signatures';
 import { REGISTRY_FLAGS_HELP, parseRegistryFlags, validateRegistryFlags, registryClientFromFlags } from './registry-options';
 import { docPath } from '../base/docs';
 
@@ -101,6 +103,14 @@ export const verifyCommand: Command = {
         });
       } else if (!entry) {
         findings.push({ code: 'not-in-lock', image: location.image, location, message: `${lockReferenceOf(ref)} is pinned in the manifest but missing from ${lockName}. Fix: run \`kubepin lock\`` });
+      } else if (entry.digest !== ref.digest && Object.values(entry.platforms ?? {}).includes(ref.digest) && !INDEX_TYPES.has(entry.mediaType)) {
+        // A platform digest is a child of an index: under a single manifest the lock contradicts itself.
+        findings.push({
+          code: 'digest-mismatch',
+          image: location.image,
+          location,
+          message: `${location.image} is pinned to ${ref.digest}, which ${lockName} lists under "platforms" of ${entry.digest}, but that is a single manifest (${entry.mediaType}), not an index with platform manifests (the lock was edited by hand?). Fix: run \`kubepin lock --update\`, then synthesize again`,
+        });
       } else if (entry.digest !== ref.digest && !Object.values(entry.platforms ?? {}).includes(ref.digest)) {
         findings.push({
           code: 'digest-mismatch',
@@ -120,11 +130,17 @@ export const verifyCommand: Command = {
       }
     }
 
+    // Pinned by digest alone: no lock entry vouches, so --remote verifies the digest's signature; offline says so.
+    const digestOnly = digestOnlyCovered(images.locations, signatures);
+    if (!values.remote && !values.json) {
+      for (const { location, requirement } of digestOnly) io.stderr.write(`warning: ${rel(io.cwd, location.file)}:${location.line}: ${location.object}: ${digestOnlyWarning(location.image, requirement)}\n`);
+    }
+
     let drift: Drift[] = [];
     if (values.remote) {
       const client = registryClientFromFlags(values, io.cwd, io.env, manifests.documents);
       try {
-        const remote = await remoteFindings(client, lock, signatures, lockName, clusterPlatformsBeside(lockFile));
+        const remote = await remoteFindings(client, lock, signatures, lockName, clusterPlatformsBeside(lockFile), digestOnly);
         findings.push(...remote.findings);
         drift = remote.drift;
       } finally {
@@ -151,6 +167,7 @@ export const verifyCommand: Command = {
               ...(f.kubelet !== undefined ? { kubelet: f.kubelet } : {}),
             })),
             ...(values.remote ? { drift } : {}),
+            ...(!values.remote && digestOnly.length > 0 ? { warnings: digestOnly.map(({ location, requirement }) => ({ code: 'signature-not-locked', image: location.image, file: rel(io.cwd, location.file), line: location.line, message: digestOnlyWarning(location.image, requirement) })) } : {}),
             unlocated: unlocatedJson(io.cwd, images),
           },
           null,

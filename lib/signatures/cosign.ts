@@ -1,4 +1,5 @@
 import { ImageReference } from '../base/image-reference';
+import { canonicalImageName } from '../base/registry-identity';
 import { SignatureKey, verifyWithKey } from './keys';
 
 /** Media type of a cosign simple-signing payload layer. */
@@ -58,8 +59,9 @@ export function verifySimpleSigning(payload: Buffer, signatureBase64: string, ke
 /** True when `reference` (a `docker-reference`, maybe with tag or digest) names the repository of `image`. */
 export function sameRepository(reference: unknown, image: ImageReference): boolean {
   if (typeof reference !== 'string') return false;
-  // cosign writes the repository without tag; ImageReference normalizes `index.docker.io` and `library/`.
-  return ImageReference.tryParse(reference)?.name === image.name;
+  // cosign writes the repository without tag, and `index.docker.io/…` for Hub: compared as one spelling.
+  const signed = ImageReference.tryParse(reference);
+  return signed !== undefined && canonicalImageName(signed.registry, signed.repository) === canonicalImageName(image.registry, image.repository);
 }
 
 /** `key sha256:ab12… (keys/cosign.pub)`, or a list of them. */

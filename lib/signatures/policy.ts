@@ -1,6 +1,6 @@
 import * as path from 'path';
 import { ImageReference } from '../base/image-reference';
-import { registryKeyMatches } from '../credentials/keyring';
+import { ImagePattern, parseImagePattern, patternCovers } from './patterns';
 import type { LockEntry } from '../lock';
 import { describeType } from '../base/errors';
 import { unknownKeysProblem } from '../base/known-keys';
@@ -27,16 +27,22 @@ export interface KeylessIdentity {
   readonly issuer: string;
 }
 
-/** Images that must be signed, and who may sign them. */
-export interface SignatureRequirement {
-  /** kubelet-style patterns (`ghcr.io/acme`, `*.example.com/team`), matched as pull secrets are matched. */
-  readonly images: readonly string[];
+/** Who may sign, and what a signature must carry: what verifying one digest needs. */
+export interface SignerRequirement {
   /** Keys any one of which must have signed the digest. */
   readonly keys: readonly SignatureKey[];
   /** Keyless signers (not verified by this version: images needing only these fail to lock). @default none */
   readonly keyless?: readonly KeylessIdentity[];
   /** Where the requirement was written, for messages: `kubepin.config.json: signatures.require[0]`. */
   readonly where: string;
+}
+
+/** Images that must be signed, and who may sign them. */
+export interface SignatureRequirement extends SignerRequirement {
+  /** kubelet-style patterns (`ghcr.io/acme`, `*.example.com/team`, `*` for every image) as written, matched as pull secrets are matched over canonical names. */
+  readonly images: readonly string[];
+  /** {@link images}, normalized like image names (lib/signatures/patterns.ts). */
+  readonly patterns: readonly ImagePattern[];
 }
 
 /**
@@ -119,12 +125,15 @@ export class SignaturePolicy {
   /** The requirement covering `image` (a reference or its `registry/repository` name), if any. */
   public requirementFor(image: string | ImageReference): SignatureRequirement | undefined {
     if (this.requirements.length === 0) return undefined;
-    const name = typeof image === 'string' ? (ImageReference.tryParse(image)?.name ?? image) : image.name;
+    const ref = typeof image === 'string' ? ImageReference.tryParse(image) : image;
+    // Not an image the kubelet would pull: only "every image" covers it.
+    const name = ref?.name ?? String(image);
     if (this.cache.has(name)) return this.cache.get(name);
     let best: { requirement: SignatureRequirement; length: number } | undefined;
     for (const requirement of this.requirements) {
-      for (const pattern of requirement.images) {
-        if (registryKeyMatches(pattern, name) && (!best || pattern.length > best.length)) best = { requirement, length: pattern.length };
+      for (const pattern of requirement.patterns) {
+        const covers = ref ? patternCovers(pattern, ref) : pattern.keys.length === 0;
+        if (covers && (!best || pattern.length > best.length)) best = { requirement, length: pattern.length };
       }
     }
     this.cache.set(name, best?.requirement);
@@ -138,9 +147,14 @@ function parseRequirement(item: unknown, where: string, baseDir: string, keyCach
   const unknownFields = unknownKeysProblem(record, ['images', 'keys', 'keyless']);
   if (unknownFields) throw new SignaturePolicyError(`${where}: ${unknownFields}`);
   const images = record.images;
-  if (!Array.isArray(images) || images.length === 0 || images.some((p) => typeof p !== 'string' || p === '' || p.includes('://') || p.includes('@') || /:[^/]*$/.test(p.replace(/^[^/]*/, '')))) {
-    throw new SignaturePolicyError(`${where}.images must be a non-empty list of registry/repository patterns as pull secrets use them (e.g. "ghcr.io/acme", "*.example.com"), without tag or digest`);
+  if (!Array.isArray(images) || images.length === 0 || images.some((p) => typeof p !== 'string' || p === '')) {
+    throw new SignaturePolicyError(`${where}.images must be a non-empty list of registry/repository patterns as pull secrets use them (e.g. "ghcr.io/acme", "*.example.com", "*" for every image), without tag or digest`);
   }
+  const patterns = (images as string[]).map((written, i) => {
+    const pattern = parseImagePattern(written);
+    if ('problem' in pattern) throw new SignaturePolicyError(`${where}.images[${i}] ${JSON.stringify(written)}: ${pattern.problem}`);
+    return pattern;
+  });
   const keyList = record.keys ?? [];
   if (!Array.isArray(keyList) || keyList.some((k) => typeof k !== 'string' || k === '')) {
     throw new SignaturePolicyError(`${where}.keys must be a list of public key files (PEM, relative to the configuration file) or PEM texts`);
@@ -182,5 +196,5 @@ function parseRequirement(item: unknown, where: string, baseDir: string, keyCach
     });
   }
   if (keys.length === 0 && !keyless) throw new SignaturePolicyError(`${where} needs "keys" (public key files) or "keyless" signers`);
-  return { images: images as string[], keys, ...(keyless ? { keyless } : {}), where };
+  return { images: images as string[], patterns, keys, ...(keyless ? { keyless } : {}), where };
 }

@@ -5,7 +5,7 @@ import { ArtifactSource, FetchedManifest } from './artifacts';
 import { SIGSTORE_BUNDLE_MEDIA_TYPE } from './artifacts';
 import { COSIGN_SIGNATURE_ANNOTATION, SIMPLE_SIGNING_MEDIA_TYPE, SignatureRejection, SignatureSubject, isRecord, quote, verifySimpleSigning } from './cosign';
 import { SignatureKey } from './keys';
-import { SignatureRequirement } from './policy';
+import { SignerRequirement } from './policy';
 
 /** How a signature was found. Recorded in the lock. */
 export type SignatureFormat = 'cosign' | 'sigstore-bundle';
@@ -69,7 +69,7 @@ export class SignatureVerifier {
    * @throws SignatureVerificationError with the reasons every candidate failed, and the fix
    * @throws RegistryError when the registry fails (network, auth)
    */
-  public async verify(image: ImageReference, digest: string, requirement: SignatureRequirement): Promise<SignatureRecord> {
+  public async verify(image: ImageReference, digest: string, requirement: SignerRequirement): Promise<SignatureRecord> {
     const repository = image.withoutDigest();
     const display = `${image.tag !== undefined ? `${image.name}:${image.tag}` : image.name}@${digest}`;
     const host = image.registry;
@@ -89,8 +89,8 @@ export class SignatureVerifier {
           const key = candidate.verify(requirement.keys, subject);
           return { key: key.fingerprint, format: candidate.format };
         } catch (e) {
-          if (!(e instanceof SignatureRejection)) throw e;
-          reasons.push(`${candidate.where}: ${e.message}`);
+          // Whatever a registry sent that does not parse (a garbage timestamp, a broken certificate) rejects this candidate only.
+          reasons.push(`${candidate.where}: ${e instanceof SignatureRejection ? e.message : `part of it cannot be read (${String((e as Error)?.message ?? e).split('\n')[0].slice(0, 200)})`}`);
         }
       }
     }

@@ -3,7 +3,7 @@ import { bundleToJSON } from '@sigstore/bundle';
 import { ImageReference } from '../../lib/base/image-reference';
 import { RegistryClient } from '../../lib/registry';
 import { parsePublicKey } from '../../lib/signatures/keys';
-import { SignatureRequirement } from '../../lib/signatures/policy';
+import { SignerRequirement } from '../../lib/signatures/policy';
 import { SignatureVerificationError, SignatureVerifier } from '../../lib/signatures/verifier';
 import { verifySigstoreBundle } from '../../lib/signatures/bundle';
 import { SignatureRejection } from '../../lib/signatures/cosign';
@@ -21,7 +21,7 @@ const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
 const BUNDLE_TYPE = 'application/vnd.dev.sigstore.bundle.v0.3+json';
 
 const trusted = generateKey('ecdsa-p256');
-const requirement: SignatureRequirement = { images: ['*'], keys: [parsePublicKey(trusted.publicPem, 'test key')], where: 'test policy' };
+const requirement: SignerRequirement = { keys: [parsePublicKey(trusted.publicPem, 'test key')], where: 'test policy' };
 
 describe('hostile signature artifacts in a real registry', () => {
   let registry: TestRegistryDetails;
@@ -51,7 +51,7 @@ describe('hostile signature artifacts in a real registry', () => {
 
   test('a requirement with keyless signers only is refused before any request, naming the fix', async () => {
     const image = await pushImage(registry, 'keyless/app', '1', { format: 'oci' });
-    const keyless: SignatureRequirement = { images: ['*'], keys: [], keyless: [{ issuer: 'https://token.actions.githubusercontent.com', identity: 'https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main' }], where: 'kubepin.config.json: signatures.require[0]' };
+    const keyless: SignerRequirement = { keys: [], keyless: [{ issuer: 'https://token.actions.githubusercontent.com', identity: 'https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main' }], where: 'kubepin.config.json: signatures.require[0]' };
     await registry.settle();
     registry.resetCounters();
     const verify = new SignatureVerifier(client).verify(ImageReference.parse(`${registry.host}/keyless/app:1`), image.digest, keyless);

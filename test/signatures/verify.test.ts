@@ -4,7 +4,7 @@ import { ImageReference } from '../../lib/base/image-reference';
 import { KeyringCredentials, RegistryClient } from '../../lib/registry';
 import { CredentialKeyring } from '../../lib/credentials/keyring';
 import { SignatureKeyError, parsePublicKey } from '../../lib/signatures/keys';
-import { SignaturePolicy, SignatureRequirement } from '../../lib/signatures/policy';
+import { SignaturePolicy, SignerRequirement } from '../../lib/signatures/policy';
 import { SignatureVerificationError, SignatureVerifier } from '../../lib/signatures/verifier';
 import { SignatureRejection, verifySimpleSigning } from '../../lib/signatures/cosign';
 import { PushClient, TestRegistryDetails, pushImage, sha256, startRegistry } from '../support/registry';
@@ -12,8 +12,8 @@ import { fingerprintOf, generateKey, pushBundleSignature, pushCosignSignature, p
 
 const FIXTURES = path.join(__dirname, '..', 'fixtures', 'signatures');
 
-function requirement(keys: TestKey[], images = ['*']): SignatureRequirement {
-  return { images, keys: keys.map((k, i) => parsePublicKey(k.publicPem, `test key ${i}`)), where: 'test policy' };
+function requirement(keys: TestKey[]): SignerRequirement {
+  return { keys: keys.map((k, i) => parsePublicKey(k.publicPem, `test key ${i}`)), where: 'test policy' };
 }
 
 describe('signature verification against a real registry', () => {
@@ -108,7 +108,7 @@ describe('signature verification against a real registry', () => {
     await pushRawManifest(push, manifest, subject);
     const key = parsePublicKey(fs.readFileSync(path.join(FIXTURES, 'bundle-cosign.pub')), 'bundle-cosign.pub');
     const ref = ImageReference.parse(`${registry.host}/lab/subject:1`);
-    await expect(verifier.verify(ref, subject, { images: ['*'], keys: [key], where: 'test' })).resolves.toEqual({ key: key.fingerprint, format: 'sigstore-bundle' });
+    await expect(verifier.verify(ref, subject, { keys: [key], where: 'test' })).resolves.toEqual({ key: key.fingerprint, format: 'sigstore-bundle' });
     await expect(verifier.verify(ref, subject, requirement([trusted]))).rejects.toThrow(/does not verify with key/);
   });
 
@@ -253,9 +253,39 @@ describe('public keys and policy', () => {
       expect(policy.requirementFor('ghcr.io/acme/payments/api:1')?.keys[0].fingerprint).toBe(fingerprintOf(b));
       expect(policy.requirementFor('registry.example.com/x:1')?.where).toBe('kubepin.config.json: signatures.require[1]');
       expect(policy.requirementFor('docker.io/library/nginx:1')).toBeUndefined();
-      expect(() => SignaturePolicy.fromConfig({ require: [{ images: ['ghcr.io/acme:1.0'], keys: ['a.pub'] }] }, dir)).toThrow(/without tag or digest/);
+      expect(() => SignaturePolicy.fromConfig({ require: [{ images: ['ghcr.io/acme:1.0'], keys: ['a.pub'] }] }, dir)).toThrow(/images\[0\] "ghcr\.io\/acme:1\.0": .*a pattern has no tag/);
       expect(() => SignaturePolicy.fromConfig({ require: [{ images: ['ghcr.io'], keys: ['missing.pub'] }] }, dir)).toThrow(/cannot read .*missing.pub: no such file/);
       expect(() => SignaturePolicy.fromConfig({ require: [{ images: ['ghcr.io'] }] }, dir)).toThrow(/needs "keys"/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('patterns are normalized like image names, hosts by one spelling; "*" covers everything; a pattern that can match nothing is refused', () => {
+    const dir = fs.mkdtempSync(path.join(require('os').tmpdir(), 'kubepin-sigpattern-'));
+    try {
+      fs.writeFileSync(path.join(dir, 'a.pub'), generateKey().publicPem);
+      const covers = (pattern: string, image: string) => SignaturePolicy.fromConfig({ require: [{ images: [pattern], keys: ['a.pub'] }] }, dir).requirementFor(image) !== undefined;
+      for (const image of ['localhost:5000/x:1', 'ghcr.io/a/b:1', 'nginx:1', '[::1]:5000/x:1']) expect(covers('*', image)).toBe(true);
+      expect(covers('nginx', 'nginx:1')).toBe(true);
+      expect(covers('docker.io/nginx', 'nginx:1')).toBe(true);
+      expect(covers('docker.io/acme', 'acme/app:1')).toBe(true);
+      expect(covers('index.docker.io/acme', 'docker.io/acme/app:1')).toBe(true);
+      expect(covers('GHCR.IO/acme', 'ghcr.io/acme/app:1')).toBe(true);
+      expect(covers('ghcr.io/acme', 'GHCR.IO/acme/app:1')).toBe(true);
+      expect(covers('ghcr.io/acme', 'ghcr.io:443/acme/app:1')).toBe(true);
+      expect(covers('ghcr.io:443/acme', 'ghcr.io/acme/app:1')).toBe(true);
+      expect(covers('reg.test:5000', 'REG.TEST:05000/acme/app:1')).toBe(true);
+      expect(covers('*.example.com:5000', 'a.EXAMPLE.com:5000/x:1')).toBe(true);
+      for (const alias of ['registry-1.docker.io', 'index.docker.io', 'registry.hub.docker.com', 'DOCKER.IO']) expect(covers('docker.io/acme', `${alias}/acme/app:1`)).toBe(true);
+      expect(covers('docker.io/library/nginx', 'registry-1.docker.io/nginx:1')).toBe(true);
+      // Still not covered: another registry, another port, another label count.
+      expect(covers('ghcr.io/acme', 'ghcr.io:8443/acme/app:1')).toBe(false);
+      expect(covers('*.example.com', 'example.com/x:1')).toBe(false);
+      expect(covers('docker.io/acme', 'ghcr.io/acme/app:1')).toBe(false);
+      for (const [pattern, problem] of [['ghcr.io/Acme', /lowercase/], ['ghcr.io/*', /no wildcard/], ['ghcr.io:*', /port "\*" can match no image/], ['ghcr.io:99999', /port/], ['-x.io/a', /host "-x\.io" can match no image/], ['https://ghcr.io', /not a URL/], ['ghcr.io/a@sha256:0', /digests/], ['ghcr.io//a', /repository part/]] as const) {
+        expect(() => SignaturePolicy.fromConfig({ require: [{ images: ['ghcr.io', pattern], keys: ['a.pub'] }] }, dir, 'cfg.json')).toThrow(new RegExp(`^cfg\\.json: signatures\\.require\\[0\\]\\.images\\[1\\] .*${problem.source}`));
+      }
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

@@ -1,0 +1,118 @@
+import { ImageReference } from '../base/image-reference';
+import { RegistryError } from '../base/registry-error';
+import type { LockEntry } from '../lock';
+import { INDEX_TYPES, platformDigests } from '../registry/manifest-verification';
+import type { ImageLocation } from '../registry/lock-images';
+import type { ArtifactSource } from '../signatures/artifacts';
+import { SignatureVerificationError } from '../signatures/errors';
+import type { SignaturePolicy, SignerRequirement } from '../signatures/policy';
+import type { SignatureVerifier } from '../signatures/verifier';
+
+/** Largest index read to check a lock's platform digests against it. */
+const MAX_INDEX_BYTES = 4 * 1024 * 1024;
+
+/** A signature problem `kubepin verify --remote` found. */
+export interface SignatureFinding {
+  readonly code: 'signature-invalid' | 'remote-error';
+  /** The locked reference, or the image as written for a digest-only reference. */
+  readonly image: string;
+  /** Where a digest-only reference is used. */
+  readonly location?: ImageLocation;
+  /** The platform whose locked digest the signed index does not list. */
+  readonly platform?: string;
+  readonly message: string;
+}
+
+/**
+ * The signature side of `verify --remote` for one lock entry a requirement covers: the locked
+ * digest's signature verifies again (by the key the lock records), and every platform digest
+ * the lock records is the one the signed index lists for that platform, read again from the
+ * registry (its bytes hash to the signed digest, so its children are covered by the signature).
+ * A digest put under `platforms` by hand, signed or not, is refused here.
+ * @throws RegistryError when the registry fails (network, auth)
+ */
+export async function lockedSignatureFindings(source: ArtifactSource, verifier: SignatureVerifier, entry: LockEntry, requirement: SignerRequirement, lockName: string): Promise<SignatureFinding[]> {
+  const image = entry.reference;
+  const ref = ImageReference.parse(entry.reference);
+  const findings: SignatureFinding[] = [];
+  try {
+    const record = await verifier.verify(ref, entry.digest, requirement);
+    if (entry.signature && record.key !== entry.signature.key) {
+      findings.push({ code: 'signature-invalid', image, message: `${image}@${entry.digest}: ${lockName} records a signature by key ${entry.signature.key}, but the registry's valid signature is by ${record.key}. Fix: run \`kubepin lock --update\` to record it` });
+    }
+  } catch (e) {
+    if (!(e instanceof SignatureVerificationError)) throw e;
+    return [{ code: 'signature-invalid', image, message: e.message }];
+  }
+  const locked = Object.entries(entry.platforms ?? {});
+  if (locked.length === 0) return findings;
+  const fix = `Fix: run \`kubepin lock --update\` to record the signed index's own platform digests`;
+  if (!INDEX_TYPES.has(entry.mediaType)) {
+    return [...findings, { code: 'signature-invalid', image, message: `${image}: ${lockName} records platform digests for ${entry.digest}, which is a single manifest (${entry.mediaType}), not an index: they are not covered by its signature (the lock was edited by hand?). ${fix}` }];
+  }
+  const index = await source.fetchManifest(ref.withoutTag(), entry.digest, [entry.mediaType], MAX_INDEX_BYTES);
+  if (!index) {
+    return [...findings, { code: 'signature-invalid', image, message: `${image}: the registry no longer serves the signed index ${entry.digest}, so its platform digests cannot be checked against it. ${fix}` }];
+  }
+  let listed: Record<string, string>;
+  try {
+    listed = platformDigests(index.body, locked.map(([p]) => p), ref.registry, image);
+  } catch (e) {
+    if (!(e instanceof RegistryError)) throw e;
+    return [...findings, { code: 'signature-invalid', image, message: `${e.message}, yet ${lockName} records a digest for it (the lock was edited by hand?). ${fix}` }];
+  }
+  for (const [platform, digest] of locked) {
+    if (listed[platform] === digest) continue;
+    findings.push({
+      code: 'signature-invalid', image, platform,
+      message: `${image}: ${lockName} records ${digest} for ${platform}, but the signed index ${entry.digest} lists ${listed[platform]}: ${digest} is not covered by the index's signature (the lock was edited by hand?). ${fix}`,
+    });
+  }
+  return findings;
+}
+
+/** Images pinned by digest alone that a requirement covers, with it. */
+export type DigestOnlyImages = ReadonlyArray<{ readonly location: ImageLocation; readonly ref: ImageReference; readonly requirement: SignerRequirement }>;
+
+/** Images pinned by digest alone (`repo@sha256:…`) that a requirement covers: no lock entry vouches for them. */
+export function digestOnlyCovered(locations: readonly ImageLocation[], signatures: SignaturePolicy): DigestOnlyImages {
+  const out: Array<DigestOnlyImages[number]> = [];
+  for (const location of locations) {
+    const ref = ImageReference.tryParse(location.image);
+    if (!ref || ref.tag !== undefined || ref.digest === undefined) continue;
+    const requirement = signatures.requirementFor(ref);
+    if (requirement) out.push({ location, ref, requirement });
+  }
+  return out;
+}
+
+/** `verify --remote` for digest-only references: each digest's signature is verified (once per reference). */
+export async function digestOnlyFindings(verifier: SignatureVerifier, covered: DigestOnlyImages): Promise<SignatureFinding[]> {
+  const verdicts = new Map<string, Promise<{ code: SignatureFinding['code']; message: string } | undefined>>();
+  const findings: SignatureFinding[] = [];
+  await Promise.all(
+    covered.map(async ({ location, ref, requirement }) => {
+      const key = ref.toString();
+      let verdict = verdicts.get(key);
+      if (!verdict) {
+        verdict = verifier.verify(ref.withoutDigest(), ref.digest!, requirement).then(
+          () => undefined,
+          (e: unknown) => {
+            if (e instanceof SignatureVerificationError) return { code: 'signature-invalid' as const, message: `${e.message} (pinned by digest in the manifest)` };
+            if (e instanceof RegistryError) return { code: 'remote-error' as const, message: e.message };
+            throw e;
+          },
+        );
+        verdicts.set(key, verdict);
+      }
+      const problem = await verdict;
+      if (problem !== undefined) findings.push({ ...problem, image: location.image, location });
+    }),
+  );
+  return findings;
+}
+
+/** The warning offline `verify` gives for a digest-only reference a requirement covers, as synthesis does. */
+export function digestOnlyWarning(image: string, requirement: SignerRequirement): string {
+  return `${image} must be signed by ${requirement.keys.map((k) => k.source).join(', ')} (${requirement.where}) but is pinned by digest alone, so the lock cannot vouch for its signature. Fix: run \`kubepin verify --remote\` (it verifies the digest's signature), or reference it by tag and run \`kubepin lock\``;
+}
