@@ -1,6 +1,7 @@
 import { Bundle, bundleFromJSON, isBundleWithDsseEnvelope } from '@sigstore/bundle';
-import { TrustMaterial, Verifier, toSignedEntity } from '@sigstore/verify';
+import { SignedEntity, TrustMaterial, Verifier, toSignedEntity } from '@sigstore/verify';
 import { SignatureKey } from './keys';
+import type { SignerRequirement } from './policy';
 import { SignatureRejection, SignatureSubject, describeKeys, isRecord, quote, sameRepository } from './cosign';
 
 /** The in-toto predicate type of a cosign image signature. */
@@ -12,12 +13,15 @@ const IN_TOTO_STATEMENT_TYPES = new Set(['https://in-toto.io/Statement/v1', 'htt
  * Checks one Sigstore bundle (a DSSE envelope around an in-toto statement with predicate type
  * {@link COSIGN_SIGN_PREDICATE}) against `keys`: the statement must name `subject.digest` (and,
  * when its subject carries a name, `subject.repository`), and one key must verify the envelope
- * (with `@sigstore/verify`, the key as trust material). A transparency-log entry or timestamp in
- * the bundle is not needed and not checked: the trusted key is what vouches.
+ * (with `@sigstore/verify`, the key as trust material). The transparency-log entries and
+ * timestamps the bundle carries are verified too, against the requirement's trusted root (an
+ * entry that cannot be verified, for want of a trusted root or because it is wrong, rejects the
+ * bundle); `tlog: "required"` also demands one entry.
  * @returns the key that verified
  * @throws SignatureRejection saying why not
  */
-export function verifySigstoreBundle(bytes: Buffer, keys: readonly SignatureKey[], subject: SignatureSubject): SignatureKey {
+export function verifySigstoreBundle(bytes: Buffer, requirement: Pick<SignerRequirement, 'keys' | 'tlog' | 'trustedRoot' | 'where'>, subject: SignatureSubject): SignatureKey {
+  const { keys } = requirement;
   let json: unknown;
   try {
     json = JSON.parse(bytes.toString('utf8'));
@@ -41,7 +45,19 @@ export function verifySigstoreBundle(bytes: Buffer, keys: readonly SignatureKey[
     throw new SignatureRejection(`the envelope's payload type is ${quote(envelope.payloadType)}, not ${IN_TOTO_PAYLOAD_TYPE}`);
   }
   checkStatement(envelope.payload, subject);
-  const entity = toSignedEntity(bundle);
+  let entity: SignedEntity;
+  try {
+    entity = toSignedEntity(bundle);
+  } catch (e) {
+    throw new SignatureRejection(`part of the bundle cannot be read (${(e as Error).message.slice(0, 200)})`);
+  }
+  const key = signingKey(entity, keys);
+  checkLogEntries(entity, key, requirement);
+  return key;
+}
+
+/** The key of `keys` whose signature the envelope carries. */
+function signingKey(entity: SignedEntity, keys: readonly SignatureKey[]): SignatureKey {
   for (const key of keys) {
     const trust: TrustMaterial = {
       certificateAuthorities: [],
@@ -59,6 +75,26 @@ export function verifySigstoreBundle(bytes: Buffer, keys: readonly SignatureKey[
     }
   }
   throw new SignatureRejection(`the bundle's signature does not verify with ${describeKeys(keys)}`);
+}
+
+/** Verifies the log entries and timestamps present (and demands an entry under `tlog: "required"`), with `key` as the signer. */
+function checkLogEntries(entity: SignedEntity, key: SignatureKey, requirement: Pick<SignerRequirement, 'tlog' | 'trustedRoot' | 'where'>): void {
+  const entries = entity.tlogEntries.length;
+  const authorityTimestamps = entity.timestamps.filter((t) => t.$case === 'timestamp-authority').length;
+  if (entries === 0 && requirement.tlog === 'required') {
+    throw new SignatureRejection(`the bundle has no transparency-log entry, and ${requirement.where} says "tlog": "required". Fix: sign with the log (cosign's default, not --tlog-upload=false)`);
+  }
+  if (entries === 0 && authorityTimestamps === 0) return;
+  const what = [entries > 0 ? `${entries} transparency-log entr${entries === 1 ? 'y' : 'ies'}` : '', authorityTimestamps > 0 ? `${authorityTimestamps} timestamp-authority timestamp${authorityTimestamps === 1 ? '' : 's'}` : ''].filter(Boolean).join(' and ');
+  if (!requirement.trustedRoot) {
+    throw new SignatureRejection(`the bundle carries ${what}, which kubepin verifies before trusting the signature, and ${requirement.where} names no trusted root to verify them with. Fix: add "trustedRoot": "<Sigstore trusted_root.json>" (Rekor's and the timestamp authorities' keys) to the requirement or to "signatures"`);
+  }
+  const trust: TrustMaterial = { ...requirement.trustedRoot.material, publicKey: () => ({ publicKey: key.publicKey, validFor: () => true }) };
+  try {
+    new Verifier(trust, { tlogThreshold: requirement.tlog === 'required' ? 1 : 0, ctlogThreshold: 0, timestampThreshold: 0 }).verify(entity);
+  } catch (e) {
+    throw new SignatureRejection(`the bundle's ${what} do${entries + authorityTimestamps === 1 ? 'es' : ''} not verify against ${requirement.trustedRoot.source} (${String((e as Error).message).slice(0, 200)})`);
+  }
 }
 
 function checkStatement(payload: Buffer, subject: SignatureSubject): void {

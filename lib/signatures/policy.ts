@@ -7,6 +7,7 @@ import { unknownKeysProblem } from '../base/known-keys';
 import { readRegularFile } from '../base/regular-file';
 import { CONFIG_FILE_NAME, ProjectConfig, ProjectConfigError, loadProjectConfig, projectConfigBeside } from '../base/project-config';
 import type { SignatureKey } from './keys';
+import { LogTrust, loadTrustedRoot } from './trusted-root';
 
 export { CONFIG_FILE_NAME } from '../base/project-config';
 
@@ -35,6 +36,15 @@ export interface SignerRequirement {
   readonly keyless?: readonly KeylessIdentity[];
   /** Where the requirement was written, for messages: `kubepin.config.json: signatures.require[0]`. */
   readonly where: string;
+  /**
+   * `"required"`: a signature counts only with a transparency-log entry verified against
+   * {@link trustedRoot} (cosign's default). Otherwise log entries and timestamps are verified
+   * when a signature carries them, and one that cannot be verified rejects the signature.
+   * @default entries verified when present, none needed
+   */
+  readonly tlog?: 'required';
+  /** Rekor's keys and the timestamp authorities (a Sigstore trusted_root.json). @default `signatures.trustedRoot`, else none (a signature carrying a log entry or timestamp is refused) */
+  readonly trustedRoot?: LogTrust;
 }
 
 /** Images that must be signed, and who may sign them. */
@@ -89,12 +99,13 @@ export class SignaturePolicy {
     if (typeof section !== 'object' || section === null || Array.isArray(section)) {
       throw new SignaturePolicyError(`${where} must be an object with a "require" list, got ${describeType(section)}`);
     }
-    const unknownFields = unknownKeysProblem(section, ['require']);
+    const unknownFields = unknownKeysProblem(section, ['require', 'trustedRoot']);
     if (unknownFields) throw new SignaturePolicyError(`${where}: ${unknownFields}`);
-    const list = (section as Record<string, unknown>).require;
+    const { require: list, trustedRoot } = section as Record<string, unknown>;
     if (!Array.isArray(list)) throw new SignaturePolicyError(`${where}.require must be a list of { "images": [...], "keys": [...] }, got ${describeType(list)}`);
     const keyCache = new Map<string, SignatureKey>();
-    const requirements = list.map((item, i) => parseRequirement(item, `${where}.require[${i}]`, baseDir, keyCache));
+    const defaultRoot = trustedRoot === undefined ? undefined : loadTrustedRoot(trustedRoot, baseDir, `${where}.trustedRoot`);
+    const requirements = list.map((item, i) => parseRequirement(item, `${where}.require[${i}]`, baseDir, keyCache, defaultRoot));
     return new SignaturePolicy(requirements, file);
   }
 
@@ -141,11 +152,14 @@ export class SignaturePolicy {
   }
 }
 
-function parseRequirement(item: unknown, where: string, baseDir: string, keyCache: Map<string, SignatureKey>): SignatureRequirement {
+function parseRequirement(item: unknown, where: string, baseDir: string, keyCache: Map<string, SignatureKey>, defaultRoot: LogTrust | undefined): SignatureRequirement {
   if (typeof item !== 'object' || item === null || Array.isArray(item)) throw new SignaturePolicyError(`${where} must be an object, got ${describeType(item)}`);
   const record = item as Record<string, unknown>;
-  const unknownFields = unknownKeysProblem(record, ['images', 'keys', 'keyless']);
+  const unknownFields = unknownKeysProblem(record, ['images', 'keys', 'keyless', 'tlog', 'trustedRoot']);
   if (unknownFields) throw new SignaturePolicyError(`${where}: ${unknownFields}`);
+  if (record.tlog !== undefined && record.tlog !== 'required') throw new SignaturePolicyError(`${where}.tlog must be "required" (a signature counts only with a verified transparency-log entry), or left out (entries verified when present)`);
+  const trustedRoot = record.trustedRoot === undefined ? defaultRoot : loadTrustedRoot(record.trustedRoot, baseDir, `${where}.trustedRoot`);
+  if (record.tlog === 'required' && !trustedRoot) throw new SignaturePolicyError(`${where}: "tlog": "required" needs Rekor's key to verify the entries: add "trustedRoot": "<Sigstore trusted_root.json>" to the requirement or to "signatures"`);
   const images = record.images;
   if (!Array.isArray(images) || images.length === 0 || images.some((p) => typeof p !== 'string' || p === '')) {
     throw new SignaturePolicyError(`${where}.images must be a non-empty list of registry/repository patterns as pull secrets use them (e.g. "ghcr.io/acme", "*.example.com", "*" for every image), without tag or digest`);
@@ -196,5 +210,5 @@ function parseRequirement(item: unknown, where: string, baseDir: string, keyCach
     });
   }
   if (keys.length === 0 && !keyless) throw new SignaturePolicyError(`${where} needs "keys" (public key files) or "keyless" signers`);
-  return { images: images as string[], patterns, keys, ...(keyless ? { keyless } : {}), where };
+  return { images: images as string[], patterns, keys, ...(keyless ? { keyless } : {}), where, ...(record.tlog === 'required' ? { tlog: 'required' as const } : {}), ...(trustedRoot ? { trustedRoot } : {}) };
 }

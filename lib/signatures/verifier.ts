@@ -86,7 +86,7 @@ export class SignatureVerifier {
       found += candidates.length;
       for (const candidate of candidates) {
         try {
-          const key = candidate.verify(requirement.keys, subject);
+          const key = candidate.verify(requirement, subject);
           return { key: key.fingerprint, format: candidate.format };
         } catch (e) {
           // Whatever a registry sent that does not parse (a garbage timestamp, a broken certificate) rejects this candidate only.
@@ -129,7 +129,7 @@ export class SignatureVerifier {
           return;
         }
         const payload = await this.fetchBlob(image, layer, this.limits.maxPayloadBytes, reasons, at);
-        if (payload) out[i] = { where: at, format: 'cosign', verify: (keys, subject) => verifySimpleSigning(payload, signature, keys, subject) };
+        if (payload) out[i] = { where: at, format: 'cosign', verify: (req, subject) => verifyClassic(payload, signature, req, subject) };
       }),
     );
     return out.filter(Boolean);
@@ -180,7 +180,7 @@ export class SignatureVerifier {
         }
         const bytes = await this.fetchBlob(image, layer, this.limits.maxBundleBytes, reasons, at);
         // @sigstore/verify is loaded only when there is a bundle to check (~50 ms of start-up otherwise).
-        if (bytes) out[i] = { where: at, format: 'sigstore-bundle', verify: (keys, subject) => (require('./bundle') as typeof import('./bundle')).verifySigstoreBundle(bytes, keys, subject) };
+        if (bytes) out[i] = { where: at, format: 'sigstore-bundle', verify: (req, subject) => (require('./bundle') as typeof import('./bundle')).verifySigstoreBundle(bytes, req, subject) };
       }),
     );
     return out.filter(Boolean);
@@ -235,7 +235,16 @@ export class SignatureVerifier {
 interface Candidate {
   readonly where: string;
   readonly format: SignatureFormat;
-  verify(keys: readonly SignatureKey[], subject: SignatureSubject): SignatureKey;
+  verify(requirement: SignerRequirement, subject: SignatureSubject): SignatureKey;
+}
+
+/** A classic `.sig` signature: its Rekor bundle annotation is not read, so `tlog: "required"` refuses it. */
+function verifyClassic(payload: Buffer, signature: string, requirement: SignerRequirement, subject: SignatureSubject): SignatureKey {
+  const key = verifySimpleSigning(payload, signature, requirement.keys, subject);
+  if (requirement.tlog === 'required') {
+    throw new SignatureRejection(`${requirement.where} says "tlog": "required", and kubepin verifies transparency-log entries only in Sigstore bundles, not in a classic cosign signature's annotations. Fix: sign with cosign v3 (Sigstore bundle, --new-bundle-format), or drop "tlog"`);
+  }
+  return key;
 }
 
 /** `sha256-<hex>`: the tag cosign and the referrers tag schema derive from a digest. */

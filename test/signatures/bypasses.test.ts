@@ -4,7 +4,7 @@ import { DSSEBundleBuilder } from '@sigstore/sign';
 import { bundleToJSON } from '@sigstore/bundle';
 import { pushImage, PushedImage, startRegistry, TestRegistryDetails } from '../support/registry';
 import { deploymentYaml, runKubepin, tempProject, writeFiles } from '../support/registry-cli';
-import { cosignStatement, fingerprintOf, generateKey, keySigner, pushBundleSignature, pushCosignSignature, pushReferrer } from '../support/signatures';
+import { bundleJson, cosignStatement, fingerprintOf, generateKey, keySigner, pushBundleSignature, pushCosignSignature, pushReferrer, testTransparencyLog } from '../support/signatures';
 
 /*
  * The gate bypasses of issue #23 §1, each run end to end: `kubepin lock`, `verify`,
@@ -15,6 +15,7 @@ describe('signature gate bypasses, against a real registry', () => {
   let dir: string;
   const key = generateKey('ecdsa-p256');
   const pushed: Record<string, PushedImage> = {};
+  const rekor = testTransparencyLog();
 
   beforeAll(async () => {
     registry = await startRegistry();
@@ -37,6 +38,11 @@ describe('signature gate bypasses, against a real registry', () => {
     const json = bundleToJSON(bundle) as { verificationMaterial: Record<string, unknown> };
     json.verificationMaterial.timestampVerificationData = { rfc3161Timestamps: [{ signedTimestamp: Buffer.from('not a timestamp').toString('base64') }] };
     await pushReferrer(registry, 'bp/tsa', pushed.tsa.digest, Buffer.from(JSON.stringify(json)));
+    // Bundles signed by the trusted key, with a log entry: one whose signed entry timestamp is garbage, one the log signed.
+    pushed.garbageSet = await pushImage(registry, 'bp/garbage-set', '1', { format: 'oci' });
+    pushed.logged = await pushImage(registry, 'bp/logged', '1', { format: 'oci' });
+    await pushReferrer(registry, 'bp/garbage-set', pushed.garbageSet.digest, Buffer.from(JSON.stringify(rekor.logged(await bundleJson(pushed.garbageSet.digest, key), { garbageSet: true }))));
+    await pushReferrer(registry, 'bp/logged', pushed.logged.digest, Buffer.from(JSON.stringify(rekor.logged(await bundleJson(pushed.logged.digest, key)))));
   });
   afterAll(async () => {
     await registry?.stop();
@@ -176,5 +182,52 @@ describe('signature gate bypasses, against a real registry', () => {
     const check = await runKubepin(['check', 'dist', '--online', '--format', 'json'], { cwd: dir });
     expect(check.code).toBe(1);
     expect(JSON.parse(check.stdout).findings.filter((f: { code: string }) => f.code === 'signature-invalid').map((f: { image: string }) => f.image)).toEqual([`${h}/bp/tsa:1`]);
+  });
+
+  test('6. log entries in key-signed bundles are verified when present; "tlog": "required" demands one', async () => {
+    const h = registry.host;
+    const images = ['bp/garbage-set:1', 'bp/logged:1', 'bp/signed:1', 'bp/single:1'].map((i) => `${h}/${i}`);
+    const failures = async (requirement: Record<string, unknown>, root = false) => {
+      writeFiles(dir, {
+        'keys/release.pub': key.publicPem,
+        'sigstore/trusted_root.json': JSON.stringify(rekor.trustedRoot),
+        'kubepin.config.json': JSON.stringify({ signatures: { ...(root ? { trustedRoot: 'sigstore/trusted_root.json' } : {}), require: [{ images: [`${h}/bp`], keys: ['keys/release.pub'], ...requirement }] } }),
+        'dist/app.yaml': deploymentYaml('app', images),
+      });
+      fs.rmSync(lockFile(), { force: true });
+      const run = await runKubepin(['lock', '--json'], { cwd: dir });
+      expect(run.stderr).not.toMatch(/\n\s+at /);
+      return Object.fromEntries(JSON.parse(run.stdout).failed.map((f: { reference: string; message: string }) => [f.reference.replace(`${h}/`, ''), f.message]));
+    };
+    // No trusted root: an entry present cannot be verified, so it is refused; bundles without one verify by the key alone.
+    const noRoot = await failures({});
+    expect(Object.keys(noRoot).sort()).toEqual(['bp/garbage-set:1', 'bp/logged:1']);
+    expect(noRoot['bp/garbage-set:1']).toMatch(/carries 1 transparency-log entry, .* names no trusted root .*Fix: add "trustedRoot"/);
+
+    // With the log's trusted root: the garbage timestamp is refused, the logged bundle locks.
+    const withRoot = await failures({}, true);
+    expect(Object.keys(withRoot)).toEqual(['bp/garbage-set:1']);
+    expect(withRoot['bp/garbage-set:1']).toMatch(/transparency-log entry does not verify against sigstore\/trusted_root\.json \(inclusion promise could not be verified\)/);
+    expect(readLock().images[`${h}/bp/logged:1`].signature).toEqual({ key: fingerprintOf(key), format: 'sigstore-bundle' });
+
+    // "tlog": "required": only the bundle with a verified entry counts.
+    const required = await failures({ tlog: 'required', trustedRoot: 'sigstore/trusted_root.json' });
+    expect(Object.keys(required).sort()).toEqual(['bp/garbage-set:1', 'bp/signed:1', 'bp/single:1']);
+    expect(required['bp/signed:1']).toMatch(/has no transparency-log entry, and .*require\[0\] says "tlog": "required"/);
+    expect(required['bp/single:1']).toMatch(/verifies transparency-log entries only in Sigstore bundles/);
+
+    // A hand-written lock entry for the garbage one is caught by verify --remote.
+    const lock = readLock();
+    lock.images[`${h}/bp/garbage-set:1`] = { requested: images[0], reference: images[0], digest: pushed.garbageSet.digest, mediaType: pushed.garbageSet.mediaType, signature: { key: fingerprintOf(key), format: 'sigstore-bundle' } };
+    writeLock(lock);
+    writeFiles(dir, { 'kubepin.config.json': JSON.stringify({ signatures: { trustedRoot: 'sigstore/trusted_root.json', require: [{ images: [`${h}/bp`], keys: ['keys/release.pub'] }] } }) });
+    const remote = await runKubepin(['verify', '--remote', '--json'], { cwd: dir });
+    expect(codes(remote.stdout).filter((c: string) => c.startsWith('signature'))).toEqual([`signature-invalid ${h}/bp/garbage-set:1`]);
+
+    // A "tlog" requirement without a trusted root is a configuration error, named.
+    writeFiles(dir, { 'kubepin.config.json': JSON.stringify({ signatures: { require: [{ images: [`${h}/bp`], keys: ['keys/release.pub'], tlog: 'required' }] } }) });
+    const bad = await runKubepin(['lock'], { cwd: dir });
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('kubepin.config.json: signatures.require[0]: "tlog": "required" needs Rekor\'s key');
   });
 });

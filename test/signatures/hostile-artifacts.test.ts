@@ -158,7 +158,7 @@ describe('a Sigstore bundle that is not what cosign writes for an image', () => 
   }
   const rejection = (bytes: Buffer | string): string => {
     try {
-      verifySigstoreBundle(Buffer.from(bytes), [key], subject);
+      verifySigstoreBundle(Buffer.from(bytes), { keys: [key], where: 'test policy' }, subject);
     } catch (e) {
       if (e instanceof SignatureRejection) return e.message;
       throw e;
@@ -168,7 +168,7 @@ describe('a Sigstore bundle that is not what cosign writes for an image', () => 
 
   test('the signer\'s own bundle verifies (so the refusals below are about the changes)', async () => {
     const json = await dsse(cosignStatement(digest, 'ghcr.io/acme/api'));
-    expect(verifySigstoreBundle(Buffer.from(JSON.stringify(json)), [key], subject)).toBe(key);
+    expect(verifySigstoreBundle(Buffer.from(JSON.stringify(json)), { keys: [key], where: 'test policy' }, subject)).toBe(key);
   });
 
   test('bytes that are not JSON, or JSON that is not a bundle', () => {

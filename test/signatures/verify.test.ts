@@ -4,6 +4,7 @@ import { ImageReference } from '../../lib/base/image-reference';
 import { KeyringCredentials, RegistryClient } from '../../lib/registry';
 import { CredentialKeyring } from '../../lib/credentials/keyring';
 import { SignatureKeyError, parsePublicKey } from '../../lib/signatures/keys';
+import { loadTrustedRoot } from '../../lib/signatures/trusted-root';
 import { SignaturePolicy, SignerRequirement } from '../../lib/signatures/policy';
 import { SignatureVerificationError, SignatureVerifier } from '../../lib/signatures/verifier';
 import { SignatureRejection, verifySimpleSigning } from '../../lib/signatures/cosign';
@@ -108,7 +109,10 @@ describe('signature verification against a real registry', () => {
     await pushRawManifest(push, manifest, subject);
     const key = parsePublicKey(fs.readFileSync(path.join(FIXTURES, 'bundle-cosign.pub')), 'bundle-cosign.pub');
     const ref = ImageReference.parse(`${registry.host}/lab/subject:1`);
-    await expect(verifier.verify(ref, subject, { keys: [key], where: 'test' })).resolves.toEqual({ key: key.fingerprint, format: 'sigstore-bundle' });
+    // The bundle carries a Rekor entry and an RFC 3161 timestamp: verified with the public-good trusted root, refused without one.
+    const trustedRoot = loadTrustedRoot('public-good-trusted_root.json', FIXTURES, 'test.trustedRoot');
+    await expect(verifier.verify(ref, subject, { keys: [key], where: 'test', trustedRoot, tlog: 'required' })).resolves.toEqual({ key: key.fingerprint, format: 'sigstore-bundle' });
+    await expect(verifier.verify(ref, subject, { keys: [key], where: 'test' })).rejects.toThrow(/carries 1 transparency-log entry and 1 timestamp-authority timestamp, .* names no trusted root/);
     await expect(verifier.verify(ref, subject, requirement([trusted]))).rejects.toThrow(/does not verify with key/);
   });
 

@@ -170,3 +170,57 @@ export async function pushRawManifest(client: PushClient, manifest: Buffer, subj
   );
   await client.putManifest(subjectDigest.replace(':', '-'), index, 'application/vnd.oci.image.index.v1+json');
 }
+
+/** A transparency log of our own: a Rekor-style key, the trusted_root.json naming it, and entries it signs. */
+export interface TestTransparencyLog {
+  /** A Sigstore trusted_root.json listing this log (and nothing else). */
+  readonly trustedRoot: Record<string, unknown>;
+  /**
+   * `bundle` (a DSSE bundle's JSON) with a log entry for its signature, as Rekor v1 returns it
+   * (a v0.1 bundle: an inclusion promise, no proof). `garbageSet` spoils the signed entry timestamp.
+   */
+  logged(bundle: Record<string, any>, options?: { garbageSet?: boolean }): Record<string, any>;
+}
+
+export function testTransparencyLog(): TestTransparencyLog {
+  const { json } = require('@sigstore/core') as typeof import('@sigstore/core');
+  const log = crypto.generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+  const der = log.publicKey.export({ type: 'spki', format: 'der' });
+  const logId = crypto.createHash('sha256').update(der).digest();
+  return {
+    trustedRoot: {
+      mediaType: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1',
+      tlogs: [{ baseUrl: 'https://rekor.test', hashAlgorithm: 'SHA2_256', publicKey: { rawBytes: der.toString('base64'), keyDetails: 'PKIX_ECDSA_P256_SHA_256', validFor: { start: '2020-01-01T00:00:00Z' } }, logId: { keyId: logId.toString('base64') } }],
+      certificateAuthorities: [],
+      ctlogs: [],
+      timestampAuthorities: [],
+    },
+    logged(bundle, options = {}) {
+      const envelope = bundle.dsseEnvelope as { payload: string; signatures: Array<{ sig: string }> };
+      const verifierPem = Buffer.from(String(bundle.verificationMaterial.publicKey?.hint ?? '')).toString('base64');
+      const body = Buffer.from(json.canonicalize({
+        apiVersion: '0.0.1',
+        kind: 'dsse',
+        spec: { payloadHash: { algorithm: 'sha256', value: crypto.createHash('sha256').update(Buffer.from(envelope.payload, 'base64')).digest('hex') }, signatures: [{ signature: envelope.signatures[0].sig, verifier: verifierPem }] },
+      }));
+      const integratedTime = 1767225600;
+      const logIndex = 7;
+      const promise = Buffer.from(json.canonicalize({ body: body.toString('base64'), integratedTime, logIndex, logID: logId.toString('hex') }));
+      const set = options.garbageSet ? Buffer.from('not a signed entry timestamp') : crypto.sign('sha256', promise, log.privateKey);
+      return {
+        ...bundle,
+        mediaType: 'application/vnd.dev.sigstore.bundle+json;version=0.1',
+        verificationMaterial: {
+          ...bundle.verificationMaterial,
+          tlogEntries: [{ logIndex: String(logIndex), logId: { keyId: logId.toString('base64') }, kindVersion: { kind: 'dsse', version: '0.0.1' }, integratedTime: String(integratedTime), inclusionPromise: { signedEntryTimestamp: set.toString('base64') }, canonicalizedBody: body.toString('base64') }],
+        },
+      };
+    },
+  };
+}
+
+/** A Sigstore bundle for `digest` made with `@sigstore/sign`, as JSON (before pushing, e.g. to add a log entry). */
+export async function bundleJson(digest: string, key: TestKey, name?: string): Promise<Record<string, any>> {
+  const bundle = await new DSSEBundleBuilder({ signer: keySigner(key), witnesses: [] }).create({ data: cosignStatement(digest, name), type: 'application/vnd.in-toto+json' });
+  return bundleToJSON(bundle) as Record<string, any>;
+}

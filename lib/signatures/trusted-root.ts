@@ -1,0 +1,39 @@
+import * as path from 'path';
+import type { TrustMaterial } from '@sigstore/verify';
+import { readRegularFile } from '../base/regular-file';
+import { ProjectConfigError } from '../base/project-config';
+
+/** Largest trusted_root.json read (the public-good one is about 10 KiB). */
+const MAX_TRUSTED_ROOT_BYTES = 1024 * 1024;
+
+/** The transparency logs and timestamp authorities a signature's log entries and timestamps are verified against. */
+export interface LogTrust {
+  /** The file, as written in the configuration, for messages. */
+  readonly source: string;
+  /** Trust material of `@sigstore/verify` without keys: the requirement's keys are added per signature. */
+  readonly material: Omit<TrustMaterial, 'publicKey'>;
+}
+
+/**
+ * Reads a Sigstore `trusted_root.json` (`file` relative to `baseDir`): its transparency logs
+ * (Rekor's keys: what a log entry's signed entry timestamp or checkpoint is verified with) and
+ * timestamp authorities. Parsed once, when the configuration is loaded.
+ * @throws ProjectConfigError naming `where`, the file and the fix
+ */
+export function loadTrustedRoot(file: unknown, baseDir: string, where: string): LogTrust {
+  if (typeof file !== 'string' || file === '') throw new ProjectConfigError(`${where} must be the path of a Sigstore trusted_root.json (relative to the configuration file)`);
+  const full = path.resolve(baseDir, file);
+  const text = readRegularFile(full, MAX_TRUSTED_ROOT_BYTES);
+  if (typeof text !== 'string') throw new ProjectConfigError(`${where}: cannot read ${file}: ${text.problem.replace(/^cannot read: /, '')}`);
+  // Loaded only for a configuration that names a trusted root.
+  const { TrustedRoot } = require('@sigstore/protobuf-specs') as typeof import('@sigstore/protobuf-specs');
+  const { toTrustMaterial } = require('@sigstore/verify') as typeof import('@sigstore/verify');
+  try {
+    const material = toTrustMaterial(TrustedRoot.fromJSON(JSON.parse(text)));
+    if (material.tlogs.length === 0 && material.timestampAuthorities.length === 0) throw new Error('it lists no transparency log ("tlogs") and no timestamp authority');
+    const { certificateAuthorities, timestampAuthorities, tlogs, ctlogs } = material;
+    return { source: file, material: { certificateAuthorities, timestampAuthorities, tlogs, ctlogs } };
+  } catch (e) {
+    throw new ProjectConfigError(`${where}: ${file} is not a usable Sigstore trusted root (${String((e as Error).message).split('\n')[0].slice(0, 200)}). Fix: use the trusted_root.json of your Sigstore instance (for the public one: \`cosign trusted-root create\` or sigstore's TUF repository)`);
+  }
+}
