@@ -27,8 +27,10 @@ Options:
                                digest (one HEAD each, and each platform manifest the lock records
                                or kubepin.config.json's "platforms" needs), whether each locked
                                tag still names it (reports drift), and verify again the signature
-                               of every locked digest kubepin.config.json requires to be signed
-                               (${docPath('signatures.md')}). Writes nothing.
+                               of every locked digest kubepin.config.json requires to be signed,
+                               the platform digests the lock records against the signed index,
+                               and images pinned by digest alone (${docPath('signatures.md')}).
+                               Writes nothing.
 ${REGISTRY_FLAGS_HELP}
 
 Exit code: 0 when everything is pinned and agrees with the lock (and, with --remote, no tag

@@ -89,7 +89,7 @@ function checkLogEntries(entity: SignedEntity, key: SignatureKey, requirement: P
   if (!requirement.trustedRoot) {
     throw new SignatureRejection(`the bundle carries ${what}, which kubepin verifies before trusting the signature, and ${requirement.where} names no trusted root to verify them with. Fix: add "trustedRoot": "<Sigstore trusted_root.json>" (Rekor's and the timestamp authorities' keys) to the requirement or to "signatures"`);
   }
-  const trust: TrustMaterial = { ...requirement.trustedRoot.material, publicKey: () => ({ publicKey: key.publicKey, validFor: () => true }) };
+  const trust: TrustMaterial = { ...(requirement.trustedRoot.material as Omit<TrustMaterial, 'publicKey'>), publicKey: () => ({ publicKey: key.publicKey, validFor: () => true }) };
   try {
     new Verifier(trust, { tlogThreshold: requirement.tlog === 'required' ? 1 : 0, ctlogThreshold: 0, timestampThreshold: 0 }).verify(entity);
   } catch (e) {

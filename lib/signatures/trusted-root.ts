@@ -10,8 +10,11 @@ const MAX_TRUSTED_ROOT_BYTES = 1024 * 1024;
 export interface LogTrust {
   /** The file, as written in the configuration, for messages. */
   readonly source: string;
-  /** Trust material of `@sigstore/verify` without keys: the requirement's keys are added per signature. */
-  readonly material: Omit<TrustMaterial, 'publicKey'>;
+  /**
+   * `@sigstore/verify`'s trust material without keys (the requirement's keys are added per
+   * signature); opaque, so that the public types do not depend on `@sigstore/verify`'s.
+   */
+  readonly material: unknown;
 }
 
 /**
@@ -32,7 +35,8 @@ export function loadTrustedRoot(file: unknown, baseDir: string, where: string): 
     const material = toTrustMaterial(TrustedRoot.fromJSON(JSON.parse(text)));
     if (material.tlogs.length === 0 && material.timestampAuthorities.length === 0) throw new Error('it lists no transparency log ("tlogs") and no timestamp authority');
     const { certificateAuthorities, timestampAuthorities, tlogs, ctlogs } = material;
-    return { source: file, material: { certificateAuthorities, timestampAuthorities, tlogs, ctlogs } };
+    const withoutKeys: Omit<TrustMaterial, 'publicKey'> = { certificateAuthorities, timestampAuthorities, tlogs, ctlogs };
+    return { source: file, material: withoutKeys };
   } catch (e) {
     throw new ProjectConfigError(`${where}: ${file} is not a usable Sigstore trusted root (${String((e as Error).message).split('\n')[0].slice(0, 200)}). Fix: use the trusted_root.json of your Sigstore instance (for the public one: \`cosign trusted-root create\` or sigstore's TUF repository)`);
   }

@@ -86,8 +86,24 @@ describe('docs/signatures.md', () => {
     }
   });
 
+  test('the trusted-root configuration shown is one kubepin reads', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kubepin-sigdoc-'));
+    try {
+      const config = JSON.parse(blocks.find((b) => b.includes('"tlog": "required"'))!);
+      fs.mkdirSync(path.join(dir, 'keys'));
+      fs.mkdirSync(path.join(dir, 'sigstore'));
+      fs.writeFileSync(path.join(dir, 'keys', 'acme.pub'), generateKey().publicPem);
+      fs.copyFileSync(path.join(__dirname, '..', 'fixtures', 'signatures', 'public-good-trusted_root.json'), path.join(dir, config.signatures.trustedRoot));
+      const requirement = SignaturePolicy.fromConfig(config.signatures, dir).requirementFor('GHCR.IO/acme/api:1');
+      expect(requirement?.tlog).toBe('required');
+      expect(requirement?.trustedRoot?.source).toBe('sigstore/trusted_root.json');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('the lock entry shown is one kubepin reads', () => {
-    const entry = JSON.parse(`{${blocks[1].replace(/sha256:…/g, `sha256:${'c'.repeat(64)}`)}}`);
+    const entry = JSON.parse(`{${blocks.find((b) => b.startsWith('"ghcr.io/acme/api:1.4"'))!.replace(/sha256:…/g, `sha256:${'c'.repeat(64)}`)}}`);
     const file = path.join(os.tmpdir(), `kubepin-sigdoc-${process.pid}.json`);
     try {
       fs.writeFileSync(file, JSON.stringify({ version: 1, images: entry }));
