@@ -1,8 +1,9 @@
+import { createHash } from 'crypto';
 import { Bundle, bundleFromJSON, isBundleWithDsseEnvelope } from '@sigstore/bundle';
 import { SignedEntity, TrustMaterial, Verifier, toSignedEntity } from '@sigstore/verify';
 import { SignatureKey } from './keys';
 import type { SignerRequirement } from './policy';
-import { SignatureRejection, SignatureSubject, describeKeys, isRecord, quote, sameRepository } from './cosign';
+import { COSIGN_REKOR_ANNOTATION, COSIGN_TIMESTAMP_ANNOTATION, SignatureRejection, SignatureSubject, describeKeys, isRecord, quote, sameRepository } from './cosign';
 
 /** The in-toto predicate type of a cosign image signature. */
 export const COSIGN_SIGN_PREDICATE = 'https://sigstore.dev/cosign/sign/v1';
@@ -82,18 +83,18 @@ function checkLogEntries(entity: SignedEntity, key: SignatureKey, requirement: P
   const entries = entity.tlogEntries.length;
   const authorityTimestamps = entity.timestamps.filter((t) => t.$case === 'timestamp-authority').length;
   if (entries === 0 && requirement.tlog === 'required') {
-    throw new SignatureRejection(`the bundle has no transparency-log entry, and ${requirement.where} says "tlog": "required". Fix: sign with the log (cosign's default, not --tlog-upload=false)`);
+    throw new SignatureRejection(`the signature has no transparency-log entry, and ${requirement.where} says "tlog": "required". Fix: sign with the log (cosign's default, not --tlog-upload=false)`);
   }
   if (entries === 0 && authorityTimestamps === 0) return;
   const what = [entries > 0 ? `${entries} transparency-log entr${entries === 1 ? 'y' : 'ies'}` : '', authorityTimestamps > 0 ? `${authorityTimestamps} timestamp-authority timestamp${authorityTimestamps === 1 ? '' : 's'}` : ''].filter(Boolean).join(' and ');
   if (!requirement.trustedRoot) {
-    throw new SignatureRejection(`the bundle carries ${what}, which kubepin verifies before trusting the signature, and ${requirement.where} names no trusted root to verify them with. Fix: add "trustedRoot": "<Sigstore trusted_root.json>" (Rekor's and the timestamp authorities' keys) to the requirement or to "signatures"`);
+    throw new SignatureRejection(`the signature carries ${what}, which kubepin verifies before trusting the signature, and ${requirement.where} names no trusted root to verify them with. Fix: add "trustedRoot": "<Sigstore trusted_root.json>" (Rekor's and the timestamp authorities' keys) to the requirement or to "signatures"`);
   }
   const trust: TrustMaterial = { ...(requirement.trustedRoot.material as Omit<TrustMaterial, 'publicKey'>), publicKey: () => ({ publicKey: key.publicKey, validFor: () => true }) };
   try {
     new Verifier(trust, { tlogThreshold: requirement.tlog === 'required' ? 1 : 0, ctlogThreshold: 0, timestampThreshold: 0 }).verify(entity);
   } catch (e) {
-    throw new SignatureRejection(`the bundle's ${what} do${entries + authorityTimestamps === 1 ? 'es' : ''} not verify against ${requirement.trustedRoot.source} (${String((e as Error).message).slice(0, 200)})`);
+    throw new SignatureRejection(`the signature's ${what} do${entries + authorityTimestamps === 1 ? 'es' : ''} not verify against ${requirement.trustedRoot.source} (${String((e as Error).message).slice(0, 200)})`);
   }
 }
 
@@ -121,4 +122,44 @@ function checkStatement(payload: Buffer, subject: SignatureSubject): void {
   if (typeof match.name === 'string' && match.name !== '' && !sameRepository(match.name, subject.repository)) {
     throw new SignatureRejection(`the statement is for repository ${quote(match.name)}, not ${subject.repository.name}`);
   }
+}
+
+/**
+ * The log entry and timestamp a classic `.sig` layer carries in its annotations, checked as a
+ * bundle's are ({@link verifySigstoreBundle}): read into a message-signature bundle over the
+ * payload (Rekor's `hashedrekord` entry names the payload's hash and the signature) and verified
+ * against the requirement's trusted root. `key` has already verified the signature.
+ * @throws SignatureRejection saying why not
+ */
+export function verifyClassicLogEntries(annotations: Record<string, unknown>, payload: Buffer, signatureBase64: string, key: SignatureKey, requirement: Pick<SignerRequirement, 'tlog' | 'trustedRoot' | 'where'>): void {
+  const tlogEntries: unknown[] = [];
+  const rfc3161Timestamps: unknown[] = [];
+  try {
+    const rekor = annotations[COSIGN_REKOR_ANNOTATION];
+    if (rekor !== undefined) {
+      const { SignedEntryTimestamp: set, Payload: entry } = JSON.parse(String(rekor)) as { SignedEntryTimestamp?: unknown; Payload?: Record<string, unknown> };
+      if (typeof set !== 'string' || !isRecord(entry) || typeof entry.body !== 'string' || typeof entry.logID !== 'string' || !Number.isSafeInteger(entry.integratedTime) || !Number.isSafeInteger(entry.logIndex)) throw new Error('not a Rekor entry');
+      const body = JSON.parse(Buffer.from(entry.body, 'base64').toString('utf8')) as { kind?: unknown; apiVersion?: unknown };
+      tlogEntries.push({
+        logIndex: String(entry.logIndex), logId: { keyId: Buffer.from(entry.logID, 'hex').toString('base64') }, kindVersion: { kind: body.kind, version: body.apiVersion },
+        integratedTime: String(entry.integratedTime), inclusionPromise: { signedEntryTimestamp: set }, canonicalizedBody: entry.body,
+      });
+    }
+    const timestamp = annotations[COSIGN_TIMESTAMP_ANNOTATION];
+    if (timestamp !== undefined) rfc3161Timestamps.push({ signedTimestamp: (JSON.parse(String(timestamp)) as { SignedRFC3161Timestamp?: unknown }).SignedRFC3161Timestamp });
+  } catch (e) {
+    throw new SignatureRejection(`the signature's ${COSIGN_REKOR_ANNOTATION} or ${COSIGN_TIMESTAMP_ANNOTATION} annotation cannot be read (${String((e as Error).message).slice(0, 120)})`);
+  }
+  let entity: SignedEntity;
+  try {
+    const bundle = bundleFromJSON({
+      mediaType: 'application/vnd.dev.sigstore.bundle+json;version=0.1',
+      verificationMaterial: { publicKey: { hint: '' }, tlogEntries, ...(rfc3161Timestamps.length > 0 ? { timestampVerificationData: { rfc3161Timestamps } } : {}) },
+      messageSignature: { messageDigest: { algorithm: 'SHA2_256', digest: createHash('sha256').update(payload).digest('base64') }, signature: signatureBase64.replace(/\s+/g, '') },
+    });
+    entity = toSignedEntity(bundle, payload);
+  } catch (e) {
+    throw new SignatureRejection(`the signature's log entry or timestamp cannot be read (${String((e as Error).message).slice(0, 200)})`);
+  }
+  checkLogEntries(entity, key, requirement);
 }

@@ -6,6 +6,10 @@ import { SignatureKey, verifyWithKey } from './keys';
 export const SIMPLE_SIGNING_MEDIA_TYPE = 'application/vnd.dev.cosign.simplesigning.v1+json';
 /** Layer annotation holding the base64 signature over the payload. */
 export const COSIGN_SIGNATURE_ANNOTATION = 'dev.cosignproject.cosign/signature';
+/** Layer annotation of a classic cosign signature holding its Rekor entry (cosign's "bundle"). */
+export const COSIGN_REKOR_ANNOTATION = 'dev.sigstore.cosign/bundle';
+/** Layer annotation of a classic cosign signature holding an RFC 3161 timestamp. */
+export const COSIGN_TIMESTAMP_ANNOTATION = 'dev.sigstore.cosign/rfc3161timestamp';
 /** The `critical.type` cosign writes. */
 const COSIGN_PAYLOAD_TYPE = 'cosign container image signature';
 

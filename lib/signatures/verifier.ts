@@ -3,7 +3,7 @@ import { SignatureVerificationError } from './errors';
 import { RegistryError } from '../base/registry-error';
 import { ArtifactSource, FetchedManifest } from './artifacts';
 import { SIGSTORE_BUNDLE_MEDIA_TYPE } from './artifacts';
-import { COSIGN_SIGNATURE_ANNOTATION, SIMPLE_SIGNING_MEDIA_TYPE, SignatureRejection, SignatureSubject, isRecord, quote, verifySimpleSigning } from './cosign';
+import { COSIGN_REKOR_ANNOTATION, COSIGN_SIGNATURE_ANNOTATION, COSIGN_TIMESTAMP_ANNOTATION, SIMPLE_SIGNING_MEDIA_TYPE, SignatureRejection, SignatureSubject, isRecord, quote, verifySimpleSigning } from './cosign';
 import { SignatureKey } from './keys';
 import { SignerRequirement } from './policy';
 
@@ -129,7 +129,8 @@ export class SignatureVerifier {
           return;
         }
         const payload = await this.fetchBlob(image, layer, this.limits.maxPayloadBytes, reasons, at);
-        if (payload) out[i] = { where: at, format: 'cosign', verify: (req, subject) => verifyClassic(payload, signature, req, subject) };
+        const annotations = layer.annotations as Record<string, unknown>;
+        if (payload) out[i] = { where: at, format: 'cosign', verify: (req, subject) => verifyClassic(payload, signature, annotations, req, subject) };
       }),
     );
     return out.filter(Boolean);
@@ -238,11 +239,12 @@ interface Candidate {
   verify(requirement: SignerRequirement, subject: SignatureSubject): SignatureKey;
 }
 
-/** A classic `.sig` signature: its Rekor bundle annotation is not read, so `tlog: "required"` refuses it. */
-function verifyClassic(payload: Buffer, signature: string, requirement: SignerRequirement, subject: SignatureSubject): SignatureKey {
+/** A classic `.sig` signature, with the Rekor entry and timestamp its layer annotations carry checked as a bundle's are. */
+function verifyClassic(payload: Buffer, signature: string, annotations: Record<string, unknown>, requirement: SignerRequirement, subject: SignatureSubject): SignatureKey {
   const key = verifySimpleSigning(payload, signature, requirement.keys, subject);
-  if (requirement.tlog === 'required') {
-    throw new SignatureRejection(`${requirement.where} says "tlog": "required", and kubepin verifies transparency-log entries only in Sigstore bundles, not in a classic cosign signature's annotations. Fix: sign with cosign v3 (Sigstore bundle, --new-bundle-format), or drop "tlog"`);
+  // @sigstore/verify is loaded only when there is a log entry or timestamp to check, or one is required.
+  if (requirement.tlog === 'required' || annotations[COSIGN_REKOR_ANNOTATION] !== undefined || annotations[COSIGN_TIMESTAMP_ANNOTATION] !== undefined) {
+    (require('./bundle') as typeof import('./bundle')).verifyClassicLogEntries(annotations, payload, signature, key, requirement);
   }
   return key;
 }

@@ -43,6 +43,11 @@ describe('signature gate bypasses, against a real registry', () => {
     pushed.logged = await pushImage(registry, 'bp/logged', '1', { format: 'oci' });
     await pushReferrer(registry, 'bp/garbage-set', pushed.garbageSet.digest, Buffer.from(JSON.stringify(rekor.logged(await bundleJson(pushed.garbageSet.digest, key), { garbageSet: true }))));
     await pushReferrer(registry, 'bp/logged', pushed.logged.digest, Buffer.from(JSON.stringify(rekor.logged(await bundleJson(pushed.logged.digest, key)))));
+    // Classic signatures with cosign's Rekor entry annotation: garbage, and signed by the log.
+    pushed.classicGarbage = await pushImage(registry, 'bp/classic-garbage', '1', { format: 'oci' });
+    pushed.classicLogged = await pushImage(registry, 'bp/classic-logged', '1', { format: 'oci' });
+    await pushCosignSignature(registry, 'bp/classic-garbage', pushed.classicGarbage.digest, { key, annotations: (p, sig) => ({ 'dev.sigstore.cosign/bundle': rekor.classicAnnotation(p, sig, { garbageSet: true }) }) });
+    await pushCosignSignature(registry, 'bp/classic-logged', pushed.classicLogged.digest, { key, annotations: (p, sig) => ({ 'dev.sigstore.cosign/bundle': rekor.classicAnnotation(p, sig) }) });
   });
   afterAll(async () => {
     await registry?.stop();
@@ -186,7 +191,7 @@ describe('signature gate bypasses, against a real registry', () => {
 
   test('6. log entries in key-signed bundles are verified when present; "tlog": "required" demands one', async () => {
     const h = registry.host;
-    const images = ['bp/garbage-set:1', 'bp/logged:1', 'bp/signed:1', 'bp/single:1'].map((i) => `${h}/${i}`);
+    const images = ['bp/garbage-set:1', 'bp/logged:1', 'bp/signed:1', 'bp/single:1', 'bp/classic-garbage:1', 'bp/classic-logged:1'].map((i) => `${h}/${i}`);
     const failures = async (requirement: Record<string, unknown>, root = false) => {
       writeFiles(dir, {
         'keys/release.pub': key.publicPem,
@@ -201,20 +206,23 @@ describe('signature gate bypasses, against a real registry', () => {
     };
     // No trusted root: an entry present cannot be verified, so it is refused; bundles without one verify by the key alone.
     const noRoot = await failures({});
-    expect(Object.keys(noRoot).sort()).toEqual(['bp/garbage-set:1', 'bp/logged:1']);
+    expect(Object.keys(noRoot).sort()).toEqual(['bp/classic-garbage:1', 'bp/classic-logged:1', 'bp/garbage-set:1', 'bp/logged:1']);
     expect(noRoot['bp/garbage-set:1']).toMatch(/carries 1 transparency-log entry, .* names no trusted root .*Fix: add "trustedRoot"/);
+    expect(noRoot['bp/classic-garbage:1']).toMatch(/cosign signature sha256-[a-f0-9]{64}\.sig layer 0: the signature carries 1 transparency-log entry, .* names no trusted root/);
 
     // With the log's trusted root: the garbage timestamp is refused, the logged bundle locks.
     const withRoot = await failures({}, true);
-    expect(Object.keys(withRoot)).toEqual(['bp/garbage-set:1']);
+    expect(Object.keys(withRoot).sort()).toEqual(['bp/classic-garbage:1', 'bp/garbage-set:1']);
     expect(withRoot['bp/garbage-set:1']).toMatch(/transparency-log entry does not verify against sigstore\/trusted_root\.json \(inclusion promise could not be verified\)/);
+    expect(withRoot['bp/classic-garbage:1']).toMatch(/transparency-log entry does not verify against sigstore\/trusted_root\.json \(inclusion promise could not be verified\)/);
     expect(readLock().images[`${h}/bp/logged:1`].signature).toEqual({ key: fingerprintOf(key), format: 'sigstore-bundle' });
+    expect(readLock().images[`${h}/bp/classic-logged:1`].signature).toEqual({ key: fingerprintOf(key), format: 'cosign' });
 
     // "tlog": "required": only the bundle with a verified entry counts.
     const required = await failures({ tlog: 'required', trustedRoot: 'sigstore/trusted_root.json' });
-    expect(Object.keys(required).sort()).toEqual(['bp/garbage-set:1', 'bp/signed:1', 'bp/single:1']);
+    expect(Object.keys(required).sort()).toEqual(['bp/classic-garbage:1', 'bp/garbage-set:1', 'bp/signed:1', 'bp/single:1']);
     expect(required['bp/signed:1']).toMatch(/has no transparency-log entry, and .*require\[0\] says "tlog": "required"/);
-    expect(required['bp/single:1']).toMatch(/verifies transparency-log entries only in Sigstore bundles/);
+    expect(required['bp/single:1']).toMatch(/\.sig layer 0: the signature has no transparency-log entry, and .* says "tlog": "required"/);
 
     // A hand-written lock entry for the garbage one is caught by verify --remote.
     const lock = readLock();

@@ -72,6 +72,8 @@ export interface SignOptions {
   readonly signedDigest?: string;
   /** Change the payload after signing (the signature then covers other bytes). */
   readonly tamper?: boolean;
+  /** More annotations for the classic signature layer (e.g. cosign's Rekor entry), given the payload and its signature. */
+  readonly annotations?: (payload: Buffer, signatureBase64: string) => Record<string, string>;
 }
 
 /** The simple-signing payload cosign writes (same field order and compact encoding). */
@@ -89,11 +91,11 @@ export async function pushCosignSignature(registry: TestRegistry, repository: st
   const config = Buffer.from('{"architecture":"","created":"0001-01-01T00:00:00Z","history":[{"created":"0001-01-01T00:00:00Z"}],"os":"","rootfs":{"type":"layers","diff_ids":[]},"config":{}}');
   await client.uploadBlob(config);
   await client.uploadBlob(payload);
-  await pushSignatureManifest(client, digest, [{ payload, signature }], config);
+  await pushSignatureManifest(client, digest, [{ payload, signature, annotations: options.annotations?.(payload, signature) }], config);
 }
 
 /** Pushes a `.sig` manifest with the given layers (also used to build hostile ones). */
-export async function pushSignatureManifest(client: PushClient, digest: string, layers: Array<{ payload: Buffer; signature: string; size?: number }>, config: Buffer): Promise<void> {
+export async function pushSignatureManifest(client: PushClient, digest: string, layers: Array<{ payload: Buffer; signature: string; size?: number; annotations?: Record<string, string> }>, config: Buffer): Promise<void> {
   const manifest = Buffer.from(
     JSON.stringify({
       schemaVersion: 2,
@@ -103,7 +105,7 @@ export async function pushSignatureManifest(client: PushClient, digest: string, 
         mediaType: 'application/vnd.dev.cosign.simplesigning.v1+json',
         size: l.size ?? l.payload.length,
         digest: sha256(l.payload),
-        annotations: { 'dev.cosignproject.cosign/signature': l.signature },
+        annotations: { 'dev.cosignproject.cosign/signature': l.signature, ...l.annotations },
       })),
     }),
   );
@@ -180,6 +182,8 @@ export interface TestTransparencyLog {
    * (a v0.1 bundle: an inclusion promise, no proof). `garbageSet` spoils the signed entry timestamp.
    */
   logged(bundle: Record<string, any>, options?: { garbageSet?: boolean }): Record<string, any>;
+  /** The `dev.sigstore.cosign/bundle` annotation cosign puts on a classic `.sig` layer: a `hashedrekord` entry for `payload` and its signature. */
+  classicAnnotation(payload: Buffer, signatureBase64: string, options?: { garbageSet?: boolean }): string;
 }
 
 export function testTransparencyLog(): TestTransparencyLog {
@@ -187,6 +191,13 @@ export function testTransparencyLog(): TestTransparencyLog {
   const log = crypto.generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
   const der = log.publicKey.export({ type: 'spki', format: 'der' });
   const logId = crypto.createHash('sha256').update(der).digest();
+  const integratedTime = 1767225600;
+  const logIndex = 7;
+  // Rekor v1's signed entry timestamp: its key's signature over the canonical entry.
+  const signedEntry = (body: Buffer, garbage?: boolean) => {
+    const promise = Buffer.from(json.canonicalize({ body: body.toString('base64'), integratedTime, logIndex, logID: logId.toString('hex') }));
+    return garbage ? Buffer.from('not a signed entry timestamp') : crypto.sign('sha256', promise, log.privateKey);
+  };
   return {
     trustedRoot: {
       mediaType: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1',
@@ -203,10 +214,7 @@ export function testTransparencyLog(): TestTransparencyLog {
         kind: 'dsse',
         spec: { payloadHash: { algorithm: 'sha256', value: crypto.createHash('sha256').update(Buffer.from(envelope.payload, 'base64')).digest('hex') }, signatures: [{ signature: envelope.signatures[0].sig, verifier: verifierPem }] },
       }));
-      const integratedTime = 1767225600;
-      const logIndex = 7;
-      const promise = Buffer.from(json.canonicalize({ body: body.toString('base64'), integratedTime, logIndex, logID: logId.toString('hex') }));
-      const set = options.garbageSet ? Buffer.from('not a signed entry timestamp') : crypto.sign('sha256', promise, log.privateKey);
+      const set = signedEntry(body, options.garbageSet);
       return {
         ...bundle,
         mediaType: 'application/vnd.dev.sigstore.bundle+json;version=0.1',
@@ -215,6 +223,14 @@ export function testTransparencyLog(): TestTransparencyLog {
           tlogEntries: [{ logIndex: String(logIndex), logId: { keyId: logId.toString('base64') }, kindVersion: { kind: 'dsse', version: '0.0.1' }, integratedTime: String(integratedTime), inclusionPromise: { signedEntryTimestamp: set.toString('base64') }, canonicalizedBody: body.toString('base64') }],
         },
       };
+    },
+    classicAnnotation(payload, signatureBase64, options = {}) {
+      const body = Buffer.from(json.canonicalize({
+        apiVersion: '0.0.1',
+        kind: 'hashedrekord',
+        spec: { data: { hash: { algorithm: 'sha256', value: crypto.createHash('sha256').update(payload).digest('hex') } }, signature: { content: signatureBase64, publicKey: { content: '' } } },
+      }));
+      return JSON.stringify({ SignedEntryTimestamp: signedEntry(body, options.garbageSet).toString('base64'), Payload: { body: body.toString('base64'), integratedTime, logIndex, logID: logId.toString('hex') } });
     },
   };
 }
