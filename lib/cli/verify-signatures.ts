@@ -71,6 +71,20 @@ export async function lockedSignatureFindings(source: ArtifactSource, verifier: 
   return findings;
 }
 
+/**
+ * Offline, what a manifest pinned to one of `entry`'s platform digests can be checked against:
+ * the lock itself. A platform digest is a child of an index, so the entry must be one, and when
+ * the lock records the index's offered platforms the pinned platform must be among them.
+ * @returns why the lock contradicts the pin, or `undefined` (`digest` is not a platform digest, or it is consistent)
+ */
+export function platformPinContradiction(entry: LockEntry, digest: string): string | undefined {
+  const platform = Object.entries(entry.platforms ?? {}).find(([, d]) => d === digest)?.[0];
+  if (platform === undefined) return undefined;
+  if (!INDEX_TYPES.has(entry.mediaType)) return `that is a single manifest (${entry.mediaType}), not an index with platform manifests`;
+  if (entry.offeredPlatforms && !entry.offeredPlatforms.includes(platform)) return `the index offers ${entry.offeredPlatforms.join(', ') || 'no platform'}, not ${platform}`;
+  return undefined;
+}
+
 /** Images pinned by digest alone that a requirement covers, with it. */
 export type DigestOnlyImages = ReadonlyArray<{ readonly location: ImageLocation; readonly ref: ImageReference; readonly requirement: SignerRequirement }>;
 

@@ -9,8 +9,7 @@ import { ImageReference } from '../base/image-reference';
 import { ImageLocation } from '../registry/lock-images';
 import { clusterPlatformsBeside } from '../platforms';
 import { Drift, RemoteFinding, remoteExitCode, remoteFindings } from './verify-remote';
-import { INDEX_TYPES } from '../registry/manifest-verification';
-import { digestOnlyCovered, digestOnlyWarning } from './verify-signatures';
+import { digestOnlyCovered, digestOnlyWarning, platformPinContradiction } from './verify-signatures';
 import { REGISTRY_FLAGS_HELP, parseRegistryFlags, validateRegistryFlags, registryClientFromFlags } from './registry-options';
 import { docPath } from '../base/docs';
 
@@ -105,14 +104,8 @@ export const verifyCommand: Command = {
         });
       } else if (!entry) {
         findings.push({ code: 'not-in-lock', image: location.image, location, message: `${lockReferenceOf(ref)} is pinned in the manifest but missing from ${lockName}. Fix: run \`kubepin lock\`` });
-      } else if (entry.digest !== ref.digest && Object.values(entry.platforms ?? {}).includes(ref.digest) && !INDEX_TYPES.has(entry.mediaType)) {
-        // A platform digest is a child of an index: under a single manifest the lock contradicts itself.
-        findings.push({
-          code: 'digest-mismatch',
-          image: location.image,
-          location,
-          message: `${location.image} is pinned to ${ref.digest}, which ${lockName} lists under "platforms" of ${entry.digest}, but that is a single manifest (${entry.mediaType}), not an index with platform manifests (the lock was edited by hand?). Fix: run \`kubepin lock --update\`, then synthesize again`,
-        });
+      } else if (entry.digest !== ref.digest && platformPinContradiction(entry, ref.digest) !== undefined) {
+        findings.push({ code: 'digest-mismatch', image: location.image, location, message: `${location.image} is pinned to ${ref.digest}, which ${lockName} lists under "platforms" of ${entry.digest}, but ${platformPinContradiction(entry, ref.digest)} (the lock was edited by hand?). Fix: run \`kubepin lock --update\`, then synthesize again` });
       } else if (entry.digest !== ref.digest && !Object.values(entry.platforms ?? {}).includes(ref.digest)) {
         findings.push({
           code: 'digest-mismatch',

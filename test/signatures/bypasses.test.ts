@@ -95,7 +95,7 @@ describe('signature gate bypasses, against a real registry', () => {
     expect(finding.message).toContain('Fix: run `kubepin lock --update`');
   });
 
-  test('1. offline, a platform digest under a single manifest contradicts the lock', async () => {
+  test('1. offline, a platform digest under a single manifest, or of a platform the index does not offer, contradicts the lock', async () => {
     const h = registry.host;
     project([`${h}/bp/single:1`]);
     expect((await runKubepin(['lock'], { cwd: dir })).code).toBe(0);
@@ -108,6 +108,18 @@ describe('signature gate bypasses, against a real registry', () => {
     expect(JSON.parse(offline.stdout).findings[0].message).toMatch(/lists under "platforms" of sha256:[a-f0-9]{64}, but that is a single manifest/);
     const remote = await runKubepin(['verify', '--remote', '--json'], { cwd: dir });
     expect(JSON.parse(remote.stdout).findings.map((f: { code: string; message: string }) => f.code)).toEqual(['digest-mismatch', 'signature-invalid']);
+
+    // An index entry whose recorded offered platforms lack the pinned one.
+    writeFiles(dir, { 'dist/app.yaml': deploymentYaml('app', [`${h}/bp/multi:1@${pushed.multi.platforms['linux/amd64']}`]) });
+    fs.rmSync(lockFile());
+    expect((await runKubepin(['lock', '--platform', 'linux/amd64'], { cwd: dir })).code).toBe(0);
+    expect((await runKubepin(['verify'], { cwd: dir })).code).toBe(0);
+    const edited = readLock();
+    edited.images[`${h}/bp/multi:1`].offeredPlatforms = ['linux/arm64'];
+    writeLock(edited);
+    const offered = await runKubepin(['verify', '--json'], { cwd: dir });
+    expect(offered.code).toBe(1);
+    expect(JSON.parse(offered.stdout).findings[0].message).toContain('but the index offers linux/arm64, not linux/amd64');
   });
 
   test('2. an image pinned by digest alone: offline verify warns, verify --remote verifies its signature', async () => {
