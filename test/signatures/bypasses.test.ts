@@ -171,7 +171,7 @@ describe('signature gate bypasses, against a real registry', () => {
     for (const [pattern, reason] of [['ghcr.io/Acme', /lowercase/], ['ghcr.io/*', /no wildcard/], ['ghcr.io:*', /matched exactly/], ['ghcr.io/acme:1', /has no tag/], ['foo_bar.com/x', /host .* can match no image/]] as const) {
       project([`${h}/bp/single:1`], [`${h}/bp`, pattern]);
       const bad = await runKubepin(['lock'], { cwd: dir });
-      expect(bad.code).toBe(1);
+      expect(bad.code).toBe(2); // a configuration error, as a bad flag
       expect(bad.stderr).toContain(`kubepin.config.json: signatures.require[0].images[1] ${JSON.stringify(pattern)}:`);
       expect(bad.stderr).toMatch(reason);
       expect(bad.stderr).not.toMatch(/\n\s+at /);
@@ -247,7 +247,7 @@ describe('signature gate bypasses, against a real registry', () => {
     // A "tlog" requirement without a trusted root is a configuration error, named.
     writeFiles(dir, { 'kubepin.config.json': JSON.stringify({ signatures: { require: [{ images: [`${h}/bp`], keys: ['keys/release.pub'], tlog: 'required' }] } }) });
     const bad = await runKubepin(['lock'], { cwd: dir });
-    expect(bad.code).toBe(1);
+    expect(bad.code).toBe(2); // a configuration error, as a bad flag
     expect(bad.stderr).toContain('kubepin.config.json: signatures.require[0]: "tlog": "required" needs Rekor\'s key');
   });
 });
