@@ -36,6 +36,11 @@ export interface SarifOptions {
   readonly baseDir?: string;
   /** Tool version for `driver.version`. @default none */
   readonly version?: string;
+  /**
+   * Why the run checked nothing (no manifests): recorded as a failed invocation with an error
+   * notification, so a viewer shows the run failed rather than "no results". @default none (the run succeeded)
+   */
+  readonly failure?: string;
 }
 
 const LEVEL: Record<Severity, 'error' | 'warning' | 'note'> = { error: 'error', warning: 'warning', info: 'note' };
@@ -82,6 +87,9 @@ export function toSarif(findings: readonly CheckFinding[], options: SarifOptions
     version: '2.1.0',
     runs: [{
       tool: { driver: { name: 'kubepin', ...(options.version ? { version: options.version } : {}), rules } },
+      invocations: [options.failure === undefined
+        ? { executionSuccessful: true }
+        : { executionSuccessful: false, toolExecutionNotifications: [{ level: 'error', descriptor: { id: 'nothing-to-check' }, message: { text: options.failure } }] }],
       originalUriBaseIds: { '%SRCROOT%': { uri: pathToFileUri(baseDir) } },
       columnKind: 'utf16CodeUnits',
       results,

@@ -3,7 +3,9 @@ import { isKustomizationFile, kustomizePatchFiles } from '../check/kustomize-pat
 import * as path from 'path';
 import { CliIo, Command, EXIT } from './io';
 import { TRANSPORT_FLAGS, choiceFlag, parseFlags, readCaFile, secondsFlag } from './options';
-import { LoadedManifests, MAX_MANIFEST_BYTES, loadManifests, parseManifestText } from '../manifests';
+import { LoadedManifests, parseManifestText } from '../manifests';
+import { OUTPUT_FLAGS, OutputFormat, outputFlagsHelp, outputMode } from './output-flags';
+import { ALLOW_EMPTY_FLAG, ALLOW_EMPTY_HELP, nothingToCheck, readManifestInput } from './manifest-input';
 import { Severity } from '../findings';
 import { CheckFinding, CheckOptions, checkDocuments } from '../check/check';
 import { probePlans } from '../check/probe';
@@ -32,7 +34,7 @@ ErrImagePull / ImagePullBackOff, ErrImageNeverPull. PATH is a file or directory 
 (default: dist/); "-" reads standard input.
 
 Options:
-  --format text|json|sarif     output format (default text; SARIF 2.1.0 for code scanning)
+${outputFlagsHelp(['text', 'json', 'sarif'])}
   --fail-on error|warning|info lowest severity that makes the exit code 1 (default error)
   --cluster-secret [NS/]NAME   a pull Secret that lives in the cluster, not in the manifests (repeatable)
   --secret-file NAME=PATH      the .dockerconfigjson payload (or Secret manifest) of a pull Secret kept elsewhere (repeatable)
@@ -54,18 +56,24 @@ Options:
                                Custom resources' images are checked where the "imageLocations" of
                                kubepin.config.json (working directory) says (${docPath('image-locations.md')})
   --color / --no-color         force colour on or off (default: on when stdout is a terminal)
+${ALLOW_EMPTY_HELP}
   -h, --help                   show this help
 
 Exit code: 1 when a finding reaches --fail-on, 2 for bad usage (a PATH that does not exist
-included), 0 otherwise.
+included), 3 when there is nothing to check (no manifests at all: a failed synth leaves dist/
+empty) unless --allow-empty, 0 otherwise.
 `;
 
 /** Parsed flags of `kubepin check`. */
 export interface CheckArgs {
-  /** Files, directories or `-`. */
+  /** Files, directories or `-` (none: dist/). */
   readonly paths: string[];
+  /** Pass when there are no manifests at all. */
+  readonly allowEmpty: boolean;
   /** Output format. */
-  readonly format: 'text' | 'json' | 'sarif';
+  readonly format: OutputFormat;
+  /** `--quiet`: nothing on success. */
+  readonly quiet: boolean;
   /** Exit 1 at this severity or above. */
   readonly failOn: Severity;
   /** Options for the checker. */
@@ -92,7 +100,7 @@ export interface CheckArgs {
 
 /** `util.parseArgs` specs of `kubepin check`. */
 export const CHECK_FLAG_SPECS = {
-  format: { type: 'string' },
+  ...OUTPUT_FLAGS,
   'fail-on': { type: 'string' },
   'cluster-secret': { type: 'string', multiple: true },
   'secret-file': { type: 'string', multiple: true },
@@ -107,12 +115,13 @@ export const CHECK_FLAG_SPECS = {
   ...TRANSPORT_FLAGS,
   color: { type: 'boolean' },
   'no-color': { type: 'boolean' },
+  ...ALLOW_EMPTY_FLAG,
 } as const;
 
 /** Parses the flags of `kubepin check`. @throws KubepinUsageError for bad flags */
 export function parseCheckArgs(args: readonly string[]): CheckArgs {
   const { values, positionals: paths } = parseFlags(args, CHECK_FLAG_SPECS);
-  const format = choiceFlag(values.format, 'format', ['text', 'json', 'sarif'] as const) ?? 'text';
+  const { format, quiet } = outputMode(values, ['text', 'json', 'sarif']);
   const failOn: Severity = choiceFlag(values['fail-on'], 'fail-on', ['error', 'warning', 'info'] as const) ?? 'error';
   const secretFiles = (values['secret-file'] ?? []).map((v): [string, string] => {
     const at = v.indexOf('=');
@@ -121,11 +130,12 @@ export function parseCheckArgs(args: readonly string[]): CheckArgs {
   });
   const timeoutSeconds = secondsFlag(values.timeout, 'timeout') ?? 10;
   const color = values['no-color'] ? false : values.color ? true : undefined;
-  if (paths.filter((p) => p === '-').length > 1) throw new KubepinUsageError('"-" (standard input) can be given once');
   const allow = values['allow-registry'] ?? [];
   return {
-    paths: paths.length > 0 ? paths : ['dist/'],
+    paths,
+    allowEmpty: values['allow-empty'] === true,
     format,
+    quiet,
     failOn,
     secretFiles,
     online: values.online === true,
@@ -184,8 +194,9 @@ export const checkCommand: Command = {
     for (const image of options.prePulled ?? []) {
       if (!ImageReference.tryParse(image)) throw new KubepinUsageError(`--pre-pulled ${JSON.stringify(image)} is not a valid image reference`);
     }
-    const read = await load(parsed.paths, io);
-    const { loaded, patchFindings } = withoutKustomizePatches(read, io.cwd);
+    const input = await readManifestInput(parsed.paths, io);
+    const empty = parsed.allowEmpty ? undefined : nothingToCheck(input, io.cwd);
+    const { loaded, patchFindings } = withoutKustomizePatches(input.loaded, io.cwd);
     const result = checkDocuments(loaded.documents, options);
     const findings: CheckFinding[] = [...node.findings, ...patchFindings, ...problemFindings(loaded.problems, loaded.documents), ...result.findings];
     let probes: unknown[] | undefined;
@@ -215,12 +226,17 @@ export const checkCommand: Command = {
     }
     const version = packageVersion();
     if (parsed.format === 'json') {
-      io.stdout.write(formatJson(findings, probes ? { probes } : {}));
+      io.stdout.write(formatJson(findings, { ...(probes ? { probes } : {}), ...(empty ? { nothingToCheck: empty } : {}) }));
     } else if (parsed.format === 'sarif') {
-      io.stdout.write(`${JSON.stringify(toSarif(findings, { baseDir: io.cwd, ...(version ? { version } : {}) }), null, 2)}\n`);
-    } else {
+      io.stdout.write(`${JSON.stringify(toSarif(findings, { baseDir: io.cwd, ...(version ? { version } : {}), ...(empty ? { failure: empty } : {}) }), null, 2)}\n`);
+    } else if (!empty) {
       const color = parsed.color ?? (io.stdout.isTTY === true && io.env.NO_COLOR === undefined);
-      io.stdout.write(formatText(findings, { color }));
+      if (!(parsed.quiet && findings.length === 0)) io.stdout.write(formatText(findings, { color }));
+    }
+    // A gate that found nothing to check fails, distinctly: "No problems found" would pass a failed synth.
+    if (empty) {
+      io.stderr.write(`kubepin check: ${empty}\n`);
+      return EXIT.empty;
     }
     return findings.some((f) => atLeast(f.severity, parsed.failOn)) ? EXIT.findings : EXIT.ok;
   },
@@ -247,39 +263,6 @@ function withoutKustomizePatches(read: LoadedManifests, cwd: string): { loaded: 
     loaded: { ...read, documents: read.documents.filter((d) => !isPatch(d.file)), problems: problems.filter((p) => !isPatch(p.file)) },
     patchFindings,
   };
-}
-
-async function load(paths: string[], io: CliIo): Promise<LoadedManifests> {
-  const files = paths.filter((p) => p !== '-').map((p) => path.resolve(io.cwd, p));
-  const fromFiles = loadManifests(files);
-  const rel = (f: string) => (path.isAbsolute(f) ? path.relative(io.cwd, f) || f : f);
-  const documents = fromFiles.documents.map((d) => ({ ...d, file: rel(d.file) }));
-  const problems = fromFiles.problems.map((p) => ({ ...p, file: rel(p.file) }));
-  if (paths.includes('-')) {
-    const text = await readStdin(io.stdin);
-    const parsed = parseManifestText(text, '<stdin>');
-    documents.push(...parsed.documents);
-    problems.push(...parsed.problems);
-  }
-  return { documents, problems, files: fromFiles.files.map(rel) };
-}
-
-function readStdin(stdin: NodeJS.ReadableStream): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    stdin.on('data', (chunk: Buffer | string) => {
-      const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-      size += buf.length;
-      if (size > MAX_MANIFEST_BYTES) {
-        reject(new KubepinUsageError(`standard input is larger than ${MAX_MANIFEST_BYTES} bytes; pass the manifests as files instead`));
-        return;
-      }
-      chunks.push(buf);
-    });
-    stdin.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    stdin.on('error', reject);
-  });
 }
 
 /** Node-side credentials: problems with the files become findings (the kubelet ignores a broken file). */

@@ -1,8 +1,11 @@
 import * as os from 'os';
 import { KubepinError } from '../base/errors';
 
-/** Exit codes every command uses. */
-export const EXIT = { ok: 0, findings: 1, usage: 2 } as const;
+/**
+ * Exit codes every command uses: `empty` is a gate (`verify`, `check`) that found no manifests
+ * at all (a failed synth leaves dist/ empty), unless `--allow-empty`.
+ */
+export const EXIT = { ok: 0, findings: 1, usage: 2, empty: 3 } as const;
 
 /** The signals a command stops cleanly on (what it started is stopped, its temporary files removed). */
 export const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;

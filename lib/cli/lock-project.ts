@@ -1,6 +1,8 @@
 import * as path from 'path';
 import { ImageLock, LOCK_FILE_NAME } from '../lock';
-import { LoadedManifests, loadManifests } from '../manifests';
+import { LoadedManifests } from '../manifests';
+import { CliIo } from './io';
+import { DEFAULT_MANIFEST_DIR, ManifestInput, STDIN_PATH, readManifestInput } from './manifest-input';
 import type { CheckFinding } from '../check/check';
 import { problemFindings } from '../check/report';
 import { ManifestImages, collectImages } from '../registry/lock-images';
@@ -11,7 +13,7 @@ import { projectConfigBeside } from '../base/project-config';
 
 /** What `kubepin lock` and `kubepin verify` read: the lock file and the images of the manifests. */
 export interface LockProject {
-  /** The manifest paths (PATH arguments, default `dist`), absolute. */
+  /** The manifest paths (PATH arguments, default `dist`), absolute, or `-`. */
   readonly paths: string[];
   /** The lock file, absolute. */
   readonly lockFile: string;
@@ -19,6 +21,8 @@ export interface LockProject {
   readonly lock: ImageLock;
   /** The manifests read. */
   readonly manifests: LoadedManifests;
+  /** How they were given (for the empty gate). */
+  readonly input: ManifestInput;
   /** Their images, with locations. */
   readonly images: ManifestImages;
   /** Which images must be signed: `kubepin.config.json` next to the lock file (docs/signatures.md). */
@@ -31,14 +35,16 @@ export interface LockProject {
 
 /**
  * Loads the lock (`--lock-file`, default kubepin.lock.json) and the manifests under the PATH
- * arguments (default `dist`). A path that does not exist is a usage error (exit code 2).
+ * arguments (default `dist`; `-` is standard input). A path that does not exist is a usage
+ * error (exit code 2).
  */
-export function loadLockProject(values: RegistryFlagValues, positionals: readonly string[], cwd: string): LockProject {
-  const paths = (positionals.length > 0 ? positionals : ['dist']).map((p) => path.resolve(cwd, p));
-  const lockSide = loadLock(values, cwd);
+export async function loadLockProject(values: RegistryFlagValues, positionals: readonly string[], io: CliIo): Promise<LockProject> {
+  const paths = (positionals.length > 0 ? positionals : [DEFAULT_MANIFEST_DIR]).map((p) => (p === STDIN_PATH ? p : path.resolve(io.cwd, p)));
+  const lockSide = loadLock(values, io.cwd);
   // A missing PATH throws ManifestReadError, which the CLI reports as a usage error (exit code 2).
-  const manifests = loadManifests(paths);
-  return { paths, ...lockSide, manifests, images: collectImages(manifests.documents, undefined, lockSide.locations) };
+  const input = await readManifestInput(positionals, io, { relativeFiles: false });
+  const manifests = input.loaded;
+  return { paths, input, ...lockSide, manifests, images: collectImages(manifests.documents, undefined, lockSide.locations) };
 }
 
 /** The lock file (`--lock-file`, default kubepin.lock.json), its lock, and the project configuration beside it. */

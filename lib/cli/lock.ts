@@ -13,6 +13,7 @@ import { LoadedManifests } from '../manifests';
 import { ImageLocation, LockOutcome, LockUpdater, ManifestImages } from '../registry/lock-images';
 import type { SignaturePolicy } from '../signatures/policy';
 import { SignatureVerificationError } from '../signatures/errors';
+import { outputMode } from './output-flags';
 import { REGISTRY_FLAGS_HELP, parseRegistryFlags, validateRegistryFlags, platformsFromFlags, registryClientFromFlags } from './registry-options';
 import { docPath } from '../base/docs';
 
@@ -77,7 +78,7 @@ export const lockCommand: Command = {
       io.stdout.write(HELP);
       return EXIT.ok;
     }
-    const json = values.json === true;
+    const json = outputMode(values, ['text', 'json']).format === 'json';
     const app = positionals.length === 0 ? findApp(io.cwd, values.app as string | undefined) : undefined;
     let source: { lockFile: string; lock: ImageLock; signatures: SignaturePolicy; manifests: LoadedManifests; images: ManifestImages; from: string; recordProblems?: string[] };
     if (app) {
@@ -87,7 +88,7 @@ export const lockCommand: Command = {
       const learned = await collectAppImages(app, io.env, lockSide.locations, lockSide.configFile);
       source = { ...lockSide, ...learned, from: app.description };
     } else {
-      const project = loadLockProject(values, positionals, io.cwd);
+      const project = await loadLockProject(values, positionals, io);
       project.lock.checkWritable();
       source = { ...project, from: project.paths.map((p) => rel(io.cwd, p)).join(', ') };
     }

@@ -10,6 +10,7 @@ import { ManifestDocument } from '../manifests';
 import { RegistryClient, RegistryClientOptions, checkMirrorHost } from '../registry/client';
 import { parsePlatform } from '../registry/manifest-verification';
 import { ChainedCredentials, DockerConfigCredentials, KeyringCredentials, RegistryCredentialProvider } from '../registry/credentials';
+import { OUTPUT_FLAGS, outputFlagsHelp } from './output-flags';
 import { FlagSpecs, FlagValues, HELP_FLAG, TRANSPORT_FLAGS, parseFlags, readCaFile, secondsFlag, wholeNumberFlag } from './options';
 
 /** `util.parseArgs` option specs shared by `kubepin lock` and `kubepin verify`. */
@@ -22,7 +23,7 @@ export const REGISTRY_FLAG_SPECS = {
   mirror: { type: 'string', multiple: true },
   concurrency: { type: 'string' },
   retries: { type: 'string' },
-  json: { type: 'boolean' },
+  ...OUTPUT_FLAGS,
   ...HELP_FLAG,
 } as const;
 
@@ -43,7 +44,7 @@ export const REGISTRY_FLAGS_HELP = `  --lock-file PATH             the lock file
   --concurrency N              requests in flight per registry host (default 16)
   --timeout SECONDS            per-request timeout (default 10)
   --retries N                  retries on 5xx, 408, 429, resets and timeouts (default 3)
-  --json                       machine-readable output on stdout
+${outputFlagsHelp(['text', 'json'])}
   -h, --help                   show this help`;
 
 /** The values `util.parseArgs` produced for {@link REGISTRY_FLAG_SPECS}. */

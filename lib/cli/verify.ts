@@ -10,10 +10,13 @@ import { ImageLocation } from '../registry/lock-images';
 import { clusterPlatformsBeside } from '../platforms';
 import { Drift, RemoteFinding, remoteExitCode, remoteFindings } from './verify-remote';
 import { digestOnlyCovered, digestOnlyWarning, platformPinContradiction } from './verify-signatures';
+import { ALLOW_EMPTY_FLAG, ALLOW_EMPTY_HELP, nothingToCheck } from './manifest-input';
+import { outputMode } from './output-flags';
+import { findProjectRoot, synthStep } from './project-root';
 import { REGISTRY_FLAGS_HELP, parseRegistryFlags, validateRegistryFlags, registryClientFromFlags } from './registry-options';
 import { docPath } from '../base/docs';
 
-const HELP = `Usage: kubepin verify [PATH…] [options]
+const HELP = `Usage: kubepin verify [PATH…|-] [options]
 
 Checks that every image in the manifests under PATH (default: dist/) is pinned to a digest
 and that the digest is the one kubepin.lock.json records. Every file and document under PATH
@@ -30,13 +33,18 @@ Options:
                                the platform digests the lock records against the signed index,
                                and images pinned by digest alone (${docPath('signatures.md')}).
                                Writes nothing.
+${ALLOW_EMPTY_HELP}
 ${REGISTRY_FLAGS_HELP}
+
+PATH "-" reads the manifests from standard input.
 
 Exit code: 0 when everything is pinned and agrees with the lock (and, with --remote, no tag
 moved), 1 otherwise (an image not pinned, untagged ones included, or a file or document that
-cannot be read), 2 for bad usage (a PATH that does not exist included). With --remote: 3 when
-a locked digest will not pull (digest-gone, child-gone, platform-not-found), else 4 when the
-repository or the credential is gone (repository-gone, credential-gone).
+cannot be read), 2 for bad usage (a PATH that does not exist included), 3 when there is
+nothing to check (no manifests at all: a failed synth leaves dist/ empty) unless --allow-empty.
+With --remote: 3 when a locked digest will not pull (digest-gone, child-gone,
+platform-not-found), else 4 when the repository or the credential is gone (repository-gone,
+credential-gone).
 `;
 
 /** Why verification failed for an image. Stable: tools may switch on it. */
@@ -67,24 +75,35 @@ export const verifyCommand: Command = {
   summary: 'check that manifests pin every image to the digest in kubepin.lock.json (--remote: detect moved tags)',
   async run(args: string[], io: CliIo): Promise<number> {
     const { values, positionals } = (() => {
-      const parsed = parseRegistryFlags(args, { remote: { type: 'boolean' } });
+      const parsed = parseRegistryFlags(args, { remote: { type: 'boolean' }, ...ALLOW_EMPTY_FLAG });
       validateRegistryFlags(parsed.values);
       if ((parsed.values.platform ?? []).length > 0) throw new KubepinUsageError('--platform is an option of `kubepin lock`, not of `kubepin verify`');
       return parsed;
     })();
+    const mode = outputMode(values, ['text', 'json']);
     if (values.help) {
       io.stdout.write(HELP);
       return EXIT.ok;
     }
-    const { lockFile, lock, manifests, images, signatures } = loadLockProject(values, positionals, io.cwd);
+    const json = mode.format === 'json';
+    const { lockFile, lock, manifests, images, signatures, input } = await loadLockProject(values, positionals, io);
     const findings: VerifyFinding[] = [];
     const lockName = rel(io.cwd, lockFile);
+    // A gate that finds no manifests fails, distinctly: "0 image references … ok" would pass a failed synth.
+    const empty = values['allow-empty'] ? undefined : nothingToCheck(input, io.cwd);
+    if (empty) {
+      if (json) io.stdout.write(`${JSON.stringify({ ok: false, lockFile: lockName, images: 0, nothingToCheck: empty, findings: [] }, null, 2)}\n`);
+      io.stderr.write(`kubepin verify: ${empty}\n`);
+      return EXIT.empty;
+    }
+    // The step that writes the manifests again, for fixes: the project's, where the lock is.
+    const step = synthStep((findProjectRoot(path.dirname(lockFile)) ?? findProjectRoot(io.cwd))?.kind);
 
     // What cannot be read fails, as in `kubepin check`: nothing unreadable passes silently.
     const problems = manifestProblemReports(manifests, io.cwd);
     for (const problem of problems) {
       if (problem.severity === 'error') findings.push({ code: 'unreadable-manifest', image: '', file: problem.finding.file, ...(problem.finding.line ? { line: problem.finding.line } : {}), message: problem.finding.message });
-      else if (!values.json) io.stderr.write(safeText`warning: ${problem.text}\n`);
+      else if (!json && !mode.quiet) io.stderr.write(safeText`warning: ${problem.text}\n`);
     }
     for (const { location, error } of images.invalid) {
       const template = /\{\{.*\}\}/.test(location.image) ? '. It is a Helm template expression: render the chart with `helm template` first and verify the output' : '';
@@ -103,7 +122,12 @@ export const verifyCommand: Command = {
           message: `${location.image} is not pinned to a digest${entry ? ` (${lockName} has ${entry.digest})` : ` and is not in ${lockName}`}. Fix: ${entry ? '' : 'run `kubepin lock`, then '}synthesize again with the lock`,
         });
       } else if (!entry) {
-        findings.push({ code: 'not-in-lock', image: location.image, location, message: `${lockReferenceOf(ref)} is pinned in the manifest but missing from ${lockName}. Fix: run \`kubepin lock\`` });
+        findings.push({
+          code: 'not-in-lock',
+          image: location.image,
+          location,
+          message: `${location.image} is pinned in the manifest but ${lockName} has no entry for ${lockReferenceOf(ref)}: the manifests are older than the lock (the entry was pruned, or the app moved to another tag). Fix: synthesize again with the current lock (${step}); only if the app still uses ${lockReferenceOf(ref)}, lock it first (\`kubepin lock\`)`,
+        });
       } else if (entry.digest !== ref.digest && platformPinContradiction(entry, ref.digest) !== undefined) {
         findings.push({ code: 'digest-mismatch', image: location.image, location, message: `${location.image} is pinned to ${ref.digest}, which ${lockName} lists under "platforms" of ${entry.digest}, but ${platformPinContradiction(entry, ref.digest)} (the lock was edited by hand?). Fix: run \`kubepin lock --update\`, then synthesize again` });
       } else if (entry.digest !== ref.digest && !Object.values(entry.platforms ?? {}).includes(ref.digest)) {
@@ -111,7 +135,7 @@ export const verifyCommand: Command = {
           code: 'digest-mismatch',
           image: location.image,
           location,
-          message: `${location.image} is pinned to ${ref.digest} but ${lockName} has ${entry.digest} for that tag. Fix: synthesize again with the current lock (or run \`kubepin lock --update\` if the lock is stale)`,
+          message: `${location.image} is pinned to ${ref.digest} but ${lockName} has ${entry.digest} for that tag: the manifests were written with an older lock. Fix: synthesize again with the current lock (${step}); only if the lock itself is stale, \`kubepin lock --update\` first`,
         });
       }
       if (entry && !signatures.vouches(entry)) {
@@ -144,7 +168,7 @@ export const verifyCommand: Command = {
     }
 
     findings.sort((a, b) => order(a).localeCompare(order(b)));
-    if (values.json) {
+    if (json) {
       io.stdout.write(
         `${JSON.stringify(
           {
@@ -177,9 +201,9 @@ export const verifyCommand: Command = {
         io.stderr.write(safeText`error: ${at}${f.message}\n`);
       }
       // Not a failure (the field may be data), but never silent: verify cannot vouch for these.
-      for (const u of images.unlocated) io.stderr.write(safeText`note: ${rel(io.cwd, u.location.file)}:${u.location.line}: ${u.location.object}: ${unlocatedImagesMessage(u.kind, u.images)}\n`);
+      for (const u of mode.quiet ? [] : images.unlocated) io.stderr.write(safeText`note: ${rel(io.cwd, u.location.file)}:${u.location.line}: ${u.location.object}: ${unlocatedImagesMessage(u.kind, u.images)}\n`);
       const summary = findings.length === 0 ? 'ok' : `${findings.length} problem${findings.length === 1 ? '' : 's'}`;
-      io.stdout.write(safeText`${images.locations.length} image reference${images.locations.length === 1 ? '' : 's'} checked against ${lockName}${values.remote ? ` (${lock.size} locked tags re-resolved, their digests asked for)` : ''}: ${summary}\n`);
+      if (!mode.quiet) io.stdout.write(safeText`${images.locations.length} image reference${images.locations.length === 1 ? '' : 's'} checked against ${lockName}${values.remote ? ` (${lock.size} locked tags re-resolved, their digests asked for)` : ''}: ${summary}\n`);
     }
     return findings.length > 0 ? remoteExitCode(findings.map((f) => f.code), EXIT.findings) : EXIT.ok;
   },
