@@ -5,7 +5,7 @@ import { CliIo, Command, EXIT } from './io';
 import { TRANSPORT_FLAGS, choiceFlag, parseFlags, readCaFile, secondsFlag } from './options';
 import { LoadedManifests, parseManifestText } from '../manifests';
 import { OUTPUT_FLAGS, OutputFormat, outputFlagsHelp, outputMode } from './output-flags';
-import { ALLOW_EMPTY_FLAG, ALLOW_EMPTY_HELP, nothingToCheck, readManifestInput } from './manifest-input';
+import { ALLOW_EMPTY_FLAG, ALLOW_EMPTY_HELP, describeInput, nothingToCheck, readManifestInput } from './manifest-input';
 import { Severity } from '../findings';
 import { CheckFinding, CheckOptions, checkDocuments } from '../check/check';
 import { probePlans } from '../check/probe';
@@ -74,6 +74,8 @@ export interface CheckArgs {
   readonly format: OutputFormat;
   /** `--quiet`: nothing on success. */
   readonly quiet: boolean;
+  /** `--verbose`: say what was read. */
+  readonly verbose: boolean;
   /** Exit 1 at this severity or above. */
   readonly failOn: Severity;
   /** Options for the checker. */
@@ -121,7 +123,7 @@ export const CHECK_FLAG_SPECS = {
 /** Parses the flags of `kubepin check`. @throws KubepinUsageError for bad flags */
 export function parseCheckArgs(args: readonly string[]): CheckArgs {
   const { values, positionals: paths } = parseFlags(args, CHECK_FLAG_SPECS);
-  const { format, quiet } = outputMode(values, ['text', 'json', 'sarif']);
+  const { format, quiet, verbose } = outputMode(values, ['text', 'json', 'sarif']);
   const failOn: Severity = choiceFlag(values['fail-on'], 'fail-on', ['error', 'warning', 'info'] as const) ?? 'error';
   const secretFiles = (values['secret-file'] ?? []).map((v): [string, string] => {
     const at = v.indexOf('=');
@@ -136,6 +138,7 @@ export function parseCheckArgs(args: readonly string[]): CheckArgs {
     allowEmpty: values['allow-empty'] === true,
     format,
     quiet,
+    verbose,
     failOn,
     secretFiles,
     online: values.online === true,
@@ -195,6 +198,7 @@ export const checkCommand: Command = {
       if (!ImageReference.tryParse(image)) throw new KubepinUsageError(`--pre-pulled ${JSON.stringify(image)} is not a valid image reference`);
     }
     const input = await readManifestInput(parsed.paths, io);
+    if (parsed.verbose) io.stderr.write(`${describeInput(input)}\n`);
     const empty = parsed.allowEmpty ? undefined : nothingToCheck(input, io.cwd);
     const { loaded, patchFindings } = withoutKustomizePatches(input.loaded, io.cwd);
     const result = checkDocuments(loaded.documents, options);

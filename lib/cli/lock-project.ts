@@ -47,9 +47,12 @@ export async function loadLockProject(values: RegistryFlagValues, positionals: r
   return { paths, input, ...lockSide, manifests, images: collectImages(manifests.documents, undefined, lockSide.locations) };
 }
 
-/** The lock file (`--lock-file`, default kubepin.lock.json), its lock, and the project configuration beside it. */
-export function loadLock(values: RegistryFlagValues, cwd: string): Pick<LockProject, 'lockFile' | 'lock' | 'signatures' | 'locations' | 'configFile'> {
-  const lockFile = path.resolve(cwd, values['lock-file'] ?? LOCK_FILE_NAME);
+/**
+ * The lock file (`--lock-file`, relative to `cwd`; default kubepin.lock.json in `projectDir`),
+ * its lock, and the project configuration beside it.
+ */
+export function loadLock(values: RegistryFlagValues, cwd: string, projectDir: string = cwd): Pick<LockProject, 'lockFile' | 'lock' | 'signatures' | 'locations' | 'configFile'> {
+  const lockFile = values['lock-file'] !== undefined ? path.resolve(cwd, values['lock-file']) : path.join(path.resolve(cwd, projectDir), LOCK_FILE_NAME);
   return {
     lockFile,
     lock: ImageLock.load(lockFile),

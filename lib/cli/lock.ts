@@ -10,29 +10,37 @@ import { printable, safeText } from '../base/printable';
 import { ImageLock } from '../lock';
 import { clusterPlatformsBeside } from '../platforms';
 import { LoadedManifests } from '../manifests';
-import { ImageLocation, LockOutcome, LockUpdater, ManifestImages } from '../registry/lock-images';
+import { ImageLocation, LockOutcome, LockUpdater, ManifestImages, referencesToResolve } from '../registry/lock-images';
+import { changesAnything, describeChanges, lockChanges } from './lock-changes';
+import { describeInput, STDIN_PATH } from './manifest-input';
+import { startProgress } from './progress';
+import { findProjectRoot } from './project-root';
+import { reportLockFailures } from './registry-failures';
 import type { SignaturePolicy } from '../signatures/policy';
 import { SignatureVerificationError } from '../signatures/errors';
 import { outputMode } from './output-flags';
-import { REGISTRY_FLAGS_HELP, parseRegistryFlags, validateRegistryFlags, platformsFromFlags, registryClientFromFlags } from './registry-options';
 import { docPath } from '../base/docs';
+import { REGISTRY_FLAGS_HELP, parseRegistryFlags, validateRegistryFlags, platformsFromFlags, registryClientFromFlags } from './registry-options';
 
-const HELP = `Usage: kubepin lock [PATH…] [options]
+const HELP = `Usage: kubepin lock [PATH…|-] [options]
 
 Resolves every image the app uses to its digest and records it in kubepin.lock.json.
 Images already in the lock are not looked up again unless --update is given.
 
 Where the images come from:
-  no PATH, cdk8s.yaml here     runs the app's \`app\` command as \`cdk8s synth\` does, into a
+  no PATH, cdk8s.yaml          (here or in a directory above, as git finds .git: the lock
+                               file is then kubepin.lock.json there) runs the app's \`app\` command as \`cdk8s synth\` does, into a
                                temporary directory (never your output directory), with every
                                ImagePolicy in collect mode: strict or not, it records each image
                                and fails nothing for images missing from the lock
-  no PATH, Pulumi.yaml here    runs the program (nodejs runtime, TypeScript or JavaScript) under
+  no PATH, Pulumi.yaml         runs the program (nodejs runtime, TypeScript or JavaScript) under
                                the Pulumi runtime's mocks (no Pulumi CLI, engine or cloud) and
                                takes the images of every resource
+                               (cdk8s.yaml or Pulumi.yaml here or in a directory above, as git
+                               finds .git; the lock is then kubepin.lock.json there)
   --app COMMAND                runs COMMAND as a cdk8s app instead of the one in cdk8s.yaml
-  PATH…                        reads the manifests under PATH (YAML files or directories); with no
-                               PATH and no app, dist/
+  PATH…                        reads the manifests under PATH (YAML files or directories; "-"
+                               is standard input); with no PATH and no app, dist/
 Untagged images (nginx) are locked as the kubelet pulls them (docker.io/library/nginx:latest).
 Images that kubepin.config.json (next to the lock file) requires to be signed are locked only
 with a verified signature, whose key fingerprint the entry records (${docPath('signatures.md')}).
@@ -49,7 +57,13 @@ Options:
   --update                     re-resolve every image, not just those missing from the lock
                                (an entry whose digest did not change keeps its "requested")
   --prune                      remove (and list) entries for images the app or manifests no
-                               longer use
+                               longer use (without it, such entries are named in a note)
+  --frozen                     write nothing, and fail (exit 1) when the lock would change: an
+                               image missing from it (or, with --update, a moved tag; with
+                               --prune, an unused entry). For CI, as \`npm ci\`
+  --dry-run                    resolve and print what would change, write nothing
+  --debug                      show the app's full error output (stack traces) when it fails;
+                               the same as KUBEPIN_DEBUG=1
   --platform OS/ARCH[/VARIANT] also record this platform's manifest digest from the verified
                                index (repeatable); the index digest is what gets pinned
 When kubepin.config.json names the cluster's node "platforms" (["linux/amd64", "linux/arm64"]),
@@ -57,9 +71,13 @@ each index must offer all of them (else platform-not-found), the lock records ev
 it offers and these platforms' digests, and a single-platform image fails when several are named.
 ${REGISTRY_FLAGS_HELP}
 
-Exit code: 0 when every image is locked, 1 when any failed, a manifest could not be read or
-the app failed (the resolved images are still saved), 2 for bad usage (a PATH that does not
-exist included), 130, 143 or 129 when SIGINT, SIGTERM or SIGHUP stopped the app's run.
+While the app runs (most of a lock), a progress line shows on a terminal's stderr
+(with --verbose, a line at the start and one at the end, anywhere).
+
+Exit code: 0 when every image is locked, 1 when any failed, a manifest could not be read,
+the app failed (the resolved images are still saved) or --frozen found a change,
+2 for bad usage (a PATH that does not exist included), 130, 143 or 129 when SIGINT, SIGTERM
+or SIGHUP stopped the app's run.
 `;
 
 /** `kubepin lock`: resolve tags to digests and write the lock file. */
@@ -67,86 +85,114 @@ export const lockCommand: Command = {
   summary: 'resolve the images of the app (cdk8s.yaml, Pulumi.yaml) or manifests to digests in kubepin.lock.json',
   async run(args: string[], io: CliIo): Promise<number> {
     const { values, positionals, platforms } = (() => {
-      const parsed = parseRegistryFlags(args, { update: { type: 'boolean' }, prune: { type: 'boolean' }, app: { type: 'string' } });
+      const parsed = parseRegistryFlags(args, {
+        update: { type: 'boolean' }, prune: { type: 'boolean' }, app: { type: 'string' },
+        frozen: { type: 'boolean' }, 'dry-run': { type: 'boolean' }, debug: { type: 'boolean' },
+      });
       const platformList = platformsFromFlags(parsed.values);
       validateRegistryFlags(parsed.values);
       if (parsed.values.app !== undefined && parsed.positionals.length > 0) throw new KubepinUsageError('give either --app or PATHs, not both');
       if (parsed.values.app !== undefined && (parsed.values.app as string).trim() === '') throw new KubepinUsageError('--app needs a command, e.g. --app "npx ts-node main.ts"');
       return { ...parsed, platforms: platformList };
     })();
+    const mode = outputMode(values, ['text', 'json']);
     if (values.help) {
       io.stdout.write(HELP);
       return EXIT.ok;
     }
-    const json = outputMode(values, ['text', 'json']).format === 'json';
-    const app = positionals.length === 0 ? findApp(io.cwd, values.app as string | undefined) : undefined;
+    const json = mode.format === 'json';
+    const frozen = values.frozen === true;
+    const writes = !frozen && values['dry-run'] !== true;
+    // With no PATH, the project is found from a subdirectory too, as git and npm find theirs.
+    const root = positionals.length === 0 && values.app === undefined ? findProjectRoot(io.cwd) : undefined;
+    const projectDir = root?.dir ?? io.cwd;
+    if (root && root.dir !== io.cwd && mode.verbose) io.stderr.write(safeText`project: ${rel(io.cwd, root.dir)} (${root.kind === 'cdk8s' ? 'cdk8s.yaml' : 'Pulumi.yaml'})\n`);
+    const app = positionals.length === 0 ? findApp(projectDir, values.app as string | undefined) : undefined;
     let source: { lockFile: string; lock: ImageLock; signatures: SignaturePolicy; manifests: LoadedManifests; images: ManifestImages; from: string; recordProblems?: string[] };
     if (app) {
-      const lockSide = loadLock(values, io.cwd);
+      const lockSide = loadLock(values, io.cwd, projectDir);
       // Before the app runs and the registries are asked: a lock that cannot be written would lose that work.
-      lockSide.lock.checkWritable();
-      const learned = await collectAppImages(app, io.env, lockSide.locations, lockSide.configFile);
+      if (writes) lockSide.lock.checkWritable();
+      const debug = values.debug === true || io.env.KUBEPIN_DEBUG === '1';
+      // Running the app is most of a lock (seconds): say so while it runs.
+      const progress = startProgress(io, `running ${app.description} to learn its images`, { ...mode, json });
+      let learned;
+      try {
+        learned = await collectAppImages(app, debug ? { ...io.env, KUBEPIN_DEBUG: '1' } : io.env, lockSide.locations, lockSide.configFile);
+      } finally {
+        progress.stop('the app ran');
+      }
       source = { ...lockSide, ...learned, from: app.description };
     } else {
       const project = await loadLockProject(values, positionals, io);
-      project.lock.checkWritable();
-      source = { ...project, from: project.paths.map((p) => rel(io.cwd, p)).join(', ') };
+      if (writes) project.lock.checkWritable();
+      if (mode.verbose) io.stderr.write(safeText`${describeInput(project.input)}\n`);
+      source = { ...project, from: project.paths.map((p) => (p === STDIN_PATH ? 'standard input' : rel(io.cwd, p))).join(', ') };
     }
     const { lockFile, lock, manifests, images, signatures } = source;
+    const lockName = rel(io.cwd, lockFile);
     const problems = manifestProblemReports(manifests, io.cwd);
     const recordProblems = source.recordProblems ?? [];
     const unreadable = problems.filter((p) => p.severity === 'error');
     if (!json) {
-      for (const problem of problems) io.stderr.write(safeText`${problem.severity}: ${problem.text}\n`);
+      for (const problem of problems) if (problem.severity === 'error' || !mode.quiet) io.stderr.write(safeText`${problem.severity}: ${problem.text}\n`);
       for (const problem of recordProblems) io.stderr.write(safeText`error: ${problem}\n`);
       for (const { location, error } of images.invalid) io.stderr.write(safeText`error: ${where(io.cwd, location)}: ${error.message}\n`);
-      for (const u of images.unlocated) io.stderr.write(safeText`note: ${at(io.cwd, u.location)}: ${u.location.object}: ${unlocatedImagesMessage(u.kind, u.images)}\n`);
+      for (const u of mode.quiet ? [] : images.unlocated) io.stderr.write(safeText`note: ${at(io.cwd, u.location)}: ${u.location.object}: ${unlocatedImagesMessage(u.kind, u.images)}\n`);
     }
 
-    const client = registryClientFromFlags(values, io.cwd, io.env, manifests.documents);
-    const progress = !json && io.stderr.isTTY === true && !io.env.CI;
-    const updater = new LockUpdater(client, lock, {
-      update: values.update === true,
-      platforms,
-      clusterPlatforms: clusterPlatformsBeside(lockFile),
-      signatures,
-      onOutcome: (outcome, done, total) => {
-        if (progress) io.stderr.write(safeText`\r\x1b[K[${done}/${total}] ${outcome.reference}`);
-        if (outcome.status === 'failed' && !json) {
-          if (progress) io.stderr.write('\r\x1b[K');
-          io.stderr.write(safeText`error: ${outcome.error.message}\n`);
-          for (const location of images.tagged.get(outcome.reference) ?? []) io.stderr.write(safeText`  used at ${where(io.cwd, location)}\n`);
-        }
-      },
-    });
-    let outcomes: LockOutcome[];
-    try {
-      for (const [reference, locations] of images.tagged) updater.add(reference, stripDigest(locations[0].image));
-      outcomes = await updater.finish();
-    } finally {
-      client.close();
-      if (progress) io.stderr.write('\r\x1b[K');
+    const before = lock.serialize();
+    // --frozen without --update needs no registry: an image missing from the lock already changes it.
+    const clusterPlatforms = clusterPlatformsBeside(lockFile);
+    const missing = frozen && values.update !== true ? referencesToResolve(lock, images.tagged.keys(), { platforms, signatures, clusterPlatforms }) : [];
+    let outcomes: LockOutcome[] = [];
+    if (!(frozen && values.update !== true)) {
+      const client = registryClientFromFlags(values, io.cwd, io.env, manifests.documents);
+      const progress = !json && !mode.quiet && io.stderr.isTTY === true && !io.env.CI;
+      const updater = new LockUpdater(client, lock, {
+        update: values.update === true,
+        platforms,
+        clusterPlatforms,
+        signatures,
+        onOutcome: (outcome, done, total) => {
+          if (progress) io.stderr.write(safeText`\r\x1b[K[${done}/${total}] ${outcome.reference}`);
+        },
+      });
+      try {
+        for (const [reference, locations] of images.tagged) updater.add(reference, stripDigest(locations[0].image));
+        outcomes = await updater.finish();
+        if (progress) io.stderr.write('\r\x1b[K');
+        // Said once per unreachable registry, with the cause in words; a 404 asks the registry what exists.
+      } finally {
+        client.close();
+        if (progress) io.stderr.write('\r\x1b[K');
+      }
     }
     const resolved = outcomes.filter((o): o is Extract<LockOutcome, { status: 'resolved' }> => o.status === 'resolved');
-    const failed = outcomes.filter((o): o is Extract<LockOutcome, { status: 'failed' }> => o.status === 'failed');
-    // Only a complete picture of the images may remove entries: not when some could not be read.
-    const pruned = values.prune === true && unreadable.length === 0 && images.invalid.length === 0 && recordProblems.length === 0
-      ? lock.list().filter((entry) => !images.tagged.has(entry.reference)).map((entry) => entry.reference)
-      : [];
+    const failed = outcomes.filter((o): o is Failed => o.status === 'failed');
+    if (!json) reportLockFailures(failed, images, io);
+    // Only a complete picture of the images may remove entries (or call them unused): not when some could not be read.
+    const complete = unreadable.length === 0 && images.invalid.length === 0 && recordProblems.length === 0;
+    const unused = complete ? lock.list().filter((entry) => !images.tagged.has(entry.reference)).map((entry) => entry.reference) : [];
+    const pruned = values.prune === true ? unused : [];
     for (const reference of pruned) lock.delete(reference);
+    const changes = lockChanges(before, lock, outcomes, pruned, missing);
+    const wouldChange = changesAnything(changes) || (!fs.existsSync(lockFile) && images.tagged.size > 0);
     // Successes are saved even when others failed; the save merges with concurrent writers and is atomic.
-    const unsaved = resolved.length > 0 || pruned.length > 0 || !fs.existsSync(lockFile) ? saveLockOrKeepResults(lock) : undefined;
+    const unsaved = writes && (resolved.length > 0 || pruned.length > 0 || !fs.existsSync(lockFile)) ? saveLockOrKeepResults(lock) : undefined;
     const changed = resolved.filter((o) => o.previous && o.previous.digest !== o.entry.digest);
     const added = resolved.filter((o) => !o.previous);
-    const unchanged = images.tagged.size - outcomes.length;
+    const unchanged = images.tagged.size - outcomes.length - missing.length;
     const failedCount = failed.length + images.invalid.length + unreadable.length + recordProblems.length + (unsaved ? 1 : 0);
+    const frozenFails = frozen && wouldChange;
     if (json) {
       io.stdout.write(
         `${JSON.stringify(
           {
-            lockFile: rel(io.cwd, lockFile),
+            lockFile: lockName,
             imagesFrom: source.from,
             images: images.tagged.size,
+            ...(writes ? {} : { written: false, wouldChange, changes: { added: changes.added, changed: changes.changed, pruned: changes.pruned } }),
             resolved: resolved.map((o) => ({
               reference: o.reference,
               digest: o.entry.digest,
@@ -168,6 +214,7 @@ export const lockCommand: Command = {
               ...images.invalid.map(({ location, error }) => ({ reference: location.image, kind: 'invalid-reference', message: error.message, usedAt: [at(io.cwd, location)] })),
             ],
             ...(values.prune ? { pruned } : {}),
+            unused: values.prune ? [] : unused,
             ...(unsaved ? { notSaved: { error: unsaved.error, ...(unsaved.savedTo ? { savedTo: rel(io.cwd, unsaved.savedTo) } : { lock: JSON.parse(unsaved.text) }) } } : {}),
             problems: [
               ...problems.map((p) => ({ severity: p.severity, code: p.finding.code, file: rel(io.cwd, p.finding.file ?? ''), ...(p.finding.line ? { line: p.finding.line } : {}), message: p.finding.message })),
@@ -181,17 +228,32 @@ export const lockCommand: Command = {
       );
     } else {
       if (unsaved) io.stderr.write(unsavedLockText(unsaved, lock.size, rel(io.cwd, lockFile), unsaved.savedTo && rel(io.cwd, unsaved.savedTo)));
-      if (images.locations.length === 0) io.stderr.write(safeText`warning: no images found in ${source.from}\n`);
-      for (const o of changed) io.stdout.write(safeText`updated ${o.reference}: ${o.previous!.digest} -> ${o.entry.digest}\n`);
-      for (const reference of pruned) io.stdout.write(safeText`pruned ${reference} (no longer used)\n`);
-      if (values.prune && pruned.length === 0 && (unreadable.length > 0 || images.invalid.length > 0 || recordProblems.length > 0)) io.stderr.write('warning: --prune removed nothing: some images could not be read\n');
-      io.stdout.write(
-        safeText`${rel(io.cwd, lockFile)}${unsaved ? ' (not saved)' : ''}: ${resolved.length} resolved (${added.length} new, ${changed.length} changed), ${unchanged} already locked, ${failedCount} failed${values.prune ? `, ${pruned.length} pruned` : ''}${app ? ` (images from ${printable(source.from)})` : ''}\n`,
-      );
+      if (images.locations.length === 0 && !mode.quiet) io.stderr.write(safeText`warning: no images found in ${source.from}\n`);
+      if (writes) {
+        for (const o of changed) io.stdout.write(safeText`updated ${o.reference}: ${o.previous!.digest} -> ${o.entry.digest}\n`);
+        for (const reference of pruned) io.stdout.write(safeText`pruned ${reference} (no longer used)\n`);
+      } else {
+        for (const line of describeChanges(changes, true)) io.stdout.write(`${printable(line)}\n`);
+      }
+      if (values.prune && pruned.length === 0 && !complete) io.stderr.write('warning: --prune removed nothing: some images could not be read\n');
+      if (!values.prune && unused.length > 0 && !mode.quiet) {
+        io.stderr.write(safeText`note: ${unused.length} entr${unused.length === 1 ? 'y' : 'ies'} of ${lockName} ${unused.length === 1 ? 'is' : 'are'} no longer used (${unused.join(', ')}); \`kubepin lock --prune\` removes ${unused.length === 1 ? 'it' : 'them'}\n`);
+      }
+      if (frozenFails) {
+        io.stderr.write(safeText`error: ${lockName} is not up to date (--frozen: nothing was written). Fix: run \`kubepin lock${values.update ? ' --update' : ''}${values.prune ? ' --prune' : ''}\` and commit ${lockName}\n`);
+      }
+      if (!mode.quiet || failedCount > 0) {
+        const counts = writes
+          ? `${resolved.length} resolved (${added.length} new, ${changed.length} changed), ${unchanged} already locked, ${failedCount} failed${values.prune ? `, ${pruned.length} pruned` : ''}`
+          : `${frozen ? 'frozen' : 'dry run'}, nothing written: ${changes.added.length} to add, ${changes.changed.length} to update, ${changes.pruned.length} to prune, ${unchanged} already locked, ${failedCount} failed`;
+        io.stdout.write(`${printable(lockName)}${unsaved ? ' (not saved)' : ''}: ${counts}${app ? ` (images from ${printable(source.from)})` : ''}\n`);
+      }
     }
-    return failedCount > 0 ? EXIT.findings : EXIT.ok;
+    return failedCount > 0 || frozenFails ? EXIT.findings : EXIT.ok;
   },
 };
+
+type Failed = Extract<LockOutcome, { status: 'failed' }>;
 
 function stripDigest(image: string): string {
   const at = image.indexOf('@');

@@ -15,25 +15,42 @@ const COMMANDS: Record<string, () => Command> = {
 };
 
 function usage(): string {
-  const lines = Object.entries(COMMANDS).map(([name, load]) => `  ${name.padEnd(12)} ${load().summary}`);
-  return ['Usage: kubepin <command> [options]', '', 'Commands:', ...lines, '', 'Run `kubepin <command> --help` for a command\'s options.', ''].join('\n');
+  const lines = Object.entries(COMMANDS).map(([name, load]) => `  ${name.padEnd(16)} ${load().summary}`);
+  return [
+    'Usage: kubepin <command> [options]',
+    '',
+    'Commands:',
+    ...lines,
+    `  ${'help [COMMAND]'.padEnd(16)} show this help, or a command's (the same as \`kubepin COMMAND --help\`)`,
+    `  ${'version'.padEnd(16)} print kubepin's version (also -v, --version)`,
+    '',
+    'Every command takes --format (--json), --quiet and --verbose; run `kubepin help <command>` for its options.',
+    'Exit codes: 0 fine, 1 findings or failures, 2 usage, 3 nothing to check (verify, check).',
+    '',
+  ].join('\n');
 }
+
+const VERSION_WORDS = new Set(['--version', '-v', '-V', 'version']);
 
 /** Runs the CLI with `argv` (without node and script); resolves to the exit code. */
 export async function main(argv: string[], io: CliIo): Promise<number> {
-  const [name, ...args] = argv;
+  let [name, ...args] = argv;
+  if (name === 'help' && args.length > 0) {
+    // `kubepin help lock` is `kubepin lock --help`; `kubepin help node-config validate` too.
+    [name, ...args] = [...args, '--help'];
+  }
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     io.stdout.write(usage());
     return name === undefined ? EXIT.usage : EXIT.ok;
   }
-  if (name === '--version') {
+  if (VERSION_WORDS.has(name)) {
     io.stdout.write(`${packageVersion() ?? 'unknown'}\n`);
     return EXIT.ok;
   }
   // Load only the command asked for: each pulls in its own dependencies.
   const command = Object.prototype.hasOwnProperty.call(COMMANDS, name) ? COMMANDS[name]() : undefined;
   if (!command) {
-    const suggestion = closest(name, Object.keys(COMMANDS));
+    const suggestion = closest(name, [...Object.keys(COMMANDS), 'help', 'version']);
     io.stderr.write(`kubepin: unknown command "${printable(name)}"${suggestion ? `; did you mean "${suggestion}"?` : ''}\n\n${usage()}`);
     return EXIT.usage;
   }

@@ -85,3 +85,10 @@ export function nothingToCheck(input: ManifestInput, cwd: string): string | unde
   const step = synthStep(findProjectRoot(cwd)?.kind);
   return `nothing to check: ${found}. The manifests were probably not written: did ${step} fail (a failed strict synth leaves dist/ empty)? Fix: run ${step} and look at its errors, or pass the directory it writes to; if no manifests is right, pass --allow-empty`;
 }
+
+/** `--verbose`: what was read, one line for stderr. */
+export function describeInput(input: ManifestInput): string {
+  const { files, documents } = input.loaded;
+  const stdin = input.given.includes(STDIN_PATH) ? ' and standard input' : '';
+  return `read ${files.length} file${files.length === 1 ? '' : 's'}${stdin} under ${input.given.join(', ')}: ${documents.length} Kubernetes object${documents.length === 1 ? '' : 's'}`;
+}

@@ -4,6 +4,7 @@ import { CONFIG_FILE_NAME } from '../base/project-config';
 import * as path from 'path';
 import { CliIo, Command, EXIT } from './io';
 import { FlagSpecs, closest, parseFlags } from './options';
+import { OUTPUT_FLAGS, OutputMode, outputMode } from './output-flags';
 import { KubepinUsageError } from '../base/errors';
 import { loadManifests } from '../manifests';
 import { CredentialKeyring } from '../credentials/keyring';
@@ -27,7 +28,53 @@ import {
   writeNodeDockerConfig,
 } from '../node';
 import { writeFileAtomic } from '../write-file-atomic';
-import { safeText } from '../base/printable';
+import { printableLines, safeText } from '../base/printable';
+
+/** What each subcommand is for, and its own options: `kubepin node-config SUB --help` prints its part. */
+const SUBCOMMAND_HELP: Record<string, { usage: string; summary: string; options: string }> = {
+  'provider-config': {
+    usage: 'provider-config [options] [PATH…]',
+    summary: 'write a CredentialProviderConfig with matchImages computed from the images',
+    options: `  --provider NAME=REGISTRY[,REGISTRY…]  a plugin and the registry keys it serves (repeatable); NAME is an
+                                        executable name or a preset: ecr, gcp, acr
+  --spec FILE                           YAML/JSON with "credentialProviders" (and "exclude"), for args, env, …
+  --exclude KEY                         a registry or name no provider may match (repeatable)
+  --cache-duration DURATION             defaultCacheDuration of --provider plugins (default 12h)
+  -o, --output FILE                     write here instead of standard output`,
+  },
+  'docker-config': {
+    usage: 'docker-config -o FILE [options] [PATH…]',
+    summary: 'write a node config.json (auths) from environment variables or files, mode 0600',
+    options: `  --auth REGISTRY=USER,PASSWORD         USER and PASSWORD are env:VARIABLE or file:PATH; USER may also be a
+                                        plain user name. Passwords are never taken literally (repeatable)
+  --from-docker-config FILE             copy "auths" entries from an existing Docker config
+  --registry KEY                        with --from-docker-config: the entries to copy (default: the
+                                        registries of the app's images) (repeatable)
+  -o, --output FILE                     the config.json to write (required; it is never printed)`,
+  },
+  generate: {
+    usage: 'generate --spec FILE --out-dir DIR [options] [PATH…]',
+    summary: 'write both into a directory, from a spec file',
+    options: `  --spec FILE                           YAML/JSON with "credentialProviders", "exclude", "nodeDockerConfig"
+  --out-dir DIR                         where to write credential-provider-config.yaml and config.json`,
+  },
+  validate: {
+    usage: 'validate FILE… [options]',
+    summary: "check CredentialProviderConfig files/directories or config.json files with the kubelet's rules",
+    options: '',
+  },
+};
+
+const COMMON_HELP = `Common options:
+  --image IMAGE                         an image the app uses besides those in PATH (repeatable)
+  --format text|json                    output format (default text); --json is --format json: a report
+                                        of what was written or found, on stdout
+  -q, --quiet                           print errors only
+  --verbose                             also say what was read
+  -h, --help                            show this help`;
+
+const EXIT_HELP = `Exit code: 1 when a file is invalid or cannot be built, 2 for bad usage (a PATH that does not
+exist included), 0 otherwise.`;
 
 const HELP = `Usage: kubepin node-config <subcommand> [options] [PATH…]
 
@@ -36,41 +83,33 @@ the kubelet's CredentialProviderConfig and a node config.json. PATH is a file or
 of the app's manifests (default: dist/); its images decide what the files cover.
 
 Subcommands:
-  provider-config   write a CredentialProviderConfig with matchImages computed from the images
-  docker-config     write a node config.json (auths) from environment variables or files, mode 0600
-  generate          write both into a directory, from a spec file
-  validate FILE…    check CredentialProviderConfig files/directories or config.json files with the kubelet's rules
+${Object.entries(SUBCOMMAND_HELP).map(([name, h]) => `  ${(name === 'validate' ? 'validate FILE…' : name).padEnd(17)} ${h.summary}`).join('\n')}
 
-provider-config options:
-  --provider NAME=REGISTRY[,REGISTRY…]  a plugin and the registry keys it serves (repeatable); NAME is an
-                                        executable name or a preset: ecr, gcp, acr
-  --spec FILE                           YAML/JSON with "credentialProviders" (and "exclude"), for args, env, …
-  --exclude KEY                         a registry or name no provider may match (repeatable)
-  --cache-duration DURATION             defaultCacheDuration of --provider plugins (default 12h)
-  -o, --output FILE                     write here instead of standard output
+${Object.entries(SUBCOMMAND_HELP).filter(([, h]) => h.options).map(([name, h]) => `${name} options:\n${h.options}`).join('\n\n')}
 
-docker-config options:
-  --auth REGISTRY=USER,PASSWORD         USER and PASSWORD are env:VARIABLE or file:PATH; USER may also be a
-                                        plain user name. Passwords are never taken literally (repeatable)
-  --from-docker-config FILE             copy "auths" entries from an existing Docker config
-  --registry KEY                        with --from-docker-config: the entries to copy (default: the
-                                        registries of the app's images) (repeatable)
-  -o, --output FILE                     the config.json to write (required; it is never printed)
+${COMMON_HELP}
 
-generate options:
-  --spec FILE                           YAML/JSON with "credentialProviders", "exclude", "nodeDockerConfig"
-  --out-dir DIR                         where to write credential-provider-config.yaml and config.json
+Run \`kubepin node-config <subcommand> --help\` for one subcommand's options.
 
-Common options:
-  --image IMAGE                         an image the app uses besides those in PATH (repeatable)
-  -h, --help                            show this help
-
-Exit code: 1 when a file is invalid or cannot be built, 2 for bad usage (a PATH that does not
-exist included), 0 otherwise.
+${EXIT_HELP}
 `;
+
+/** The help of one subcommand: its usage, what it does, its options and the common ones. */
+function subcommandHelp(sub: string): string {
+  const h = SUBCOMMAND_HELP[sub];
+  return `Usage: kubepin node-config ${h.usage}
+
+${h.summary[0].toUpperCase()}${h.summary.slice(1)}.${sub === 'validate' ? '' : ' PATH is a file or directory of the app\'s manifests (default: dist/).'}
+${h.options ? `\nOptions:\n${h.options}\n` : ''}
+${COMMON_HELP}
+
+${EXIT_HELP}
+`;
+}
 
 const COMMON = {
   image: { type: 'string', multiple: true },
+  ...OUTPUT_FLAGS,
 } as const;
 
 const SUBCOMMANDS = ['provider-config', 'docker-config', 'generate', 'validate'];
@@ -127,8 +166,41 @@ function appImages(positionals: string[], values: Record<string, unknown>, io: C
   return all;
 }
 
-function reportProblems(problems: readonly NodeConfigProblem[], io: CliIo): void {
-  for (const p of problems) io.stderr.write(safeText`${formatNodeConfigProblem(p)}\n`);
+/** Where a subcommand's output goes: text lines (results on stdout, notes on stderr), or one JSON report. */
+class Output {
+  private readonly report: Record<string, unknown> = {};
+  private readonly mode: OutputMode;
+
+  constructor(private readonly io: CliIo, values: Record<string, unknown>) {
+    this.mode = outputMode(values, ['text', 'json']);
+  }
+
+  /** A result: `text` on stdout, or `value` under `key` in the report. */
+  public result(text: string, key: string, value: unknown): void {
+    if (this.mode.format === 'json') this.report[key] = value;
+    else this.io.stdout.write(text);
+  }
+
+  /** A note on stderr (none with --quiet), or `value` under `key` in the report. */
+  public note(text: string, key: string, value: unknown): void {
+    if (this.mode.format === 'json') this.report[key] = value;
+    else if (!this.mode.quiet) this.io.stderr.write(printableLines(text));
+  }
+
+  /** The problems found: errors always, warnings unless --quiet. */
+  public problems(problems: readonly NodeConfigProblem[]): void {
+    if (this.mode.format === 'json') {
+      this.report.problems = [...((this.report.problems as NodeConfigProblem[] | undefined) ?? []), ...problems];
+      return;
+    }
+    for (const p of problems) if (p.severity === 'error' || !this.mode.quiet) this.io.stderr.write(safeText`${formatNodeConfigProblem(p)}\n`);
+  }
+
+  /** Writes the JSON report, if that is the format. */
+  public finish(code: number): number {
+    if (this.mode.format === 'json') this.io.stdout.write(`${JSON.stringify({ ok: code === 0, problems: [], ...this.report }, null, 2)}\n`);
+    return code;
+  }
 }
 
 function readSpec(file: string, io: CliIo): NodeCredentialSpec {
@@ -144,9 +216,10 @@ function providerConfig(args: string[], io: CliIo): number {
     output: { type: 'string', short: 'o' },
   });
   if (values.help) {
-    io.stdout.write(HELP);
+    io.stdout.write(subcommandHelp('provider-config'));
     return EXIT.ok;
   }
+  const out = new Output(io, values);
   const spec: NodeCredentialSpec = values.spec ? readSpec(values.spec as string, io) : {};
   const providers: CredentialProviderSpec[] = [...(spec.credentialProviders ?? [])];
   for (const raw of (values.provider as string[] | undefined) ?? []) {
@@ -161,18 +234,18 @@ function providerConfig(args: string[], io: CliIo): number {
   if (providers.length === 0) throw new KubepinUsageError('no provider given: use --provider NAME=REGISTRY or --spec FILE');
   const images = appImages(positionals, values, io);
   const generated = generateCredentialProviderConfig({ images, providers, exclude: [...(spec.exclude ?? []), ...((values.exclude as string[] | undefined) ?? [])] });
-  reportProblems(generated.problems, io);
+  out.problems(generated.problems);
   if (values.output) {
-    const out = path.resolve(io.cwd, values.output as string);
-    fs.mkdirSync(path.dirname(out), { recursive: true });
-    writeFileAtomic(out, generated.yaml, 0o644);
-    io.stdout.write(`wrote ${values.output}\n`);
+    const file = path.resolve(io.cwd, values.output as string);
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    writeFileAtomic(file, generated.yaml, 0o644);
+    out.result(`wrote ${values.output}\n`, 'wrote', [values.output]);
   } else {
-    io.stdout.write(generated.yaml);
+    out.result(generated.yaml, 'yaml', generated.yaml);
   }
-  for (const [name, names] of Object.entries(generated.covered)) io.stderr.write(safeText`${name}: ${names.length} image(s)\n`);
-  if (generated.notCovered.length > 0) io.stderr.write(safeText`not served by any provider (pull secrets, node config.json or public): ${generated.notCovered.join(', ')}\n`);
-  return EXIT.ok;
+  out.note(Object.entries(generated.covered).map(([name, names]) => `${name}: ${names.length} image(s)\n`).join(''), 'covered', generated.covered);
+  if (generated.notCovered.length > 0) out.note(`not served by any provider (pull secrets, node config.json or public): ${generated.notCovered.join(', ')}\n`, 'notCovered', generated.notCovered);
+  return out.finish(EXIT.ok);
 }
 
 function source(text: string, what: string, literalAllowed: boolean): SecretSource | UsernameSource {
@@ -190,9 +263,10 @@ function dockerConfig(args: string[], io: CliIo): number {
     output: { type: 'string', short: 'o' },
   });
   if (values.help) {
-    io.stdout.write(HELP);
+    io.stdout.write(subcommandHelp('docker-config'));
     return EXIT.ok;
   }
+  const out = new Output(io, values);
   if (!values.output || values.output === '-') throw new KubepinUsageError('--output FILE is required: the node config.json holds credentials and is never printed');
   const auths: NodeRegistryAuth[] = ((values.auth as string[] | undefined) ?? []).map((raw) => {
     const eq = raw.indexOf('=');
@@ -208,26 +282,27 @@ function dockerConfig(args: string[], io: CliIo): number {
   if (auths.length === 0 && !values['from-docker-config']) throw new KubepinUsageError('give --auth REGISTRY=USER,PASSWORD or --from-docker-config FILE');
   if (values.registry && !values['from-docker-config']) throw new KubepinUsageError('--registry selects entries of --from-docker-config; use --auth for credentials from the environment');
   const images = positionals.length > 0 || values.image || fs.existsSync(path.resolve(io.cwd, 'dist')) ? appImages(positionals, values, io) : [];
-  const out = path.resolve(io.cwd, values.output as string);
-  const result = writeNodeDockerConfig(out, {
+  const result = writeNodeDockerConfig(path.resolve(io.cwd, values.output as string), {
     auths,
     ...(values['from-docker-config'] ? { fromDockerConfig: { file: values['from-docker-config'] as string, ...(values.registry ? { registries: values.registry as string[] } : {}) } } : {}),
     images,
     env: io.env,
     cwd: io.cwd,
   });
-  reportProblems(result.problems, io);
-  io.stdout.write(`wrote ${values.output} (mode 0600) with credentials for: ${result.registries.join(', ')}\n`);
-  if (images.length > 0 && result.notCovered.length > 0) io.stderr.write(safeText`no node credential for: ${result.notCovered.join(', ')}\n`);
-  return EXIT.ok;
+  out.problems(result.problems);
+  out.result(`wrote ${values.output} (mode 0600) with credentials for: ${result.registries.join(', ')}\n`, 'wrote', [values.output]);
+  out.note('', 'registries', result.registries);
+  if (images.length > 0 && result.notCovered.length > 0) out.note(`no node credential for: ${result.notCovered.join(', ')}\n`, 'notCovered', result.notCovered);
+  return out.finish(EXIT.ok);
 }
 
 function generate(args: string[], io: CliIo): number {
   const { values, positionals } = parse(args, { spec: { type: 'string' }, 'out-dir': { type: 'string' } });
   if (values.help) {
-    io.stdout.write(HELP);
+    io.stdout.write(subcommandHelp('generate'));
     return EXIT.ok;
   }
+  const out = new Output(io, values);
   if (!values.spec || !values['out-dir']) throw new KubepinUsageError('generate needs --spec FILE and --out-dir DIR');
   const spec = readSpec(values.spec as string, io);
   const options: NodeCredentialFilesOptions = {
@@ -237,19 +312,21 @@ function generate(args: string[], io: CliIo): number {
   };
   if (!options.credentialProviders && !options.nodeDockerConfig) throw new NodeConfigError(`${values.spec}: give credentialProviders and/or nodeDockerConfig`);
   const built = buildNodeCredentialFiles(options);
-  reportProblems(built.problems, io);
+  out.problems(built.problems);
   const written = writeNodeCredentialFiles(path.resolve(io.cwd, values['out-dir'] as string), built);
-  for (const file of written) io.stdout.write(`wrote ${path.relative(io.cwd, file)}${file.endsWith('config.json') ? ' (mode 0600)' : ''}\n`);
-  if (built.notCovered.length > 0) io.stderr.write(safeText`no node-side credential for: ${built.notCovered.join(', ')}\n`);
-  return EXIT.ok;
+  out.result(written.map((file) => `wrote ${path.relative(io.cwd, file)}${file.endsWith('config.json') ? ' (mode 0600)' : ''}\n`).join(''), 'wrote', written.map((file) => path.relative(io.cwd, file)));
+  if (built.notCovered.length > 0) out.note(`no node-side credential for: ${built.notCovered.join(', ')}\n`, 'notCovered', built.notCovered);
+  return out.finish(EXIT.ok);
 }
 
 function validate(args: string[], io: CliIo): number {
   const { values, positionals } = parse(args, {});
   if (values.help) {
-    io.stdout.write(HELP);
+    io.stdout.write(subcommandHelp('validate'));
     return EXIT.ok;
   }
+  const out = new Output(io, values);
+  const valid: Array<{ file: string; kind: string }> = [];
   if (positionals.length === 0) throw new KubepinUsageError('validate needs at least one file or directory');
   const problems: NodeConfigProblem[] = [];
   for (const raw of positionals) {
@@ -269,8 +346,9 @@ function validate(args: string[], io: CliIo): number {
     }
     const found = kind === 'docker' ? addNodeDockerConfigFile(new CredentialKeyring(), file) : loadCredentialProviderConfig(file).problems;
     problems.push(...found.map((p) => ({ ...p, file: p.file ? path.relative(io.cwd, p.file) || p.file : raw })));
-    if (!found.some((p) => p.severity === 'error')) io.stdout.write(`${raw}: valid ${kind === 'docker' ? 'node config.json' : 'CredentialProviderConfig'}\n`);
+    if (!found.some((p) => p.severity === 'error')) valid.push({ file: raw, kind: kind === 'docker' ? 'node config.json' : 'CredentialProviderConfig' });
   }
-  reportProblems(problems, io);
-  return problems.some((p) => p.severity === 'error') ? EXIT.findings : EXIT.ok;
+  out.result(valid.map((v) => `${v.file}: valid ${v.kind}\n`).join(''), 'valid', valid);
+  out.problems(problems);
+  return out.finish(problems.some((p) => p.severity === 'error') ? EXIT.findings : EXIT.ok);
 }

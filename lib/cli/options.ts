@@ -56,8 +56,30 @@ export function parseFlags<S extends FlagSpecs>(args: readonly string[], specs: 
       const suggestion = closest(flag.split('=')[0], known);
       throw new KubepinUsageError(`unknown option ${flag}${suggestion ? `; did you mean ${suggestion}?` : ''}`);
     }
-    throw new KubepinUsageError(error.message.split('\n').join(' '));
+    throw new KubepinUsageError(valueErrorMessage(error.message, args, options));
   }
+}
+
+/**
+ * Our words for `util.parseArgs`'s value errors (a flag without its value, a switch given one,
+ * a value that looks like a flag), naming the flag and how to write it.
+ */
+function valueErrorMessage(message: string, args: readonly string[], options: FlagSpecs): string {
+  // parseArgs names the flag as '-o, --output <value>', '-o' or '--json'.
+  const named = /'(-{1,2}[\w-]+)(?:, (--[\w-]+))?/.exec(message);
+  const written = named?.[1] ?? '';
+  const long = named?.[2] ?? (written.startsWith('--') ? written : `--${Object.entries(options).find(([, s]) => `-${s.short}` === written)?.[0] ?? written.slice(1)}`);
+  const flag = long;
+  if (options[long.slice(2)]?.type === 'boolean' || /does not take an argument/.test(message)) {
+    return `${flag} takes no value: give ${flag} alone (without "=…")`;
+  }
+  if (/ambiguous/.test(message)) {
+    const at = args.findIndex((a) => a === written || a === long);
+    const next = at >= 0 ? args[at + 1] : undefined;
+    return `${written} is followed by ${next !== undefined ? JSON.stringify(next) : 'a word'}, which looks like an option, not its value. Fix: give ${written} its value, or write ${flag}=${next ?? 'VALUE'} if that is the value`;
+  }
+  if (/argument missing/.test(message)) return `${flag} needs a value: ${flag} VALUE or ${flag}=VALUE`;
+  return message.split('\n').join(' ');
 }
 
 /** A whole-number flag between `min` and {@link MAX_WHOLE_NUMBER}. @throws KubepinUsageError */

@@ -10,7 +10,7 @@ import { ImageLocation } from '../registry/lock-images';
 import { clusterPlatformsBeside } from '../platforms';
 import { Drift, RemoteFinding, remoteExitCode, remoteFindings } from './verify-remote';
 import { digestOnlyCovered, digestOnlyWarning, platformPinContradiction } from './verify-signatures';
-import { ALLOW_EMPTY_FLAG, ALLOW_EMPTY_HELP, nothingToCheck } from './manifest-input';
+import { ALLOW_EMPTY_FLAG, ALLOW_EMPTY_HELP, describeInput, nothingToCheck } from './manifest-input';
 import { outputMode } from './output-flags';
 import { findProjectRoot, synthStep } from './project-root';
 import { REGISTRY_FLAGS_HELP, parseRegistryFlags, validateRegistryFlags, registryClientFromFlags } from './registry-options';
@@ -89,6 +89,7 @@ export const verifyCommand: Command = {
     const { lockFile, lock, manifests, images, signatures, input } = await loadLockProject(values, positionals, io);
     const findings: VerifyFinding[] = [];
     const lockName = rel(io.cwd, lockFile);
+    if (mode.verbose) io.stderr.write(`${describeInput(input)}\n`);
     // A gate that finds no manifests fails, distinctly: "0 image references … ok" would pass a failed synth.
     const empty = values['allow-empty'] ? undefined : nothingToCheck(input, io.cwd);
     if (empty) {

@@ -58,9 +58,10 @@ describe('one CLI option layer', () => {
     expect((await runCli(['check', '--help'])).stdout).toContain('--fail-on error|warning|info');
   });
 
-  test('a missing value and a value given to a boolean are usage errors', () => {
-    expect(() => parseFlags(['--format'], { format: { type: 'string' } })).toThrow(KubepinUsageError);
-    expect(() => parseFlags(['--json=1'], { json: { type: 'boolean' } })).toThrow(/does not take an argument/);
+  test('a missing value and a value given to a boolean are usage errors, in our words', () => {
+    expect(() => parseFlags(['--format'], { format: { type: 'string' } })).toThrow('--format needs a value: --format VALUE or --format=VALUE');
+    expect(() => parseFlags(['--json=1'], { json: { type: 'boolean' } })).toThrow('--json takes no value: give --json alone (without "=…")');
+    expect(() => parseFlags(['-o', '-q'], { output: { type: 'string', short: 'o' }, quiet: { type: 'boolean', short: 'q' } })).toThrow('-o is followed by "-q", which looks like an option, not its value. Fix: give -o its value, or write --output=-q if that is the value');
     expect(parseFlags(['a', '-h', '--x=1'], { x: { type: 'string' } })).toEqual({ values: { help: true, x: '1' }, positionals: ['a'] });
   });
 });
