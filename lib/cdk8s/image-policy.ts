@@ -12,6 +12,7 @@ import { resolveLock } from './lock-file';
 import { addPrePullImage } from './pre-pull';
 import { ProjectConfigError } from '../base/project-config';
 import type { PrePullHelperImages } from '../prepull';
+import { reportSynthErrorsAsFindings } from './synth-error-report';
 
 /**
  * Props of {@link ImagePolicy}: the core's {@link ImagePolicyOptions}, with the lock, pull
@@ -86,6 +87,8 @@ export class ImagePolicy extends Construct {
         this.node.addValidation({ validate: () => [message] });
       }
     }
+    // Its validation errors, uncaught in the app cdk8s synth runs, print without a stack.
+    reportSynthErrorsAsFindings();
     this.runtime = new PolicyRuntime(scope, () => this.settings(), false);
     this.runtime.owner = this;
     setRuntime(scope, this.runtime);

@@ -8,6 +8,7 @@ import { JsonObject, findPodTemplate, findPodTemplates, isObject } from '../work
 import { ImageLocations } from '../image-locations';
 import { ownField } from '../location-paths';
 import { findTypedState } from './typed-state';
+import { reportSynthErrorsAsFindings } from './synth-error-report';
 import { PrePullDaemonSet } from './pre-pull-daemon-set';
 import { codesThePluginReports } from './validation-plugin-reports';
 import { CDK8S_PLUS_IMPLICIT_PULL_POLICY, isCdk8sPlusPod } from './cdk8s-plus';
@@ -129,10 +130,14 @@ export class PolicyRuntime {
       info: settings.log,
       reportOnly: settings.reportOnly,
       leftToOthers: (f) => codesThePluginReports()?.has(f.code) === true,
-      fail: (errors, all) => new ImagePolicyError(
-        `kubepin image policy: ${errors.length} error(s) in chart ${chart.node.path || '<root>'}:\n${errors.map((e) => `  ${formatConstructFinding(e)}`).join('\n')}`,
-        all,
-      ),
+      fail: (errors, all) => {
+        // Uncaught in the app cdk8s synth runs, this prints as its findings, without a stack.
+        reportSynthErrorsAsFindings();
+        return new ImagePolicyError(
+          `kubepin image policy: ${errors.length} error(s) in chart ${chart.node.path || '<root>'}:\n${errors.map((e) => `  ${formatConstructFinding(e)}`).join('\n')}`,
+          all,
+        );
+      },
     });
   }
 }

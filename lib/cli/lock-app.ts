@@ -93,6 +93,10 @@ export async function collectAppImages(app: AppSource, env: NodeJS.ProcessEnv, l
       throw new AppRunError(`running ${app.description} to learn its images did not finish within ${Math.round(timeoutMs / 1000)} s and was stopped:\n${indent(result.output)}\nFix: make the app finish (does it wait for input or a network?), raise the limit with ${APP_TIMEOUT_ENV}=<milliseconds>, or give \`kubepin lock\` the manifests to read instead`);
     }
     if (result.code !== 0) {
+      // The app stopped on its image policy's findings (each with its fix): those alone, not a generic fix.
+      if (isPolicyFindingsOutput(result.output)) {
+        throw new AppRunError(`running ${app.description} to learn its images stopped on its image policy's errors:\n${result.output.replace(/\(KUBEPIN_DEBUG=1 shows the stack trace\)$/, '(--debug shows the stack trace)')}`);
+      }
       throw new AppRunError(`running ${app.description} to learn its images failed (exit ${result.code}):\n${indent(result.output)}\nFix: make the app run (\`cdk8s synth\` or the program's own tests show the same error), or give \`kubepin lock\` the manifests to read instead`);
     }
     const images = emptyImages();
@@ -273,6 +277,14 @@ function run(command: string, args: string[], options: { cwd: string; env: NodeJ
       });
     });
   });
+}
+
+/**
+ * True when the app's output ends in an image policy's findings and holds no stack trace (the
+ * cdk8s face prints them so in the app cdk8s synth runs; the Pulumi runner prints the message).
+ */
+function isPolicyFindingsOutput(output: string): boolean {
+  return /^kubepin image policy(?::| rejected)/m.test(output) && !/^\s+at .+:\d+:\d+\)?$/m.test(output);
 }
 
 function indent(text: string): string {

@@ -19,6 +19,7 @@ import { reportLockFailures } from './registry-failures';
 import type { SignaturePolicy } from '../signatures/policy';
 import { SignatureVerificationError } from '../signatures/errors';
 import { outputMode } from './output-flags';
+import { DEBUG_ENV } from '../base/debug';
 import { docPath } from '../base/docs';
 import { REGISTRY_FLAGS_HELP, parseRegistryFlags, validateRegistryFlags, platformsFromFlags, registryClientFromFlags } from './registry-options';
 
@@ -113,12 +114,12 @@ export const lockCommand: Command = {
       const lockSide = loadLock(values, io.cwd, projectDir);
       // Before the app runs and the registries are asked: a lock that cannot be written would lose that work.
       if (writes) lockSide.lock.checkWritable();
-      const debug = values.debug === true || io.env.KUBEPIN_DEBUG === '1';
+      const debug = values.debug === true || io.env[DEBUG_ENV] === '1';
       // Running the app is most of a lock (seconds): say so while it runs.
       const progress = startProgress(io, `running ${app.description} to learn its images`, { ...mode, json });
       let learned;
       try {
-        learned = await collectAppImages(app, debug ? { ...io.env, KUBEPIN_DEBUG: '1' } : io.env, lockSide.locations, lockSide.configFile);
+        learned = await collectAppImages(app, debug ? { ...io.env, [DEBUG_ENV]: '1' } : io.env, lockSide.locations, lockSide.configFile);
       } finally {
         progress.stop('the app ran');
       }
