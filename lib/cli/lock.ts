@@ -15,7 +15,7 @@ import { changesAnything, describeChanges, lockChanges } from './lock-changes';
 import { describeInput, STDIN_PATH } from './manifest-input';
 import { startProgress } from './progress';
 import { findProjectRoot } from './project-root';
-import { reportLockFailures } from './registry-failures';
+import { hostFailure, reportLockFailures } from './registry-failures';
 import type { SignaturePolicy } from '../signatures/policy';
 import { SignatureVerificationError } from '../signatures/errors';
 import { outputMode } from './output-flags';
@@ -164,6 +164,7 @@ export const lockCommand: Command = {
         outcomes = await updater.finish();
         if (progress) io.stderr.write('\r\x1b[K');
         // Said once per unreachable registry, with the cause in words; a 404 asks the registry what exists.
+        if (!json) await reportLockFailures(outcomes.filter((o): o is Failed => o.status === 'failed'), images, io, client);
       } finally {
         client.close();
         if (progress) io.stderr.write('\r\x1b[K');
@@ -171,7 +172,6 @@ export const lockCommand: Command = {
     }
     const resolved = outcomes.filter((o): o is Extract<LockOutcome, { status: 'resolved' }> => o.status === 'resolved');
     const failed = outcomes.filter((o): o is Failed => o.status === 'failed');
-    if (!json) reportLockFailures(failed, images, io);
     // Only a complete picture of the images may remove entries (or call them unused): not when some could not be read.
     const complete = unreadable.length === 0 && images.invalid.length === 0 && recordProblems.length === 0;
     const unused = complete ? lock.list().filter((entry) => !images.tagged.has(entry.reference)).map((entry) => entry.reference) : [];
@@ -210,6 +210,7 @@ export const lockCommand: Command = {
                 kind: o.error instanceof SignatureVerificationError ? o.error.signatureKind : o.error.kind,
                 ...(o.error.status ? { status: o.error.status } : {}),
                 message: o.error.message,
+                ...(hostFailure(o.error) ? { registry: o.error.host, cause: hostFailure(o.error)!.cause } : {}),
                 usedAt: (images.tagged.get(o.reference) ?? []).map((l) => at(io.cwd, l)),
               })),
               ...images.invalid.map(({ location, error }) => ({ reference: location.image, kind: 'invalid-reference', message: error.message, usedAt: [at(io.cwd, location)] })),

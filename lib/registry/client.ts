@@ -259,6 +259,33 @@ export class RegistryClient implements ArtifactSource {
     });
   }
 
+  /**
+   * The tags of `image`'s repository (`GET /v2/<name>/tags/list`, first page), or `undefined`
+   * when the registry answers 404: the repository does not exist. Used to tell a missing
+   * repository from a missing tag, and to suggest near tags.
+   */
+  public fetchTags(image: ImageReference, maxBytes = 1024 * 1024): Promise<string[] | undefined> {
+    const what = `${image.name} tags`;
+    return this.withAccess(image, async (host, state, credential) => {
+      const res = await this.fetchPath(host, state, image, 'tags/list?n=1000', 'application/json', maxBytes, credential, what);
+      if (res.status === 404) return undefined;
+      checkStatus(res, host, what, credential);
+      return stringList(res.body, 'tags');
+    });
+  }
+
+  /**
+   * The repositories of `image`'s registry (`GET /v2/_catalog`, first page); `undefined` when
+   * the registry does not list them (many public registries do not). Used to suggest near names.
+   */
+  public fetchCatalog(image: ImageReference, maxBytes = 1024 * 1024): Promise<string[] | undefined> {
+    return this.withAccess(image, async (host, state, credential) => {
+      const { origin } = await this.ping(host, state);
+      const res = await this.send(host, state, new URL(`${origin}/v2/_catalog?n=1000`), 'GET', 'registry:catalog:*', credential, `${host} catalog`, { accept: 'application/json', maxBytes });
+      return res.status === 200 ? stringList(res.body, 'repositories') : undefined;
+    });
+  }
+
   private async fetchPath(host: string, state: HostState, image: ImageReference, tail: string, accept: string, maxBytes: number, credential: RegistryCredential | undefined, what: string): Promise<HttpAnswer> {
     const { origin } = await this.ping(host, state);
     return this.send(host, state, new URL(`${origin}/v2/${image.repository}/${tail}`), 'GET', `repository:${image.repository}:pull`, credential, what, { accept, maxBytes });
@@ -421,4 +448,14 @@ export function checkMirrorHost(registry: string, mirror: string): void {
   const at = mirror.lastIndexOf('@');
   if (at === -1) return;
   throw new KubepinUsageError(`the mirror for ${registry} (…@${mirror.slice(at + 1)}) carries a user name or password; give the mirror as host[:port] and put its credentials in your Docker config (docker login ${mirror.slice(at + 1)}) or a --docker-config file`);
+}
+
+/** The strings of `body`'s JSON list `key` (`{"tags": […]}`), at most 10,000; `undefined` when it is not one. */
+function stringList(body: Buffer, key: string): string[] | undefined {
+  try {
+    const list = (JSON.parse(body.toString('utf8')) as Record<string, unknown>)[key];
+    return Array.isArray(list) ? list.filter((t): t is string => typeof t === 'string').slice(0, 10000) : undefined;
+  } catch {
+    return undefined;
+  }
 }

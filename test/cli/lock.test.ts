@@ -110,7 +110,7 @@ describe('kubepin lock against a real registry', () => {
 
     const text = await runKubepin(['lock'], { cwd: dir, env: { CI: 'true' } });
     expect(text.code).toBe(1);
-    expect(text.stderr).toContain(`error: ${registry.host}/shop/api:does-not-exist: not found on ${registry.host} (HTTP 404`);
+    expect(text.stderr).toContain(`error: ${registry.host}/shop/api:does-not-exist: the repository shop/api exists on ${registry.host} but has no tag "does-not-exist" (HTTP 404); its tags include 1.4.`);
     expect(text.stderr).toContain('used at dist/broken.yaml:14 (Deployment/broken, spec.template.spec.containers[0].image)');
     expect(text.stderr).toContain('dist/broken.yaml:16');
     expect(text.stdout).toContain('3 already locked, 2 failed');
@@ -324,7 +324,7 @@ describe('kubepin lock over TLS', () => {
   test('--ca-file trusts the private CA; without it a clear TLS error', async () => {
     const without = await runKubepin(['lock'], { cwd: dir });
     expect(without.code).toBe(1);
-    expect(without.stderr).toContain('TLS failure');
+    expect(without.stderr).toContain(`error: registry ${registry.host}: TLS failed (`);
     expect(without.stderr).toContain('--ca-file');
     const withCa = await runKubepin(['lock', '--ca-file', registry.caFile!], { cwd: dir });
     expect(withCa.stderr).toBe('');
