@@ -189,7 +189,12 @@ describe('output formats', () => {
   test('SARIF for in-memory objects has logical locations only', () => {
     const { findings } = checkManifests([deployment('x', [{ name: 'c', image: 'Bad' }])]);
     const sarif = toSarif(findings) as { runs: Array<{ results: Array<{ locations: Array<Record<string, unknown>> }> }> };
-    expect(sarif.runs[0].results[0].locations[0]).toEqual({ logicalLocations: [{ fullyQualifiedName: 'Deployment x spec.template.spec.containers[0].image', kind: 'resource' }] });
+    expect(sarif.runs[0].results[0].locations[0]).toEqual({ logicalLocations: [{
+      name: 'x',
+      fullyQualifiedName: 'Deployment/x#spec.template.spec.containers[0].image',
+      kind: 'resource',
+      properties: { kind: 'Deployment', name: 'x', path: 'spec.template.spec.containers[0].image', apiVersion: 'apps/v1' },
+    }] });
   });
 
   test('text output groups by workload, shows the prediction and the fix, colours only on a TTY', async () => {
