@@ -229,7 +229,7 @@ describe('a project made from cdk8s-cli\'s typescript-app template', () => {
     expect(JSON.parse(probe.stdout)).toEqual({ has27: false, policy: 'function', deployment: true });
   });
 
-  test('strict with no lock: synth fails once per finding, with no stack into files the package lacks', () => {
+  test('strict with no lock: synth fails once per finding, the findings alone: no stack into kubepin', () => {
     const synth = run(app, 'npm', ['run', 'synth']);
     expect(synth.code).not.toBe(0);
     const output = `${synth.stdout}${synth.stderr}`;
@@ -237,10 +237,9 @@ describe('a project made from cdk8s-cli\'s typescript-app template', () => {
     expect(finding).not.toBeNull();
     expect(output.split('error unpinned-image Deployment').length - 1).toBe(1);
     expect(output).toContain('Fix: run `npx kubepin lock`');
-    // Every kubepin file a stack frame names exists: nothing points into sources the package does not ship.
-    const frames = [...output.matchAll(/(\/[^\s():]*\/node_modules\/kubepin\/[^\s():]+):\d+:\d+/g)].map((m) => m[1]);
-    expect(frames.length).toBeGreaterThan(0);
-    expect(frames.filter((f) => !fs.existsSync(f))).toEqual([]);
+    // No stack frame or source excerpt of kubepin's (KUBEPIN_DEBUG=1 keeps them: test/cdk8s/synth-errors.test.ts).
+    const frames = [...output.matchAll(/(\/[^\s():]*\/node_modules\/kubepin\/[^\s():]+):\d+(:\d+)?/g)].map((m) => m[1]);
+    expect(frames).toEqual([]);
     expect(output).not.toMatch(/node_modules\/kubepin\/lib\//);
   }, 180000);
 
