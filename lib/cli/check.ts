@@ -235,7 +235,9 @@ export const checkCommand: Command = {
       io.stdout.write(`${JSON.stringify(toSarif(findings, { baseDir: io.cwd, ...(version ? { version } : {}), ...(empty ? { failure: empty } : {}) }), null, 2)}\n`);
     } else if (!empty) {
       const color = parsed.color ?? (io.stdout.isTTY === true && io.env.NO_COLOR === undefined);
-      if (!(parsed.quiet && findings.length === 0)) io.stdout.write(formatText(findings, { color }));
+      // --quiet: only what fails the run, and nothing at all when nothing does.
+      const shown = parsed.quiet ? findings.filter((f) => atLeast(f.severity, parsed.failOn)) : findings;
+      if (!(parsed.quiet && shown.length === 0)) io.stdout.write(formatText(shown, { color }));
     }
     // A gate that found nothing to check fails, distinctly: "No problems found" would pass a failed synth.
     if (empty) {

@@ -158,8 +158,9 @@ function appImages(positionals: string[], values: Record<string, unknown>, io: C
   let images: string[] = [];
   if (positionals.length > 0 || fs.existsSync(paths[0])) {
     const loaded = loadManifests(paths);
-    for (const p of loaded.problems) io.stderr.write(safeText`warning: ${p.file}${p.line ? `:${p.line}` : ''}: ${p.message}\n`);
+    if (!values.quiet) for (const p of loaded.problems) io.stderr.write(safeText`warning: ${p.file}${p.line ? `:${p.line}` : ''}: ${p.message}\n`);
     images = imagesOfObjects(loaded.documents.map((d) => d.object), ImageLocations.forConfigFile(path.join(io.cwd, CONFIG_FILE_NAME)));
+    if (values.verbose) io.stderr.write(`read ${loaded.files.length} file${loaded.files.length === 1 ? '' : 's'}: ${loaded.documents.length} Kubernetes object${loaded.documents.length === 1 ? '' : 's'}, ${images.length} image${images.length === 1 ? '' : 's'}\n`);
   }
   const all = [...new Set([...images, ...extra])];
   if (all.length === 0) throw new KubepinUsageError('no images found: give the manifest files or directories (default dist/), or --image');

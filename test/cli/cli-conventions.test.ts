@@ -118,6 +118,15 @@ describe('kubepin follows the conventions of CLIs', () => {
     expect(verbose.stderr).toBe('read 1 file under dist/: 1 Kubernetes object\n');
     expect(kubepin(['check', '--verbose'], { cwd: dir }).stderr).toBe('read 1 file under dist/: 1 Kubernetes object\n');
     expect(kubepin(['verify', '--quiet', '--verbose'], { cwd: dir }).stderr).toContain('--quiet and --verbose contradict each other');
+    // check --quiet shows only what fails the run: a warning alone prints nothing.
+    fs.writeFileSync(path.join(dir, 'warn.yaml'), deployment('nginx:latest'));
+    expect(kubepin(['check', 'warn.yaml'], { cwd: dir }).stdout).toContain('latest-tag');
+    expect(kubepin(['check', 'warn.yaml', '--quiet'], { cwd: dir })).toEqual({ code: 0, stdout: '', stderr: '' });
+    const failing = kubepin(['check', 'warn.yaml', '--quiet', '--fail-on', 'warning'], { cwd: dir });
+    expect(failing.code).toBe(1);
+    expect(failing.stdout).toContain('latest-tag');
+    // node-config --verbose says what was read.
+    expect(kubepin(['node-config', 'provider-config', '--provider', 'ecr=127.0.0.1:5000', '--verbose', 'dist'], { cwd: dir }).stderr).toContain('read 1 file: 1 Kubernetes object, 1 image\n');
   });
 
   test('a flag without its value, or a switch given one, gets our message with the fix, not parseArgs text', () => {
