@@ -238,7 +238,8 @@ export const lockCommand: Command = {
         for (const line of describeChanges(changes, true)) io.stdout.write(`${printable(line)}\n`);
       }
       if (values.prune && pruned.length === 0 && !complete) io.stderr.write('warning: --prune removed nothing: some images could not be read\n');
-      if (!values.prune && unused.length > 0 && !mode.quiet) {
+      // Said for an app only: its images are the project's, while manifests given as PATHs may be a part (a lock shared by several).
+      if (app && !values.prune && unused.length > 0 && !mode.quiet) {
         io.stderr.write(safeText`note: ${unused.length} entr${unused.length === 1 ? 'y' : 'ies'} of ${lockName} ${unused.length === 1 ? 'is' : 'are'} no longer used (${unused.join(', ')}); \`kubepin lock --prune\` removes ${unused.length === 1 ? 'it' : 'them'}\n`);
       }
       if (frozenFails) {
