@@ -76,12 +76,12 @@ export const ALLOW_EMPTY_HELP = '  --allow-empty                pass when there 
 export function nothingToCheck(input: ManifestInput, cwd: string): string | undefined {
   const { loaded } = input;
   if (loaded.documents.length > 0 || loaded.problems.some((p) => !/is not a Kubernetes object/.test(p.message))) return undefined;
-  const where = input.given.join(', ');
+  const where = input.given.map((p) => (p === STDIN_PATH ? 'standard input' : p)).join(', ');
   const found = input.defaultMissing
     ? `${DEFAULT_MANIFEST_DIR}/ does not exist`
-    : loaded.files.length === 0
+    : loaded.files.length === 0 && !input.given.includes(STDIN_PATH)
       ? `no .yaml, .yml or .json file under ${where}`
-      : `no Kubernetes object in the ${loaded.files.length} file${loaded.files.length === 1 ? '' : 's'} under ${where}`;
+      : `no Kubernetes object in ${input.given.includes(STDIN_PATH) && loaded.files.length === 0 ? where : `the ${loaded.files.length} file${loaded.files.length === 1 ? '' : 's'} under ${where}`}`;
   const step = synthStep(findProjectRoot(cwd)?.kind);
   return `nothing to check: ${found}. The manifests were probably not written: did ${step} fail (a failed strict synth leaves dist/ empty)? Fix: run ${step} and look at its errors, or pass the directory it writes to; if no manifests is right, pass --allow-empty`;
 }

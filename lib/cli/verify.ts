@@ -120,7 +120,7 @@ export const verifyCommand: Command = {
           code: 'unpinned',
           image: location.image,
           location,
-          message: `${location.image} is not pinned to a digest${entry ? ` (${lockName} has ${entry.digest})` : ` and is not in ${lockName}`}. Fix: ${entry ? '' : 'run `kubepin lock`, then '}synthesize again with the lock`,
+          message: `${location.image} is not pinned to a digest${entry ? ` (${lockName} has ${entry.digest})` : ` and is not in ${lockName}`}. Fix: ${entry ? '' : 'run `kubepin lock`, then '}synthesize again with the lock (${step})`,
         });
       } else if (!entry) {
         findings.push({

@@ -88,6 +88,11 @@ app.synth();
     expect(json.code).toBe(3);
     expect(JSON.parse(json.stdout)).toMatchObject({ ok: false, images: 0, nothingToCheck: expect.stringContaining('nothing to check') });
 
+    // Standard input with nothing in it (a pipe from a failed render) is nothing to check too.
+    const stdin = runPackedKubepin(pkg, ['check', '-'], { cwd: dir, env: env(), input: '' });
+    expect(stdin.code).toBe(3);
+    expect(stdin.stderr).toContain('nothing to check: no Kubernetes object in standard input');
+
     expect(kubepin(dir, ['verify', '--allow-empty']).code).toBe(0);
     expect(check(dir, ['--allow-empty']).code).toBe(0);
 
@@ -109,6 +114,11 @@ app.synth();
     expect(kubepin(dir, ['lock']).code).toBe(0);
     expect(cdk8sSynth(dir, env()).code).toBe(0);
     expect(kubepin(dir, ['verify']).code).toBe(0);
+
+    // A hand-written manifest left unpinned: lock it, then synthesize again (cdk8s synth names the step).
+    fs.writeFileSync(path.join(dir, 'dist', 'extra.yaml'), 'apiVersion: v1\nkind: Pod\nmetadata: { name: extra }\nspec:\n  containers:\n    - { name: c, image: "' + `${registry.host}/acme/web:2.0` + '" }\n');
+    expect(kubepin(dir, ['verify']).stderr).toContain(`${registry.host}/acme/web:2.0 is not pinned to a digest and is not in kubepin.lock.json. Fix: run \`kubepin lock\`, then synthesize again with the lock (\`cdk8s synth\`)`);
+    fs.rmSync(path.join(dir, 'dist', 'extra.yaml'));
 
     // The tag moves and the lock is updated, but dist/ is from before.
     await pushImage(registry, 'acme/web', '1.0', { seed: 'web 1.0, rebuilt' });
