@@ -4,18 +4,22 @@ import { docsUrl, informationUrl } from '../docs-url';
 import { CheckFinding } from './check';
 import { splitFix } from './report';
 
-/** A `kubepin check` rule for the SARIF rule table: a title, its level, help text and where the docs describe it. */
-interface CheckRule {
+/** A rule for the SARIF rule table: a title, its level, help text and where the docs describe it. */
+export interface SarifRule {
+  /** One line. */
   readonly title: string;
+  /** Its default level. */
   readonly level: Severity;
-  /** What the kubelet does and how to fix it. */
+  /** What goes wrong and how to fix it. */
   readonly help: string;
   /** The docs/check.md section. @default the static rules */
   readonly section?: 'probe' | 'static';
+  /** The docs page and heading anchor, for rules of other commands. @default docs/check.md at `section` */
+  readonly doc?: { readonly page: string; readonly anchor: string };
 }
 
 /** Every code `kubepin check` reports, for the SARIF rule table. */
-export const CHECK_RULES: Readonly<Record<string, CheckRule>> = {
+export const CHECK_RULES: Readonly<Record<string, SarifRule>> = {
   'invalid-image': { title: 'Image reference the kubelet rejects (InvalidImageName)', level: 'error', help: 'The reference does not parse, so the kubelet reports InvalidImageName and never starts the container. Use the spelling the message suggests, or render the template or placeholder it names first.' },
   'host-like-name': { title: 'Single-component image name that looks like a registry host', level: 'warning', help: 'A name such as localhost:5000 or example.com is read as a Docker Hub repository, not a registry. Write the full reference: host/repository:tag.' },
   'latest-tag': { title: 'Image uses the latest tag or no tag', level: 'warning', help: 'latest (or no tag) defaults imagePullPolicy to Always and changes under you. Pin a version tag, and the digest with kubepin lock.' },
@@ -57,6 +61,8 @@ export interface SarifOptions {
    * notification, so a viewer shows the run failed rather than "no results". @default none (the run succeeded)
    */
   readonly failure?: string;
+  /** The rule table. @default {@link CHECK_RULES} */
+  readonly rules?: Readonly<Record<string, SarifRule>>;
 }
 
 const LEVEL: Record<Severity, 'error' | 'warning' | 'note'> = { error: 'error', warning: 'warning', info: 'note' };
@@ -67,16 +73,17 @@ const LEVEL: Record<Severity, 'error' | 'warning' | 'note'> = { error: 'error', 
  */
 export function toSarif(findings: readonly CheckFinding[], options: SarifOptions = {}): Record<string, unknown> {
   const baseDir = options.baseDir ?? process.cwd();
-  const codes = [...new Set([...Object.keys(CHECK_RULES), ...findings.map((f) => f.code as string)])];
+  const table = options.rules ?? CHECK_RULES;
+  const codes = [...new Set([...Object.keys(table), ...findings.map((f) => f.code as string)])];
   const rules = codes.map((id) => {
-    const rule: CheckRule = CHECK_RULES[id] ?? { title: id, level: 'warning', help: id };
-    const helpUri = docsUrl('check.md', SECTION_ANCHOR[rule.section ?? 'static']);
+    const rule: SarifRule = table[id] ?? { title: id, level: 'warning', help: id };
+    const helpUri = rule.doc ? docsUrl(rule.doc.page, rule.doc.anchor) : docsUrl('check.md', SECTION_ANCHOR[rule.section ?? 'static']);
     return {
       id,
       name: id.replace(/(^|-)([a-z])/g, (_m, _d, c: string) => c.toUpperCase()),
       shortDescription: { text: rule.title },
       fullDescription: { text: rule.help },
-      help: { text: `${rule.help} See ${helpUri}`, markdown: `${rule.help}\n\n[kubepin check: \`${id}\`](${helpUri})` },
+      help: { text: `${rule.help} See ${helpUri}`, markdown: `${rule.help}\n\n[kubepin: \`${id}\`](${helpUri})` },
       helpUri,
       defaultConfiguration: { level: LEVEL[rule.level] },
     };

@@ -12,6 +12,8 @@ import { Drift, RemoteFinding, remoteExitCode, remoteFindings } from './verify-r
 import { digestOnlyCovered, digestOnlyWarning, platformPinContradiction } from './verify-signatures';
 import { ALLOW_EMPTY_FLAG, ALLOW_EMPTY_HELP, describeInput, nothingToCheck } from './manifest-input';
 import { outputMode } from './output-flags';
+import { verifySarif } from './verify-sarif';
+import { packageVersion } from '../version';
 import { findProjectRoot, synthStep } from './project-root';
 import { REGISTRY_FLAGS_HELP, parseRegistryFlags, validateRegistryFlags, registryClientFromFlags } from './registry-options';
 import { docPath } from '../base/docs';
@@ -33,6 +35,7 @@ Options:
                                the platform digests the lock records against the signed index,
                                and images pinned by digest alone (${docPath('signatures.md')}).
                                Writes nothing.
+  --format sarif               also SARIF 2.1.0, for code scanning (each finding on its manifest line)
 ${ALLOW_EMPTY_HELP}
 ${REGISTRY_FLAGS_HELP}
 
@@ -80,7 +83,7 @@ export const verifyCommand: Command = {
       if ((parsed.values.platform ?? []).length > 0) throw new KubepinUsageError('--platform is an option of `kubepin lock`, not of `kubepin verify`');
       return parsed;
     })();
-    const mode = outputMode(values, ['text', 'json']);
+    const mode = outputMode(values, ['text', 'json', 'sarif']);
     if (values.help) {
       io.stdout.write(HELP);
       return EXIT.ok;
@@ -94,6 +97,7 @@ export const verifyCommand: Command = {
     const empty = values['allow-empty'] ? undefined : nothingToCheck(input, io.cwd);
     if (empty) {
       if (json) io.stdout.write(`${JSON.stringify({ ok: false, lockFile: lockName, images: 0, nothingToCheck: empty, findings: [] }, null, 2)}\n`);
+      if (mode.format === 'sarif') io.stdout.write(`${JSON.stringify(verifySarif([], { baseDir: io.cwd, ...versionOption(), failure: empty }), null, 2)}\n`);
       io.stderr.write(`kubepin verify: ${empty}\n`);
       return EXIT.empty;
     }
@@ -169,7 +173,9 @@ export const verifyCommand: Command = {
     }
 
     findings.sort((a, b) => order(a).localeCompare(order(b)));
-    if (json) {
+    if (mode.format === 'sarif') {
+      io.stdout.write(`${JSON.stringify(verifySarif(findings, { baseDir: io.cwd, ...versionOption() }), null, 2)}\n`);
+    } else if (json) {
       io.stdout.write(
         `${JSON.stringify(
           {
@@ -209,6 +215,11 @@ export const verifyCommand: Command = {
     return findings.length > 0 ? remoteExitCode(findings.map((f) => f.code), EXIT.findings) : EXIT.ok;
   },
 };
+
+function versionOption(): { version?: string } {
+  const version = packageVersion();
+  return version ? { version } : {};
+}
 
 function order(f: VerifyFinding): string {
   if (f.file !== undefined) return `0${f.file}\0${String(f.line ?? 0).padStart(8, '0')}`;

@@ -1,6 +1,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { VERIFY_RULES } from '../../lib/cli/verify-sarif';
 import { packedKubepin } from '../support/packed';
 import { offlineEnv, runPackedKubepin } from '../support/packed-cli';
 
@@ -58,6 +59,12 @@ describe('kubepin check --format sarif', () => {
       properties: { kind: 'Deployment', namespace: 'shop', name: 'web', path: 'spec.template.spec.containers[0].image', apiVersion: 'apps/v1' },
     }]);
     expect(sarifRun.invocations).toEqual([{ executionSuccessful: true }]);
+  });
+
+  test('the rules of verify --format sarif link to sections that exist', () => {
+    for (const [id, rule] of Object.entries(VERIFY_RULES)) {
+      expect({ id, anchor: headingAnchors(rule.doc!.page).has(rule.doc!.anchor) }).toEqual({ id, anchor: true });
+    }
   });
 
   test('docs/ci.md says where results show when dist/ is generated and not committed', () => {

@@ -85,7 +85,17 @@ describe('kubepin follows the conventions of CLIs', () => {
     const contradiction = kubepin(['check', 'dist', '--json', '--format', 'sarif'], { cwd: dir });
     expect(contradiction.code).toBe(2);
     expect(contradiction.stderr).toContain('--json is --format json; it contradicts --format sarif');
-    expect(kubepin(['verify', 'dist', '--format', 'sarif'], { cwd: dir }).stderr).toContain('--format must be text or json, got "sarif"');
+    expect(kubepin(['lock', 'dist', '--format', 'sarif'], { cwd: dir }).stderr).toContain('--format must be text or json, got "sarif"');
+    // verify is a CI gate too: SARIF where it applies, its findings on the manifest lines.
+    fs.writeFileSync(path.join(dir, 'dist', 'unpinned.yaml'), deployment(`${registry.host}/acme/web:1.0`));
+    const sarif = kubepin(['verify', 'dist', '--format', 'sarif'], { cwd: dir });
+    expect(sarif.code).toBe(1);
+    const sarifRun = JSON.parse(sarif.stdout).runs[0];
+    expect(sarifRun.results.map((r: any) => [r.ruleId, r.level, r.locations[0].physicalLocation.artifactLocation.uri, r.locations[0].physicalLocation.region.startLine])).toEqual([['unpinned', 'error', 'dist/unpinned.yaml', 10]]);
+    expect(sarifRun.results[0].locations[0].logicalLocations[0]).toMatchObject({ name: 'web', kind: 'resource', properties: { kind: 'Deployment', name: 'web' } });
+    expect(sarifRun.tool.driver.rules.map((r: any) => r.id)).toContain('digest-mismatch');
+    expect(sarifRun.tool.driver.rules.every((r: any) => /^https:\/\/\S+#[\w-]+$/.test(r.helpUri) && r.help.text.length > 30)).toBe(true);
+    fs.rmSync(path.join(dir, 'dist', 'unpinned.yaml'));
   });
 
   test('"-" reads standard input for lock and verify, as for check', () => {
