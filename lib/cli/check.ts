@@ -60,7 +60,7 @@ ${ALLOW_EMPTY_HELP}
   -h, --help                   show this help
 
 Exit code: 1 when a finding reaches --fail-on, 2 for bad usage (a PATH that does not exist
-included), 3 when there is nothing to check (no manifests at all: a failed synth leaves dist/
+included), 5 when there is nothing to check (no manifests at all: a failed synth leaves dist/
 empty) unless --allow-empty, 0 otherwise.
 `;
 

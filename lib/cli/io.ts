@@ -5,7 +5,7 @@ import { KubepinError } from '../base/errors';
  * Exit codes every command uses: `empty` is a gate (`verify`, `check`) that found no manifests
  * at all (a failed synth leaves dist/ empty), unless `--allow-empty`.
  */
-export const EXIT = { ok: 0, findings: 1, usage: 2, empty: 3 } as const;
+export const EXIT = { ok: 0, findings: 1, usage: 2, empty: 5 } as const;
 
 /** The signals a command stops cleanly on (what it started is stopped, its temporary files removed). */
 export const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;

@@ -25,7 +25,7 @@ function usage(): string {
     `  ${'version'.padEnd(16)} print kubepin's version (also -v, --version)`,
     '',
     'Every command takes --format (--json), --quiet and --verbose; run `kubepin help <command>` for its options.',
-    'Exit codes: 0 fine, 1 findings or failures, 2 usage, 3 nothing to check (verify, check).',
+    'Exit codes: 0 fine, 1 findings or failures, 2 usage, 5 nothing to check (verify, check); verify --remote: 3, 4.',
     '',
   ].join('\n');
 }

@@ -66,7 +66,7 @@ function readStdin(stdin: NodeJS.ReadableStream): Promise<string> {
 export const ALLOW_EMPTY_FLAG = { 'allow-empty': { type: 'boolean' } } as const;
 
 /** Help line of {@link ALLOW_EMPTY_FLAG}. */
-export const ALLOW_EMPTY_HELP = '  --allow-empty                pass when there are no manifests at all (default: exit 3)';
+export const ALLOW_EMPTY_HELP = '  --allow-empty                pass when there are no manifests at all (default: exit 5)';
 
 /**
  * Why a gate has nothing to check, or `undefined` when it has something: no Kubernetes object

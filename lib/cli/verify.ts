@@ -43,7 +43,7 @@ PATH "-" reads the manifests from standard input.
 
 Exit code: 0 when everything is pinned and agrees with the lock (and, with --remote, no tag
 moved), 1 otherwise (an image not pinned, untagged ones included, or a file or document that
-cannot be read), 2 for bad usage (a PATH that does not exist included), 3 when there is
+cannot be read), 2 for bad usage (a PATH that does not exist included), 5 when there is
 nothing to check (no manifests at all: a failed synth leaves dist/ empty) unless --allow-empty.
 With --remote: 3 when a locked digest will not pull (digest-gone, child-gone,
 platform-not-found), else 4 when the repository or the credential is gone (repository-gone,

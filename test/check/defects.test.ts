@@ -78,7 +78,7 @@ const CASES: Array<{ file: string; args?: string[]; expect: Expected[]; exit: nu
     ],
   },
   {
-    // No Kubernetes object at all is nothing to check (exit 3, test/cli/gates.test.ts) unless allowed.
+    // No Kubernetes object at all is nothing to check (exit 5, test/cli/gates.test.ts) unless allowed.
     file: 'not-kubernetes.yaml', args: ['--allow-empty'], exit: 0, expect: [
       { code: 'not-kubernetes', severity: 'warning', line: 2 },
       { code: 'not-kubernetes', severity: 'warning', line: 6 },

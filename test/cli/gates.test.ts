@@ -58,7 +58,7 @@ app.synth();
   const kubepin = (dir: string, args: string[]) => runPackedKubepin(pkg, [...args, '--no-docker-login'], { cwd: dir, env: env() });
   const check = (dir: string, args: string[]) => runPackedKubepin(pkg, ['check', ...args], { cwd: dir, env: env() });
 
-  test('after a failed strict synth (dist/ left empty), verify and check exit 3 saying why; --allow-empty passes', () => {
+  test('after a failed strict synth (dist/ left empty), verify and check exit 5 saying why; --allow-empty passes', () => {
     const dir = app('failed-synth', `${registry.host}/acme/web:1.0`);
     // Strict with no lock: the synth fails, and cdk8s leaves the output directory empty.
     const synth = cdk8sSynth(dir, env());
@@ -66,31 +66,31 @@ app.synth();
     expect(fs.readdirSync(path.join(dir, 'dist'))).toEqual([]);
 
     const verify = kubepin(dir, ['verify']);
-    expect(verify.code).toBe(3);
+    expect(verify.code).toBe(5);
     expect(verify.stdout).toBe('');
     expect(verify.stderr).toContain('kubepin verify: nothing to check: no .yaml, .yml or .json file under dist/');
     expect(verify.stderr).toContain('did `cdk8s synth` fail');
     expect(verify.stderr).toContain('pass --allow-empty');
 
     const text = check(dir, []);
-    expect(text.code).toBe(3);
+    expect(text.code).toBe(5);
     expect(text.stdout).not.toContain('No problems found');
     expect(text.stderr).toContain('kubepin check: nothing to check');
 
     // The SARIF file CI uploads records a failed run, not an empty success.
     const sarif = check(dir, ['dist', '--format', 'sarif']);
-    expect(sarif.code).toBe(3);
+    expect(sarif.code).toBe(5);
     const invocation = JSON.parse(sarif.stdout).runs[0].invocations[0];
     expect(invocation.executionSuccessful).toBe(false);
     expect(invocation.toolExecutionNotifications[0].message.text).toContain('nothing to check');
 
     const json = kubepin(dir, ['verify', '--json']);
-    expect(json.code).toBe(3);
+    expect(json.code).toBe(5);
     expect(JSON.parse(json.stdout)).toMatchObject({ ok: false, images: 0, nothingToCheck: expect.stringContaining('nothing to check') });
 
     // Standard input with nothing in it (a pipe from a failed render) is nothing to check too.
     const stdin = runPackedKubepin(pkg, ['check', '-'], { cwd: dir, env: env(), input: '' });
-    expect(stdin.code).toBe(3);
+    expect(stdin.code).toBe(5);
     expect(stdin.stderr).toContain('nothing to check: no Kubernetes object in standard input');
 
     expect(kubepin(dir, ['verify', '--allow-empty']).code).toBe(0);
@@ -99,13 +99,13 @@ app.synth();
     // No dist/ at all (synth never ran): the same gate, and it says so.
     fs.rmSync(path.join(dir, 'dist'), { recursive: true });
     const missing = kubepin(dir, ['verify']);
-    expect(missing.code).toBe(3);
+    expect(missing.code).toBe(5);
     expect(missing.stderr).toContain('nothing to check: dist/ does not exist');
-    expect(check(dir, []).code).toBe(3);
+    expect(check(dir, []).code).toBe(5);
     // A YAML file with no Kubernetes object is nothing to check too.
     fs.mkdirSync(path.join(dir, 'dist'));
     fs.writeFileSync(path.join(dir, 'dist', 'values.yaml'), 'replicas: 3\n');
-    expect(check(dir, []).code).toBe(3);
+    expect(check(dir, []).code).toBe(5);
   }, 180000);
 
   test('stale manifests: verify says to synthesize again with the current lock, and to lock only a tag the app still uses', async () => {
