@@ -1,6 +1,7 @@
 import { ImageReference } from '../base/image-reference';
 import { RegistryError } from '../base/registry-error';
 import type { RegistryClient } from '../registry/client';
+import { listRepositories, listTags } from '../registry/listing';
 import { ImageLocation, LockOutcome, ManifestImages } from '../registry/lock-images';
 import { CliIo } from './io';
 import { relativePath as rel } from './lock-project';
@@ -95,20 +96,20 @@ async function notFoundMessage(reference: string, error: RegistryError, client: 
   const ref = ImageReference.tryParse(reference);
   if (!ref || ref.tag === undefined) return error.message;
   const host = error.host;
-  const tags = await listing(() => client.fetchTags(ref));
+  const tags = await listing(() => listTags(client, ref));
   if (tags === null) return error.message;
   if (tags !== undefined) {
     const near = closest(ref.tag, tags);
     const some = [...tags].sort().slice(-8);
     return `${reference}: the repository ${ref.repository} exists on ${host} but has no tag "${ref.tag}" (HTTP 404)${near ? `; did you mean "${near}"?` : tags.length > 0 ? `; its tags include ${some.join(', ')}.` : '; it has no tags.'} Fix: correct the tag, or push it`;
   }
-  const repositories = await listing(() => client.fetchCatalog(ref));
+  const repositories = await listing(() => listRepositories(client, ref));
   const near = repositories ? closest(ref.repository, repositories) : undefined;
   return `${reference}: the repository ${ref.repository} does not exist on ${host} (HTTP 404)${near ? `; did you mean ${near}?` : '.'} Fix: correct the image name${near ? '' : ' (or the registry host)'}, or push the image`;
 }
 
 /** The registry's answer, or `null` when it could not be asked (no suggestion then). */
-async function listing(ask: () => Promise<string[] | undefined>): Promise<string[] | undefined | null> {
+async function listing<T>(ask: () => Promise<T>): Promise<T | null> {
   try {
     return await ask();
   } catch (e) {

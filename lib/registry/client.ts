@@ -260,29 +260,17 @@ export class RegistryClient implements ArtifactSource {
   }
 
   /**
-   * The tags of `image`'s repository (`GET /v2/<name>/tags/list`, first page), or `undefined`
-   * when the registry answers 404: the repository does not exist. Used to tell a missing
-   * repository from a missing tag, and to suggest near tags.
+   * `GET /v2/<apiPath>` on `image`'s registry with `scope`, at most `maxBytes`: the status and
+   * body, for the listing APIs (tags, catalog: lib/registry/listing.ts). 401 and 403 throw, so the
+   * next matching credential is tried.
    */
-  public fetchTags(image: ImageReference, maxBytes = 1024 * 1024): Promise<string[] | undefined> {
-    const what = `${image.name} tags`;
-    return this.withAccess(image, async (host, state, credential) => {
-      const res = await this.fetchPath(host, state, image, 'tags/list?n=1000', 'application/json', maxBytes, credential, what);
-      if (res.status === 404) return undefined;
-      checkStatus(res, host, what, credential);
-      return stringList(res.body, 'tags');
-    });
-  }
-
-  /**
-   * The repositories of `image`'s registry (`GET /v2/_catalog`, first page); `undefined` when
-   * the registry does not list them (many public registries do not). Used to suggest near names.
-   */
-  public fetchCatalog(image: ImageReference, maxBytes = 1024 * 1024): Promise<string[] | undefined> {
+  public fetchApi(image: ImageReference, apiPath: string, scope: string, maxBytes: number): Promise<{ status: number; body: Buffer }> {
     return this.withAccess(image, async (host, state, credential) => {
       const { origin } = await this.ping(host, state);
-      const res = await this.send(host, state, new URL(`${origin}/v2/_catalog?n=1000`), 'GET', 'registry:catalog:*', credential, `${host} catalog`, { accept: 'application/json', maxBytes });
-      return res.status === 200 ? stringList(res.body, 'repositories') : undefined;
+      const what = `${host}/v2/${apiPath}`;
+      const res = await this.send(host, state, new URL(`${origin}/v2/${apiPath}`), 'GET', scope, credential, what, { accept: 'application/json', maxBytes });
+      if (res.status === 401 || res.status === 403) checkStatus(res, host, what, credential);
+      return { status: res.status, body: res.body };
     });
   }
 
@@ -450,12 +438,3 @@ export function checkMirrorHost(registry: string, mirror: string): void {
   throw new KubepinUsageError(`the mirror for ${registry} (…@${mirror.slice(at + 1)}) carries a user name or password; give the mirror as host[:port] and put its credentials in your Docker config (docker login ${mirror.slice(at + 1)}) or a --docker-config file`);
 }
 
-/** The strings of `body`'s JSON list `key` (`{"tags": […]}`), at most 10,000; `undefined` when it is not one. */
-function stringList(body: Buffer, key: string): string[] | undefined {
-  try {
-    const list = (JSON.parse(body.toString('utf8')) as Record<string, unknown>)[key];
-    return Array.isArray(list) ? list.filter((t): t is string => typeof t === 'string').slice(0, 10000) : undefined;
-  } catch {
-    return undefined;
-  }
-}
