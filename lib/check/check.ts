@@ -34,6 +34,9 @@ export interface CheckFinding extends Finding {
   readonly file?: string;
   /** 1-based line of {@link Finding.path} in {@link file}. */
   readonly line?: number;
+  /** For a pull that fails because the registry could not be reached (--online): its host, and the cause in words. */
+  readonly registry?: string;
+  readonly cause?: string;
 }
 
 /** Options of {@link checkManifests}. */

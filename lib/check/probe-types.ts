@@ -7,7 +7,14 @@ import { CredentialProviderConfig } from '../node/credential-provider-types';
 export type ManifestAnswer =
   | { readonly outcome: 'found'; readonly digest?: string }
   | { readonly outcome: 'unauthorized' | 'forbidden' | 'not-found' | 'error'; readonly status: number; readonly detail?: string }
-  | { readonly outcome: 'unreachable' | 'tls'; readonly detail: string };
+  | {
+      readonly outcome: 'unreachable' | 'tls';
+      readonly detail: string;
+      /** The host that could not be reached, the cause in words and the fix (lib/base/host-failure), when known. */
+      readonly host?: string;
+      readonly cause?: string;
+      readonly fix?: string;
+    };
 
 /** One credential to try: a user name and a password (or token); never printed. */
 export interface ProbeCredential {

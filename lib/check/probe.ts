@@ -49,6 +49,9 @@ export interface ImageProbe {
   readonly anonymousPulls?: boolean;
   /** Why, in one sentence; never contains a credential. */
   readonly reason: string;
+  /** When it fails because the registry could not be reached: the host, and the cause in words. */
+  readonly registry?: string;
+  readonly cause?: string;
 }
 
 /** Images probed at once. */
@@ -120,6 +123,7 @@ export async function probePlans(plans: readonly ImagePullPlan[], options: Image
       image: plan.image,
       message: probe.reason,
       ...(probe.state ? { state: probe.state } : {}),
+      ...(probe.registry !== undefined ? { registry: probe.registry, cause: probe.cause } : {}),
       ...(plan.file !== undefined ? { file: plan.file } : {}),
       ...(plan.line !== undefined ? { line: plan.line } : {}),
     });
@@ -179,7 +183,8 @@ async function probeOne(plan: ImagePullPlan, options: ImageProbeOptions, ask: (i
       reason: `${done.length > 0 ? `${done.map(describeAttempt).join(', ')} failed; ` : ''}the outcome depends on ${unknown.join(', ')}, whose credentials only the cluster has. Fix: ${plan.unknownSecrets.length > 0 ? 'pass the Secret with --secret-file to predict it' : 'check on a node that the provider serves this image'}`,
     };
   }
-  return failed(explainFailure(image, last!, done), done);
+  const down = (last!.outcome === 'unreachable' || last!.outcome === 'tls') && last!.host !== undefined ? { registry: last!.host, cause: last!.cause } : {};
+  return { ...failed(explainFailure(image, last!, done), done), ...down };
 }
 
 function describeAttempt(a: ProbeAttempt): string {
@@ -205,9 +210,10 @@ function explainFailure(image: ImageReference, answer: ManifestAnswer, done: Pro
       if (image.digest !== undefined) return digestGone(image, answer, tried);
       return `${image.registry} has no manifest for ${image.familiar} (404${done.length > 0 ? ` to ${tried}` : ''}): the ${image.digest ? 'digest' : `tag "${image.tag ?? 'latest'}"`} does not exist in ${image.repository}. Fix: push the image or correct the ${image.digest ? 'digest' : 'tag'}`;
     case 'unreachable':
+      if (answer.cause !== undefined) return `registry ${answer.host}: ${answer.cause}. Fix: ${answer.fix === 'see above' ? 'check the registry host' : answer.fix}; the nodes must reach it too`;
       return `${image.registry} is unreachable (${answer.detail}). Fix: check the registry host and that the nodes can reach it`;
     case 'tls':
-      return `TLS with ${image.registry} failed (${answer.detail}); the nodes' container runtime will fail the same way unless it trusts the registry's CA. Fix: use a certificate the nodes trust`;
+      return `${answer.cause !== undefined ? `registry ${answer.host}: ${answer.cause}` : `TLS with ${image.registry} failed (${answer.detail})`}; the nodes' container runtime will fail the same way unless it trusts the registry's CA. Fix: use a certificate the nodes trust`;
     case 'error':
       return `${image.registry} answered HTTP ${answer.status} to ${tried}${answer.detail ? ` (${answer.detail})` : ''}`;
     default:

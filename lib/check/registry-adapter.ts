@@ -2,6 +2,7 @@ import { ImageReference } from '../base/image-reference';
 import { RegistryClient } from '../registry/client';
 import { RegistryError } from '../base/registry-error';
 import { RegistryCredential } from '../registry/credentials';
+import { unreachableHost } from '../base/host-failure';
 import { ImageProbeOptions, ManifestAnswer, ManifestProber, ProbeCredential } from './probe-types';
 
 /**
@@ -49,10 +50,9 @@ export function createRegistryProber(options: ImageProbeOptions): ManifestProber
         case 'not-found':
           return { outcome: 'not-found', status: 404 };
         case 'tls':
-          return { outcome: 'tls', detail: shortDetail(e.message) };
         case 'network':
         case 'timeout':
-          return { outcome: 'unreachable', detail: shortDetail(e.message) };
+          return { outcome: e.kind === 'tls' ? 'tls' : 'unreachable', detail: shortDetail(e.message), ...unreachableHost(e) };
         default:
           return { outcome: 'error', status: e.status ?? 0, detail: shortDetail(e.message) };
       }

@@ -4,6 +4,7 @@ import { Severity, describeObject } from '../findings';
 import type { CheckFinding } from './check';
 import { templateKeyPath } from '../image-rules';
 import { printable } from '../base/printable';
+import { groupByHost } from '../base/host-failure';
 
 /** Order of severities, most severe first. */
 const RANK: Record<Severity, number> = { error: 0, warning: 1, info: 2 };
@@ -104,8 +105,11 @@ export interface TextFormatOptions {
  */
 export function formatText(findings: readonly CheckFinding[], options: TextFormatOptions = {}): string {
   const paint = (code: string, text: string) => (options.color ? `\x1b[${code}m${text}\x1b[0m` : text);
+  const mark = (f: CheckFinding) => (f.severity === 'error' ? paint('31', '✗ error  ') : f.severity === 'warning' ? paint('33', '! warning') : paint('36', 'i info   '));
+  // A registry that could not be reached is said once, with the images it affects (each keeps its finding in --json and SARIF).
+  const { byHost, rest } = groupByHost(findings, (f) => f.registry);
   const groups = new Map<string, CheckFinding[]>();
-  for (const f of findings) {
+  for (const f of rest) {
     const key = f.object.kind === 'File' ? `File ${f.file}` : `${describeObject(f.object)}${f.file ? `  (${f.file})` : ''}`;
     const list = groups.get(key) ?? [];
     list.push(f);
@@ -117,9 +121,8 @@ export function formatText(findings: readonly CheckFinding[], options: TextForma
     // Within a workload, read top to bottom like the YAML (the sort is stable for equal lines).
     const sorted = [...list].sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
     for (const f of sorted) {
-      const mark = f.severity === 'error' ? paint('31', '✗ error  ') : f.severity === 'warning' ? paint('33', '! warning') : paint('36', 'i info   ');
       const where = [f.path, f.line !== undefined ? `line ${f.line}` : undefined].filter(Boolean).join(', ');
-      lines.push(`  ${mark} ${paint('1', printable(f.code))}${where ? ` (${printable(where)})` : ''}`);
+      lines.push(`  ${mark(f)} ${paint('1', printable(f.code))}${where ? ` (${printable(where)})` : ''}`);
       if (f.image !== undefined) lines.push(`      image:     ${printable(JSON.stringify(f.image))}`);
       if (f.state) lines.push(`      predicted: ${paint('31', printable(f.state))}`);
       const { problem, fix } = splitFix(f.message);
@@ -127,6 +130,19 @@ export function formatText(findings: readonly CheckFinding[], options: TextForma
       // Fixes written for any file (`ko resolve -f <file>`) name this finding's file, quoted for a shell when needed.
       if (fix) lines.push(`      ${paint('32', 'fix:')} ${printable(f.file ? fix.split('<file>').join(shellWord(f.file)) : fix)}`);
     }
+    lines.push('');
+  }
+  for (const [host, list] of byHost) {
+    const first = list[0];
+    lines.push(paint('1', printable(`Registry ${host}`)));
+    lines.push(`  ${mark(first)} ${paint('1', printable(first.code))}: ${printable(`${first.cause}; ${list.length === 1 ? 'the image' : `${list.length} images`} on it will not pull`)}`);
+    if (first.state) lines.push(`      predicted: ${paint('31', printable(first.state))}, then ImagePullBackOff`);
+    for (const f of list) {
+      const where = [f.file, f.path, f.line !== undefined ? `line ${f.line}` : undefined].filter(Boolean).join(', ');
+      lines.push(`      ${printable(`${JSON.stringify(f.image)}  ${describeObject(f.object)}${where ? ` (${where})` : ''}`)}`);
+    }
+    const { fix } = splitFix(first.message);
+    if (fix) lines.push(`      ${paint('32', 'fix:')} ${printable(fix)}`);
     lines.push('');
   }
   const s = summarize(findings);

@@ -7,60 +7,9 @@ import { CliIo } from './io';
 import { relativePath as rel } from './lock-project';
 import { closest } from './options';
 import { safeText } from '../base/printable';
+import { groupByHost, hostFailure, hostFailureHeading } from '../base/host-failure';
 
 type Failed = Extract<LockOutcome, { status: 'failed' }>;
-
-/** Why a registry host could not be talked to at all, in words, and what to do. */
-export interface HostFailure {
-  /** The cause, e.g. `the DNS name "locahost" was not found`. */
-  readonly cause: string;
-  /** The fix. */
-  readonly fix: string;
-}
-
-/** Registries users often mean, for "did you mean" on a host that does not resolve. */
-const WELL_KNOWN_HOSTS = ['localhost', 'docker.io', 'ghcr.io', 'quay.io', 'gcr.io', 'registry.k8s.io', 'registry.gitlab.com', 'public.ecr.aws', 'mcr.microsoft.com'];
-
-/**
- * The host-level cause of `error` (the registry could not be reached: DNS, refused, no answer,
- * TLS, an insecure or redirecting host), or `undefined` for an answer about one image (401,
- * 404, a digest mismatch…). `knownHosts` are the other registries of the run, for "did you mean".
- */
-export function hostFailure(error: RegistryError, knownHosts: readonly string[] = []): HostFailure | undefined {
-  const host = error.host;
-  const [hostname, port] = splitHost(host);
-  const message = error.message;
-  if (error.kind === 'tls') {
-    const detail = /\(([^)]*)\)/.exec(message)?.[1];
-    return {
-      cause: `TLS failed${detail ? ` (${detail})` : ''}`,
-      fix: `if ${host} uses a private CA, pass it with --ca-file (or NODE_EXTRA_CA_CERTS); if it speaks plain HTTP, allow it with --insecure-registry ${host}`,
-    };
-  }
-  if (error.kind === 'timeout') {
-    const ms = /within (\d+) ms/.exec(message)?.[1];
-    return {
-      cause: /looks down/.test(message) ? 'requests kept timing out, so it looks down' : `no answer${ms ? ` within ${Number(ms) / 1000} s` : ''}${/connect timed out/.test(message) ? ' (the connection could not be opened)' : ''}`,
-      fix: `check that ${host} is reachable from here (network, VPN, firewall, proxy); for a slow registry raise --timeout SECONDS`,
-    };
-  }
-  if (error.kind === 'insecure' || error.kind === 'redirect') return { cause: stripImage(message), fix: 'see above' };
-  if (error.kind !== 'network') return undefined;
-  if (/ENOTFOUND/.test(message)) {
-    const near = closest(hostname, [...new Set([...knownHosts.map((h) => splitHost(h)[0]), ...WELL_KNOWN_HOSTS])].filter((h) => h !== hostname));
-    return {
-      cause: `the DNS name "${hostname}" was not found`,
-      fix: `${near ? `did you mean ${near}${port ? `:${port}` : ''}? ` : ''}correct the registry host in the image; if the name is right, check this machine's DNS (or /etc/hosts)`,
-    };
-  }
-  if (/EAI_AGAIN/.test(message)) return { cause: `the DNS lookup of "${hostname}" failed (no DNS server answered)`, fix: 'check the network and DNS of this machine, then run again' };
-  if (/connection refused/.test(message)) {
-    return { cause: `connection refused: nothing listens on ${hostname} port ${port ?? '443'}`, fix: `start the registry, or correct the host and port in the image (${host})` };
-  }
-  if (/EHOSTUNREACH|ENETUNREACH/.test(message)) return { cause: 'no route to the host (network unreachable)', fix: `check the network path to ${host} (VPN, firewall)` };
-  if (/connection reset/.test(message)) return { cause: 'the connection was reset, again after the retries', fix: `check that ${host} is a registry and that no proxy cuts the connection; run again` };
-  return { cause: stripImage(message), fix: `check that ${host} is reachable from here and is a registry` };
-}
 
 /**
  * Prints the images `kubepin lock` could not resolve. Failures to reach a registry are said once
@@ -69,23 +18,17 @@ export function hostFailure(error: RegistryError, knownHosts: readonly string[] 
  * nearest names the registry lists; other failures are printed per image.
  */
 export async function reportLockFailures(failed: readonly Failed[], images: ManifestImages, io: CliIo, client: RegistryClient): Promise<void> {
-  const byHost = new Map<string, { failure: HostFailure; outcomes: Failed[] }>();
   const hosts = [...new Set([...images.tagged.keys()].map((r) => ImageReference.tryParse(r)?.registry).filter((h): h is string => h !== undefined))];
   const usedAt = (reference: string) => (images.tagged.get(reference) ?? []).map((location) => safeText`    used at ${where(io.cwd, location)}\n`).join('');
-  for (const outcome of failed) {
-    const failure = hostFailure(outcome.error, hosts);
-    if (failure) {
-      const group = byHost.get(outcome.error.host) ?? { failure, outcomes: [] };
-      group.outcomes.push(outcome);
-      byHost.set(outcome.error.host, group);
-      continue;
-    }
+  const failures = new Map(failed.map((o) => [o, hostFailure(o.error, hosts)]));
+  const { byHost, rest } = groupByHost(failed, (o) => (failures.get(o) ? o.error.host : undefined));
+  for (const outcome of rest) {
     const message = outcome.error.kind === 'not-found' ? await notFoundMessage(outcome.reference, outcome.error, client) : outcome.error.message;
     io.stderr.write(`${safeText`error: ${message}`}\n${usedAt(outcome.reference).replace(/^ {4}/gm, '  ')}`);
   }
-  for (const [host, { failure, outcomes }] of byHost) {
-    const count = outcomes.length === 1 ? 'the image' : `${outcomes.length} images`;
-    io.stderr.write(safeText`error: registry ${host}: ${failure.cause}; ${count} on it could not be resolved:\n`);
+  for (const [host, outcomes] of byHost) {
+    const failure = failures.get(outcomes[0])!;
+    io.stderr.write(`${safeText`error: ${hostFailureHeading(host, failure.cause, outcomes.length, 'resolved')}`}\n`);
     for (const o of outcomes) io.stderr.write(`${safeText`  ${o.reference}`}\n${usedAt(o.reference)}`);
     if (failure.fix !== 'see above') io.stderr.write(safeText`  Fix: ${failure.fix}\n`);
   }
@@ -116,16 +59,6 @@ async function listing<T>(ask: () => Promise<T>): Promise<T | null> {
     if (e instanceof RegistryError) return null;
     throw e;
   }
-}
-
-function splitHost(host: string): [string, string | undefined] {
-  const m = /^(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(host);
-  return m ? [m[1], m[2]] : [host, undefined];
-}
-
-/** The message without its leading "<image or URL>: ". */
-function stripImage(message: string): string {
-  return message.replace(/^[^\s:]+(?::\d+)?[^\s:]*: /, '');
 }
 
 function where(cwd: string, location: ImageLocation): string {

@@ -5,7 +5,7 @@ import { LivenessCode, checkLiveness } from '../registry/liveness';
 import type { SignaturePolicy } from '../signatures/policy';
 import { SignatureVerificationError } from '../signatures/errors';
 import type { ImageLocation } from '../registry/lock-images';
-import { DigestOnlyImages, digestOnlyFindings, lockedSignatureFindings } from './verify-signatures';
+import { DigestOnlyImages, digestOnlyFindings, lockedSignatureFindings, remoteErrorFinding } from './verify-signatures';
 
 /** A finding of `kubepin verify --remote`, about one locked reference. */
 export interface RemoteFinding {
@@ -20,6 +20,9 @@ export interface RemoteFinding {
   readonly platform?: string;
   /** What `kubectl describe pod` will show, for a pin that will not pull. */
   readonly kubelet?: string;
+  /** For a registry that could not be reached: its host, and the cause in words. */
+  readonly registry?: string;
+  readonly cause?: string;
   readonly message: string;
 }
 
@@ -83,7 +86,7 @@ export async function remoteFindings(client: RegistryClient, lock: ImageLock, si
           return;
         }
         if (!(e instanceof RegistryError)) throw e;
-        findings.push({ code: 'remote-error', image: entry.reference, message: e.message });
+        findings.push(remoteErrorFinding(entry.reference, e));
       }
     }),
   );

@@ -1,5 +1,6 @@
 import { ImageReference } from '../base/image-reference';
 import { RegistryError } from '../base/registry-error';
+import { unreachableHost } from '../base/host-failure';
 import type { LockEntry } from '../lock';
 import { INDEX_TYPES, platformDigests } from '../registry/manifest-verification';
 import type { ImageLocation } from '../registry/lock-images';
@@ -20,7 +21,21 @@ export interface SignatureFinding {
   readonly location?: ImageLocation;
   /** The platform whose locked digest the signed index does not list. */
   readonly platform?: string;
+  /** For a registry that could not be reached: its host, and the cause in words. */
+  readonly registry?: string;
+  readonly cause?: string;
   readonly message: string;
+}
+
+/**
+ * The `remote-error` finding for a registry's failure. A host that could not be reached is
+ * named with the cause in words and the fix (no request URL), and carries `registry` and
+ * `cause` so the text output says it once per host.
+ */
+export function remoteErrorFinding(image: string, error: RegistryError): { code: 'remote-error'; image: string; message: string; registry?: string; cause?: string } {
+  const down = unreachableHost(error);
+  if (!down) return { code: 'remote-error', image, message: error.message };
+  return { code: 'remote-error', image, registry: down.host, cause: down.cause, message: `${image}: registry ${down.host}: ${down.cause}${down.fix === 'see above' ? '' : `. Fix: ${down.fix}`}` };
 }
 
 /**
@@ -102,7 +117,7 @@ export function digestOnlyCovered(locations: readonly ImageLocation[], signature
 
 /** `verify --remote` for digest-only references: each digest's signature is verified (once per reference). */
 export async function digestOnlyFindings(verifier: SignatureVerifier, covered: DigestOnlyImages): Promise<SignatureFinding[]> {
-  const verdicts = new Map<string, Promise<{ code: SignatureFinding['code']; message: string } | undefined>>();
+  const verdicts = new Map<string, Promise<Omit<SignatureFinding, 'image'> | undefined>>();
   const findings: SignatureFinding[] = [];
   await Promise.all(
     covered.map(async ({ location, ref, requirement }) => {
@@ -113,7 +128,7 @@ export async function digestOnlyFindings(verifier: SignatureVerifier, covered: D
           () => undefined,
           (e: unknown) => {
             if (e instanceof SignatureVerificationError) return { code: 'signature-invalid' as const, message: `${e.message} (pinned by digest in the manifest)` };
-            if (e instanceof RegistryError) return { code: 'remote-error' as const, message: e.message };
+            if (e instanceof RegistryError) return remoteErrorFinding(ref.toString(), e);
             throw e;
           },
         );

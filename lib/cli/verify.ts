@@ -17,6 +17,8 @@ import { packageVersion } from '../version';
 import { findProjectRoot, synthStep } from './project-root';
 import { REGISTRY_FLAGS_HELP, parseRegistryFlags, validateRegistryFlags, registryClientFromFlags } from './registry-options';
 import { docPath } from '../base/docs';
+import { groupByHost, hostFailureHeading } from '../base/host-failure';
+import { splitFix } from '../check/report';
 
 const HELP = `Usage: kubepin verify [PATH…|-] [options]
 
@@ -71,6 +73,9 @@ export interface VerifyFinding {
   readonly digest?: string;
   readonly platform?: string;
   readonly kubelet?: string;
+  /** For a registry that could not be reached (--remote): its host, and the cause in words. */
+  readonly registry?: string;
+  readonly cause?: string;
 }
 
 /** `kubepin verify`: every image pinned, and pinned to what the lock says. */
@@ -190,6 +195,7 @@ export const verifyCommand: Command = {
               ...(f.digest !== undefined ? { digest: f.digest } : {}),
               ...(f.platform !== undefined ? { platform: f.platform } : {}),
               message: f.message,
+              ...(f.registry !== undefined ? { registry: f.registry, cause: f.cause } : {}),
               ...(f.kubelet !== undefined ? { kubelet: f.kubelet } : {}),
             })),
             ...(values.remote ? { drift } : {}),
@@ -201,11 +207,19 @@ export const verifyCommand: Command = {
         )}\n`,
       );
     } else {
-      for (const f of findings) {
+      // A registry that could not be reached is said once, with the images it affects.
+      const { byHost, rest } = groupByHost(findings, (f) => f.registry);
+      for (const f of rest) {
         const at = f.location
           ? `${rel(io.cwd, f.location.file)}:${f.location.line}: ${f.location.object}: `
           : f.file !== undefined ? `${rel(io.cwd, f.file)}${f.line ? `:${f.line}` : ''}: ` : '';
         io.stderr.write(safeText`error: ${at}${f.message}\n`);
+      }
+      for (const [host, list] of byHost) {
+        io.stderr.write(`${safeText`error: ${hostFailureHeading(host, list[0].cause ?? '', list.length, 'checked')}`}\n`);
+        for (const f of list) io.stderr.write(`${safeText`  ${f.image}${f.location ? ` (${rel(io.cwd, f.location.file)}:${f.location.line})` : ''}`}\n`);
+        const fix = splitFix(list[0].message).fix;
+        if (fix) io.stderr.write(safeText`  Fix: ${fix}\n`);
       }
       // Not a failure (the field may be data), but never silent: verify cannot vouch for these.
       for (const u of mode.quiet ? [] : images.unlocated) io.stderr.write(safeText`note: ${rel(io.cwd, u.location.file)}:${u.location.line}: ${u.location.object}: ${unlocatedImagesMessage(u.kind, u.images)}\n`);
