@@ -213,7 +213,7 @@ function explainFailure(image: ImageReference, answer: ManifestAnswer, done: Pro
       if (answer.cause !== undefined) return `registry ${answer.host}: ${answer.cause}. Fix: ${answer.fix === 'see above' ? 'check the registry host' : answer.fix}; the nodes must reach it too`;
       return `${image.registry} is unreachable (${answer.detail}). Fix: check the registry host and that the nodes can reach it`;
     case 'tls':
-      return `${answer.cause !== undefined ? `registry ${answer.host}: ${answer.cause}` : `TLS with ${image.registry} failed (${answer.detail})`}; the nodes' container runtime will fail the same way unless it trusts the registry's CA. Fix: use a certificate the nodes trust`;
+      return `${answer.cause !== undefined ? `registry ${answer.host}: ${answer.cause}` : `TLS with ${image.registry} failed (${answer.detail})`}; the nodes' container runtime will fail the same way unless it trusts the registry's CA. Fix: use a certificate the nodes' container runtime trusts (it fails as this check did otherwise); to trust its CA here, pass --ca-file`;
     case 'error':
       return `${image.registry} answered HTTP ${answer.status} to ${tried}${answer.detail ? ` (${answer.detail})` : ''}`;
     default:
