@@ -11,6 +11,7 @@ import { PulumiImagePolicyOptions } from './policy-options';
 import { activeCollector } from '../image-collector';
 import { JsonObject, PodTemplate, findPodTemplates, isObject, writtenPullPolicy } from '../workloads';
 import { ImageLocations } from '../image-locations';
+import { noteUnlocatedKind } from '../image-field-scan';
 
 export { DigestResolver, PulumiImagePolicyOptions } from './policy-options';
 export { ImagePolicyError } from '../policy-findings';
@@ -96,8 +97,25 @@ export class PropsPinner {
    */
   public pin(type: string, name: string, props: pulumi.Inputs): pulumi.Inputs | undefined {
     if (type === 'kubernetes:core/v1:ServiceAccount' && isObject(props)) recordServiceAccount(props);
-    if (!isWorkloadType(type, this.locations) || !isObject(props)) return undefined;
+    if (!isObject(props)) return undefined;
+    if (!isWorkloadType(type, this.locations)) {
+      this.noteUnlocated(type, name, props);
+      return undefined;
+    }
     return this.pinProps(`${type} "${name}"`, props);
+  }
+
+  /**
+   * A Kubernetes resource of a kind no image location covers (a Tekton `Task`) keeps its images as
+   * written: says so once per kind for the stack, with the `imageLocations` entry to add, by the
+   * core's rule (as at cdk8s synth). Props still holding Outputs are not searched.
+   */
+  private noteUnlocated(type: string, name: string, props: pulumi.Inputs): void {
+    const kubernetesType = kubernetesTypeOf(type);
+    if (!kubernetesType || containsUnresolved(props)) return;
+    const findings: Finding[] = [];
+    noteUnlocatedKind({ ...props, ...kubernetesType } as JsonObject, this.locations, stackState().unlocatedKinds, findings);
+    this.report(`${type} "${name}"`, findings);
   }
 
   /**

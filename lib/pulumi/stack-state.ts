@@ -19,11 +19,13 @@ interface StackState {
   warned: Set<string>;
   /** `namespace/name` of each ServiceAccount seen → the pull secrets it lists. */
   serviceAccountSecrets: Map<string, string[]>;
+  /** Kinds whose images no image location covers that were already named (once per kind, as at cdk8s synth). */
+  unlocatedKinds: Set<string>;
 }
 
 // Keyed by the stack resource: each `pulumi up` (and each test's runInPulumiStack) starts clean.
 const states = new WeakMap<object, StackState>();
-const outsideStack: StackState = { prePulled: [], pullSecrets: [], pinned: [], prePullers: [], warned: new Set(), serviceAccountSecrets: new Map() };
+const outsideStack: StackState = { prePulled: [], pullSecrets: [], pinned: [], prePullers: [], warned: new Set(), serviceAccountSecrets: new Map(), unlocatedKinds: new Set() };
 
 /** The state of the running stack (a shared one outside any stack, e.g. in unit tests). */
 export function stackState(): StackState {
@@ -31,7 +33,7 @@ export function stackState(): StackState {
   if (!stack) return outsideStack;
   let state = states.get(stack);
   if (!state) {
-    state = { prePulled: [], pullSecrets: [], pinned: [], prePullers: [], warned: new Set(), serviceAccountSecrets: new Map() };
+    state = { prePulled: [], pullSecrets: [], pinned: [], prePullers: [], warned: new Set(), serviceAccountSecrets: new Map(), unlocatedKinds: new Set() };
     states.set(stack, state);
   }
   return state;

@@ -46,4 +46,23 @@ describe('ImagePolicy and image locations (Pulumi, under setMocks)', () => {
       expect(service.inputs.spec.template.spec.containers[0].image).toBe(imageLocations ? `docker.io/library/nginx:1.27.5@${NGINX}` : 'nginx:1.27.5');
     }
   });
+
+  test('a Tekton Task (a kind no location covers) is named once per kind, with the imageLocations entry to add', async () => {
+    const said: string[] = [];
+    const task = (name: string): k8s.apiextensions.CustomResourceArgs => ({
+      apiVersion: 'tekton.dev/v1', kind: 'Task', metadata: { name },
+      spec: { steps: [{ name: 'build', image: 'golang:1.22', script: 'go build ./...' }] },
+    });
+    const { resources } = await runProgram(() => {
+      ImagePolicy.register({ lock, onWarning: (m) => said.push(m) });
+      new k8s.apiextensions.CustomResource('build', task('build'));
+      new k8s.apiextensions.CustomResource('test', task('test'));
+    });
+    expect(resources.filter((r) => r.type === 'kubernetes:tekton.dev/v1:Task').map((r) => r.inputs.spec.steps[0].image)).toEqual(['golang:1.22', 'golang:1.22']);
+    expect(said).toHaveLength(1);
+    expect(said[0]).toContain('kubernetes:tekton.dev/v1:Task "build"');
+    expect(said[0]).toContain('image-location-unknown');
+    expect(said[0]).toContain('kubepin knows no image location for kind Task');
+    expect(said[0]).toContain('{"apiVersion":"tekton.dev/*","kind":"Task","image":"spec.steps[].image","pullPolicyField":"imagePullPolicy"}');
+  });
 });
