@@ -82,7 +82,7 @@ export async function collectAppImages(app: AppSource, env: NodeJS.ProcessEnv, l
       args = [];
     } else {
       command = process.execPath;
-      args = [...typeScriptHook(), '-e', PULUMI_RUNNER, path.join(__dirname, '..', 'pulumi', 'collect-images'), app.dir, ...(configFile !== undefined ? [configFile] : [])];
+      args = [...typeScriptHook(), '-e', PULUMI_RUNNER, path.join(__dirname, '..', 'pulumi', 'collect-images'), app.dir, outdir, ...(configFile !== undefined ? [configFile] : [])];
     }
     const timeoutMs = appTimeoutMs(env);
     const result = await run(command, args, { cwd: app.dir, env: childEnv, shell: app.kind === 'cdk8s' }, timeoutMs);
@@ -111,7 +111,8 @@ export async function collectAppImages(app: AppSource, env: NodeJS.ProcessEnv, l
       addImageLocation(images, location);
       seen.add(keyOf(used.image));
     }
-    // Objects no policy governs (a chart without one, plain ApiObjects) are in the synthesized YAML.
+    // Objects no policy governs (a chart without one, plain ApiObjects) are in the synthesized YAML;
+    // a Pulumi program's resources of kinds no location covers are written there too (collect-images.ts).
     const manifests = fs.existsSync(outdir) ? loadManifests([outdir]) : { documents: [], problems: [], files: [] };
     const synthesized = collectImages(manifests.documents, undefined, locations);
     for (const location of synthesized.locations) {
@@ -123,7 +124,9 @@ export async function collectAppImages(app: AppSource, env: NodeJS.ProcessEnv, l
     for (const u of synthesized.unlocated) {
       if (kinds.has(u.kind)) continue;
       kinds.add(u.kind);
-      images.unlocated.push({ ...u, location: { ...u.location, file: `synthesized ${path.relative(outdir, u.location.file)}`, line: u.location.line } });
+      // A Pulumi program's resources were written there by kubepin, not by the program: name the program.
+      const location = app.kind === 'pulumi' ? { file: app.description, line: 0 } : { file: `synthesized ${path.relative(outdir, u.location.file)}`, line: u.location.line };
+      images.unlocated.push({ ...u, location: { ...u.location, ...location } });
     }
     return {
       images,
@@ -156,8 +159,8 @@ function readAppRecords(app: AppSource, file: string): { images: CollectedImage[
 
 /** The child that runs a Pulumi program under mocks: argv = [module of collectProgramImages, program dir, kubepin.config.json?]. */
 const PULUMI_RUNNER = `
-const [modulePath, dir, configFile] = process.argv.slice(1);
-require(modulePath).collectProgramImages(dir, configFile).then(
+const [modulePath, dir, outdir, configFile] = process.argv.slice(1);
+require(modulePath).collectProgramImages(dir, configFile, outdir).then(
   () => process.exit(0),
   (e) => { process.stderr.write(String(e && e.message ? e.message : e) + '\\n'); process.exit(1); },
 );`;

@@ -3,30 +3,46 @@ import { JsonObject, extractImages, isObject } from '../workloads';
 import { isWorkloadType, kubernetesTypeOf } from './pin';
 import { ImageLocations } from '../image-locations';
 import { CONFIG_FILE_NAME } from '../base/project-config';
+import * as fs from 'fs';
 import * as path from 'path';
 import { runProgramUnderMocks } from './testing';
+
+/** The manifest file of the resources no image location covers, in the objects directory. */
+export const PULUMI_OBJECTS_FILE = 'uncovered-resources.yaml';
 
 /**
  * Runs the Pulumi program in `dir` under mocks and records the images of every resource (kubepin
  * components and plain `@pulumi/kubernetes` objects alike, custom resources where the project's
  * `kubepin.config.json` says where their images are) with the process's image collector.
  * `kubepin lock` runs this in a child process with `KUBEPIN_COLLECT_IMAGES` set, so policies in
- * the program (strict or not) fail nothing for images missing from the lock.
+ * the program (strict or not) fail nothing for images missing from the lock. Resources of kinds no
+ * image location covers (a Tekton `Task`) are written to `objectsDir` as manifests, where `kubepin
+ * lock` finds their images as it finds them in a cdk8s app's synthesized output, and names them.
  */
-export async function collectProgramImages(dir: string, configFile: string = path.join(dir, CONFIG_FILE_NAME)): Promise<number> {
+export async function collectProgramImages(dir: string, configFile: string = path.join(dir, CONFIG_FILE_NAME), objectsDir?: string): Promise<number> {
   const collector = activeCollector();
   if (!collector) throw new Error('collectProgramImages runs only in collect mode (KUBEPIN_COLLECT_IMAGES set)');
   const { resources } = await runProgramUnderMocks(dir);
   // The project's own image locations (custom resources), as `kubepin lock` reads them.
   const locations = ImageLocations.forConfigFile(configFile);
   let count = 0;
+  const uncovered: JsonObject[] = [];
   for (const resource of resources) {
     const object = asKubernetesObject(resource.type, resource.inputs, locations);
-    if (!object) continue;
+    if (!object) {
+      const kubernetesType = kubernetesTypeOf(resource.type);
+      if (kubernetesType && isObject(resource.inputs)) uncovered.push({ ...resource.inputs, ...kubernetesType } as JsonObject);
+      continue;
+    }
     for (const use of extractImages([object], locations)) {
       collector.record({ image: use.image, object: `${use.object.kind}/${use.object.name}`, path: use.path, source: `${resource.type} "${resource.name}"` });
       count++;
     }
+  }
+  if (objectsDir !== undefined && uncovered.length > 0) {
+    fs.mkdirSync(objectsDir, { recursive: true });
+    // JSON documents are YAML documents: the manifest loader reads them with their lines.
+    fs.writeFileSync(path.join(objectsDir, PULUMI_OBJECTS_FILE), uncovered.map((o) => JSON.stringify(o, null, 2)).join('\n---\n'));
   }
   return count;
 }

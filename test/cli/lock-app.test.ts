@@ -89,4 +89,28 @@ fs.writeFileSync(path.join(process.env.CDK8S_OUTDIR, 'app.k8s.yaml'), ${JSON.str
     expect(run.code).toBe(0);
     expect(Object.keys(readLock())).toEqual([`${registry.host}/shop/api:1.4`]);
   });
+
+  test('a Pulumi program with two Tekton Tasks (a kind no location covers): the lock names the kind once, with the imageLocations entry to add', async () => {
+    const api = `${registry.host}/shop/api:1.4`;
+    const task = (name: string) => `new k8s.apiextensions.CustomResource('${name}', { apiVersion: 'tekton.dev/v1', kind: 'Task', metadata: { name: '${name}' }, spec: { steps: [{ name: 'build', image: ${JSON.stringify(`${registry.host}/shop/cache:7`)}, args: ['--help'] }] } });`;
+    writeFiles(dir, {
+      'Pulumi.yaml': 'name: shop\nruntime: nodejs\n',
+      'package.json': '{ "name": "shop", "private": true, "main": "index.js" }',
+      'index.js': [
+        "const k8s = require('@pulumi/kubernetes');",
+        `new k8s.apps.v1.Deployment('api', { spec: { selector: { matchLabels: { app: 'api' } }, template: { metadata: { labels: { app: 'api' } }, spec: { containers: [{ name: 'api', image: ${JSON.stringify(api)} }] } } } });`,
+        task('build'),
+        task('test'),
+        '',
+      ].join('\n'),
+    });
+    const lock = await runKubepin(['lock'], { cwd: dir, env: { NODE_PATH: path.join(REPO, 'node_modules') } });
+    expect(lock.code).toBe(0);
+    expect(lock.stdout).toContain('1 resolved (1 new, 0 changed), 0 already locked, 0 failed');
+    expect(readLock()).toEqual({ [api]: expect.objectContaining({ digest: pushed.api.digest }) });
+    const notes = lock.stderr.split('\n').filter((l) => l.includes('kubepin knows no image location for kind Task'));
+    expect(notes).toHaveLength(1);
+    expect(notes[0]).toContain('note: the Pulumi program (Pulumi.yaml) under mocks: Task/build: spec.steps[0].image');
+    expect(notes[0]).toContain('{"apiVersion":"tekton.dev/*","kind":"Task","image":"spec.steps[].image","pullPolicyField":"imagePullPolicy"}');
+  });
 });
