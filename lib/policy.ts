@@ -14,12 +14,11 @@ import { recordExistingPullSecrets } from './existing-pull-secrets';
 import { noteUnlocatedKind } from './image-field-scan';
 import { ImageSite, JsonObject, PodTemplate, findPodTemplates, isObject, objectRef, siteLabel, writtenPullPolicy } from './workloads';
 import { ImageLocationRule, ImageLocations } from './image-locations';
-import { ownField } from './location-paths';
+import { annotate } from './original-images';
 import { KubepinUsageError, describeType } from './base/errors';
 import { PodImage, clusterPlatformsBeside, platformFindings } from './platforms';
 
-/** Annotation on each pod template listing the images as written before pinning. */
-export const ORIGINAL_IMAGES_ANNOTATION = 'kubepin.dev/original-images';
+export { ORIGINAL_IMAGES_ANNOTATION } from './original-images';
 
 /** A pull Secret the cluster has (or the app creates), and the registries it serves. */
 export interface PullSecretDeclaration {
@@ -400,33 +399,6 @@ export class PolicyEngine {
   private report(object: ObjectRef, code: FindingCode, severity: Severity, path: string, image: string | undefined, message: string): void {
     this.findings.push({ code, severity, object, path, ...(image !== undefined ? { image } : {}), message });
   }
-}
-
-
-function annotate(object: JsonObject, metadataPath: readonly string[], originals: Record<string, string>): void {
-  // The path runs through objects and, for pod templates found in lists, list items by index.
-  let holder: Record<string, unknown> = object;
-  for (const key of metadataPath) {
-    // Own properties only: an inherited one (`__proto__`) would be a shared prototype, not this object's metadata.
-    let next = ownField(holder, key);
-    if (typeof next !== 'object' || next === null) Object.defineProperty(holder, key, { value: (next = {}), writable: true, enumerable: true, configurable: true });
-    holder = next as Record<string, unknown>;
-  }
-  if (!isObject(holder.annotations)) holder.annotations = {};
-  const annotations = holder.annotations as JsonObject;
-  let previous: Record<string, string> = {};
-  if (typeof annotations[ORIGINAL_IMAGES_ANNOTATION] === 'string') {
-    try {
-      previous = JSON.parse(annotations[ORIGINAL_IMAGES_ANNOTATION] as string);
-    } catch {
-      previous = {};
-    }
-  }
-  // Keep what an earlier run recorded: the first original is the one reviewers care about.
-  const merged = { ...originals, ...previous };
-  const sorted: Record<string, string> = {};
-  for (const key of Object.keys(merged).sort()) sorted[key] = merged[key];
-  annotations[ORIGINAL_IMAGES_ANNOTATION] = JSON.stringify(sorted);
 }
 
 function validateOptions(options: ImagePolicyOptions): void {
