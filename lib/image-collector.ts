@@ -21,6 +21,8 @@ export interface CollectedImage {
   readonly path: string;
   /** Where the object comes from: a construct path, a Pulumi resource. */
   readonly source?: string;
+  /** Set for an image kubepin itself added: `prepull-default-helper`, `prepull-default-pause` (a pre-puller's default images). */
+  readonly origin?: string;
 }
 
 /** Records the images seen in this process and writes them to the collect file at exit. */
@@ -170,12 +172,15 @@ function parseRecord(text: string): CollectedImage | string {
   for (const field of ['image', 'object', 'path'] as const) {
     if (typeof record[field] !== 'string' || record[field] === '') return `"${field}" must be a non-empty string, got ${record[field] === '' ? 'an empty one' : describeType(record[field])}`;
   }
-  if (record.source !== undefined && typeof record.source !== 'string') return `"source" must be a string when present, got ${describeType(record.source)}`;
+  for (const field of ['source', 'origin'] as const) {
+    if (record[field] !== undefined && typeof record[field] !== 'string') return `"${field}" must be a string when present, got ${describeType(record[field])}`;
+  }
   return {
     image: record.image as string,
     object: record.object as string,
     path: record.path as string,
     ...(record.source !== undefined ? { source: record.source as string } : {}),
+    ...(record.origin !== undefined ? { origin: record.origin as string } : {}),
   };
 }
 

@@ -9,7 +9,7 @@ import {
   invalidImageFinding, latestTagFinding, latestWithDigestFinding, matchesAnyRegistryKey, neverWithoutPrePullFinding,
   ImageParseCache, holdsTemplateMapping, prePullCovers, registryNotAllowedFinding, secretForPublicRegistryFinding, unrenderedTemplateFinding,
 } from './image-rules';
-import { notePrePullHelpers } from './prepull-helpers';
+import { notePrePullHelpers, prePullDefaultOrigin } from './prepull-helpers';
 import { recordExistingPullSecrets } from './existing-pull-secrets';
 import { noteUnlocatedKind } from './image-field-scan';
 import { ImageSite, JsonObject, PodTemplate, findPodTemplates, isObject, objectRef, siteLabel, writtenPullPolicy } from './workloads';
@@ -144,6 +144,8 @@ export class PolicyEngine {
   /** Set in collect mode (`kubepin lock` learning an app's images): every image is recorded, none missing from the lock fails. */
   private readonly collector: ImageCollector | undefined = activeCollector();
   private source: string | undefined;
+  /** The object being pinned (its pre-pull label tells kubepin's own images from the app's). */
+  private object: JsonObject | undefined;
   private readonly unlocatedKinds = new Set<string>();
 
   constructor(private readonly options: ImagePolicyOptions) {
@@ -175,6 +177,7 @@ export class PolicyEngine {
     }
     const ref = objectRef(object);
     this.source = source;
+    this.object = object;
     const before = this.findings.length;
     for (const template of templates) this.applyTemplate(object, ref, template);
     notePrePullHelpers(object, this.findings, before);
@@ -258,7 +261,8 @@ export class PolicyEngine {
       return undefined;
     }
     this.push(registryNotAllowedFinding(ref, site, parsed, this.options.allowedRegistries));
-    this.collector?.record({ image: site.image, object: `${ref.kind}/${ref.name}`, path: site.path, ...(this.source !== undefined ? { source: this.source } : {}) });
+    const origin = this.collector && this.object ? prePullDefaultOrigin(this.object, site.path, site.image) : undefined;
+    this.collector?.record({ image: site.image, object: `${ref.kind}/${ref.name}`, path: site.path, ...(this.source !== undefined ? { source: this.source } : {}), ...(origin ? { origin } : {}) });
     let image = parsed;
     // Untagged images are locked as the kubelet pulls them, with tag `latest`.
     const entry = lockReferenceOf(parsed) !== undefined ? this.lockEntry(site.image, parsed) : undefined;

@@ -61,23 +61,63 @@ export function mergePrePullHelpers(...layers: ReadonlyArray<PrePullHelperImages
   return out;
 }
 
+/** The `origin` an image record carries for an image kubepin itself added to a pre-puller: its default helper or pause image. */
+export type PrePullDefaultOrigin = 'prepull-default-helper' | 'prepull-default-pause';
+const ORIGINS: Record<PrePullDefaultOrigin, 'helper' | 'pause'> = { 'prepull-default-helper': 'helper', 'prepull-default-pause': 'pause' };
+
+/** Which of a pre-puller's own images is at `path` (by the label kubepin's pre-pull builder sets), if any. */
+function prePullRole(object: Record<string, unknown>, path: string): 'helper' | 'pause' | undefined {
+  const labels = isObject(object.metadata) ? (object.metadata as Record<string, unknown>).labels : undefined;
+  if (!isObject(labels) || (labels as Record<string, unknown>)[PREPULL_LABEL] !== 'true') return undefined;
+  return /\binitContainers\[0\]/.test(path) ? 'helper' : /\bcontainers\[0\]/.test(path) ? 'pause' : undefined;
+}
+
+const ROLES = {
+  helper: ['helperImage', DEFAULT_HELPER_IMAGE, 'copies a static no-op binary into each pre-pull pod'],
+  pause: ['pauseImage', DEFAULT_PAUSE_IMAGE, 'holds each pre-pull pod'],
+} as const;
+
+function isDefaultImage(role: 'helper' | 'pause', image: string): boolean {
+  const fallback = ROLES[role][1];
+  return image === fallback || image.startsWith(`${fallback}@`);
+}
+
+/**
+ * The origin of the image at `path` of `object` when it is kubepin's default helper or pause image
+ * of a pre-puller, for the app's image records; undefined for any other (a user's own busybox, a
+ * pre-pulled image, a helper the project set).
+ */
+export function prePullDefaultOrigin(object: Record<string, unknown>, path: string, image: string): PrePullDefaultOrigin | undefined {
+  const role = prePullRole(object, path);
+  if (!role || !isDefaultImage(role, image)) return undefined;
+  return role === 'helper' ? 'prepull-default-helper' : 'prepull-default-pause';
+}
+
+/** True for a known {@link PrePullDefaultOrigin}. */
+export function isPrePullDefaultOrigin(origin: unknown): origin is PrePullDefaultOrigin {
+  return typeof origin === 'string' && Object.hasOwn(ORIGINS, origin);
+}
+
+/** Which image it is, whether kubepin's default brought it in, and where to set another. */
+function helperNote(role: 'helper' | 'pause', image: string): string {
+  const [field, fallback, what] = ROLES[role];
+  const origin = isDefaultImage(role, image) ? `kubepin's default pre-pull ${role} image (${fallback}), added by the pre-puller (prePull: true, prePulled, PrePullDaemonSet)` : `the pre-pull ${field}`;
+  return `${image} is ${origin}: it ${what}. To use another (a mirror in your registry), set "${PREPULL_HELPERS_KEY}": { "${field}": "…" } in kubepin.config.json, or the ImagePolicy option ${PREPULL_HELPERS_KEY}.${field} (${docPath('pre-pull.md')})`;
+}
+
+/** The note for `image` whose every use has `origin` (`kubepin lock` adds it to the image's failure). */
+export function prePullOriginNote(origin: PrePullDefaultOrigin, image: string): string {
+  return helperNote(ORIGINS[origin], image);
+}
+
 /**
  * For a finding on a pre-puller's helper (`initContainers[0]`) or pause container
  * (`containers[0]`): which image it is, whether kubepin's default brought it in, and where to
  * set another. Undefined for any other finding.
  */
 export function prePullHelperNote(object: Record<string, unknown>, finding: Finding): string | undefined {
-  const labels = isObject(object.metadata) ? (object.metadata as Record<string, unknown>).labels : undefined;
-  if (!isObject(labels) || (labels as Record<string, unknown>)[PREPULL_LABEL] !== 'true') return undefined;
-  const role = /\binitContainers\[0\]/.test(finding.path) ? 'helper' : /\bcontainers\[0\]/.test(finding.path) ? 'pause' : undefined;
-  if (!role) return undefined;
-  const [field, fallback, what] = role === 'helper'
-    ? ['helperImage', DEFAULT_HELPER_IMAGE, 'copies a static no-op binary into each pre-pull pod'] as const
-    : ['pauseImage', DEFAULT_PAUSE_IMAGE, 'holds each pre-pull pod'] as const;
-  const image = finding.image ?? '';
-  const isDefault = image === fallback || image.startsWith(`${fallback}@`);
-  const origin = isDefault ? `kubepin's default pre-pull ${role} image (${fallback}), added by the pre-puller (prePull: true, prePulled, PrePullDaemonSet)` : `the pre-pull ${field}`;
-  return `${image} is ${origin}: it ${what}. To use another (a mirror in your registry), set "${PREPULL_HELPERS_KEY}": { "${field}": "…" } in kubepin.config.json, or the ImagePolicy option ${PREPULL_HELPERS_KEY}.${field} (${docPath('pre-pull.md')})`;
+  const role = prePullRole(object, finding.path);
+  return role ? helperNote(role, finding.image ?? '') : undefined;
 }
 
 /** Appends {@link prePullHelperNote} to each of `findings` from index `from` on that concerns a pre-puller's helper or pause image of `object`. */

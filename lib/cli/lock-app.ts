@@ -107,7 +107,7 @@ export async function collectAppImages(app: AppSource, env: NodeJS.ProcessEnv, l
     const placed = new Set(collected.filter((u) => u.source !== undefined).map((u) => `${u.image}\0${u.object}\0${u.path}`));
     for (const used of collected) {
       if (used.source === undefined && placed.has(`${used.image}\0${used.object}\0${used.path}`)) continue;
-      const location = { image: used.image, file: used.source ?? used.object, line: 0, object: used.object, path: used.path };
+      const location = { image: used.image, file: used.source ?? used.object, line: 0, object: used.object, path: used.path, ...(used.origin !== undefined ? { origin: used.origin } : {}) };
       addImageLocation(images, location);
       seen.add(keyOf(used.image));
     }

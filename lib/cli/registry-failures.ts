@@ -8,6 +8,7 @@ import { relativePath as rel } from './lock-project';
 import { closest } from './options';
 import { safeText } from '../base/printable';
 import { groupByHost, hostFailure, hostFailureHeading } from '../base/host-failure';
+import { isPrePullDefaultOrigin, prePullOriginNote } from '../prepull-helpers';
 
 type Failed = Extract<LockOutcome, { status: 'failed' }>;
 
@@ -19,7 +20,7 @@ type Failed = Extract<LockOutcome, { status: 'failed' }>;
  */
 export async function reportLockFailures(failed: readonly Failed[], images: ManifestImages, io: CliIo, client: RegistryClient): Promise<void> {
   const hosts = [...new Set([...images.tagged.keys()].map((r) => ImageReference.tryParse(r)?.registry).filter((h): h is string => h !== undefined))];
-  const usedAt = (reference: string) => (images.tagged.get(reference) ?? []).map((location) => safeText`    used at ${where(io.cwd, location)}\n`).join('');
+  const usedAt = (reference: string) => (images.tagged.get(reference) ?? []).map((location) => safeText`    used at ${where(io.cwd, location)}\n`).join('') + originNote(images.tagged.get(reference) ?? []);
   const failures = new Map(failed.map((o) => [o, hostFailure(o.error, hosts)]));
   const { byHost, rest } = groupByHost(failed, (o) => (failures.get(o) ? o.error.host : undefined));
   for (const outcome of rest) {
@@ -32,6 +33,16 @@ export async function reportLockFailures(failed: readonly Failed[], images: Mani
     for (const o of outcomes) io.stderr.write(`${safeText`  ${o.reference}`}\n${usedAt(o.reference)}`);
     if (failure.fix !== 'see above') io.stderr.write(safeText`  Fix: ${failure.fix}\n`);
   }
+}
+
+/**
+ * Which kubepin default brought the image in, and how to change it, when every use of it is one
+ * kubepin added (a pre-puller's default helper or pause image); nothing when the app uses it too.
+ */
+function originNote(locations: readonly ImageLocation[]): string {
+  const origin = locations[0]?.origin;
+  if (!isPrePullDefaultOrigin(origin) || locations.some((l) => l.origin !== origin)) return '';
+  return safeText`    Note: ${prePullOriginNote(origin, locations[0].image)}\n`;
 }
 
 /** A 404, told apart: no such repository (with near names from the catalog) or no such tag (with near tags). */

@@ -6,6 +6,7 @@ import { CONFIG_FILE_NAME } from '../base/project-config';
 import * as fs from 'fs';
 import * as path from 'path';
 import { runProgramUnderMocks } from './testing';
+import { prePullDefaultOrigin } from '../prepull-helpers';
 
 /** The manifest file of the resources no image location covers, in the objects directory. */
 export const PULUMI_OBJECTS_FILE = 'uncovered-resources.yaml';
@@ -35,7 +36,8 @@ export async function collectProgramImages(dir: string, configFile: string = pat
       continue;
     }
     for (const use of extractImages([object], locations)) {
-      collector.record({ image: use.image, object: `${use.object.kind}/${use.object.name}`, path: use.path, source: `${resource.type} "${resource.name}"` });
+      const origin = prePullDefaultOrigin(object, use.path, use.image);
+      collector.record({ image: use.image, object: `${use.object.kind}/${use.object.name}`, path: use.path, source: `${resource.type} "${resource.name}"`, ...(origin ? { origin } : {}) });
       count++;
     }
   }

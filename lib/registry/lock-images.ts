@@ -23,6 +23,8 @@ export interface ImageLocation {
   readonly object: string;
   /** JSON path of the field within the object. */
   readonly path: string;
+  /** For images learned by running an app: set when kubepin itself added the image (`prepull-default-helper`, `prepull-default-pause`). */
+  readonly origin?: string;
 }
 
 /** The images of a set of manifests, grouped by what they need. */

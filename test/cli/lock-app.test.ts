@@ -2,6 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { PushedImage, pushImage, startRegistry, TestRegistryDetails } from '../support/registry';
 import { deploymentYaml, runKubepin, tempProject, writeFiles } from '../support/registry-cli';
+import { freePort } from '../support/registry-http';
 
 /*
  * `kubepin lock` with no paths where cdk8s.yaml is: it runs the `app` command cdk8s synth runs
@@ -112,5 +113,44 @@ fs.writeFileSync(path.join(process.env.CDK8S_OUTDIR, 'app.k8s.yaml'), ${JSON.str
     expect(notes).toHaveLength(1);
     expect(notes[0]).toContain('note: the Pulumi program (Pulumi.yaml) under mocks: Task/build: spec.steps[0].image');
     expect(notes[0]).toContain('{"apiVersion":"tekton.dev/*","kind":"Task","image":"spec.steps[].image","pullPolicyField":"imagePullPolicy"}');
+  });
+
+  test('prePull: true, docker.io and registry.k8s.io unreachable: the failure names kubepin\'s default helper and pause images and the fix; the app\'s own busybox gets no such note', async () => {
+    // docker.io and registry.k8s.io are mirrored to a port nothing listens on: no traffic leaves 127.0.0.1.
+    const closed = `127.0.0.1:${await freePort()}`;
+    const main = (ownBusybox: string) => `
+import { App, Chart } from 'cdk8s';
+import { Deployment, Image, ImagePolicy } from ${JSON.stringify(path.join(REPO, 'lib', 'cdk8s-plus-33'))};
+const app = new App();
+new ImagePolicy(app, 'ImagePolicy', { strict: true });
+const chart = new Chart(app, 'shop', { namespace: 'shop' });
+new Deployment(chart, 'api', { containers: [{ image: Image.of(${JSON.stringify(`${registry.host}/shop/api:1.4`)}) }], prePull: true });
+new Deployment(chart, 'tools', { containers: [{ image: Image.of(${JSON.stringify(ownBusybox)}) }] });
+app.synth();
+`;
+    writeFiles(dir, {
+      'main.ts': main('busybox:1.37.0'),
+      'cdk8s.yaml': `language: typescript\napp: ${process.execPath} -r ${REGISTER} main.ts\n`,
+      'kubepin.config.json': JSON.stringify({ mirrors: { 'docker.io': closed, 'registry.k8s.io': closed } }),
+    });
+    const env = { NODE_PATH: path.join(REPO, 'node_modules') };
+    const lock = await runKubepin(['lock', '--no-docker-login'], { cwd: dir, env });
+    expect(lock.code).toBe(1);
+    expect(readLock()).toEqual({ [`${registry.host}/shop/api:1.4`]: expect.objectContaining({ digest: pushed.api.digest }) });
+    // Each failed image with the lines that follow it (used at, Note), up to the next image.
+    const blocks = (stderr: string) => Object.fromEntries([...stderr.matchAll(/^ {2}(\S+)\n((?: {4}.*\n)*)/gm)].map((m) => [m[1], m[2]]));
+    const failed = blocks(lock.stderr);
+    expect(Object.keys(failed).sort()).toEqual(['docker.io/library/busybox:1.36.1', 'docker.io/library/busybox:1.37.0', 'registry.k8s.io/pause:3.10']);
+    expect(failed['docker.io/library/busybox:1.36.1']).toMatch(/Note: busybox:1\.36\.1 is kubepin's default pre-pull helper image \(busybox:1\.36\.1\)[^\n]*set "prePullHelpers": \{ "helperImage": "…" \} in kubepin\.config\.json, or the ImagePolicy option prePullHelpers\.helperImage/);
+    expect(failed['registry.k8s.io/pause:3.10']).toMatch(/Note: registry\.k8s\.io\/pause:3\.10 is kubepin's default pre-pull pause image[^\n]*"prePullHelpers": \{ "pauseImage": "…" \}/);
+    expect(failed['docker.io/library/busybox:1.37.0']).not.toContain('Note:');
+    expect(failed['docker.io/library/busybox:1.37.0']).toContain('Deployment/');
+
+    // The app uses the helper's very image itself: it is the app's image too, so no note on it.
+    writeFiles(dir, { 'main.ts': main('busybox:1.36.1') });
+    const mixed = blocks((await runKubepin(['lock', '--no-docker-login'], { cwd: dir, env })).stderr);
+    expect(mixed['docker.io/library/busybox:1.36.1']).toContain('used at');
+    expect(mixed['docker.io/library/busybox:1.36.1']).not.toContain('Note:');
+    expect(mixed['registry.k8s.io/pause:3.10']).toContain('Note:');
   });
 });
