@@ -1,3 +1,4 @@
+import { ImageReference } from './base/image-reference';
 import { describeType } from './base/errors';
 import { ProjectConfigError, loadProjectConfig, projectConfigBeside, refuseUnknownConfigKeys } from './base/project-config';
 import { docPath } from './base/docs';
@@ -77,9 +78,13 @@ const ROLES = {
   pause: ['pauseImage', DEFAULT_PAUSE_IMAGE, 'holds each pre-pull pod'],
 } as const;
 
+/** True for the default image of `role` as written or as pinned (`docker.io/library/busybox:1.36.1@sha256:…`). */
 function isDefaultImage(role: 'helper' | 'pause', image: string): boolean {
   const fallback = ROLES[role][1];
-  return image === fallback || image.startsWith(`${fallback}@`);
+  if (image === fallback || image.startsWith(`${fallback}@`)) return true;
+  const ref = ImageReference.tryParse(image);
+  const def = ImageReference.tryParse(fallback);
+  return ref !== undefined && def !== undefined && ref.name === def.name && ref.tag === def.tag;
 }
 
 /**

@@ -2,7 +2,9 @@ import * as path from 'path';
 import { App, Chart, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { ImagePolicy } from '../../lib/cdk8s';
-import { COLLECT_IMAGES_ENV, activeCollector, readCollectedImages } from '../../lib/image-collector';
+import * as fs from 'fs';
+import { Deployment as PinnedDeployment, Image } from '../../lib/cdk8s-plus-27';
+import { COLLECT_IMAGES_ENV, activeCollector, readCollectedImages, readImageRecords } from '../../lib/image-collector';
 import { lockWith, tempDir, DIGESTS } from './helpers';
 
 /*
@@ -51,5 +53,29 @@ describe('ImagePolicy in collect mode', () => {
     expect(() => Testing.synth(Chart.of(a.node.findChild('shop')))).toThrow(/1 error\(s\)[\s\S]*invalid-image/);
     activeCollector()!.flush();
     expect(readCollectedImages(file).map((r) => r.image)).toEqual(['ghcr.io/acme/api:1.0']);
+  });
+
+  test('the pre-puller\'s default helper and pause images are recorded with their origin; the app\'s own busybox, pre-pulled too, with none', () => {
+    const a = Testing.app();
+    new ImagePolicy(a, 'ImagePolicy', { strict: true });
+    const chart = new Chart(a, 'shop');
+    new PinnedDeployment(chart, 'tools', { containers: [{ image: Image.of('busybox:1.36.1') }], prePull: true });
+    Testing.synth(chart);
+    activeCollector()!.flush();
+    // The policy sees the pre-puller twice (as built, then pinned by the repository's lock): the origin holds for both.
+    const recorded = readCollectedImages(file).map((r) => `${r.object.split('/')[0]} ${r.path} ${r.image.replace(/@sha256:[0-9a-f]{64}$/, '')} ${r.origin ?? '-'}`);
+    expect([...new Set(recorded)].sort()).toEqual([
+      'DaemonSet spec.template.spec.containers[0].image registry.k8s.io/pause:3.10 prepull-default-pause',
+      'DaemonSet spec.template.spec.initContainers[0].image busybox:1.36.1 prepull-default-helper',
+      'DaemonSet spec.template.spec.initContainers[0].image docker.io/library/busybox:1.36.1 prepull-default-helper',
+      'DaemonSet spec.template.spec.initContainers[1].image busybox:1.36.1 -',
+      'DaemonSet spec.template.spec.initContainers[1].image docker.io/library/busybox:1.36.1 -',
+      'Deployment spec.template.spec.containers[0].image busybox:1.36.1 -',
+    ]);
+  });
+
+  test('a record whose origin is not a string is a problem of its line', () => {
+    fs.writeFileSync(file, '{"image":"busybox","object":"Pod/p","path":"spec.containers[0].image","origin":7}\n');
+    expect(readImageRecords(file).problems).toEqual([{ line: 1, message: '"origin" must be a string when present, got number' }]);
   });
 });
