@@ -178,9 +178,11 @@ export class RegistryClient implements ArtifactSource {
   /**
    * The manifest `reference` (tag or digest) of `image`'s repository, at most `maxBytes`, its
    * bytes checked against the digest header (and against `reference` when that is a digest);
-   * `undefined` when the registry answers 404. Used to read signatures ({@link ArtifactSource}).
+   * `undefined` when the registry answers 404. Used to read signatures ({@link ArtifactSource}),
+   * and, with the client's own manifest bound (`maxManifestBytes`) when `maxBytes` is not given,
+   * manifests the lock recorded.
    */
-  public fetchManifest(image: ImageReference, reference: string, accept: readonly string[], maxBytes: number): Promise<FetchedManifest | undefined> {
+  public fetchManifest(image: ImageReference, reference: string, accept: readonly string[], maxBytes: number = this.maxManifestBytes): Promise<FetchedManifest | undefined> {
     const what = `${image.name}:${reference}`;
     return this.withAccess(image, async (host, state, credential) => {
       const res = await this.fetchPath(host, state, image, `manifests/${reference}`, accept.join(', '), maxBytes, credential, what);

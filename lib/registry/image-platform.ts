@@ -13,7 +13,7 @@ const MAX_CONFIG_BYTES = 1024 * 1024;
  * manifest or config does not say. Both are fetched by digest and their bytes checked.
  */
 export async function singleImagePlatform(client: RegistryClient, image: ImageReference, digest: string, mediaType: string): Promise<string | undefined> {
-  const manifest = await client.fetchManifest(image, digest, [mediaType], 4 * 1024 * 1024);
+  const manifest = await client.fetchManifest(image, digest, [mediaType]);
   if (!manifest) return undefined;
   const doc = parse(manifest.body) as { architecture?: unknown; config?: { digest?: unknown } } | undefined;
   if (typeof doc?.architecture === 'string') return platformKey('linux', doc.architecture, undefined);

@@ -88,7 +88,7 @@ export async function checkLiveness(client: RegistryClient, entry: LockEntry, ne
   }
 
   const readIndex = async (): Promise<Map<string, string>> => {
-    index ??= (await client.fetchManifest(repo, entry.digest, [entry.mediaType], 4 * 1024 * 1024))?.body;
+    index ??= (await client.fetchManifest(repo, entry.digest, [entry.mediaType]))?.body;
     return index ? indexPlatforms(index) : new Map();
   };
   const findings: LivenessFinding[] = [];
