@@ -182,8 +182,6 @@ export const lockCommand: Command = {
     const wouldChange = changesAnything(changes) || (!fs.existsSync(lockFile) && images.tagged.size > 0);
     // Successes are saved even when others failed; the save merges with concurrent writers and is atomic.
     const unsaved = writes && (resolved.length > 0 || pruned.length > 0 || !fs.existsSync(lockFile)) ? saveLockOrKeepResults(lock) : undefined;
-    const changed = resolved.filter((o) => o.previous && o.previous.digest !== o.entry.digest);
-    const added = resolved.filter((o) => !o.previous);
     const unchanged = images.tagged.size - outcomes.length - missing.length;
     const failedCount = failed.length + images.invalid.length + unreadable.length + recordProblems.length + (unsaved ? 1 : 0);
     const frozenFails = frozen && wouldChange;
@@ -233,7 +231,7 @@ export const lockCommand: Command = {
       if (unsaved) io.stderr.write(unsavedLockText(unsaved, lock.size, rel(io.cwd, lockFile), unsaved.savedTo && rel(io.cwd, unsaved.savedTo)));
       if (images.locations.length === 0 && !mode.quiet) io.stderr.write(safeText`warning: no images found in ${source.from}\n`);
       if (writes) {
-        for (const o of changed) io.stdout.write(safeText`updated ${o.reference}: ${o.previous!.digest} -> ${o.entry.digest}\n`);
+        for (const c of changes.changed) io.stdout.write(safeText`updated ${c.reference}: ${c.from} -> ${c.to}\n`);
         for (const reference of pruned) io.stdout.write(safeText`pruned ${reference} (no longer used)\n`);
       } else {
         for (const line of describeChanges(changes, true)) io.stdout.write(`${printable(line)}\n`);
@@ -248,7 +246,7 @@ export const lockCommand: Command = {
       }
       if (!mode.quiet || failedCount > 0) {
         const counts = writes
-          ? `${resolved.length} resolved (${added.length} new, ${changed.length} changed), ${unchanged} already locked, ${failedCount} failed${values.prune ? `, ${pruned.length} pruned` : ''}`
+          ? `${resolved.length} resolved (${changes.added.length} new, ${changes.changed.length} changed), ${unchanged} already locked, ${failedCount} failed${values.prune ? `, ${pruned.length} pruned` : ''}`
           : `${frozen ? 'frozen' : 'dry run'}, nothing written: ${changes.added.length} to add, ${changes.changed.length} to update, ${changes.pruned.length} to prune, ${unchanged} already locked, ${failedCount} failed`;
         io.stdout.write(`${printable(lockName)}${unsaved ? ' (not saved)' : ''}: ${counts}${app ? ` (images from ${printable(source.from)})` : ''}\n`);
       }
