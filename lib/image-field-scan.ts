@@ -2,7 +2,7 @@ import { ImageReference } from './base/image-reference';
 import { ImageLocationRule, ImageLocations, splitApiVersion, validateImageLocation } from './image-locations';
 import { findPodTemplates, objectRef } from './workloads';
 import type { Finding } from './findings';
-import { docPath } from './base/docs';
+import { docPath } from './util/docs';
 
 /** An image field in an object of a kind no image location covers: kubepin leaves it as written. */
 export interface UnlocatedImage {

@@ -1,5 +1,5 @@
-import { KubepinUsageError, describeType } from './base/errors';
-import { unknownKeysProblem } from './base/known-keys';
+import { KubepinUsageError, describeType } from './util/errors';
+import { unknownKeysProblem } from './util/known-keys';
 import { ProjectConfig, ProjectConfigError, loadProjectConfig, projectConfigBeside } from './base/project-config';
 import { FixedPaths, PathStep, fieldNameProblem, metadataSegments, parsePath, toJsonPath } from './location-paths';
 

@@ -1,5 +1,5 @@
 import { ImageReference, InvalidImageReferenceError } from './base/image-reference';
-import { KubepinUsageError, describeType } from './base/errors';
+import { KubepinUsageError, describeType } from './util/errors';
 import { DigestSource } from './lock';
 
 const IMAGE_SYMBOL = Symbol.for('kubepin.Image');

@@ -2,13 +2,13 @@
  * kubepin core: image references, pull-policy rules, the kubelet's credential matching,
  * the lock file and the policy engine. Knows nothing of cdk8s or Pulumi.
  */
-export * from './base/errors';
+export * from './util/errors';
 export * from './base/image-reference';
 export * from './pull-policy';
 export * from './credentials/docker-config';
 export * from './credentials/keyring';
 export * from './lock';
-export * from './write-file-atomic';
+export * from './util/fs/write-file-atomic';
 export { COLLECT_IMAGES_ENV, readCollectedImages } from './image-collector';
 export type { CollectedImage } from './image-collector';
 export * from './findings';

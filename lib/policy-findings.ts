@@ -1,4 +1,4 @@
-import { KubepinError } from './base/errors';
+import { KubepinError } from './util/errors';
 import { Finding } from './findings';
 
 /**

@@ -15,7 +15,7 @@ import { noteUnlocatedKind } from './image-field-scan';
 import { ImageSite, JsonObject, PodTemplate, findPodTemplates, isObject, objectRef, siteLabel, writtenPullPolicy } from './workloads';
 import { ImageLocationRule, ImageLocations } from './image-locations';
 import { annotate } from './original-images';
-import { KubepinUsageError, describeType } from './base/errors';
+import { KubepinUsageError, describeType } from './util/errors';
 import { PodImage, clusterPlatformsBeside, platformFindings } from './platforms';
 
 export { ORIGINAL_IMAGES_ANNOTATION } from './original-images';

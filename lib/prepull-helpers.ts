@@ -1,7 +1,7 @@
 import { ImageReference } from './base/image-reference';
-import { describeType } from './base/errors';
+import { describeType } from './util/errors';
 import { ProjectConfigError, loadProjectConfig, projectConfigBeside, refuseUnknownConfigKeys } from './base/project-config';
-import { docPath } from './base/docs';
+import { docPath } from './util/docs';
 import type { Finding } from './findings';
 import { isObject } from './workloads';
 

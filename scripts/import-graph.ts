@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 
-/** Imports of each TypeScript file under `root`: `import`/`export … from` (type-only ones left out: they load nothing) and `require` (lazy ones too). */
+/** Imports of each TypeScript file under `root`: `import`/`export … from` (type-only ones included) and `require` (lazy ones too). */
 export function importGraph(root: string): Map<string, string[]> {
   const graph = new Map<string, string[]>();
   const walk = (dir: string): void => {
@@ -18,12 +18,10 @@ export function importGraph(root: string): Map<string, string[]> {
 function importsOf(file: string): string[] {
   const text = fs.readFileSync(file, 'utf8');
   const out = new Set<string>();
-  const statement = /^(?:import|export)\s+(?!type\b)([^;]*?)\s+from\s+'(\.[^']+)'|^import\s+'(\.[^']+)'/gm;
+  // `import type` counts too: a type cycle is still a cycle a reader has to hold in their head.
+  const statement = /^(?:import|export)\s+([^;]*?)\s+from\s+'(\.[^']+)'|^import\s+'(\.[^']+)'/gm;
   for (const m of text.matchAll(statement)) {
-    const spec = m[2] ?? m[3];
-    // `import { type A, type B } from` loads nothing either.
-    if (m[1] && /^\{[^}]*\}$/.test(m[1].trim()) && m[1].replace(/[{}\s]/g, '').split(',').filter(Boolean).every((n) => n.startsWith('type'))) continue;
-    const target = resolve(path.dirname(file), spec);
+    const target = resolve(path.dirname(file), m[2] ?? m[3]);
     if (target) out.add(target);
   }
   for (const m of text.matchAll(/\brequire\('(\.[^']+)'\)/g)) {

@@ -1,4 +1,4 @@
-import { KubepinError, describeType } from './errors';
+import { KubepinError, describeType } from '../util/errors';
 import { describePlaceholder, quote, truncate } from './image-placeholders';
 
 /**

@@ -1,7 +1,7 @@
 import * as path from 'path';
 import { ApiObject, App } from 'cdk8s';
 import { Construct } from 'constructs';
-import { KubepinUsageError, describeType } from '../base/errors';
+import { KubepinUsageError, describeType } from '../util/errors';
 import {
   CredentialProviderSpec,
   NodeConfigError,

@@ -1,6 +1,6 @@
 import { ApiObject, Chart } from 'cdk8s';
 import { IConstruct } from 'constructs';
-import { KubepinError } from '../base/errors';
+import { KubepinError } from '../util/errors';
 import { ConstructFinding, formatConstructFinding } from './findings';
 import { ImagePolicyError, dispatchFindings } from '../policy-findings';
 import { ImagePolicyOptions, PolicyEngine, PullSecretDeclaration, ServiceAccountPullSecrets } from '../policy';

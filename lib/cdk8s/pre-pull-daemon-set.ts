@@ -3,7 +3,7 @@ import { Construct, IConstruct } from 'constructs';
 import { DigestSource } from '../lock';
 import { Finding, formatFinding } from '../findings';
 import { PullSecretDeclaration } from '../policy';
-import { KubepinError, KubepinUsageError, describeType } from '../base/errors';
+import { KubepinError, KubepinUsageError, describeType } from '../util/errors';
 import { ProjectConfigError } from '../base/project-config';
 import { isObject } from '../workloads';
 import { resolveLock } from './lock-file';

@@ -1,6 +1,6 @@
 import { Chart } from 'cdk8s';
 import { IConstruct } from 'constructs';
-import { KubepinError } from '../base/errors';
+import { KubepinError } from '../util/errors';
 import { PrePullDaemonSet } from './pre-pull-daemon-set';
 
 /** Options passed to {@link PrePullDaemonSet.addImage}. */

@@ -1,4 +1,4 @@
-import { DEBUG_ENV } from '../base/debug';
+import { DEBUG_ENV } from '../util/debug';
 
 /** Set once per process (duck-typed: two copies of kubepin install one listener). */
 const INSTALLED = Symbol.for('kubepin.cdk8s.synthErrorReport');

@@ -4,7 +4,7 @@ import { PullPolicy, defaultPullPolicy, isPullPolicy, isUnsetPullPolicy } from '
 import { CredentialKeyring } from '../credentials/keyring';
 import { Finding, FindingCode, ObjectRef, Severity } from '../findings';
 import { ManifestDocument } from '../manifests';
-import { KubepinUsageError, describeType } from '../base/errors';
+import { KubepinUsageError, describeType } from '../util/errors';
 import { ImageSite, JsonObject, PodTemplate, findPodTemplates, flattenObjects, isObject, objectRef, writtenPullPolicy } from '../workloads';
 import { ImageLocationRule, ImageLocations } from '../image-locations';
 import { unlocatedImages, unlocatedImagesMessage } from '../image-field-scan';

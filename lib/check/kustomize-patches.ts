@@ -1,5 +1,5 @@
 import * as path from 'path';
-import { readRegularFile } from '../base/regular-file';
+import { readRegularFile } from '../util/fs/read-regular-file';
 import { isObject } from '../workloads';
 
 /** The names kustomize reads a kustomization from. */

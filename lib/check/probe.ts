@@ -1,6 +1,6 @@
 import { createHash } from 'crypto';
 import { ImageReference } from '../base/image-reference';
-import { KubepinError } from '../base/errors';
+import { KubepinError } from '../util/errors';
 import { CredentialKeyring, KeyringCredential } from '../credentials/keyring';
 import { CredentialProviderConfig } from '../node/credential-provider-types';
 import { providersForImage } from '../node/credential-provider-validate';

@@ -3,7 +3,7 @@ import { ManifestDocument, ManifestProblem } from '../manifests';
 import { Severity, describeObject } from '../findings';
 import type { CheckFinding } from './check';
 import { templateKeyPath } from '../image-rules';
-import { printable } from '../base/printable';
+import { printable } from '../util/printable';
 import { groupByHost } from '../base/host-failure';
 
 /** Order of severities, most severe first. */

@@ -1,6 +1,6 @@
 import * as path from 'path';
 import { Severity } from '../findings';
-import { docsUrl, informationUrl } from '../docs-url';
+import { docsUrl, informationUrl } from '../util/docs-url';
 import { CheckFinding } from './check';
 import { splitFix } from './report';
 

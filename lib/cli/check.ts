@@ -14,8 +14,8 @@ import { toSarif } from '../check/sarif';
 import { readPullSecretObject } from '../check/pull-secrets';
 import { isObject } from '../workloads';
 import { ImageReference } from '../base/image-reference';
-import { KubepinError, KubepinUsageError } from '../base/errors';
-import { packageVersion } from '../version';
+import { KubepinError, KubepinUsageError } from '../util/errors';
+import { packageVersion } from '../util/version';
 import { SignaturePolicy } from '../signatures/policy';
 import { CONFIG_FILE_NAME, loadProjectConfig } from '../base/project-config';
 import { DigestSource, ImageLock, LOCK_FILE_NAME } from '../lock';
@@ -25,7 +25,7 @@ import { CredentialKeyring } from '../credentials/keyring';
 import { addNodeDockerConfigFile } from '../node/node-keyring';
 import { CredentialProviderConfig, NodeConfigProblem } from '../node/credential-provider-types';
 import { loadCredentialProviderConfig } from '../node/credential-provider-validate';
-import { docPath } from '../base/docs';
+import { docPath } from '../util/docs';
 
 const HELP = `Usage: kubepin check [PATH…|-] [options]
 

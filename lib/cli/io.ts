@@ -1,5 +1,5 @@
 import * as os from 'os';
-import { KubepinError } from '../base/errors';
+import { KubepinError } from '../util/errors';
 
 /**
  * Exit codes every command uses: `empty` is a gate (`verify`, `check`) that found no manifests

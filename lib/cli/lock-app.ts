@@ -2,7 +2,7 @@ import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { KubepinError } from '../base/errors';
+import { KubepinError } from '../util/errors';
 import { COLLECT_IMAGES_ENV, CollectedImage, ImageRecordError, readImageRecords } from '../image-collector';
 import { CommandInterruptedError, STOP_SIGNALS } from './io';
 import { ImageReference } from '../base/image-reference';

@@ -1,9 +1,9 @@
 import * as os from 'os';
 import * as path from 'path';
-import { KubepinError } from '../base/errors';
-import { safeText } from '../base/printable';
+import { KubepinError } from '../util/errors';
+import { safeText } from '../util/printable';
 import { ImageLock } from '../lock';
-import { writeFileAtomic } from '../write-file-atomic';
+import { writeFileAtomic } from '../util/fs/write-file-atomic';
 
 /** A save of the lock that failed, and where the lock it would have written went instead. */
 export interface UnsavedLock {

@@ -5,8 +5,8 @@ import { CliIo, Command, EXIT } from './io';
 import { loadLock, loadLockProject, manifestProblemReports, unlocatedJson, relativePath as rel } from './lock-project';
 import { collectAppImages, findApp } from './lock-app';
 import { saveLockOrKeepResults, unsavedLockText } from './lock-save';
-import { KubepinUsageError } from '../base/errors';
-import { printable, safeText } from '../base/printable';
+import { KubepinUsageError } from '../util/errors';
+import { printable, safeText } from '../util/printable';
 import { ImageLock } from '../lock';
 import { clusterPlatformsBeside } from '../platforms';
 import { LoadedManifests } from '../manifests';
@@ -20,8 +20,8 @@ import { hostFailure } from '../base/host-failure';
 import type { SignaturePolicy } from '../signatures/policy';
 import { SignatureVerificationError } from '../signatures/errors';
 import { outputMode } from './output-flags';
-import { DEBUG_ENV } from '../base/debug';
-import { docPath } from '../base/docs';
+import { DEBUG_ENV } from '../util/debug';
+import { docPath } from '../util/docs';
 import { REGISTRY_FLAGS_HELP, parseRegistryFlags, validateRegistryFlags, platformsFromFlags, registryClientFromFlags } from './registry-options';
 
 const HELP = `Usage: kubepin lock [PATH…|-] [options]

@@ -1,6 +1,6 @@
-import { KubepinError, KubepinUsageError } from '../base/errors';
-import { packageVersion } from '../version';
-import { printable, printableLines } from '../base/printable';
+import { KubepinError, KubepinUsageError } from '../util/errors';
+import { packageVersion } from '../util/version';
+import { printable, printableLines } from '../util/printable';
 import { CliIo, Command, CommandInterruptedError, EXIT } from './io';
 import { closest } from './options';
 

@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { KubepinUsageError } from '../base/errors';
+import { KubepinUsageError } from '../util/errors';
 import { LoadedManifests, MAX_MANIFEST_BYTES, loadManifests, parseManifestText } from '../manifests';
 import { CliIo } from './io';
 import { findProjectRoot, synthStep } from './project-root';

@@ -5,7 +5,7 @@ import * as path from 'path';
 import { CliIo, Command, EXIT } from './io';
 import { FlagSpecs, closest, parseFlags } from './options';
 import { OUTPUT_FLAGS, OutputMode, outputMode } from './output-flags';
-import { KubepinUsageError } from '../base/errors';
+import { KubepinUsageError } from '../util/errors';
 import { loadManifests } from '../manifests';
 import { CredentialKeyring } from '../credentials/keyring';
 import {
@@ -27,8 +27,8 @@ import {
   writeNodeCredentialFiles,
   writeNodeDockerConfig,
 } from '../node';
-import { writeFileAtomic } from '../write-file-atomic';
-import { printableLines, safeText } from '../base/printable';
+import { writeFileAtomic } from '../util/fs/write-file-atomic';
+import { printableLines, safeText } from '../util/printable';
 
 /** What each subcommand is for, and its own options: `kubepin node-config SUB --help` prints its part. */
 const SUBCOMMAND_HELP: Record<string, { usage: string; summary: string; options: string }> = {

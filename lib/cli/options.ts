@@ -1,10 +1,10 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { parseArgs } from 'util';
-import { KubepinUsageError } from '../base/errors';
-import { closest } from '../base/known-keys';
+import { KubepinUsageError } from '../util/errors';
+import { closest } from '../util/known-keys';
 
-export { closest } from '../base/known-keys';
+export { closest } from '../util/known-keys';
 
 /** One flag as `util.parseArgs` takes it. */
 export interface FlagSpec {

@@ -1,4 +1,4 @@
-import { KubepinUsageError } from '../base/errors';
+import { KubepinUsageError } from '../util/errors';
 import { choiceFlag } from './options';
 
 /** An output format: text for people, JSON for tools, SARIF for code scanning (`check`). */

@@ -6,7 +6,7 @@ import { ImageLocation, LockOutcome, ManifestImages } from '../registry/lock-ima
 import { CliIo } from './io';
 import { relativePath as rel } from './lock-project';
 import { closest } from './options';
-import { safeText } from '../base/printable';
+import { safeText } from '../util/printable';
 import { groupByHost, hostFailure, hostFailureHeading } from '../base/host-failure';
 import { isPrePullDefaultOrigin, prePullOriginNote } from '../prepull-helpers';
 

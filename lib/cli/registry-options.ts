@@ -3,7 +3,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { CredentialKeyring } from '../credentials/keyring';
 import { DockerConfigError } from '../credentials/docker-config';
-import { KubepinUsageError, describeType } from '../base/errors';
+import { KubepinUsageError, describeType } from '../util/errors';
 import { ProjectConfigError, loadProjectConfig, projectConfigBeside } from '../base/project-config';
 import { LOCK_FILE_NAME } from '../lock';
 import { ManifestDocument } from '../manifests';

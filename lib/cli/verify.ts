@@ -3,8 +3,8 @@ import { unlocatedImagesMessage } from '../image-field-scan';
 import { CliIo, Command, EXIT } from './io';
 import { loadLockProject, manifestProblemReports, unlocatedJson, relativePath as rel } from './lock-project';
 import { lockReferenceOf } from '../lock';
-import { KubepinUsageError } from '../base/errors';
-import { safeText } from '../base/printable';
+import { KubepinUsageError } from '../util/errors';
+import { safeText } from '../util/printable';
 import { ImageReference } from '../base/image-reference';
 import { ImageLocation } from '../registry/lock-images';
 import { clusterPlatformsBeside } from '../platforms';
@@ -13,10 +13,10 @@ import { digestOnlyCovered, digestOnlyWarning, platformPinContradiction } from '
 import { ALLOW_EMPTY_FLAG, ALLOW_EMPTY_HELP, describeInput, nothingToCheck } from './manifest-input';
 import { outputMode } from './output-flags';
 import { verifySarif } from './verify-sarif';
-import { packageVersion } from '../version';
+import { packageVersion } from '../util/version';
 import { findProjectRoot, synthStep } from './project-root';
 import { REGISTRY_FLAGS_HELP, parseRegistryFlags, validateRegistryFlags, registryClientFromFlags } from './registry-options';
-import { docPath } from '../base/docs';
+import { docPath } from '../util/docs';
 import { groupByHost, hostFailureHeading } from '../base/host-failure';
 import { splitFix } from '../check/report';
 

@@ -1,5 +1,5 @@
 import { ImageReference } from '../base/image-reference';
-import { KubepinUsageError, requireString } from '../base/errors';
+import { KubepinUsageError, requireString } from '../util/errors';
 import { Credential, DockerConfig, readDockerConfig } from './docker-config';
 
 /** One credential that applies to an image, in the order the kubelet tries them. */

@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { parse as parseYaml } from 'yaml';
-import { writeFileAtomic } from '../write-file-atomic';
+import { writeFileAtomic } from '../util/fs/write-file-atomic';
 import { extractImages } from '../workloads';
 import type { ImageLocations } from '../image-locations';
 import { CredentialProviderSpec, NodeConfigProblem } from './credential-provider-types';

@@ -1,5 +1,5 @@
 import { ImageReference } from '../base/image-reference';
-import { KubepinError, KubepinUsageError, requireString } from '../base/errors';
+import { KubepinError, KubepinUsageError, requireString } from '../util/errors';
 import { globMatch, normalizeConfigKey, registryKeyMatches } from '../credentials/keyring';
 
 /** Node-side credential configuration (provider config, node config.json) is wrong or cannot be built. */

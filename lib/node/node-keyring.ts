@@ -1,5 +1,5 @@
-import { describeType } from '../base/errors';
-import { readRegularFile } from '../base/regular-file';
+import { describeType } from '../util/errors';
+import { readRegularFile } from '../util/fs/read-regular-file';
 import { DockerConfigError, MAX_DOCKER_CONFIG_BYTES } from '../credentials/docker-config';
 import { CredentialKeyring, KeyringMatch } from '../credentials/keyring';
 import { CredentialProviderConfig, NodeConfigProblem } from './credential-provider-types';

@@ -5,9 +5,9 @@ import { DigestSource } from '../lock';
 import { Finding } from '../findings';
 import { PullSecretDeclaration, applyImagePolicy } from '../policy';
 import { JsonObject, isObject, objectRef } from '../workloads';
-import { KubepinUsageError, describeType } from '../base/errors';
+import { KubepinUsageError, describeType } from '../util/errors';
 import { DNS_LABEL, DNS_SUBDOMAIN } from '../k8s-names';
-import { sortRecord } from '../records';
+import { sortRecord } from '../util/records';
 import { NodeScope, unionNodeScope, validateNodeScope } from './node-scope';
 import { DEFAULT_HELPER_BINARY, DEFAULT_HELPER_IMAGE, DEFAULT_PAUSE_IMAGE, PREPULL_LABEL, PrePullHelperImages } from '../prepull-helpers';
 

@@ -3,7 +3,7 @@ import { defaultPullPolicy, isUnsetPullPolicy } from '../pull-policy';
 import { Finding } from '../findings';
 import { JsonObject, PodTemplate, findPodTemplate, findPodTemplates, flattenObjects, isObject, objectRef, writtenPullPolicy } from '../workloads';
 import { ImageLocations } from '../image-locations';
-import { KubepinUsageError, describeType } from '../base/errors';
+import { KubepinUsageError, describeType } from '../util/errors';
 import { PREPULL_LABEL } from './builder';
 import { NodeScope, nodeScopeGap, nodeScopeOf } from './node-scope';
 

@@ -1,5 +1,5 @@
-import { KubepinUsageError, describeType } from '../base/errors';
-import { sortRecord } from '../records';
+import { KubepinUsageError, describeType } from '../util/errors';
+import { sortRecord } from '../util/records';
 import { JsonObject, isObject } from '../workloads';
 import { ARCH_LABEL, NodeScope, OS_LABEL, Requirement, Term, requiredTerms, termsOf } from '../node-terms';
 

@@ -1,5 +1,5 @@
 import * as pulumi from '@pulumi/pulumi';
-import { KubepinError } from '../base/errors';
+import { KubepinError } from '../util/errors';
 import { PropsPinner, PulumiImagePolicyOptions, isWorkloadType } from './pin';
 import { stackState } from './stack-state';
 

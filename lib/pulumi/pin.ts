@@ -1,5 +1,5 @@
 import * as pulumi from '@pulumi/pulumi';
-import { KubepinError } from '../base/errors';
+import { KubepinError } from '../util/errors';
 import { Finding, formatFinding } from '../findings';
 import { ImageReference } from '../base/image-reference';
 import { DigestSource, ImageLock, LockEntry, lockReferenceOf } from '../lock';

@@ -1,6 +1,6 @@
 import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
-import { KubepinUsageError, describeType } from '../base/errors';
+import { KubepinUsageError, describeType } from '../util/errors';
 import { Image } from '../image';
 import { DigestSource } from '../lock';
 import { PullPolicy, isPullPolicy } from '../pull-policy';

@@ -1,6 +1,6 @@
 import { ImageReference, DOCKER_HUB } from '../base/image-reference';
-import { KubepinError, KubepinUsageError } from '../base/errors';
-import { packageVersion } from '../version';
+import { KubepinError, KubepinUsageError } from '../util/errors';
+import { packageVersion } from '../util/version';
 import type { ArtifactSource, FetchedManifest } from '../signatures/artifacts';
 import { AuthContext, HostAccess, RegistryAuth, parseChallenge, pingHost } from './auth';
 import { RegistryError } from '../base/registry-error';

@@ -4,8 +4,8 @@ import * as os from 'os';
 import * as path from 'path';
 import { CredentialKeyring, KeyringCredential } from '../credentials/keyring';
 import { DockerConfigError, MAX_DOCKER_CONFIG_BYTES } from '../credentials/docker-config';
-import { readRegularFile } from '../base/regular-file';
-import { KubepinError } from '../base/errors';
+import { readRegularFile } from '../util/fs/read-regular-file';
+import { KubepinError } from '../util/errors';
 
 /** A credential the registry client may present. The password never appears in output. */
 export interface RegistryCredential {

@@ -1,5 +1,5 @@
 import * as crypto from 'crypto';
-import { KubepinUsageError } from '../base/errors';
+import { KubepinUsageError } from '../util/errors';
 import { RegistryError } from '../base/registry-error';
 import { sanitizeRegistryText } from './registry-text';
 import type { HttpAnswer } from './transport';

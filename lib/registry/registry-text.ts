@@ -1,4 +1,4 @@
-import { capMessage } from '../base/errors';
+import { capMessage } from '../util/errors';
 
 /** Longest piece of registry-supplied text quoted in a message. */
 export const MAX_REGISTRY_TEXT = 200;

@@ -1,7 +1,7 @@
 import * as http from 'http';
 import type * as httpsTypes from 'https';
 import { RegistryError } from '../base/registry-error';
-import { KubepinError } from '../base/errors';
+import { KubepinError } from '../util/errors';
 import { Http2Sessions } from './http2-sessions';
 
 // https (and tls with it) is loaded on first use: a run against loopback plain-HTTP registries never needs it.

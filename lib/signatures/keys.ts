@@ -1,5 +1,5 @@
 import * as crypto from 'crypto';
-import { KubepinError } from '../base/errors';
+import { KubepinError } from '../util/errors';
 
 /** A public key file or PEM text is missing, malformed, or of a kind kubepin does not verify with. */
 export class SignatureKeyError extends KubepinError {}

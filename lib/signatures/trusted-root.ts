@@ -1,6 +1,6 @@
 import * as path from 'path';
 import type { TrustMaterial } from '@sigstore/verify';
-import { readRegularFile } from '../base/regular-file';
+import { readRegularFile } from '../util/fs/read-regular-file';
 import { ProjectConfigError } from '../base/project-config';
 
 /** Largest trusted_root.json read (the public-good one is about 10 KiB). */

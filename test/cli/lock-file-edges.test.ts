@@ -3,7 +3,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { withLockFile } from '../../lib/lock';
-import { writeFileAtomic } from '../../lib/write-file-atomic';
+import { writeFileAtomic } from '../../lib/util/fs/write-file-atomic';
 import { spawnCli } from '../support/cli';
 import { pushImage, PushClient, PushedImage, startRegistry, TestRegistryDetails } from '../support/registry';
 import { deploymentYaml, tempProject, writeFiles } from '../support/registry-cli';

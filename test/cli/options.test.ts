@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as ts from 'typescript';
-import { KubepinUsageError } from '../../lib/base/errors';
+import { KubepinUsageError } from '../../lib/util/errors';
 import { MAX_TIMEOUT_SECONDS, closest, parseFlags, secondsFlag, wholeNumberFlag } from '../../lib/cli/options';
 import { runCli } from '../support/cli';
 
@@ -67,19 +67,19 @@ describe('one CLI option layer', () => {
 });
 
 describe('one package-version lookup', () => {
-  test('from the sources and from a built layout (dist/lib, two levels below package.json)', () => {
+  test('from the sources and from a built layout (dist/lib/util, three levels below package.json)', () => {
     const version = require('../../package.json').version;
-    expect(require('../../lib/version').packageVersion()).toBe(version);
+    expect(require('../../lib/util/version').packageVersion()).toBe(version);
     const root = fs.mkdtempSync(path.join(os.tmpdir(), 'kubepin-version-'));
     try {
-      fs.mkdirSync(path.join(root, 'dist', 'lib'), { recursive: true });
+      fs.mkdirSync(path.join(root, 'dist', 'lib', 'util'), { recursive: true });
       fs.writeFileSync(path.join(root, 'package.json'), JSON.stringify({ name: 'kubepin', version: '9.8.7' }));
-      const source = fs.readFileSync(path.join(__dirname, '..', '..', 'lib', 'version.ts'), 'utf8');
+      const source = fs.readFileSync(path.join(__dirname, '..', '..', 'lib', 'util', 'version.ts'), 'utf8');
       const js = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2020 } }).outputText;
-      fs.writeFileSync(path.join(root, 'dist', 'lib', 'version.js'), js);
+      fs.writeFileSync(path.join(root, 'dist', 'lib', 'util', 'version.js'), js);
       // A package.json of another package one level up (dist/) is not taken for kubepin's.
       fs.writeFileSync(path.join(root, 'dist', 'package.json'), JSON.stringify({ name: 'other', version: '1.0.0' }));
-      expect(require(path.join(root, 'dist', 'lib', 'version.js')).packageVersion()).toBe('9.8.7');
+      expect(require(path.join(root, 'dist', 'lib', 'util', 'version.js')).packageVersion()).toBe('9.8.7');
     } finally {
       fs.rmSync(root, { recursive: true, force: true });
     }

@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { printable, safeText } from '../../lib/base/printable';
+import { printable, safeText } from '../../lib/util/printable';
 import { spawnCli } from '../support/cli';
 import { startRegistry, TestRegistryDetails } from '../support/registry';
 import { tempProject } from '../support/registry-cli';

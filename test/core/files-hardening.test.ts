@@ -4,8 +4,8 @@ import * as os from 'os';
 import * as path from 'path';
 import { spawnSync } from 'child_process';
 import { ImageLock, LockFileError } from '../../lib/lock';
-import { writeFileAtomic } from '../../lib/write-file-atomic';
-import { KubepinUsageError } from '../../lib/base/errors';
+import { writeFileAtomic } from '../../lib/util/fs/write-file-atomic';
+import { KubepinUsageError } from '../../lib/util/errors';
 import { writeNodeCredentialFiles, buildNodeCredentialFiles } from '../../lib/node';
 import { runCli } from '../support/cli';
 

@@ -3,7 +3,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { App, Chart, Testing } from 'cdk8s';
-import { KubepinUsageError } from '../../lib/base/errors';
+import { KubepinUsageError } from '../../lib/util/errors';
 import { PullSecretError, PullSecretSource, buildPullSecret } from '../../lib/pull-secret';
 import { RegistryPullSecret } from '../../lib/cdk8s';
 

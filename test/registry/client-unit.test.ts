@@ -1,4 +1,4 @@
-import { KubepinUsageError } from '../../lib/base/errors';
+import { KubepinUsageError } from '../../lib/util/errors';
 import { isLoopback, parseChallenge, parsePlatform, RegistryClient } from '../../lib/registry';
 
 describe('registry client building blocks', () => {

@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { KubepinUsageError } from './base/errors';
-import { readRegularFile } from './base/regular-file';
+import { KubepinUsageError } from '../errors';
+import { readRegularFile } from './read-regular-file';
 
 /**
  * Writes `text` to `file` so that readers see the old or the new content, never a mix.

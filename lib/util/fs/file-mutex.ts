@@ -1,8 +1,8 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { KubepinError, capMessage } from './base/errors';
-import { describeFileType, readRegularFile } from './base/regular-file';
+import { KubepinError, capMessage } from '../errors';
+import { describeFileType, readRegularFile } from './read-regular-file';
 import { resolveWriteTarget } from './write-file-atomic';
 
 /** The lock file is unreadable, corrupt, from an unknown format version, or cannot be written. */

@@ -1,4 +1,4 @@
-import { DOCS_URL } from './base/docs';
+import { DOCS_URL } from './docs';
 
 /**
  * Where kubepin is described (for SARIF's `informationUri`): its repository, the one
