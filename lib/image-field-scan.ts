@@ -1,4 +1,4 @@
-import { ImageReference } from './base/image-reference';
+import { ImageReference } from './core/names/image-reference';
 import { ImageLocationRule, ImageLocations, splitApiVersion, validateImageLocation } from './image-locations';
 import { findPodTemplates, objectRef } from './workloads';
 import type { Finding } from './findings';

@@ -1,4 +1,4 @@
-import { ImageReference, InvalidImageReferenceError } from './base/image-reference';
+import { ImageReference, InvalidImageReferenceError } from './core/names/image-reference';
 import { registryKeyMatches } from './credentials/keyring';
 import { Finding, ObjectRef } from './findings';
 import { ImageSite } from './workloads';

@@ -1,4 +1,4 @@
-import { ImageReference, InvalidImageReferenceError } from './base/image-reference';
+import { ImageReference, InvalidImageReferenceError } from './core/names/image-reference';
 import { KubepinUsageError, describeType } from './util/errors';
 import { DigestSource } from './lock';
 

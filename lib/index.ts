@@ -3,8 +3,8 @@
  * the lock file and the policy engine. Knows nothing of cdk8s or Pulumi.
  */
 export * from './util/errors';
-export * from './base/image-reference';
-export * from './pull-policy';
+export * from './core/names/image-reference';
+export * from './core/names/pull-policy';
 export * from './credentials/docker-config';
 export * from './credentials/keyring';
 export * from './lock';

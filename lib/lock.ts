@@ -1,5 +1,5 @@
 import * as fs from 'fs';
-import { ImageReference, InvalidImageReferenceError } from './base/image-reference';
+import { ImageReference, InvalidImageReferenceError } from './core/names/image-reference';
 import { KubepinError, describeType, requireString } from './util/errors';
 import { readRegularFile } from './util/fs/read-regular-file';
 import { sortRecord } from './util/records';

@@ -1,5 +1,5 @@
-import { ImageReference, InvalidImageReferenceError } from './base/image-reference';
-import { PullPolicy, defaultPullPolicy, isPullPolicy, isUnsetPullPolicy } from './pull-policy';
+import { ImageReference, InvalidImageReferenceError } from './core/names/image-reference';
+import { PullPolicy, defaultPullPolicy, isPullPolicy, isUnsetPullPolicy } from './core/names/pull-policy';
 import { CredentialKeyring, registryKeyMatches } from './credentials/keyring';
 import { DigestSource, LockEntry, lockReferenceOf } from './lock';
 import { ImageCollector, activeCollector } from './image-collector';

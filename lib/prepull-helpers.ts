@@ -1,4 +1,4 @@
-import { ImageReference } from './base/image-reference';
+import { ImageReference } from './core/names/image-reference';
 import { describeType } from './util/errors';
 import { ProjectConfigError, loadProjectConfig, projectConfigBeside, refuseUnknownConfigKeys } from './base/project-config';
 import { docPath } from './util/docs';

@@ -1,6 +1,6 @@
 import * as path from 'path';
 import { KubepinError, KubepinUsageError, describeType } from './util/errors';
-import { DNS_SUBDOMAIN } from './k8s-names';
+import { DNS_SUBDOMAIN } from './core/names/k8s-names';
 import { Credential, DockerConfigError, MAX_DOCKER_CONFIG_BYTES, buildDockerConfigJson, readDockerConfig } from './credentials/docker-config';
 import { readRegularFile } from './util/fs/read-regular-file';
 import { normalizeConfigKey } from './credentials/keyring';

@@ -2,7 +2,7 @@
 // source, then run `npm run generate`.
 import * as kplus from 'cdk8s-plus-30';
 import { Image } from '../image';
-import { PullPolicy } from '../pull-policy';
+import { PullPolicy } from '../core/names/pull-policy';
 import { PrePullPlacement } from '../cdk8s/pre-pull';
 import type { RegistryPullSecret } from '../cdk8s/registry-pull-secret';
 

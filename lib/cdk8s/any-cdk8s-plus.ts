@@ -8,6 +8,6 @@ export * from './registry-pull-secret';
 export * from './findings';
 export * from './lock-file';
 export * from '../image';
-export * from '../pull-policy';
+export * from '../core/names/pull-policy';
 export * from './node-credential-config';
 export * from './pre-pull-daemon-set';

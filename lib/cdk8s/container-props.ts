@@ -1,6 +1,6 @@
 import * as kplus from 'cdk8s-plus-27';
 import { Image } from '../image';
-import { PullPolicy } from '../pull-policy';
+import { PullPolicy } from '../core/names/pull-policy';
 import { PrePullPlacement } from './pre-pull';
 import type { RegistryPullSecret } from './registry-pull-secret';
 

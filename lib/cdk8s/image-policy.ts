@@ -1,8 +1,8 @@
 import { Construct, IConstruct } from 'constructs';
 import { Image } from '../image';
 import { ImageLock } from '../lock';
-import { PullPolicy, isPullPolicy } from '../pull-policy';
-import { ImageReference } from '../base/image-reference';
+import { PullPolicy, isPullPolicy } from '../core/names/pull-policy';
+import { ImageReference } from '../core/names/image-reference';
 import { PolicyRuntime, PullSecretConstruct, findPullSecrets, nearestRuntime, setRuntime } from './policy-runtime';
 import { PrePullDaemonSet } from './pre-pull-daemon-set';
 import { ImagePolicyOptions, PullSecretDeclaration } from '../policy';

@@ -1,6 +1,6 @@
 import { IConstruct } from 'constructs';
 import { Image } from '../image';
-import { PullPolicy } from '../pull-policy';
+import { PullPolicy } from '../core/names/pull-policy';
 import { PullSecretDeclaration } from '../policy';
 
 /** What a kubepin typed workload knows about one of its containers. */

@@ -1,7 +1,7 @@
 import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
 import { Image } from '../image';
-import { PullPolicy, isPullPolicy } from '../pull-policy';
+import { PullPolicy, isPullPolicy } from '../core/names/pull-policy';
 import { PolicyRuntime, TYPED_WORKLOAD_SYMBOL, hookApiObject, implicitRuntime } from './policy-runtime';
 import { resolveLock } from './lock-file';
 import { addPrePullImage } from './pre-pull';

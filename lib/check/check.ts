@@ -1,6 +1,6 @@
 import { createHash } from 'crypto';
-import { ImageReference, InvalidImageReferenceError } from '../base/image-reference';
-import { PullPolicy, defaultPullPolicy, isPullPolicy, isUnsetPullPolicy } from '../pull-policy';
+import { ImageReference, InvalidImageReferenceError } from '../core/names/image-reference';
+import { PullPolicy, defaultPullPolicy, isPullPolicy, isUnsetPullPolicy } from '../core/names/pull-policy';
 import { CredentialKeyring } from '../credentials/keyring';
 import { Finding, FindingCode, ObjectRef, Severity } from '../findings';
 import { ManifestDocument } from '../manifests';

@@ -1,5 +1,5 @@
 // The probe's types, apart from its logic, so the registry adapter can use them without an import cycle.
-import { ImageReference } from '../base/image-reference';
+import { ImageReference } from '../core/names/image-reference';
 import { CredentialKeyring } from '../credentials/keyring';
 import { CredentialProviderConfig } from '../node/credential-provider-types';
 

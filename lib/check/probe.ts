@@ -1,5 +1,5 @@
 import { createHash } from 'crypto';
-import { ImageReference } from '../base/image-reference';
+import { ImageReference } from '../core/names/image-reference';
 import { KubepinError } from '../util/errors';
 import { CredentialKeyring, KeyringCredential } from '../credentials/keyring';
 import { CredentialProviderConfig } from '../node/credential-provider-types';
@@ -8,7 +8,7 @@ import { describeObject } from '../findings';
 import { CheckFinding, ImagePullPlan, KubeletState } from './check';
 import { describeBackoff, imagePullBackoffSchedule } from './backoff';
 import { splitFix } from './report';
-import { RELOCK_FIX, kubeletPullMessage, manifestUrl } from '../kubelet-pull-errors';
+import { RELOCK_FIX, kubeletPullMessage, manifestUrl } from '../core/names/kubelet-pull-errors';
 import { ImageProbeOptions, ManifestAnswer, ManifestProber, ProbeCredential } from './probe-types';
 
 export { ImageProbeOptions, ManifestAnswer, ManifestProber, ProbeCredential } from './probe-types';

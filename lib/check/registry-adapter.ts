@@ -1,4 +1,4 @@
-import { ImageReference } from '../base/image-reference';
+import { ImageReference } from '../core/names/image-reference';
 import { RegistryClient } from '../registry/client';
 import { RegistryError } from '../base/registry-error';
 import { RegistryCredential } from '../registry/credentials';

@@ -13,7 +13,7 @@ import { atLeast, formatJson, formatText, problemFindings } from '../check/repor
 import { toSarif } from '../check/sarif';
 import { readPullSecretObject } from '../check/pull-secrets';
 import { isObject } from '../workloads';
-import { ImageReference } from '../base/image-reference';
+import { ImageReference } from '../core/names/image-reference';
 import { KubepinError, KubepinUsageError } from '../util/errors';
 import { packageVersion } from '../util/version';
 import { SignaturePolicy } from '../signatures/policy';

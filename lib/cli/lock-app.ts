@@ -5,7 +5,7 @@ import * as path from 'path';
 import { KubepinError } from '../util/errors';
 import { COLLECT_IMAGES_ENV, CollectedImage, ImageRecordError, readImageRecords } from '../image-collector';
 import { CommandInterruptedError, STOP_SIGNALS } from './io';
-import { ImageReference } from '../base/image-reference';
+import { ImageReference } from '../core/names/image-reference';
 import { lockReferenceOf } from '../lock';
 import { LoadedManifests, loadManifests } from '../manifests';
 import { ManifestImages, addImageLocation, collectImages, emptyImages } from '../registry/lock-images';

@@ -1,4 +1,4 @@
-import { ImageReference } from '../base/image-reference';
+import { ImageReference } from '../core/names/image-reference';
 import { RegistryError } from '../base/registry-error';
 import type { RegistryClient } from '../registry/client';
 import { listRepositories, listTags } from '../registry/listing';

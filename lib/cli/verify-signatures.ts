@@ -1,4 +1,4 @@
-import { ImageReference } from '../base/image-reference';
+import { ImageReference } from '../core/names/image-reference';
 import { RegistryError } from '../base/registry-error';
 import { unreachableHost } from '../base/host-failure';
 import type { LockEntry } from '../lock';

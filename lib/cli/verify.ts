@@ -5,7 +5,7 @@ import { loadLockProject, manifestProblemReports, unlocatedJson, relativePath as
 import { lockReferenceOf } from '../lock';
 import { KubepinUsageError } from '../util/errors';
 import { safeText } from '../util/printable';
-import { ImageReference } from '../base/image-reference';
+import { ImageReference } from '../core/names/image-reference';
 import { ImageLocation } from '../registry/lock-images';
 import { clusterPlatformsBeside } from '../platforms';
 import { Drift, RemoteFinding, remoteExitCode, remoteFindings } from './verify-remote';

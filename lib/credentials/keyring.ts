@@ -1,4 +1,4 @@
-import { ImageReference } from '../base/image-reference';
+import { ImageReference } from '../core/names/image-reference';
 import { KubepinUsageError, requireString } from '../util/errors';
 import { Credential, DockerConfig, readDockerConfig } from './docker-config';
 

@@ -1,4 +1,4 @@
-import { ImageReference } from '../base/image-reference';
+import { ImageReference } from '../core/names/image-reference';
 import { KubepinError, KubepinUsageError, requireString } from '../util/errors';
 import { globMatch, normalizeConfigKey, registryKeyMatches } from '../credentials/keyring';
 

@@ -1,12 +1,12 @@
-import { ImageReference } from '../base/image-reference';
-import { PullPolicy } from '../pull-policy';
+import { ImageReference } from '../core/names/image-reference';
+import { PullPolicy } from '../core/names/pull-policy';
 import { CredentialKeyring } from '../credentials/keyring';
 import { DigestSource } from '../lock';
 import { Finding } from '../findings';
 import { PullSecretDeclaration, applyImagePolicy } from '../policy';
 import { JsonObject, isObject, objectRef } from '../workloads';
 import { KubepinUsageError, describeType } from '../util/errors';
-import { DNS_LABEL, DNS_SUBDOMAIN } from '../k8s-names';
+import { DNS_LABEL, DNS_SUBDOMAIN } from '../core/names/k8s-names';
 import { sortRecord } from '../util/records';
 import { NodeScope, unionNodeScope, validateNodeScope } from './node-scope';
 import { DEFAULT_HELPER_BINARY, DEFAULT_HELPER_IMAGE, DEFAULT_PAUSE_IMAGE, PREPULL_LABEL, PrePullHelperImages } from '../prepull-helpers';

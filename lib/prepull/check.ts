@@ -1,5 +1,5 @@
-import { ImageReference } from '../base/image-reference';
-import { defaultPullPolicy, isUnsetPullPolicy } from '../pull-policy';
+import { ImageReference } from '../core/names/image-reference';
+import { defaultPullPolicy, isUnsetPullPolicy } from '../core/names/pull-policy';
 import { Finding } from '../findings';
 import { JsonObject, PodTemplate, findPodTemplate, findPodTemplates, flattenObjects, isObject, objectRef, writtenPullPolicy } from '../workloads';
 import { ImageLocations } from '../image-locations';

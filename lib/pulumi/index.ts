@@ -8,5 +8,5 @@ export * from './deployment';
 export * from './stateful-set';
 export * from './pod';
 export * from '../image';
-export * from '../pull-policy';
+export * from '../core/names/pull-policy';
 export * from './node-credentials';

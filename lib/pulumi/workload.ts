@@ -3,7 +3,7 @@ import * as pulumi from '@pulumi/pulumi';
 import { KubepinUsageError, describeType } from '../util/errors';
 import { Image } from '../image';
 import { DigestSource } from '../lock';
-import { PullPolicy, isPullPolicy } from '../pull-policy';
+import { PullPolicy, isPullPolicy } from '../core/names/pull-policy';
 import { PrePullImage } from '../prepull';
 import { isObject } from '../workloads';
 import { PropsPinner } from './pin';

@@ -1,4 +1,4 @@
-import { ImageReference, DOCKER_HUB } from '../base/image-reference';
+import { ImageReference, DOCKER_HUB } from '../core/names/image-reference';
 import { KubepinError, KubepinUsageError } from '../util/errors';
 import { packageVersion } from '../util/version';
 import type { ArtifactSource, FetchedManifest } from '../signatures/artifacts';

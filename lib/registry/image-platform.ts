@@ -1,4 +1,4 @@
-import { ImageReference } from '../base/image-reference';
+import { ImageReference } from '../core/names/image-reference';
 import { RegistryError } from '../base/registry-error';
 import { PLATFORM_PATTERN } from '../platforms';
 import { RegistryClient } from './client';

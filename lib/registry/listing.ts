@@ -1,4 +1,4 @@
-import { ImageReference } from '../base/image-reference';
+import { ImageReference } from '../core/names/image-reference';
 import type { RegistryClient } from './client';
 
 /** Largest listing read. */

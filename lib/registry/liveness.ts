@@ -1,7 +1,7 @@
-import { ImageReference } from '../base/image-reference';
+import { ImageReference } from '../core/names/image-reference';
 import { RegistryError } from '../base/registry-error';
 import { LockEntry } from '../lock';
-import { RELOCK_FIX, kubeletPullMessage, manifestUrl } from '../kubelet-pull-errors';
+import { RELOCK_FIX, kubeletPullMessage, manifestUrl } from '../core/names/kubelet-pull-errors';
 import { ManifestPresence, RegistryClient } from './client';
 import { platformOffered } from '../platforms';
 import { INDEX_TYPES, SHA256_DIGEST } from './manifest-verification';

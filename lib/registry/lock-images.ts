@@ -1,4 +1,4 @@
-import { ImageReference, InvalidImageReferenceError } from '../base/image-reference';
+import { ImageReference, InvalidImageReferenceError } from '../core/names/image-reference';
 import { ImageLock, LockEntry, lockReferenceOf } from '../lock';
 import { ManifestDocument } from '../manifests';
 import { extractImages, objectRef } from '../workloads';

@@ -1,5 +1,5 @@
-import { ImageReference } from '../base/image-reference';
-import { canonicalImageName } from '../base/registry-identity';
+import { ImageReference } from '../core/names/image-reference';
+import { canonicalImageName } from '../core/names/registry-identity';
 import { SignatureKey, verifyWithKey } from './keys';
 
 /** Media type of a cosign simple-signing payload layer. */

@@ -1,5 +1,5 @@
-import { DOCKER_HUB, ImageReference } from '../base/image-reference';
-import { canonicalImageName, canonicalRegistry } from '../base/registry-identity';
+import { DOCKER_HUB, ImageReference } from '../core/names/image-reference';
+import { canonicalImageName, canonicalRegistry } from '../core/names/registry-identity';
 import { registryKeyMatches } from '../credentials/keyring';
 
 /** The pattern that covers every image of every registry. */

@@ -1,5 +1,5 @@
 import * as path from 'path';
-import { ImageReference } from '../base/image-reference';
+import { ImageReference } from '../core/names/image-reference';
 import { ImagePattern, parseImagePattern, patternCovers } from './patterns';
 import type { LockEntry } from '../lock';
 import { describeType } from '../util/errors';

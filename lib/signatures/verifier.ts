@@ -1,4 +1,4 @@
-import { ImageReference } from '../base/image-reference';
+import { ImageReference } from '../core/names/image-reference';
 import { SignatureVerificationError } from './errors';
 import { RegistryError } from '../base/registry-error';
 import { ArtifactSource, FetchedManifest } from './artifacts';

@@ -2,7 +2,7 @@ import * as path from 'path';
 import { App, Testing } from 'cdk8s';
 import * as YAML from 'yaml';
 import { buildShopApp } from '../../examples/cdk8s/main';
-import { ImageReference } from '../../lib/base/image-reference';
+import { ImageReference } from '../../lib/core/names/image-reference';
 import { ImagePolicy } from '../../lib/cdk8s';
 import { assertNoUnknownKeys, containersOf, exampleLock, podSpec, validateSchema } from './helpers';
 

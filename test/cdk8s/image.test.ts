@@ -1,6 +1,6 @@
 import { Image } from '../../lib/image';
 import { ImageLock } from '../../lib/lock';
-import { InvalidImageReferenceError } from '../../lib/base/image-reference';
+import { InvalidImageReferenceError } from '../../lib/core/names/image-reference';
 import { KubepinUsageError } from '../../lib/util/errors';
 
 const PAUSE = 'sha256:ee6521f290b2168b6e0935a181d4cff9be1ac3f505666ef0e3c98fae8199917a';

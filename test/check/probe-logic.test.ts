@@ -1,5 +1,5 @@
 import { CredentialKeyring } from '../../lib/credentials/keyring';
-import { ImageReference } from '../../lib/base/image-reference';
+import { ImageReference } from '../../lib/core/names/image-reference';
 import { checkManifests } from '../../lib/check';
 import { ManifestAnswer, ManifestProber, ProbeCredential, probePlans } from '../../lib/check/probe';
 

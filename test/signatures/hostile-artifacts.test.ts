@@ -1,6 +1,6 @@
 import { DSSEBundleBuilder, MessageSignatureBundleBuilder } from '@sigstore/sign';
 import { bundleToJSON } from '@sigstore/bundle';
-import { ImageReference } from '../../lib/base/image-reference';
+import { ImageReference } from '../../lib/core/names/image-reference';
 import { RegistryClient } from '../../lib/registry';
 import { parsePublicKey } from '../../lib/signatures/keys';
 import { SignerRequirement } from '../../lib/signatures/policy';

@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { ImageReference } from '../../lib/base/image-reference';
+import { ImageReference } from '../../lib/core/names/image-reference';
 import { KeyringCredentials, RegistryClient } from '../../lib/registry';
 import { CredentialKeyring } from '../../lib/credentials/keyring';
 import { SignatureKeyError, parsePublicKey } from '../../lib/signatures/keys';

@@ -1,5 +1,5 @@
-import { ImageReference } from './base/image-reference';
-import { KubepinUsageError, requireString } from './util/errors';
+import { ImageReference } from './image-reference';
+import { KubepinUsageError, requireString } from '../../util/errors';
 
 /** The three `imagePullPolicy` values Kubernetes accepts. */
 export const PullPolicy = {

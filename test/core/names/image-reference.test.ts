@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { ImageReference, InvalidImageReferenceError, defaultPullPolicy } from '../lib';
+import { ImageReference, InvalidImageReferenceError, defaultPullPolicy } from '../../../lib';
 
 interface Vector {
   input: string;

@@ -1,5 +1,5 @@
-import { KubepinError, describeType } from '../util/errors';
-import { describePlaceholder, quote, truncate } from './image-placeholders';
+import { KubepinError, describeType } from '../../util/errors';
+import { describePlaceholder, quote, truncate } from './placeholders';
 
 /**
  * The rule an invalid image reference breaks. Stable: tools may switch on it.
