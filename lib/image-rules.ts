@@ -1,5 +1,5 @@
 import { ImageReference, InvalidImageReferenceError } from './core/names/image-reference';
-import { registryKeyMatches } from './credentials/keyring';
+import { registryKeyMatches } from './core/credentials/keyring';
 import { Finding, ObjectRef } from './findings';
 import { ImageSite } from './workloads';
 

@@ -1,6 +1,6 @@
 import { ImageReference, InvalidImageReferenceError } from './core/names/image-reference';
 import { PullPolicy, defaultPullPolicy, isPullPolicy, isUnsetPullPolicy } from './core/names/pull-policy';
-import { CredentialKeyring, registryKeyMatches } from './credentials/keyring';
+import { CredentialKeyring, registryKeyMatches } from './core/credentials/keyring';
 import { DigestSource, LockEntry, lockReferenceOf } from './lock';
 import { ImageCollector, activeCollector } from './image-collector';
 import type { SignaturePolicy } from './signatures/policy';
@@ -10,7 +10,7 @@ import {
   ImageParseCache, holdsTemplateMapping, prePullCovers, registryNotAllowedFinding, secretForPublicRegistryFinding, unrenderedTemplateFinding,
 } from './image-rules';
 import { notePrePullHelpers, prePullDefaultOrigin } from './prepull-helpers';
-import { recordExistingPullSecrets } from './existing-pull-secrets';
+import { recordExistingPullSecrets } from './core/credentials/existing-pull-secrets';
 import { noteUnlocatedKind } from './image-field-scan';
 import { ImageSite, JsonObject, PodTemplate, findPodTemplates, isObject, objectRef, siteLabel, writtenPullPolicy } from './workloads';
 import { ImageLocationRule, ImageLocations } from './image-locations';

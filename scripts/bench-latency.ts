@@ -20,7 +20,7 @@ import * as http from 'http';
 import * as https from 'https';
 import * as os from 'os';
 import * as path from 'path';
-import { CredentialKeyring } from '../lib/credentials/keyring';
+import { CredentialKeyring } from '../lib/core/credentials/keyring';
 import { KeyringCredentials, MANIFEST_ACCEPT, RegistryClient } from '../lib/registry';
 import type { Transport } from '../lib/registry/transport';
 import { HeadRoundSpec, startHeadRound } from '../test/support/head-round';

@@ -9,7 +9,7 @@
  * Environment: BENCH_IMAGES (default 1000), BENCH_RUNS (default 7).
  */
 import { performance } from 'perf_hooks';
-import { registryKeyMatches } from '../lib/credentials/keyring';
+import { registryKeyMatches } from '../lib/core/credentials/keyring';
 import { CredentialProviderSpec, generateCredentialProviderConfig, imageLookupName } from '../lib/node';
 
 const IMAGES = Number(process.env.BENCH_IMAGES ?? 1000);

@@ -8,7 +8,7 @@ import {
   PullSecretSource,
   RegistryCredentials,
   buildPullSecret,
-} from '../pull-secret';
+} from '../core/credentials/pull-secret';
 import { JsonObject, isObject } from '../workloads';
 import { PULL_SECRET_SYMBOL, PullSecretConstruct } from './policy-runtime';
 

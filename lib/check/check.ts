@@ -1,14 +1,14 @@
 import { createHash } from 'crypto';
 import { ImageReference, InvalidImageReferenceError } from '../core/names/image-reference';
 import { PullPolicy, defaultPullPolicy, isPullPolicy, isUnsetPullPolicy } from '../core/names/pull-policy';
-import { CredentialKeyring } from '../credentials/keyring';
+import { CredentialKeyring } from '../core/credentials/keyring';
 import { Finding, FindingCode, ObjectRef, Severity } from '../findings';
 import { ManifestDocument } from '../manifests';
 import { KubepinUsageError, describeType } from '../util/errors';
 import { ImageSite, JsonObject, PodTemplate, findPodTemplates, flattenObjects, isObject, objectRef, writtenPullPolicy } from '../workloads';
 import { ImageLocationRule, ImageLocations } from '../image-locations';
 import { unlocatedImages, unlocatedImagesMessage } from '../image-field-scan';
-import { existingPullSecretsOf } from '../existing-pull-secrets';
+import { existingPullSecretsOf } from '../core/credentials/existing-pull-secrets';
 import { holdsTemplateMapping } from '../image-rules';
 export { holdsTemplateMapping, templateKeyPath } from '../image-rules';
 import {

@@ -1,6 +1,6 @@
 // The probe's types, apart from its logic, so the registry adapter can use them without an import cycle.
 import { ImageReference } from '../core/names/image-reference';
-import { CredentialKeyring } from '../credentials/keyring';
+import { CredentialKeyring } from '../core/credentials/keyring';
 import { CredentialProviderConfig } from '../node/credential-provider-types';
 
 /** What one manifest request with one credential (or none) came back with. */

@@ -1,7 +1,7 @@
 import { createHash } from 'crypto';
 import { ImageReference } from '../core/names/image-reference';
 import { KubepinError } from '../util/errors';
-import { CredentialKeyring, KeyringCredential } from '../credentials/keyring';
+import { CredentialKeyring, KeyringCredential } from '../core/credentials/keyring';
 import { CredentialProviderConfig } from '../node/credential-provider-types';
 import { providersForImage } from '../node/credential-provider-validate';
 import { describeObject } from '../findings';

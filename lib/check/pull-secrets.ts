@@ -1,7 +1,7 @@
-import { CredentialKeyring } from '../credentials/keyring';
-import { DockerConfigError, readDockerConfig } from '../credentials/docker-config';
+import { CredentialKeyring } from '../core/credentials/keyring';
+import { DockerConfigError, readDockerConfig } from '../core/credentials/docker-config';
 import { JsonObject, isObject } from '../workloads';
-import { DOCKER_CONFIG_JSON_TYPE } from '../pull-secret';
+import { DOCKER_CONFIG_JSON_TYPE } from '../core/credentials/pull-secret';
 
 /** The legacy `.dockercfg` Secret type (the kubelet still reads it). */
 export const DOCKERCFG_TYPE = 'kubernetes.io/dockercfg';

@@ -21,7 +21,7 @@ import { CONFIG_FILE_NAME, loadProjectConfig } from '../base/project-config';
 import { DigestSource, ImageLock, LOCK_FILE_NAME } from '../lock';
 import { clusterPlatforms } from '../platforms';
 import { ImageLocations } from '../image-locations';
-import { CredentialKeyring } from '../credentials/keyring';
+import { CredentialKeyring } from '../core/credentials/keyring';
 import { addNodeDockerConfigFile } from '../node/node-keyring';
 import { CredentialProviderConfig, NodeConfigProblem } from '../node/credential-provider-types';
 import { loadCredentialProviderConfig } from '../node/credential-provider-validate';

@@ -7,7 +7,7 @@ import { FlagSpecs, closest, parseFlags } from './options';
 import { OUTPUT_FLAGS, OutputMode, outputMode } from './output-flags';
 import { KubepinUsageError } from '../util/errors';
 import { loadManifests } from '../manifests';
-import { CredentialKeyring } from '../credentials/keyring';
+import { CredentialKeyring } from '../core/credentials/keyring';
 import {
   CredentialProviderSpec,
   NodeConfigError,

@@ -1,8 +1,8 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { CredentialKeyring } from '../credentials/keyring';
-import { DockerConfigError } from '../credentials/docker-config';
+import { CredentialKeyring } from '../core/credentials/keyring';
+import { DockerConfigError } from '../core/credentials/docker-config';
 import { KubepinUsageError, describeType } from '../util/errors';
 import { ProjectConfigError, loadProjectConfig, projectConfigBeside } from '../base/project-config';
 import { LOCK_FILE_NAME } from '../lock';

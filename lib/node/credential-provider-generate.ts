@@ -1,6 +1,6 @@
 // Generating a CredentialProviderConfig: matchImages computed from the app's images, YAML out.
 import { KubepinUsageError, describeType, requireString } from '../util/errors';
-import { normalizeConfigKey, registryKeyMatches } from '../credentials/keyring';
+import { normalizeConfigKey, registryKeyMatches } from '../core/credentials/keyring';
 import { NodeConfigError, computeMatchImages, imageLookupName, keySpecificity, normalizeRegistryKey } from './match-images';
 import { CREDENTIAL_PROVIDER_API_VERSION, CREDENTIAL_PROVIDER_CONFIG_API_VERSION, CredentialProvider, CredentialProviderConfig, CredentialProviderSpec, DEFAULT_CACHE_DURATION, ExecEnvVar, NodeConfigProblem, PROVIDER_PRESETS } from './credential-provider-types';
 import { validateCredentialProviderConfig } from './credential-provider-validate';

@@ -3,7 +3,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { describeType, requireString } from '../util/errors';
 import { readRegularFile } from '../util/fs/read-regular-file';
-import { globMatch, registryKeyMatches } from '../credentials/keyring';
+import { globMatch, registryKeyMatches } from '../core/credentials/keyring';
 import { NodeConfigError, imageLookupName } from './match-images';
 import { CONFIG_API_VERSIONS, CREDENTIAL_PROVIDER_API_VERSION, CREDENTIAL_PROVIDER_CONFIG_API_VERSION, CredentialProvider, CredentialProviderConfig, NodeConfigProblem, PROVIDER_API_VERSIONS } from './credential-provider-types';
 

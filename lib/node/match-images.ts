@@ -1,6 +1,6 @@
 import { ImageReference } from '../core/names/image-reference';
 import { KubepinError, KubepinUsageError, requireString } from '../util/errors';
-import { globMatch, normalizeConfigKey, registryKeyMatches } from '../credentials/keyring';
+import { globMatch, normalizeConfigKey, registryKeyMatches } from '../core/credentials/keyring';
 
 /** Node-side credential configuration (provider config, node config.json) is wrong or cannot be built. */
 export class NodeConfigError extends KubepinError {}

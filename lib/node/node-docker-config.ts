@@ -1,8 +1,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { KubepinUsageError, describeType, requireString } from '../util/errors';
-import { Credential, DockerConfigError, buildDockerConfigJson, readDockerConfig } from '../credentials/docker-config';
-import { CredentialKeyring, normalizeConfigKey } from '../credentials/keyring';
+import { Credential, DockerConfigError, buildDockerConfigJson, readDockerConfig } from '../core/credentials/docker-config';
+import { CredentialKeyring, normalizeConfigKey } from '../core/credentials/keyring';
 import { writeFileAtomic } from '../util/fs/write-file-atomic';
 import { NodeConfigError, imageLookupName, normalizeRegistryKey } from './match-images';
 import { NodeConfigProblem } from './credential-provider-types';

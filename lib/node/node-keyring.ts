@@ -1,7 +1,7 @@
 import { describeType } from '../util/errors';
 import { readRegularFile } from '../util/fs/read-regular-file';
-import { DockerConfigError, MAX_DOCKER_CONFIG_BYTES } from '../credentials/docker-config';
-import { CredentialKeyring, KeyringMatch } from '../credentials/keyring';
+import { DockerConfigError, MAX_DOCKER_CONFIG_BYTES } from '../core/credentials/docker-config';
+import { CredentialKeyring, KeyringMatch } from '../core/credentials/keyring';
 import { CredentialProviderConfig, NodeConfigProblem } from './credential-provider-types';
 import { LoadedCredentialProviderConfig, loadCredentialProviderConfig, providersForImage } from './credential-provider-validate';
 import { NodeConfigError, imageLookupName } from './match-images';

@@ -1,6 +1,6 @@
 import { ImageReference } from '../core/names/image-reference';
 import { PullPolicy } from '../core/names/pull-policy';
-import { CredentialKeyring } from '../credentials/keyring';
+import { CredentialKeyring } from '../core/credentials/keyring';
 import { DigestSource } from '../lock';
 import { Finding } from '../findings';
 import { PullSecretDeclaration, applyImagePolicy } from '../policy';

@@ -3,9 +3,9 @@ import { PullSecretDeclaration } from '../policy';
 import {
   CredentialsPullSecretSource, DockerConfigFilePullSecretSource, ExistingPullSecretSource, ExternalPullSecretSource,
   PullSecretSource, buildPullSecret,
-} from '../pull-secret';
+} from '../core/credentials/pull-secret';
 import { JsonObject } from '../workloads';
-import { registryKeyMatches } from '../credentials/keyring';
+import { registryKeyMatches } from '../core/credentials/keyring';
 import { createObject } from './objects';
 import { stackState } from './stack-state';
 

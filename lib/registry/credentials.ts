@@ -2,8 +2,8 @@ import { execFile } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { CredentialKeyring, KeyringCredential } from '../credentials/keyring';
-import { DockerConfigError, MAX_DOCKER_CONFIG_BYTES } from '../credentials/docker-config';
+import { CredentialKeyring, KeyringCredential } from '../core/credentials/keyring';
+import { DockerConfigError, MAX_DOCKER_CONFIG_BYTES } from '../core/credentials/docker-config';
 import { readRegularFile } from '../util/fs/read-regular-file';
 import { KubepinError } from '../util/errors';
 

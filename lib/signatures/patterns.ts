@@ -1,6 +1,6 @@
 import { DOCKER_HUB, ImageReference } from '../core/names/image-reference';
 import { canonicalImageName, canonicalRegistry } from '../core/names/registry-identity';
-import { registryKeyMatches } from '../credentials/keyring';
+import { registryKeyMatches } from '../core/credentials/keyring';
 
 /** The pattern that covers every image of every registry. */
 export const EVERY_IMAGE = '*';

@@ -1,8 +1,8 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { DockerConfigAuths, PullSecretError, buildPullSecret, PLAINTEXT_WARNING_ANNOTATION, CREDENTIAL_SOURCE_ANNOTATION } from '../../lib/pull-secret';
-import { CredentialKeyring } from '../../lib/credentials/keyring';
+import { DockerConfigAuths, PullSecretError, buildPullSecret, PLAINTEXT_WARNING_ANNOTATION, CREDENTIAL_SOURCE_ANNOTATION } from '../../lib/core/credentials/pull-secret';
+import { CredentialKeyring } from '../../lib/core/credentials/keyring';
 
 const SECRET = 's3cr3t-token-value';
 

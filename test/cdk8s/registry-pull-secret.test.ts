@@ -3,8 +3,8 @@ import * as path from 'path';
 import { Chart, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { ImagePolicy, RegistryPullSecret } from '../../lib/cdk8s';
-import { CREDENTIAL_SOURCE_ANNOTATION, PLAINTEXT_WARNING_ANNOTATION } from '../../lib/pull-secret';
-import { CredentialKeyring } from '../../lib/credentials/keyring';
+import { CREDENTIAL_SOURCE_ANNOTATION, PLAINTEXT_WARNING_ANNOTATION } from '../../lib/core/credentials/pull-secret';
+import { CredentialKeyring } from '../../lib/core/credentials/keyring';
 import { DIGESTS, lockWith, podSpec, tempDir, validateSchema } from './helpers';
 
 const TOKEN = 'ghp_example-token-value-never-printed';

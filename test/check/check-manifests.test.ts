@@ -3,7 +3,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { buildPrePull } from '../../lib/prepull';
 import { applyImagePolicy } from '../../lib/policy';
-import { CredentialKeyring } from '../../lib/credentials/keyring';
+import { CredentialKeyring } from '../../lib/core/credentials/keyring';
 import { KubepinUsageError } from '../../lib/util/errors';
 import { checkManifests, checkFiles, imagePullBackoffSchedule, toSarif, CheckFinding } from '../../lib/check';
 import { runCli } from './support';

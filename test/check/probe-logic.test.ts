@@ -1,4 +1,4 @@
-import { CredentialKeyring } from '../../lib/credentials/keyring';
+import { CredentialKeyring } from '../../lib/core/credentials/keyring';
 import { ImageReference } from '../../lib/core/names/image-reference';
 import { checkManifests } from '../../lib/check';
 import { ManifestAnswer, ManifestProber, ProbeCredential, probePlans } from '../../lib/check/probe';

@@ -4,7 +4,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { App, Chart, Testing } from 'cdk8s';
 import { KubepinUsageError } from '../../lib/util/errors';
-import { PullSecretError, PullSecretSource, buildPullSecret } from '../../lib/pull-secret';
+import { PullSecretError, PullSecretSource, buildPullSecret } from '../../lib/core/credentials/pull-secret';
 import { RegistryPullSecret } from '../../lib/cdk8s';
 
 /*

@@ -3,7 +3,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { parse } from 'yaml';
 import { loadManifests } from '../../lib/manifests';
-import { registryKeyMatches } from '../../lib/credentials/keyring';
+import { registryKeyMatches } from '../../lib/core/credentials/keyring';
 import {
   NodeConfigError,
   checkMatchImage,

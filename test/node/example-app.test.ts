@@ -5,7 +5,7 @@ import { App } from 'cdk8s';
 import { parse } from 'yaml';
 import { buildShopApp } from '../../examples/cdk8s/main';
 import { NodeCredentialConfig } from '../../lib/cdk8s/node-credential-config';
-import { registryKeyMatches } from '../../lib/credentials/keyring';
+import { registryKeyMatches } from '../../lib/core/credentials/keyring';
 import { loadManifests } from '../../lib/manifests';
 import { imageLookupName, imagesOfObjects, nodeKeyring, validateCredentialProviderConfig } from '../../lib/node';
 

@@ -1,6 +1,6 @@
 import * as path from 'path';
 import { loadManifests } from '../../lib/manifests';
-import { registryKeyMatches } from '../../lib/credentials/keyring';
+import { registryKeyMatches } from '../../lib/core/credentials/keyring';
 import { NodeConfigError, computeMatchImages, imageLookupName, imagesOfObjects } from '../../lib/node';
 
 const APP = path.join(__dirname, 'fixtures', 'app.yaml');

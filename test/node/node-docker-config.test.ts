@@ -2,7 +2,7 @@ import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { CredentialKeyring } from '../../lib/credentials/keyring';
+import { CredentialKeyring } from '../../lib/core/credentials/keyring';
 import { NodeConfigError, buildNodeDockerConfig, nodeKeyring, writeNodeDockerConfig } from '../../lib/node';
 
 // Random per run, so a leak cannot hide behind a value some code happens to print anyway.

@@ -5,7 +5,7 @@ import { ImageLock } from '../../lib/lock';
 import {
   Deployment, Image, ImagePolicy, ImagePolicyViolationError, Pod, PrePullDaemonSet, RegistryPullSecret, StatefulSet,
 } from '../../lib/pulumi';
-import { PullSecretError } from '../../lib/pull-secret';
+import { PullSecretError } from '../../lib/core/credentials/pull-secret';
 import { CapturedResource, runProgram, snapshotYaml } from './harness';
 
 const FIXTURES = path.join(__dirname, 'fixtures');

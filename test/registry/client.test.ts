@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { CredentialKeyring } from '../../lib/credentials/keyring';
+import { CredentialKeyring } from '../../lib/core/credentials/keyring';
 import { DockerConfigCredentials, KeyringCredentials, RegistryClient, RegistryError } from '../../lib/registry';
 import { pushImage, PushedImage, startRegistry, TestRegistryDetails } from '../support/registry';
 import { registryFailure as failure } from '../support/registry-http';

@@ -3,7 +3,7 @@ import * as http from 'http';
 import * as os from 'os';
 import * as path from 'path';
 import { AddressInfo } from 'net';
-import { CredentialKeyring } from '../../lib/credentials/keyring';
+import { CredentialKeyring } from '../../lib/core/credentials/keyring';
 import { DockerConfigCredentials, KeyringCredentials } from '../../lib/registry/credentials';
 import { RegistryClient } from '../../lib/registry/client';
 import { runCli } from '../support/cli';

@@ -1,5 +1,5 @@
 import * as fs from 'fs';
-import { CredentialKeyring } from '../../lib/credentials/keyring';
+import { CredentialKeyring } from '../../lib/core/credentials/keyring';
 import { KeyringCredentials, RegistryClient } from '../../lib/registry';
 import { pushImage, PushedImage, startRegistry, TestRegistryDetails } from '../support/registry';
 

@@ -1,4 +1,4 @@
-import { CredentialKeyring } from '../../lib/credentials/keyring';
+import { CredentialKeyring } from '../../lib/core/credentials/keyring';
 import { KeyringCredentials, RegistryClient } from '../../lib/registry';
 import { pushImage, PushedImage, startRegistry, TestRegistryDetails } from '../support/registry';
 

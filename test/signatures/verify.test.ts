@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { ImageReference } from '../../lib/core/names/image-reference';
 import { KeyringCredentials, RegistryClient } from '../../lib/registry';
-import { CredentialKeyring } from '../../lib/credentials/keyring';
+import { CredentialKeyring } from '../../lib/core/credentials/keyring';
 import { SignatureKeyError, parsePublicKey } from '../../lib/signatures/keys';
 import { loadTrustedRoot } from '../../lib/signatures/trusted-root';
 import { SignaturePolicy, SignerRequirement } from '../../lib/signatures/policy';

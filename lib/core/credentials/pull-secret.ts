@@ -1,11 +1,11 @@
 import * as path from 'path';
-import { KubepinError, KubepinUsageError, describeType } from './util/errors';
-import { DNS_SUBDOMAIN } from './core/names/k8s-names';
-import { Credential, DockerConfigError, MAX_DOCKER_CONFIG_BYTES, buildDockerConfigJson, readDockerConfig } from './credentials/docker-config';
-import { readRegularFile } from './util/fs/read-regular-file';
-import { normalizeConfigKey } from './credentials/keyring';
-import { PullSecretDeclaration } from './policy';
-import { JsonObject } from './workloads';
+import { KubepinError, KubepinUsageError, describeType } from '../../util/errors';
+import { DNS_SUBDOMAIN } from '../names/k8s-names';
+import { Credential, DockerConfigError, MAX_DOCKER_CONFIG_BYTES, buildDockerConfigJson, readDockerConfig } from './docker-config';
+import { readRegularFile } from '../../util/fs/read-regular-file';
+import { normalizeConfigKey } from './keyring';
+import { PullSecretDeclaration } from '../../policy';
+import { JsonObject } from '../../workloads';
 
 /** Annotation on every Secret kubepin writes, saying where its credential came from (never the credential). */
 export const CREDENTIAL_SOURCE_ANNOTATION = 'kubepin.dev/credential-source';

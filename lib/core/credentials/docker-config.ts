@@ -1,4 +1,4 @@
-import { KubepinError, describeType } from '../util/errors';
+import { KubepinError, describeType } from '../../util/errors';
 
 /** One registry credential as it appears under `auths` in a Docker config. */
 export interface DockerConfigEntry {

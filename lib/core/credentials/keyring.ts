@@ -1,5 +1,5 @@
-import { ImageReference } from '../core/names/image-reference';
-import { KubepinUsageError, requireString } from '../util/errors';
+import { ImageReference } from '../names/image-reference';
+import { KubepinUsageError, requireString } from '../../util/errors';
 import { Credential, DockerConfig, readDockerConfig } from './docker-config';
 
 /** One credential that applies to an image, in the order the kubelet tries them. */
