@@ -7,7 +7,7 @@ export * from './core/names/image-reference';
 export * from './core/names/pull-policy';
 export * from './core/credentials/docker-config';
 export * from './core/credentials/keyring';
-export * from './lock';
+export * from './core/lock/image-lock';
 export * from './util/fs/write-file-atomic';
 export { COLLECT_IMAGES_ENV, readCollectedImages } from './image-collector';
 export type { CollectedImage } from './image-collector';

@@ -5,7 +5,7 @@
  */
 import { ProjectConfig, ProjectConfigError, loadProjectConfig, projectConfigBeside } from './base/project-config';
 import { Finding, ObjectRef } from './findings';
-import type { LockEntry } from './lock';
+import type { LockEntry } from './core/lock/image-lock';
 import { JsonObject } from './workloads';
 import { ARCH_LABEL, OS_LABEL, Requirement, termsOf, nodeScopeOf } from './node-terms';
 

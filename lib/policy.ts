@@ -1,7 +1,7 @@
 import { ImageReference, InvalidImageReferenceError } from './core/names/image-reference';
 import { PullPolicy, defaultPullPolicy, isPullPolicy, isUnsetPullPolicy } from './core/names/pull-policy';
 import { CredentialKeyring, registryKeyMatches } from './core/credentials/keyring';
-import { DigestSource, LockEntry, lockReferenceOf } from './lock';
+import { DigestSource, LockEntry, lockReferenceOf } from './core/lock/image-lock';
 import { ImageCollector, activeCollector } from './image-collector';
 import type { SignaturePolicy } from './signatures/policy';
 import { Finding, FindingCode, ObjectRef, Severity } from './findings';

@@ -20,7 +20,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { CredentialKeyring } from '../lib/core/credentials/keyring';
-import { ImageLock } from '../lib/lock';
+import { ImageLock } from '../lib/core/lock/image-lock';
 import { KeyringCredentials, RegistryClient } from '../lib/registry';
 import { LockUpdater } from '../lib/registry/lock-images';
 import { checkLiveness } from '../lib/registry/liveness';

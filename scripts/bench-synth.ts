@@ -53,7 +53,7 @@ function child(mode: 'baseline' | 'policy', major: string): void {
   const { App, Chart } = require('cdk8s') as typeof import('cdk8s');
   const kplus = require(`cdk8s-plus-${major}`) as typeof import('cdk8s-plus-27');
   const { ImagePolicy } = require('../lib/cdk8s') as typeof import('../lib/cdk8s');
-  const { ImageLock } = require('../lib/lock') as typeof import('../lib/lock');
+  const { ImageLock } = require('../lib/core/lock/image-lock') as typeof import('../lib/core/lock/image-lock');
   /* eslint-enable @typescript-eslint/no-require-imports */
   const lock = ImageLock.empty(path.join(os.tmpdir(), 'kubepin-bench-never-saved.json'));
   for (let i = 0; i < DISTINCT_IMAGES * 5; i++) {

@@ -7,7 +7,7 @@
  */
 import * as path from 'path';
 import * as k8s from '@pulumi/kubernetes';
-import { ImageLock } from '../../lib/lock';
+import { ImageLock } from '../../lib/core/lock/image-lock';
 import { Deployment, Image, ImagePolicy, PullPolicy, RegistryPullSecret, StatefulSet } from '../../lib/pulumi';
 
 const namespace = 'shop';

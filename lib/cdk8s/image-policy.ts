@@ -1,6 +1,6 @@
 import { Construct, IConstruct } from 'constructs';
 import { Image } from '../image';
-import { ImageLock } from '../lock';
+import { ImageLock } from '../core/lock/image-lock';
 import { PullPolicy, isPullPolicy } from '../core/names/pull-policy';
 import { ImageReference } from '../core/names/image-reference';
 import { PolicyRuntime, PullSecretConstruct, findPullSecrets, nearestRuntime, setRuntime } from './policy-runtime';

@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { IConstruct } from 'constructs';
-import { ImageLock, LOCK_FILE_NAME } from '../lock';
+import { ImageLock, LOCK_FILE_NAME } from '../core/lock/image-lock';
 
 
 

@@ -1,6 +1,6 @@
 import { ApiObject, Chart, Lazy, Names } from 'cdk8s';
 import { Construct, IConstruct } from 'constructs';
-import { DigestSource } from '../lock';
+import { DigestSource } from '../core/lock/image-lock';
 import { Finding, formatFinding } from '../findings';
 import { PullSecretDeclaration } from '../policy';
 import { KubepinError, KubepinUsageError, describeType } from '../util/errors';

@@ -20,7 +20,7 @@ import { describeBackoff } from './backoff';
 import { checkPrePull } from '../prepull/check';
 import { CredentialProviderConfig } from '../node/credential-provider-types';
 import { providersForImage } from '../node/credential-provider-validate';
-import type { DigestSource } from '../lock';
+import type { DigestSource } from '../core/lock/image-lock';
 import { PodImage, platformFindings } from '../platforms';
 
 /** The container states the kubelet reports for image problems, as `kubectl get pods` shows them. */

@@ -18,7 +18,7 @@ import { KubepinError, KubepinUsageError } from '../util/errors';
 import { packageVersion } from '../util/version';
 import { SignaturePolicy } from '../signatures/policy';
 import { CONFIG_FILE_NAME, loadProjectConfig } from '../base/project-config';
-import { DigestSource, ImageLock, LOCK_FILE_NAME } from '../lock';
+import { DigestSource, ImageLock, LOCK_FILE_NAME } from '../core/lock/image-lock';
 import { clusterPlatforms } from '../platforms';
 import { ImageLocations } from '../image-locations';
 import { CredentialKeyring } from '../core/credentials/keyring';

@@ -6,7 +6,7 @@ import { KubepinError } from '../util/errors';
 import { COLLECT_IMAGES_ENV, CollectedImage, ImageRecordError, readImageRecords } from '../image-collector';
 import { CommandInterruptedError, STOP_SIGNALS } from './io';
 import { ImageReference } from '../core/names/image-reference';
-import { lockReferenceOf } from '../lock';
+import { lockReferenceOf } from '../core/lock/image-lock';
 import { LoadedManifests, loadManifests } from '../manifests';
 import { ManifestImages, addImageLocation, collectImages, emptyImages } from '../registry/lock-images';
 import { ImageLocations } from '../image-locations';

@@ -1,4 +1,4 @@
-import { ImageLock } from '../lock';
+import { ImageLock } from '../core/lock/image-lock';
 import { LockOutcome } from '../registry/lock-images';
 
 /** What a `kubepin lock` run changes (or, with --dry-run / --frozen, would change) in the lock. */

@@ -1,5 +1,5 @@
 import * as path from 'path';
-import { ImageLock, LOCK_FILE_NAME } from '../lock';
+import { ImageLock, LOCK_FILE_NAME } from '../core/lock/image-lock';
 import { LoadedManifests } from '../manifests';
 import { CliIo } from './io';
 import { DEFAULT_MANIFEST_DIR, ManifestInput, STDIN_PATH, readManifestInput } from './manifest-input';

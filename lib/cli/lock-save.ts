@@ -2,7 +2,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { KubepinError } from '../util/errors';
 import { safeText } from '../util/printable';
-import { ImageLock } from '../lock';
+import { ImageLock } from '../core/lock/image-lock';
 import { writeFileAtomic } from '../util/fs/write-file-atomic';
 
 /** A save of the lock that failed, and where the lock it would have written went instead. */

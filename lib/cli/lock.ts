@@ -7,7 +7,7 @@ import { collectAppImages, findApp } from './lock-app';
 import { saveLockOrKeepResults, unsavedLockText } from './lock-save';
 import { KubepinUsageError } from '../util/errors';
 import { printable, safeText } from '../util/printable';
-import { ImageLock } from '../lock';
+import { ImageLock } from '../core/lock/image-lock';
 import { clusterPlatformsBeside } from '../platforms';
 import { LoadedManifests } from '../manifests';
 import { ImageLocation, LockOutcome, LockUpdater, ManifestImages, referencesToResolve } from '../registry/lock-images';

@@ -5,7 +5,7 @@ import { CredentialKeyring } from '../core/credentials/keyring';
 import { DockerConfigError } from '../core/credentials/docker-config';
 import { KubepinUsageError, describeType } from '../util/errors';
 import { ProjectConfigError, loadProjectConfig, projectConfigBeside } from '../base/project-config';
-import { LOCK_FILE_NAME } from '../lock';
+import { LOCK_FILE_NAME } from '../core/lock/image-lock';
 import { ManifestDocument } from '../manifests';
 import { RegistryClient, RegistryClientOptions, checkMirrorHost } from '../registry/client';
 import { parsePlatform } from '../registry/manifest-verification';

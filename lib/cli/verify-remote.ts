@@ -1,5 +1,5 @@
 import { RegistryError } from '../base/registry-error';
-import { ImageLock } from '../lock';
+import { ImageLock } from '../core/lock/image-lock';
 import { RegistryClient } from '../registry/client';
 import { LivenessCode, checkLiveness } from '../registry/liveness';
 import type { SignaturePolicy } from '../signatures/policy';

@@ -1,7 +1,7 @@
 import { ImageReference } from '../core/names/image-reference';
 import { RegistryError } from '../base/registry-error';
 import { unreachableHost } from '../base/host-failure';
-import type { LockEntry } from '../lock';
+import type { LockEntry } from '../core/lock/image-lock';
 import { INDEX_TYPES, platformDigests } from '../registry/manifest-verification';
 import type { ImageLocation } from '../registry/lock-images';
 import type { ArtifactSource } from '../signatures/artifacts';

@@ -2,7 +2,7 @@ import * as path from 'path';
 import { unlocatedImagesMessage } from '../image-field-scan';
 import { CliIo, Command, EXIT } from './io';
 import { loadLockProject, manifestProblemReports, unlocatedJson, relativePath as rel } from './lock-project';
-import { lockReferenceOf } from '../lock';
+import { lockReferenceOf } from '../core/lock/image-lock';
 import { KubepinUsageError } from '../util/errors';
 import { safeText } from '../util/printable';
 import { ImageReference } from '../core/names/image-reference';

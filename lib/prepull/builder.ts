@@ -1,7 +1,7 @@
 import { ImageReference } from '../core/names/image-reference';
 import { PullPolicy } from '../core/names/pull-policy';
 import { CredentialKeyring } from '../core/credentials/keyring';
-import { DigestSource } from '../lock';
+import { DigestSource } from '../core/lock/image-lock';
 import { Finding } from '../findings';
 import { PullSecretDeclaration, applyImagePolicy } from '../policy';
 import { JsonObject, isObject, objectRef } from '../workloads';

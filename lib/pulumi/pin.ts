@@ -2,7 +2,7 @@ import * as pulumi from '@pulumi/pulumi';
 import { KubepinError } from '../util/errors';
 import { Finding, formatFinding } from '../findings';
 import { ImageReference } from '../core/names/image-reference';
-import { DigestSource, ImageLock, LockEntry, lockReferenceOf } from '../lock';
+import { DigestSource, ImageLock, LockEntry, lockReferenceOf } from '../core/lock/image-lock';
 import { ImagePolicyOptions, PolicyEngine, ServiceAccountPullSecrets } from '../policy';
 import { stackState } from './stack-state';
 import { reportFindings } from './findings';

@@ -1,5 +1,5 @@
 import * as pulumi from '@pulumi/pulumi';
-import { DigestSource } from '../lock';
+import { DigestSource } from '../core/lock/image-lock';
 import { PullSecretDeclaration } from '../policy';
 import { PrePullOptions, buildPrePull, configuredPrePullHelpers, mergePrePullHelpers } from '../prepull';
 import { reportFindings } from './findings';

@@ -1,6 +1,6 @@
 import * as pulumi from '@pulumi/pulumi';
 import * as path from 'path';
-import { DigestSource, ImageLock, LOCK_FILE_NAME } from '../lock';
+import { DigestSource, ImageLock, LOCK_FILE_NAME } from '../core/lock/image-lock';
 import { PullSecretDeclaration } from '../policy';
 import { PulumiImagePolicyOptions } from './policy-options';
 

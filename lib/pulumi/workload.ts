@@ -2,7 +2,7 @@ import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
 import { KubepinUsageError, describeType } from '../util/errors';
 import { Image } from '../image';
-import { DigestSource } from '../lock';
+import { DigestSource } from '../core/lock/image-lock';
 import { PullPolicy, isPullPolicy } from '../core/names/pull-policy';
 import { PrePullImage } from '../prepull';
 import { isObject } from '../workloads';

@@ -1,6 +1,6 @@
 import { ImageReference } from '../core/names/image-reference';
 import { RegistryError } from '../base/registry-error';
-import { LockEntry } from '../lock';
+import { LockEntry } from '../core/lock/image-lock';
 import { RELOCK_FIX, kubeletPullMessage, manifestUrl } from '../core/names/kubelet-pull-errors';
 import { ManifestPresence, RegistryClient } from './client';
 import { platformOffered } from '../platforms';

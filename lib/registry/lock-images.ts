@@ -1,5 +1,5 @@
 import { ImageReference, InvalidImageReferenceError } from '../core/names/image-reference';
-import { ImageLock, LockEntry, lockReferenceOf } from '../lock';
+import { ImageLock, LockEntry, lockReferenceOf } from '../core/lock/image-lock';
 import { ManifestDocument } from '../manifests';
 import { extractImages, objectRef } from '../workloads';
 import { ImageLocations } from '../image-locations';

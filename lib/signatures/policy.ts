@@ -1,7 +1,7 @@
 import * as path from 'path';
 import { ImageReference } from '../core/names/image-reference';
 import { ImagePattern, parseImagePattern, patternCovers } from './patterns';
-import type { LockEntry } from '../lock';
+import type { LockEntry } from '../core/lock/image-lock';
 import { describeType } from '../util/errors';
 import { unknownKeysProblem } from '../util/known-keys';
 import { readRegularFile } from '../util/fs/read-regular-file';

@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { ImageLock } from '../../lib/lock';
+import { ImageLock } from '../../lib/core/lock/image-lock';
 import { findPodTemplate, isObject } from '../../lib/workloads';
 
 /** Real public index digests (from ../shared/public-digests.json, copied into the repo's lock). */

@@ -1,5 +1,5 @@
 import { Image } from '../../lib/image';
-import { ImageLock } from '../../lib/lock';
+import { ImageLock } from '../../lib/core/lock/image-lock';
 import { InvalidImageReferenceError } from '../../lib/core/names/image-reference';
 import { KubepinUsageError } from '../../lib/util/errors';
 

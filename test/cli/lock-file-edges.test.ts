@@ -2,7 +2,7 @@ import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { withLockFile } from '../../lib/lock';
+import { withLockFile } from '../../lib/core/lock/image-lock';
 import { writeFileAtomic } from '../../lib/util/fs/write-file-atomic';
 import { spawnCli } from '../support/cli';
 import { pushImage, PushClient, PushedImage, startRegistry, TestRegistryDetails } from '../support/registry';

@@ -4,7 +4,7 @@ import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
 import { RegistryError } from '../../lib/base/registry-error';
-import { ImageLock } from '../../lib/lock';
+import { ImageLock } from '../../lib/core/lock/image-lock';
 import { hostFailure } from '../../lib/base/host-failure';
 import { packedKubepin } from '../support/packed';
 import { offlineEnv, runPackedKubepin } from '../support/packed-cli';

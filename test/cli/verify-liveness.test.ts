@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { ImageLock } from '../../lib/lock';
+import { ImageLock } from '../../lib/core/lock/image-lock';
 import { remoteExitCode } from '../../lib/cli/verify-remote';
 import { FaultProxy, startFaultProxy } from '../support/fault-proxy';
 import { PushClient, pushImage, sha256, startRegistry, TestRegistryDetails } from '../support/registry';

@@ -3,7 +3,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { spawnSync } from 'child_process';
-import { ImageLock, LockFileError } from '../../lib/lock';
+import { ImageLock, LockFileError } from '../../lib/core/lock/image-lock';
 import { writeFileAtomic } from '../../lib/util/fs/write-file-atomic';
 import { KubepinUsageError } from '../../lib/util/errors';
 import { writeNodeCredentialFiles, buildNodeCredentialFiles } from '../../lib/node';

@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { ImageLock } from '../../lib/lock';
+import { ImageLock } from '../../lib/core/lock/image-lock';
 
 /*
  * docs/lock-freshness.md's Renovate configuration, as a user copies it: its regex managers must

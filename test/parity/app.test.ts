@@ -4,7 +4,7 @@ import * as YAML from 'yaml';
 import { ApiObject, Chart, Testing } from 'cdk8s';
 import * as cdk8sFace from '../../lib/cdk8s';
 import { PrePullDaemonSet as Cdk8sPrePull } from '../../lib/cdk8s/pre-pull-daemon-set';
-import { ImageLock } from '../../lib/lock';
+import { ImageLock } from '../../lib/core/lock/image-lock';
 import * as pulumiFace from '../../lib/pulumi';
 import { JsonObject, extractImages } from '../../lib/workloads';
 import { runProgram } from '../pulumi/harness';

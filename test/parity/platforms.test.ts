@@ -3,7 +3,7 @@ import * as path from 'path';
 import * as k8s from '@pulumi/kubernetes';
 import { ApiObject, Chart, Testing } from 'cdk8s';
 import * as cdk8sFace from '../../lib/cdk8s';
-import { ImageLock } from '../../lib/lock';
+import { ImageLock } from '../../lib/core/lock/image-lock';
 import { buildPrePull } from '../../lib/prepull';
 import * as pulumiFace from '../../lib/pulumi';
 import { runProgram } from '../pulumi/harness';

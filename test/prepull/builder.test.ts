@@ -1,5 +1,5 @@
 import { buildPrePull, PrePullOptions, DEFAULT_HELPER_IMAGE, DEFAULT_PAUSE_IMAGE, PREPULL_USER_ID } from '../../lib/prepull';
-import { ImageLock } from '../../lib/lock';
+import { ImageLock } from '../../lib/core/lock/image-lock';
 import { ImageReference } from '../../lib/core/names/image-reference';
 import { KubepinUsageError } from '../../lib/util/errors';
 import { publicDigest, publicLock, validateSchema } from './fixtures';

@@ -1,6 +1,6 @@
 import { ApiObject, Chart, Testing } from 'cdk8s';
 import { Construct } from 'constructs';
-import { ImageLock } from '../../lib/lock';
+import { ImageLock } from '../../lib/core/lock/image-lock';
 import { PrePullDaemonSet } from '../../lib/cdk8s/pre-pull-daemon-set';
 import { buildPrePull } from '../../lib/prepull';
 import * as fs from 'fs';

@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { ImageLock } from '../../lib/lock';
+import { ImageLock } from '../../lib/core/lock/image-lock';
 
 /** Real public digests, copied from the project's list of independently confirmed public digests. */
 const PUBLIC = JSON.parse(fs.readFileSync(path.join(__dirname, 'public-digests.json'), 'utf8')) as { images: Array<{ image: string; digest: string }> };

@@ -5,7 +5,7 @@ import * as path from 'path';
 import { ImagePolicy, PrePullDaemonSet } from '../../lib/cdk8s';
 import { Deployment, Image } from '../../lib/cdk8s-plus-33';
 import * as pulumiFace from '../../lib/pulumi';
-import { ImageLock } from '../../lib/lock';
+import { ImageLock } from '../../lib/core/lock/image-lock';
 import { publicDigest, publicLock } from './fixtures';
 import { runProgram } from '../pulumi/harness';
 

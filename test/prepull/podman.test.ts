@@ -15,7 +15,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { Chart, Testing } from 'cdk8s';
 import { stringify } from 'yaml';
-import { ImageLock } from '../../lib/lock';
+import { ImageLock } from '../../lib/core/lock/image-lock';
 import { PrePullDaemonSet } from '../../lib/cdk8s/pre-pull-daemon-set';
 import { PREPULL_USER_ID } from '../../lib/prepull';
 import { startRegistry, TestRegistryDetails } from '../support/registry';

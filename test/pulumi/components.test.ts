@@ -1,7 +1,7 @@
 import * as crypto from 'crypto';
 import * as path from 'path';
 import * as pulumi from '@pulumi/pulumi';
-import { ImageLock } from '../../lib/lock';
+import { ImageLock } from '../../lib/core/lock/image-lock';
 import {
   Deployment, Image, ImagePolicy, ImagePolicyViolationError, Pod, PrePullDaemonSet, RegistryPullSecret, StatefulSet,
 } from '../../lib/pulumi';

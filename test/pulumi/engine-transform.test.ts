@@ -1,6 +1,6 @@
 import * as pulumi from '@pulumi/pulumi';
 import * as path from 'path';
-import { ImageLock } from '../../lib/lock';
+import { ImageLock } from '../../lib/core/lock/image-lock';
 import { ImagePolicy } from '../../lib/pulumi';
 import { runProgram } from './harness';
 

@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
-import { ImageLock } from '../../lib/lock';
+import { ImageLock } from '../../lib/core/lock/image-lock';
 import { ORIGINAL_IMAGES_ANNOTATION } from '../../lib/policy';
 import { ImagePolicy, ImagePolicyRegistrationError, ImagePolicyViolationError, PrePullDaemonSet, supportsResourceTransforms } from '../../lib/pulumi';
 import { CapturedResource, runProgram, yamlDecode } from './harness';

@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { activeCollector, readCollectedImages } from '../../lib/image-collector';
 import * as os from 'os';
-import { ImageLock } from '../../lib/lock';
+import { ImageLock } from '../../lib/core/lock/image-lock';
 import { Deployment, Image, ImagePolicy } from '../../lib/pulumi';
 import { RegistryClient } from '../../lib/registry';
 import { startRegistry, pushImage, PushedImage, TestRegistryDetails } from '../support/registry';

@@ -2,7 +2,7 @@ import { fork } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { CredentialKeyring } from '../../lib/core/credentials/keyring';
-import { ImageLock } from '../../lib/lock';
+import { ImageLock } from '../../lib/core/lock/image-lock';
 import { KeyringCredentials, RegistryClient, RegistryClientOptions, RegistryError } from '../../lib/registry';
 import { FaultProxy, startFaultProxy } from '../support/fault-proxy';
 import { pushImage, PushedImage, sha256, startRegistry, TestRegistryDetails } from '../support/registry';

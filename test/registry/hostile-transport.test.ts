@@ -7,7 +7,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { ImageLock } from '../../lib/lock';
+import { ImageLock } from '../../lib/core/lock/image-lock';
 import { RegistryClient } from '../../lib/registry';
 import { Transport, TransportError } from '../../lib/registry/transport';
 import { runKubepinProcess } from '../support/cli-process';

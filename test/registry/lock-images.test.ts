@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { loadManifests } from '../../lib/manifests';
-import { ImageLock } from '../../lib/lock';
+import { ImageLock } from '../../lib/core/lock/image-lock';
 import { RegistryClient } from '../../lib/registry';
 import { collectImages, resolveIntoLock } from '../../lib/registry/lock-images';
 import { pushImage, startRegistry } from '../support/registry';

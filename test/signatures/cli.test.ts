@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { ImageLock } from '../../lib/lock';
+import { ImageLock } from '../../lib/core/lock/image-lock';
 import { applyImagePolicy } from '../../lib/policy';
 import { COLLECT_IMAGES_ENV, activeCollector, readCollectedImages } from '../../lib/image-collector';
 import { pushImage, PushedImage, startRegistry, TestRegistryDetails } from '../support/registry';

@@ -5,7 +5,7 @@ import * as k8s from '@pulumi/kubernetes';
 import { Chart, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { ImagePolicy as Cdk8sImagePolicy, ImagePolicyError } from '../../lib/cdk8s';
-import { ImageLock } from '../../lib/lock';
+import { ImageLock } from '../../lib/core/lock/image-lock';
 import { ImagePolicy as PulumiImagePolicy, ImagePolicyViolationError } from '../../lib/pulumi';
 import { runProgram } from '../pulumi/harness';
 import { fingerprintOf, generateKey } from '../support/signatures';

@@ -2,7 +2,7 @@ import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { ImageLock, LockFileError } from '../../lib/lock';
+import { ImageLock, LockFileError } from '../../lib/core/lock/image-lock';
 import { SignaturePolicy, SignaturePolicyError } from '../../lib/signatures/policy';
 import { applyImagePolicy } from '../../lib/policy';
 import { generateKey } from '../support/signatures';

@@ -1,6 +1,6 @@
 // Child process for the torn-write test: saves two different 2000-entry locks alternately,
 // forever, until killed. Sends both serialized texts to the parent before the first save.
-import { ImageLock } from '../../lib/lock';
+import { ImageLock } from '../../lib/core/lock/image-lock';
 import { sha256 } from './registry';
 
 const file = process.argv[2];

@@ -1,13 +1,13 @@
 import * as fs from 'fs';
-import { ImageReference, InvalidImageReferenceError } from './core/names/image-reference';
-import { KubepinError, describeType, requireString } from './util/errors';
-import { readRegularFile } from './util/fs/read-regular-file';
-import { sortRecord } from './util/records';
-import { writeFileAtomic } from './util/fs/write-file-atomic';
-import { LockFileError, checkLockWritable, withLockFile } from './util/fs/file-mutex';
-import { PLATFORM_PATTERN } from './platforms';
+import { ImageReference, InvalidImageReferenceError } from '../names/image-reference';
+import { KubepinError, describeType, requireString } from '../../util/errors';
+import { readRegularFile } from '../../util/fs/read-regular-file';
+import { sortRecord } from '../../util/records';
+import { writeFileAtomic } from '../../util/fs/write-file-atomic';
+import { LockFileError, checkLockWritable, withLockFile } from '../../util/fs/file-mutex';
+import { PLATFORM_PATTERN } from '../../platforms';
 
-export { LockFileError, withLockFile } from './util/fs/file-mutex';
+export { LockFileError, withLockFile } from '../../util/fs/file-mutex';
 
 /** Default lock file name, looked up next to `cdk8s.yaml` or in the working directory. */
 export const LOCK_FILE_NAME = 'kubepin.lock.json';
