@@ -17,7 +17,7 @@ export * from './workloads';
 export * from './image-locations';
 export { loadManifests, ManifestReadError } from './manifests';
 export type { LoadedManifests, ManifestDocument, ManifestProblem } from './manifests';
-export * from './base/project-config';
+export * from './core/config/project-config';
 export * from './policy';
 export * from './image-rules';
 export * from './image';

@@ -3,7 +3,7 @@
  * `kubepin lock` (config `platforms`), the policy engine at synthesis (both faces), `kubepin
  * check` and the pre-pull DaemonSet (its pod spec goes through the policy engine) share.
  */
-import { ProjectConfig, ProjectConfigError, loadProjectConfig, projectConfigBeside } from './base/project-config';
+import { ProjectConfig, ProjectConfigError, loadProjectConfig, projectConfigBeside } from './core/config/project-config';
 import { Finding, ObjectRef } from './findings';
 import type { LockEntry } from './core/lock/image-lock';
 import { JsonObject } from './workloads';

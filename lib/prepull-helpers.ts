@@ -1,6 +1,6 @@
 import { ImageReference } from './core/names/image-reference';
 import { describeType } from './util/errors';
-import { ProjectConfigError, loadProjectConfig, projectConfigBeside, refuseUnknownConfigKeys } from './base/project-config';
+import { ProjectConfigError, loadProjectConfig, projectConfigBeside, refuseUnknownConfigKeys } from './core/config/project-config';
 import { docPath } from './util/docs';
 import type { Finding } from './findings';
 import { isObject } from './workloads';

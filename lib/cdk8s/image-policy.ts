@@ -10,7 +10,7 @@ import { ImageLocations } from '../image-locations';
 import { ConstructFinding } from './findings';
 import { resolveLock } from './lock-file';
 import { addPrePullImage } from './pre-pull';
-import { ProjectConfigError } from '../base/project-config';
+import { ProjectConfigError } from '../core/config/project-config';
 import type { PrePullHelperImages } from '../prepull';
 import { reportSynthErrorsAsFindings } from './synth-error-report';
 

@@ -4,7 +4,7 @@ import { DigestSource } from '../core/lock/image-lock';
 import { Finding, formatFinding } from '../findings';
 import { PullSecretDeclaration } from '../policy';
 import { KubepinError, KubepinUsageError, describeType } from '../util/errors';
-import { ProjectConfigError } from '../base/project-config';
+import { ProjectConfigError } from '../core/config/project-config';
 import { isObject } from '../workloads';
 import { resolveLock } from './lock-file';
 import {

@@ -17,7 +17,7 @@ import { ImageReference } from '../core/names/image-reference';
 import { KubepinError, KubepinUsageError } from '../util/errors';
 import { packageVersion } from '../util/version';
 import { SignaturePolicy } from '../signatures/policy';
-import { CONFIG_FILE_NAME, loadProjectConfig } from '../base/project-config';
+import { CONFIG_FILE_NAME, loadProjectConfig } from '../core/config/project-config';
 import { DigestSource, ImageLock, LOCK_FILE_NAME } from '../core/lock/image-lock';
 import { clusterPlatforms } from '../platforms';
 import { ImageLocations } from '../image-locations';

@@ -9,7 +9,7 @@ import { ManifestImages, collectImages } from '../registry/lock-images';
 import { RegistryFlagValues } from './registry-options';
 import { SignaturePolicy } from '../signatures/policy';
 import { ImageLocations } from '../image-locations';
-import { projectConfigBeside } from '../base/project-config';
+import { projectConfigBeside } from '../core/config/project-config';
 
 /** What `kubepin lock` and `kubepin verify` read: the lock file and the images of the manifests. */
 export interface LockProject {

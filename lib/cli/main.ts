@@ -59,7 +59,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   } catch (e) {
     // One rule for every command: bad flags and PATHs that do not exist are usage errors.
     // A malformed kubepin.config.json is a configuration error (2), like a bad flag: its message names the file, line and fix.
-    if (e instanceof (require('../base/project-config') as typeof import('../base/project-config')).ProjectConfigError) {
+    if (e instanceof (require('../core/config/project-config') as typeof import('../core/config/project-config')).ProjectConfigError) {
       io.stderr.write(`kubepin ${name}: ${e.message}\n`);
       return EXIT.usage;
     }

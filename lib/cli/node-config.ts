@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import { ImageLocations } from '../image-locations';
-import { CONFIG_FILE_NAME } from '../base/project-config';
+import { CONFIG_FILE_NAME } from '../core/config/project-config';
 import * as path from 'path';
 import { CliIo, Command, EXIT } from './io';
 import { FlagSpecs, closest, parseFlags } from './options';

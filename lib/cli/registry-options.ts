@@ -4,7 +4,7 @@ import * as path from 'path';
 import { CredentialKeyring } from '../core/credentials/keyring';
 import { DockerConfigError } from '../core/credentials/docker-config';
 import { KubepinUsageError, describeType } from '../util/errors';
-import { ProjectConfigError, loadProjectConfig, projectConfigBeside } from '../base/project-config';
+import { ProjectConfigError, loadProjectConfig, projectConfigBeside } from '../core/config/project-config';
 import { LOCK_FILE_NAME } from '../core/lock/image-lock';
 import { ManifestDocument } from '../manifests';
 import { RegistryClient, RegistryClientOptions, checkMirrorHost } from '../registry/client';

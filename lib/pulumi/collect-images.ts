@@ -2,7 +2,7 @@ import { activeCollector } from '../image-collector';
 import { JsonObject, extractImages, isObject } from '../workloads';
 import { isWorkloadType, kubernetesTypeOf } from './pin';
 import { ImageLocations } from '../image-locations';
-import { CONFIG_FILE_NAME } from '../base/project-config';
+import { CONFIG_FILE_NAME } from '../core/config/project-config';
 import * as fs from 'fs';
 import * as path from 'path';
 import { runProgramUnderMocks } from './testing';

@@ -5,11 +5,11 @@ import type { LockEntry } from '../core/lock/image-lock';
 import { describeType } from '../util/errors';
 import { unknownKeysProblem } from '../util/known-keys';
 import { readRegularFile } from '../util/fs/read-regular-file';
-import { CONFIG_FILE_NAME, ProjectConfig, ProjectConfigError, loadProjectConfig, projectConfigBeside } from '../base/project-config';
+import { CONFIG_FILE_NAME, ProjectConfig, ProjectConfigError, loadProjectConfig, projectConfigBeside } from '../core/config/project-config';
 import type { SignatureKey } from './keys';
 import { LogTrust, loadTrustedRoot } from './trusted-root';
 
-export { CONFIG_FILE_NAME } from '../base/project-config';
+export { CONFIG_FILE_NAME } from '../core/config/project-config';
 
 /** Largest key file read (parsePublicKey refuses more than 64 KiB of PEM). */
 const MAX_KEY_FILE_BYTES = 1024 * 1024;

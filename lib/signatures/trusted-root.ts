@@ -1,7 +1,7 @@
 import * as path from 'path';
 import type { TrustMaterial } from '@sigstore/verify';
 import { readRegularFile } from '../util/fs/read-regular-file';
-import { ProjectConfigError } from '../base/project-config';
+import { ProjectConfigError } from '../core/config/project-config';
 
 /** Largest trusted_root.json read (the public-good one is about 10 KiB). */
 const MAX_TRUSTED_ROOT_BYTES = 1024 * 1024;

@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { PROJECT_CONFIG_SECTIONS, loadProjectConfig } from '../../lib/base/project-config';
+import { PROJECT_CONFIG_SECTIONS, loadProjectConfig } from '../../lib/core/config/project-config';
 
 const LIB = path.join(__dirname, '..', '..', 'lib');
 

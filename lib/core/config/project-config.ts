@@ -1,9 +1,9 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { KubepinError, describeType } from '../util/errors';
-import { unknownKeysProblem } from '../util/known-keys';
-import { readRegularFile } from '../util/fs/read-regular-file';
-import { docPath } from '../util/docs';
+import { KubepinError, describeType } from '../../util/errors';
+import { unknownKeysProblem } from '../../util/known-keys';
+import { readRegularFile } from '../../util/fs/read-regular-file';
+import { docPath } from '../../util/docs';
 
 /** The project configuration file: next to the lock file (or, for `kubepin check`, in the working directory). */
 export const CONFIG_FILE_NAME = 'kubepin.config.json';
