@@ -1,6 +1,6 @@
 import { ImageReference } from './core/names/image-reference';
-import { ImageLocationRule, ImageLocations, splitApiVersion, validateImageLocation } from './image-locations';
-import { findPodTemplates, objectRef } from './workloads';
+import { ImageLocationRule, ImageLocations, splitApiVersion, validateImageLocation } from './core/objects/image-locations';
+import { findPodTemplates, objectRef } from './core/objects/pod-templates';
 import type { Finding } from './findings';
 import { docPath } from './util/docs';
 

@@ -4,7 +4,7 @@ import { loadAll } from 'js-yaml';
 import type { Document, LineCounter } from 'yaml';
 import { KubepinError } from './util/errors';
 import { readRegularFile } from './util/fs/read-regular-file';
-import { JsonObject, flattenObjects, isObject } from './workloads';
+import { JsonObject, flattenObjects, isObject } from './core/objects/pod-templates';
 import { resolvePlainScalar, KUBECTL_JS_YAML_SCHEMA } from './yaml-scalars';
 import { TextLines, splitJsonPath } from './manifest-text-lines';
 

@@ -6,8 +6,8 @@
 import { ProjectConfig, ProjectConfigError, loadProjectConfig, projectConfigBeside } from './core/config/project-config';
 import { Finding, ObjectRef } from './findings';
 import type { LockEntry } from './core/lock/image-lock';
-import { JsonObject } from './workloads';
-import { ARCH_LABEL, OS_LABEL, Requirement, termsOf, nodeScopeOf } from './node-terms';
+import { JsonObject } from './core/objects/pod-templates';
+import { ARCH_LABEL, OS_LABEL, Requirement, termsOf, nodeScopeOf } from './core/objects/node-terms';
 
 /** `os/arch[/variant]`, lower case, as the lock records platforms. */
 export const PLATFORM_PATTERN = /^[a-z0-9]+\/[a-z0-9_]+(?:\/[a-z0-9]+)?$/;

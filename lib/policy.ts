@@ -12,13 +12,13 @@ import {
 import { notePrePullHelpers, prePullDefaultOrigin } from './prepull-helpers';
 import { recordExistingPullSecrets } from './core/credentials/existing-pull-secrets';
 import { noteUnlocatedKind } from './image-field-scan';
-import { ImageSite, JsonObject, PodTemplate, findPodTemplates, isObject, objectRef, siteLabel, writtenPullPolicy } from './workloads';
-import { ImageLocationRule, ImageLocations } from './image-locations';
-import { annotate } from './original-images';
+import { ImageSite, JsonObject, PodTemplate, findPodTemplates, isObject, objectRef, siteLabel, writtenPullPolicy } from './core/objects/pod-templates';
+import { ImageLocationRule, ImageLocations } from './core/objects/image-locations';
+import { annotate } from './core/objects/original-images';
 import { KubepinUsageError, describeType } from './util/errors';
 import { PodImage, clusterPlatformsBeside, platformFindings } from './platforms';
 
-export { ORIGINAL_IMAGES_ANNOTATION } from './original-images';
+export { ORIGINAL_IMAGES_ANNOTATION } from './core/objects/original-images';
 
 /** A pull Secret the cluster has (or the app creates), and the registries it serves. */
 export interface PullSecretDeclaration {

@@ -3,7 +3,7 @@ import { describeType } from './util/errors';
 import { ProjectConfigError, loadProjectConfig, projectConfigBeside, refuseUnknownConfigKeys } from './core/config/project-config';
 import { docPath } from './util/docs';
 import type { Finding } from './findings';
-import { isObject } from './workloads';
+import { isObject } from './core/objects/pod-templates';
 
 /** Helper image whose static `/bin/busybox` is copied into the pod and run as the no-op. */
 export const DEFAULT_HELPER_IMAGE = 'busybox:1.36.1';

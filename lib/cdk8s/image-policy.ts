@@ -6,7 +6,7 @@ import { ImageReference } from '../core/names/image-reference';
 import { PolicyRuntime, PullSecretConstruct, findPullSecrets, nearestRuntime, setRuntime } from './policy-runtime';
 import { PrePullDaemonSet } from './pre-pull-daemon-set';
 import { ImagePolicyOptions, PullSecretDeclaration } from '../policy';
-import { ImageLocations } from '../image-locations';
+import { ImageLocations } from '../core/objects/image-locations';
 import { ConstructFinding } from './findings';
 import { resolveLock } from './lock-file';
 import { addPrePullImage } from './pre-pull';

@@ -5,7 +5,7 @@ import { Finding, formatFinding } from '../findings';
 import { PullSecretDeclaration } from '../policy';
 import { KubepinError, KubepinUsageError, describeType } from '../util/errors';
 import { ProjectConfigError } from '../core/config/project-config';
-import { isObject } from '../workloads';
+import { isObject } from '../core/objects/pod-templates';
 import { resolveLock } from './lock-file';
 import {
   NodeScope, PrePullHelperImages, PrePullImage, PrePullImageOptions, PrePullOptions, PrePullResult,

@@ -9,7 +9,7 @@ import {
   RegistryCredentials,
   buildPullSecret,
 } from '../core/credentials/pull-secret';
-import { JsonObject, isObject } from '../workloads';
+import { JsonObject, isObject } from '../core/objects/pod-templates';
 import { PULL_SECRET_SYMBOL, PullSecretConstruct } from './policy-runtime';
 
 type WithOptionalName<T> = T extends { name: string } ? Omit<T, 'name'> & { readonly name?: string } : never;

@@ -1,6 +1,6 @@
 import { App, AppProps, Testing } from 'cdk8s';
-import { ImageLocations } from '../image-locations';
-import { JsonObject, findPodTemplates, isObject } from '../workloads';
+import { ImageLocations } from '../core/objects/image-locations';
+import { JsonObject, findPodTemplates, isObject } from '../core/objects/pod-templates';
 import { defaultLockFile } from './lock-file';
 import { ImagePolicy, ImagePolicyProps } from './image-policy';
 

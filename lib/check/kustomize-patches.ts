@@ -1,6 +1,6 @@
 import * as path from 'path';
 import { readRegularFile } from '../util/fs/read-regular-file';
-import { isObject } from '../workloads';
+import { isObject } from '../core/objects/pod-templates';
 
 /** The names kustomize reads a kustomization from. */
 const KUSTOMIZATION_NAMES = new Set(['kustomization.yaml', 'kustomization.yml', 'Kustomization']);

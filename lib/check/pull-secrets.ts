@@ -1,6 +1,6 @@
 import { CredentialKeyring } from '../core/credentials/keyring';
 import { DockerConfigError, readDockerConfig } from '../core/credentials/docker-config';
-import { JsonObject, isObject } from '../workloads';
+import { JsonObject, isObject } from '../core/objects/pod-templates';
 import { DOCKER_CONFIG_JSON_TYPE } from '../core/credentials/pull-secret';
 
 /** The legacy `.dockercfg` Secret type (the kubelet still reads it). */

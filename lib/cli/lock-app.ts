@@ -9,7 +9,7 @@ import { ImageReference } from '../core/names/image-reference';
 import { lockReferenceOf } from '../core/lock/image-lock';
 import { LoadedManifests, loadManifests } from '../manifests';
 import { ManifestImages, addImageLocation, collectImages, emptyImages } from '../registry/lock-images';
-import { ImageLocations } from '../image-locations';
+import { ImageLocations } from '../core/objects/image-locations';
 
 /** Running the app to learn its images failed (its own output is in the message). */
 export class AppRunError extends KubepinError {}

@@ -8,7 +8,7 @@ import { problemFindings } from '../check/report';
 import { ManifestImages, collectImages } from '../registry/lock-images';
 import { RegistryFlagValues } from './registry-options';
 import { SignaturePolicy } from '../signatures/policy';
-import { ImageLocations } from '../image-locations';
+import { ImageLocations } from '../core/objects/image-locations';
 import { projectConfigBeside } from '../core/config/project-config';
 
 /** What `kubepin lock` and `kubepin verify` read: the lock file and the images of the manifests. */

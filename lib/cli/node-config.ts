@@ -1,5 +1,5 @@
 import * as fs from 'fs';
-import { ImageLocations } from '../image-locations';
+import { ImageLocations } from '../core/objects/image-locations';
 import { CONFIG_FILE_NAME } from '../core/config/project-config';
 import * as path from 'path';
 import { CliIo, Command, EXIT } from './io';

@@ -4,7 +4,7 @@ import { CredentialKeyring } from '../core/credentials/keyring';
 import { DigestSource } from '../core/lock/image-lock';
 import { Finding } from '../findings';
 import { PullSecretDeclaration, applyImagePolicy } from '../policy';
-import { JsonObject, isObject, objectRef } from '../workloads';
+import { JsonObject, isObject, objectRef } from '../core/objects/pod-templates';
 import { KubepinUsageError, describeType } from '../util/errors';
 import { DNS_LABEL, DNS_SUBDOMAIN } from '../core/names/k8s-names';
 import { sortRecord } from '../util/records';

@@ -1,8 +1,8 @@
 import { ImageReference } from '../core/names/image-reference';
 import { defaultPullPolicy, isUnsetPullPolicy } from '../core/names/pull-policy';
 import { Finding } from '../findings';
-import { JsonObject, PodTemplate, findPodTemplate, findPodTemplates, flattenObjects, isObject, objectRef, writtenPullPolicy } from '../workloads';
-import { ImageLocations } from '../image-locations';
+import { JsonObject, PodTemplate, findPodTemplate, findPodTemplates, flattenObjects, isObject, objectRef, writtenPullPolicy } from '../core/objects/pod-templates';
+import { ImageLocations } from '../core/objects/image-locations';
 import { KubepinUsageError, describeType } from '../util/errors';
 import { PREPULL_LABEL } from './builder';
 import { NodeScope, nodeScopeGap, nodeScopeOf } from './node-scope';

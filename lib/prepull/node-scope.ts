@@ -1,9 +1,9 @@
 import { KubepinUsageError, describeType } from '../util/errors';
 import { sortRecord } from '../util/records';
-import { JsonObject, isObject } from '../workloads';
-import { ARCH_LABEL, NodeScope, OS_LABEL, Requirement, Term, requiredTerms, termsOf } from '../node-terms';
+import { JsonObject, isObject } from '../core/objects/pod-templates';
+import { ARCH_LABEL, NodeScope, OS_LABEL, Requirement, Term, requiredTerms, termsOf } from '../core/objects/node-terms';
 
-export { ARCH_LABEL, NodeScope, OS_LABEL, nodeScopeOf } from '../node-terms';
+export { ARCH_LABEL, NodeScope, OS_LABEL, nodeScopeOf } from '../core/objects/node-terms';
 
 /** The pod-spec scheduling fields of the pre-puller, ready to put in its pod spec. */
 export interface PrePullScheduling {

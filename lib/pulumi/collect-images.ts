@@ -1,7 +1,7 @@
 import { activeCollector } from '../image-collector';
-import { JsonObject, extractImages, isObject } from '../workloads';
+import { JsonObject, extractImages, isObject } from '../core/objects/pod-templates';
 import { isWorkloadType, kubernetesTypeOf } from './pin';
-import { ImageLocations } from '../image-locations';
+import { ImageLocations } from '../core/objects/image-locations';
 import { CONFIG_FILE_NAME } from '../core/config/project-config';
 import * as fs from 'fs';
 import * as path from 'path';

@@ -9,8 +9,8 @@ import { reportFindings } from './findings';
 import { ImagePolicyError } from '../policy-findings';
 import { PulumiImagePolicyOptions } from './policy-options';
 import { activeCollector } from '../image-collector';
-import { JsonObject, PodTemplate, findPodTemplates, isObject, writtenPullPolicy } from '../workloads';
-import { ImageLocations } from '../image-locations';
+import { JsonObject, PodTemplate, findPodTemplates, isObject, writtenPullPolicy } from '../core/objects/pod-templates';
+import { ImageLocations } from '../core/objects/image-locations';
 import { noteUnlocatedKind } from '../image-field-scan';
 
 export { DigestResolver, PulumiImagePolicyOptions } from './policy-options';

@@ -4,7 +4,7 @@ import {
   CredentialsPullSecretSource, DockerConfigFilePullSecretSource, ExistingPullSecretSource, ExternalPullSecretSource,
   PullSecretSource, buildPullSecret,
 } from '../core/credentials/pull-secret';
-import { JsonObject } from '../workloads';
+import { JsonObject } from '../core/objects/pod-templates';
 import { registryKeyMatches } from '../core/credentials/keyring';
 import { createObject } from './objects';
 import { stackState } from './stack-state';

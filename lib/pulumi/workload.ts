@@ -5,7 +5,7 @@ import { Image } from '../image';
 import { DigestSource } from '../core/lock/image-lock';
 import { PullPolicy, isPullPolicy } from '../core/names/pull-policy';
 import { PrePullImage } from '../prepull';
-import { isObject } from '../workloads';
+import { isObject } from '../core/objects/pod-templates';
 import { PropsPinner } from './pin';
 import { PrePullDaemonSet, PullSecretRef, declarationsOf } from './prepull-daemonset';
 import { lockFrom, stackState } from './stack-state';

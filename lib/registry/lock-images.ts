@@ -1,8 +1,8 @@
 import { ImageReference, InvalidImageReferenceError } from '../core/names/image-reference';
 import { ImageLock, LockEntry, lockReferenceOf } from '../core/lock/image-lock';
 import { ManifestDocument } from '../manifests';
-import { extractImages, objectRef } from '../workloads';
-import { ImageLocations } from '../image-locations';
+import { extractImages, objectRef } from '../core/objects/pod-templates';
+import { ImageLocations } from '../core/objects/image-locations';
 import { UnlocatedImage, unlocatedImages } from '../image-field-scan';
 import { RegistryClient, ResolvedImage } from './client';
 import { RegistryError } from '../base/registry-error';

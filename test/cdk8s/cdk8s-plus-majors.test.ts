@@ -16,7 +16,7 @@ import * as typed30 from '../../lib/cdk8s-plus-30';
 import * as typed31 from '../../lib/cdk8s-plus-31';
 import * as typed32 from '../../lib/cdk8s-plus-32';
 import * as typed33 from '../../lib/cdk8s-plus-33';
-import { findPodTemplate } from '../../lib/workloads';
+import { findPodTemplate } from '../../lib/core/objects/pod-templates';
 import { DIGESTS, assertNoUnknownKeys, lockWith, podSpec, validateSchema } from './helpers';
 
 /*

@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { ImageLock } from '../../lib/core/lock/image-lock';
-import { findPodTemplate, isObject } from '../../lib/workloads';
+import { findPodTemplate, isObject } from '../../lib/core/objects/pod-templates';
 
 /** Real public index digests (from ../shared/public-digests.json, copied into the repo's lock). */
 export const DIGESTS = {

@@ -8,7 +8,7 @@ import {
 } from '../../lib';
 import { loadManifests } from '../../lib/manifests';
 import { unlocatedImages } from '../../lib/image-field-scan';
-import { findPodTemplates } from '../../lib/workloads';
+import { findPodTemplates } from '../../lib/core/objects/pod-templates';
 
 // Real example manifests of Argo Rollouts, OpenKruise, Knative and prometheus-operator
 // (test/fixtures/crds/SOURCE.md names each file's repository, path and commit).

@@ -6,7 +6,7 @@ import * as cdk8sFace from '../../lib/cdk8s';
 import { PrePullDaemonSet as Cdk8sPrePull } from '../../lib/cdk8s/pre-pull-daemon-set';
 import { ImageLock } from '../../lib/core/lock/image-lock';
 import * as pulumiFace from '../../lib/pulumi';
-import { JsonObject, extractImages } from '../../lib/workloads';
+import { JsonObject, extractImages } from '../../lib/core/objects/pod-templates';
 import { runProgram } from '../pulumi/harness';
 import { API_LABELS, API_POD, GHCR, NAMESPACE, PASSWORD_ENV, POLICY, PREPULL, QUAY, WORKER } from './app';
 import { fieldDifferences, normalizeGeneratedNames } from './normalize';

@@ -1,7 +1,7 @@
 import * as YAML from 'yaml';
 import { Testing } from 'cdk8s';
 import { buildShopApp } from '../../examples/cdk8s/main';
-import { extractImages } from '../../lib/workloads';
+import { extractImages } from '../../lib/core/objects/pod-templates';
 import { runProgram } from '../pulumi/harness';
 import { fieldDifferences, normalizeGeneratedNames } from './normalize';
 

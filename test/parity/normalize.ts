@@ -1,5 +1,5 @@
 import { PREPULL_LABEL } from '../../lib/prepull';
-import { JsonObject, isObject } from '../../lib/workloads';
+import { JsonObject, isObject } from '../../lib/core/objects/pod-templates';
 
 /** One face's objects with generated names replaced by `<generated:Kind:role>` tokens, sorted. */
 export interface NormalizedObjects {

@@ -1,5 +1,5 @@
 import type { PullSecretDeclaration } from '../../policy';
-import { JsonObject, isObject } from '../../workloads';
+import { JsonObject, isObject } from '../objects/pod-templates';
 
 /**
  * Annotation on a workload naming the pull Secrets it lists that the app declared as living in

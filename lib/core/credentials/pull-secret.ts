@@ -5,7 +5,7 @@ import { Credential, DockerConfigError, MAX_DOCKER_CONFIG_BYTES, buildDockerConf
 import { readRegularFile } from '../../util/fs/read-regular-file';
 import { normalizeConfigKey } from './keyring';
 import { PullSecretDeclaration } from '../../policy';
-import { JsonObject } from '../../workloads';
+import { JsonObject } from '../objects/pod-templates';
 
 /** Annotation on every Secret kubepin writes, saying where its credential came from (never the credential). */
 export const CREDENTIAL_SOURCE_ANNOTATION = 'kubepin.dev/credential-source';

@@ -1,5 +1,5 @@
 import { ownField } from './location-paths';
-import { JsonObject, isObject } from './workloads';
+import { JsonObject, isObject } from './pod-templates';
 
 /** Annotation on each pod template listing the images as written before pinning. */
 export const ORIGINAL_IMAGES_ANNOTATION = 'kubepin.dev/original-images';

@@ -1,4 +1,4 @@
-import { KubepinUsageError, describeType } from './util/errors';
+import { KubepinUsageError, describeType } from '../../util/errors';
 
 /*
  * The path language of image locations (`spec.templates[].template.spec`): parsing, and the

@@ -1,5 +1,5 @@
 /** The scheduling fields of a pod spec as node selector terms: what the pre-puller (lib/prepull) and the platform rule (lib/platforms.ts) read. */
-import { JsonObject, isObject } from './workloads';
+import { JsonObject, isObject } from './pod-templates';
 
 /** Label every Linux node carries; the pre-puller runs Linux containers only. */
 export const OS_LABEL = 'kubernetes.io/os';

@@ -1,6 +1,6 @@
-import { KubepinUsageError, describeType } from './util/errors';
-import { unknownKeysProblem } from './util/known-keys';
-import { ProjectConfig, ProjectConfigError, loadProjectConfig, projectConfigBeside } from './core/config/project-config';
+import { KubepinUsageError, describeType } from '../../util/errors';
+import { unknownKeysProblem } from '../../util/known-keys';
+import { ProjectConfig, ProjectConfigError, loadProjectConfig, projectConfigBeside } from '../config/project-config';
 import { FixedPaths, PathStep, fieldNameProblem, metadataSegments, parsePath, toJsonPath } from './location-paths';
 
 /**
