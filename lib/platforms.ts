@@ -4,7 +4,7 @@
  * check` and the pre-pull DaemonSet (its pod spec goes through the policy engine) share.
  */
 import { ProjectConfig, ProjectConfigError, loadProjectConfig, projectConfigBeside } from './core/config/project-config';
-import { Finding, ObjectRef } from './findings';
+import { Finding, ObjectRef } from './core/findings/finding';
 import type { LockEntry } from './core/lock/image-lock';
 import { JsonObject } from './core/objects/pod-templates';
 import { ARCH_LABEL, OS_LABEL, Requirement, termsOf, nodeScopeOf } from './core/objects/node-terms';

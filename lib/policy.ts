@@ -4,14 +4,14 @@ import { CredentialKeyring, registryKeyMatches } from './core/credentials/keyrin
 import { DigestSource, LockEntry, lockReferenceOf } from './core/lock/image-lock';
 import { ImageCollector, activeCollector } from './image-collector';
 import type { SignaturePolicy } from './signatures/policy';
-import { Finding, FindingCode, ObjectRef, Severity } from './findings';
+import { Finding, FindingCode, ObjectRef, Severity } from './core/findings/finding';
 import {
   invalidImageFinding, latestTagFinding, latestWithDigestFinding, matchesAnyRegistryKey, neverWithoutPrePullFinding,
   ImageParseCache, holdsTemplateMapping, prePullCovers, registryNotAllowedFinding, secretForPublicRegistryFinding, unrenderedTemplateFinding,
-} from './image-rules';
+} from './core/findings/rules';
 import { notePrePullHelpers, prePullDefaultOrigin } from './prepull-helpers';
 import { recordExistingPullSecrets } from './core/credentials/existing-pull-secrets';
-import { noteUnlocatedKind } from './image-field-scan';
+import { noteUnlocatedKind } from './core/findings/unlocated-images';
 import { ImageSite, JsonObject, PodTemplate, findPodTemplates, isObject, objectRef, siteLabel, writtenPullPolicy } from './core/objects/pod-templates';
 import { ImageLocationRule, ImageLocations } from './core/objects/image-locations';
 import { annotate } from './core/objects/original-images';

@@ -2,7 +2,7 @@ import { ImageReference } from './core/names/image-reference';
 import { describeType } from './util/errors';
 import { ProjectConfigError, loadProjectConfig, projectConfigBeside, refuseUnknownConfigKeys } from './core/config/project-config';
 import { docPath } from './util/docs';
-import type { Finding } from './findings';
+import type { Finding } from './core/findings/finding';
 import { isObject } from './core/objects/pod-templates';
 
 /** Helper image whose static `/bin/busybox` is copied into the pod and run as the no-op. */

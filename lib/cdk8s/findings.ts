@@ -1,7 +1,7 @@
-import { Finding, formatFinding } from '../findings';
+import { Finding, formatFinding } from '../core/findings/finding';
 
 /** Synthesis failed because the image policy found errors (the core's one policy error class). */
-export { ImagePolicyError } from '../policy-findings';
+export { ImagePolicyError } from '../core/findings/dispatch';
 
 /** A finding with the construct path of the object it is about. */
 export interface ConstructFinding extends Finding {

@@ -2,7 +2,7 @@ import { ApiObject, Chart } from 'cdk8s';
 import { IConstruct } from 'constructs';
 import { KubepinError } from '../util/errors';
 import { ConstructFinding, formatConstructFinding } from './findings';
-import { ImagePolicyError, dispatchFindings } from '../policy-findings';
+import { ImagePolicyError, dispatchFindings } from '../core/findings/dispatch';
 import { ImagePolicyOptions, PolicyEngine, PullSecretDeclaration, ServiceAccountPullSecrets } from '../policy';
 import { JsonObject, findPodTemplate, findPodTemplates, isObject } from '../core/objects/pod-templates';
 import { ImageLocations } from '../core/objects/image-locations';

@@ -1,7 +1,7 @@
 import { ApiObject, Chart, Lazy, Names } from 'cdk8s';
 import { Construct, IConstruct } from 'constructs';
 import { DigestSource } from '../core/lock/image-lock';
-import { Finding, formatFinding } from '../findings';
+import { Finding, formatFinding } from '../core/findings/finding';
 import { PullSecretDeclaration } from '../policy';
 import { KubepinError, KubepinUsageError, describeType } from '../util/errors';
 import { ProjectConfigError } from '../core/config/project-config';

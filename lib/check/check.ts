@@ -2,19 +2,19 @@ import { createHash } from 'crypto';
 import { ImageReference, InvalidImageReferenceError } from '../core/names/image-reference';
 import { PullPolicy, defaultPullPolicy, isPullPolicy, isUnsetPullPolicy } from '../core/names/pull-policy';
 import { CredentialKeyring } from '../core/credentials/keyring';
-import { Finding, FindingCode, ObjectRef, Severity } from '../findings';
+import { Finding, FindingCode, ObjectRef, Severity } from '../core/findings/finding';
 import { ManifestDocument } from '../manifests';
 import { KubepinUsageError, describeType } from '../util/errors';
 import { ImageSite, JsonObject, PodTemplate, findPodTemplates, flattenObjects, isObject, objectRef, writtenPullPolicy } from '../core/objects/pod-templates';
 import { ImageLocationRule, ImageLocations } from '../core/objects/image-locations';
-import { unlocatedImages, unlocatedImagesMessage } from '../image-field-scan';
+import { unlocatedImages, unlocatedImagesMessage } from '../core/findings/unlocated-images';
 import { existingPullSecretsOf } from '../core/credentials/existing-pull-secrets';
-import { holdsTemplateMapping } from '../image-rules';
-export { holdsTemplateMapping, templateKeyPath } from '../image-rules';
+import { holdsTemplateMapping } from '../core/findings/rules';
+export { holdsTemplateMapping, templateKeyPath } from '../core/findings/rules';
 import {
   hostLikeNameFinding, invalidImageFinding, latestTagFinding, latestWithDigestFinding, matchesAnyRegistryKey,
   neverWithoutPrePullFinding, ImageParseCache, prePullCovers, registryNotAllowedFinding, secretForPublicRegistryFinding,
-} from '../image-rules';
+} from '../core/findings/rules';
 import { KnownPullSecret, keyringOf, pullSecretFromPayload, readPullSecretObject } from './pull-secrets';
 import { describeBackoff } from './backoff';
 import { checkPrePull } from '../prepull/check';

@@ -4,7 +4,7 @@ import { KubepinError } from '../util/errors';
 import { CredentialKeyring, KeyringCredential } from '../core/credentials/keyring';
 import { CredentialProviderConfig } from '../node/credential-provider-types';
 import { providersForImage } from '../node/credential-provider-validate';
-import { describeObject } from '../findings';
+import { describeObject } from '../core/findings/finding';
 import { CheckFinding, ImagePullPlan, KubeletState } from './check';
 import { describeBackoff, imagePullBackoffSchedule } from './backoff';
 import { splitFix } from './report';

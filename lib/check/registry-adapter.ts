@@ -1,8 +1,8 @@
 import { ImageReference } from '../core/names/image-reference';
 import { RegistryClient } from '../registry/client';
-import { RegistryError } from '../base/registry-error';
+import { RegistryError } from '../core/findings/registry-error';
 import { RegistryCredential } from '../registry/credentials';
-import { unreachableHost } from '../base/host-failure';
+import { unreachableHost } from '../core/findings/host-failure';
 import { ImageProbeOptions, ManifestAnswer, ManifestProber, ProbeCredential } from './probe-types';
 
 /**

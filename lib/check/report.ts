@@ -1,10 +1,10 @@
 import * as fs from 'fs';
 import { ManifestDocument, ManifestProblem } from '../manifests';
-import { Severity, describeObject } from '../findings';
+import { Severity, describeObject } from '../core/findings/finding';
 import type { CheckFinding } from './check';
-import { templateKeyPath } from '../image-rules';
+import { templateKeyPath } from '../core/findings/rules';
 import { printable } from '../util/printable';
-import { groupByHost } from '../base/host-failure';
+import { groupByHost } from '../core/findings/host-failure';
 
 /** Order of severities, most severe first. */
 const RANK: Record<Severity, number> = { error: 0, warning: 1, info: 2 };

@@ -1,5 +1,5 @@
 import * as path from 'path';
-import { Severity } from '../findings';
+import { Severity } from '../core/findings/finding';
 import { docsUrl, informationUrl } from '../util/docs-url';
 import { CheckFinding } from './check';
 import { splitFix } from './report';

@@ -1,6 +1,6 @@
 import { RegistryClient } from '../registry/client';
 import { ChainedCredentials, KeyringCredentials } from '../registry/credentials';
-import { RegistryError } from '../base/registry-error';
+import { RegistryError } from '../core/findings/registry-error';
 import { SignaturePolicy } from '../signatures/policy';
 import { SignatureVerificationError, SignatureVerifier } from '../signatures/verifier';
 import { CheckFinding, ImagePullPlan } from './check';

@@ -6,7 +6,7 @@ import { TRANSPORT_FLAGS, choiceFlag, parseFlags, readCaFile, secondsFlag } from
 import { LoadedManifests, parseManifestText } from '../manifests';
 import { OUTPUT_FLAGS, OutputFormat, outputFlagsHelp, outputMode } from './output-flags';
 import { ALLOW_EMPTY_FLAG, ALLOW_EMPTY_HELP, describeInput, nothingToCheck, readManifestInput } from './manifest-input';
-import { Severity } from '../findings';
+import { Severity } from '../core/findings/finding';
 import { CheckFinding, CheckOptions, checkDocuments } from '../check/check';
 import { probePlans } from '../check/probe';
 import { atLeast, formatJson, formatText, problemFindings } from '../check/report';

@@ -1,5 +1,5 @@
 import * as fs from 'fs';
-import { unlocatedImagesMessage } from '../image-field-scan';
+import { unlocatedImagesMessage } from '../core/findings/unlocated-images';
 import * as path from 'path';
 import { CliIo, Command, EXIT } from './io';
 import { loadLock, loadLockProject, manifestProblemReports, unlocatedJson, relativePath as rel } from './lock-project';
@@ -16,7 +16,7 @@ import { describeInput, STDIN_PATH } from './manifest-input';
 import { startProgress } from './progress';
 import { findProjectRoot } from './project-root';
 import { reportLockFailures } from './registry-failures';
-import { hostFailure } from '../base/host-failure';
+import { hostFailure } from '../core/findings/host-failure';
 import type { SignaturePolicy } from '../signatures/policy';
 import { SignatureVerificationError } from '../signatures/errors';
 import { outputMode } from './output-flags';

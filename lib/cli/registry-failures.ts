@@ -1,5 +1,5 @@
 import { ImageReference } from '../core/names/image-reference';
-import { RegistryError } from '../base/registry-error';
+import { RegistryError } from '../core/findings/registry-error';
 import type { RegistryClient } from '../registry/client';
 import { listRepositories, listTags } from '../registry/listing';
 import { ImageLocation, LockOutcome, ManifestImages } from '../registry/lock-images';
@@ -7,7 +7,7 @@ import { CliIo } from './io';
 import { relativePath as rel } from './lock-project';
 import { closest } from './options';
 import { safeText } from '../util/printable';
-import { groupByHost, hostFailure, hostFailureHeading } from '../base/host-failure';
+import { groupByHost, hostFailure, hostFailureHeading } from '../core/findings/host-failure';
 import { isPrePullDefaultOrigin, prePullOriginNote } from '../prepull-helpers';
 
 type Failed = Extract<LockOutcome, { status: 'failed' }>;

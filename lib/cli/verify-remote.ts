@@ -1,4 +1,4 @@
-import { RegistryError } from '../base/registry-error';
+import { RegistryError } from '../core/findings/registry-error';
 import { ImageLock } from '../core/lock/image-lock';
 import { RegistryClient } from '../registry/client';
 import { LivenessCode, checkLiveness } from '../registry/liveness';

@@ -1,6 +1,6 @@
 import { ImageReference } from '../core/names/image-reference';
-import { RegistryError } from '../base/registry-error';
-import { unreachableHost } from '../base/host-failure';
+import { RegistryError } from '../core/findings/registry-error';
+import { unreachableHost } from '../core/findings/host-failure';
 import type { LockEntry } from '../core/lock/image-lock';
 import { INDEX_TYPES, platformDigests } from '../registry/manifest-verification';
 import type { ImageLocation } from '../registry/lock-images';

@@ -1,5 +1,5 @@
 import * as path from 'path';
-import { unlocatedImagesMessage } from '../image-field-scan';
+import { unlocatedImagesMessage } from '../core/findings/unlocated-images';
 import { CliIo, Command, EXIT } from './io';
 import { loadLockProject, manifestProblemReports, unlocatedJson, relativePath as rel } from './lock-project';
 import { lockReferenceOf } from '../core/lock/image-lock';
@@ -17,7 +17,7 @@ import { packageVersion } from '../util/version';
 import { findProjectRoot, synthStep } from './project-root';
 import { REGISTRY_FLAGS_HELP, parseRegistryFlags, validateRegistryFlags, registryClientFromFlags } from './registry-options';
 import { docPath } from '../util/docs';
-import { groupByHost, hostFailureHeading } from '../base/host-failure';
+import { groupByHost, hostFailureHeading } from '../core/findings/host-failure';
 import { splitFix } from '../check/report';
 
 const HELP = `Usage: kubepin verify [PATH…|-] [options]

@@ -2,7 +2,7 @@ import { ImageReference } from '../core/names/image-reference';
 import { PullPolicy } from '../core/names/pull-policy';
 import { CredentialKeyring } from '../core/credentials/keyring';
 import { DigestSource } from '../core/lock/image-lock';
-import { Finding } from '../findings';
+import { Finding } from '../core/findings/finding';
 import { PullSecretDeclaration, applyImagePolicy } from '../policy';
 import { JsonObject, isObject, objectRef } from '../core/objects/pod-templates';
 import { KubepinUsageError, describeType } from '../util/errors';

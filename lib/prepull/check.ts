@@ -1,6 +1,6 @@
 import { ImageReference } from '../core/names/image-reference';
 import { defaultPullPolicy, isUnsetPullPolicy } from '../core/names/pull-policy';
-import { Finding } from '../findings';
+import { Finding } from '../core/findings/finding';
 import { JsonObject, PodTemplate, findPodTemplate, findPodTemplates, flattenObjects, isObject, objectRef, writtenPullPolicy } from '../core/objects/pod-templates';
 import { ImageLocations } from '../core/objects/image-locations';
 import { KubepinUsageError, describeType } from '../util/errors';

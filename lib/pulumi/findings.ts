@@ -1,6 +1,6 @@
 import * as pulumi from '@pulumi/pulumi';
-import { Finding, formatFinding } from '../findings';
-import { ImagePolicyError, dispatchFindings } from '../policy-findings';
+import { Finding, formatFinding } from '../core/findings/finding';
+import { ImagePolicyError, dispatchFindings } from '../core/findings/dispatch';
 
 /**
  * Reports the findings of one resource or component by the core's rule: errors throw one

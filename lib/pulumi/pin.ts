@@ -1,20 +1,20 @@
 import * as pulumi from '@pulumi/pulumi';
 import { KubepinError } from '../util/errors';
-import { Finding, formatFinding } from '../findings';
+import { Finding, formatFinding } from '../core/findings/finding';
 import { ImageReference } from '../core/names/image-reference';
 import { DigestSource, ImageLock, LockEntry, lockReferenceOf } from '../core/lock/image-lock';
 import { ImagePolicyOptions, PolicyEngine, ServiceAccountPullSecrets } from '../policy';
 import { stackState } from './stack-state';
 import { reportFindings } from './findings';
-import { ImagePolicyError } from '../policy-findings';
+import { ImagePolicyError } from '../core/findings/dispatch';
 import { PulumiImagePolicyOptions } from './policy-options';
 import { activeCollector } from '../image-collector';
 import { JsonObject, PodTemplate, findPodTemplates, isObject, writtenPullPolicy } from '../core/objects/pod-templates';
 import { ImageLocations } from '../core/objects/image-locations';
-import { noteUnlocatedKind } from '../image-field-scan';
+import { noteUnlocatedKind } from '../core/findings/unlocated-images';
 
 export { DigestResolver, PulumiImagePolicyOptions } from './policy-options';
-export { ImagePolicyError } from '../policy-findings';
+export { ImagePolicyError } from '../core/findings/dispatch';
 
 /**
  * The image policy rejected a resource. The core's one policy error class under the name the

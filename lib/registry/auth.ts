@@ -1,4 +1,4 @@
-import { RegistryError } from '../base/registry-error';
+import { RegistryError } from '../core/findings/registry-error';
 import { RegistryCredential } from './credentials';
 import { isLoopback } from './plain-http';
 import { AuthContext, TokenCache, basicAuthorization } from './token-cache';

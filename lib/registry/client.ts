@@ -3,7 +3,7 @@ import { KubepinError, KubepinUsageError } from '../util/errors';
 import { packageVersion } from '../util/version';
 import type { ArtifactSource, FetchedManifest } from '../signatures/artifacts';
 import { AuthContext, HostAccess, RegistryAuth, parseChallenge, pingHost } from './auth';
-import { RegistryError } from '../base/registry-error';
+import { RegistryError } from '../core/findings/registry-error';
 import { RegistryCredential } from './credentials';
 import { Limiter } from './limiter';
 import { INDEX_TYPES, KNOWN_TYPES, MANIFEST_ACCEPT, SHA256_DIGEST, contentType, headerDigest, parsePlatform, platformDigests, refuseEncodedBody, sha256Digest, verifyBody } from './manifest-verification';

@@ -1,5 +1,5 @@
 import { ImageReference } from '../core/names/image-reference';
-import { RegistryError } from '../base/registry-error';
+import { RegistryError } from '../core/findings/registry-error';
 import { PLATFORM_PATTERN } from '../platforms';
 import { RegistryClient } from './client';
 import { SHA256_DIGEST } from './manifest-verification';

@@ -4,7 +4,7 @@
  * @see https://github.com/opencontainers/distribution-spec/blob/main/spec.md (pulling manifests, digests)
  * @see https://distribution.github.io/distribution/spec/auth/token/ (Bearer token authentication)
  */
-export * from '../base/registry-error';
+export * from '../core/findings/registry-error';
 export * from './client';
 export { parseChallenge } from './auth';
 export { MANIFEST_ACCEPT, parsePlatform } from './manifest-verification';

@@ -1,5 +1,5 @@
 import { ImageReference } from '../core/names/image-reference';
-import { RegistryError } from '../base/registry-error';
+import { RegistryError } from '../core/findings/registry-error';
 import { LockEntry } from '../core/lock/image-lock';
 import { RELOCK_FIX, kubeletPullMessage, manifestUrl } from '../core/names/kubelet-pull-errors';
 import { ManifestPresence, RegistryClient } from './client';

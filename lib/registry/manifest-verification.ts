@@ -1,6 +1,6 @@
 import * as crypto from 'crypto';
 import { KubepinUsageError } from '../util/errors';
-import { RegistryError } from '../base/registry-error';
+import { RegistryError } from '../core/findings/registry-error';
 import { sanitizeRegistryText } from './registry-text';
 import type { HttpAnswer } from './transport';
 

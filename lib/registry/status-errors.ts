@@ -1,4 +1,4 @@
-import { RegistryError } from '../base/registry-error';
+import { RegistryError } from '../core/findings/registry-error';
 import { sanitizeRegistryText } from './registry-text';
 import { loginCommand } from './login-command';
 import type { RegistryCredential } from './credentials';

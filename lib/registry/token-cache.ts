@@ -1,5 +1,5 @@
 import * as crypto from 'crypto';
-import { RegistryError } from '../base/registry-error';
+import { RegistryError } from '../core/findings/registry-error';
 import { RegistryCredential } from './credentials';
 import { allowedScheme } from './plain-http';
 import { RetryPolicy } from './retries';

@@ -1,6 +1,6 @@
 import * as http from 'http';
 import type * as httpsTypes from 'https';
-import { RegistryError } from '../base/registry-error';
+import { RegistryError } from '../core/findings/registry-error';
 import { KubepinError } from '../util/errors';
 import { Http2Sessions } from './http2-sessions';
 

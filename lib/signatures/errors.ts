@@ -1,4 +1,4 @@
-import { RegistryError } from '../base/registry-error';
+import { RegistryError } from '../core/findings/registry-error';
 
 /** How a required signature failed. */
 export type SignatureFailureKind = 'signature-missing' | 'signature-invalid' | 'signature-unsupported';

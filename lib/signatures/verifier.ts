@@ -1,6 +1,6 @@
 import { ImageReference } from '../core/names/image-reference';
 import { SignatureVerificationError } from './errors';
-import { RegistryError } from '../base/registry-error';
+import { RegistryError } from '../core/findings/registry-error';
 import { ArtifactSource, FetchedManifest } from './artifacts';
 import { SIGSTORE_BUNDLE_MEDIA_TYPE } from './artifacts';
 import { COSIGN_REKOR_ANNOTATION, COSIGN_SIGNATURE_ANNOTATION, COSIGN_TIMESTAMP_ANNOTATION, SIMPLE_SIGNING_MEDIA_TYPE, SignatureRejection, SignatureSubject, isRecord, quote, verifySimpleSigning } from './cosign';

@@ -7,7 +7,7 @@ import {
   applyImagePolicy, checkManifests, extractImages,
 } from '../../lib';
 import { loadManifests } from '../../lib/manifests';
-import { unlocatedImages } from '../../lib/image-field-scan';
+import { unlocatedImages } from '../../lib/core/findings/unlocated-images';
 import { findPodTemplates } from '../../lib/core/objects/pod-templates';
 
 // Real example manifests of Argo Rollouts, OpenKruise, Knative and prometheus-operator

@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as http from 'http';
 import * as https from 'https';
 import * as net from 'net';
-import { RegistryError } from '../../lib/base/registry-error';
+import { RegistryError } from '../../lib/core/findings/registry-error';
 
 /** A response read fully into memory (test helpers only deal with small bodies). */
 export interface TestHttpResponse {

@@ -1,4 +1,4 @@
-import { ObjectRef } from '../../findings';
+import { ObjectRef } from '../findings/finding';
 import { CompiledImageLocation, ImageLocations } from './image-locations';
 import { metadataSegments, ownField, toJsonPath } from './location-paths';
 

@@ -1,7 +1,7 @@
-import { ImageReference, InvalidImageReferenceError } from './core/names/image-reference';
-import { registryKeyMatches } from './core/credentials/keyring';
-import { Finding, ObjectRef } from './findings';
-import { ImageSite } from './core/objects/pod-templates';
+import { ImageReference, InvalidImageReferenceError } from '../names/image-reference';
+import { registryKeyMatches } from '../credentials/keyring';
+import { Finding, ObjectRef } from './finding';
+import { ImageSite } from '../objects/pod-templates';
 
 /*
  * Image rules shared by the policy engine (lib/policy.ts) and `kubepin check`: one message

@@ -1,8 +1,8 @@
-import { ImageReference } from './core/names/image-reference';
-import { ImageLocationRule, ImageLocations, splitApiVersion, validateImageLocation } from './core/objects/image-locations';
-import { findPodTemplates, objectRef } from './core/objects/pod-templates';
-import type { Finding } from './findings';
-import { docPath } from './util/docs';
+import { ImageReference } from '../names/image-reference';
+import { ImageLocationRule, ImageLocations, splitApiVersion, validateImageLocation } from '../objects/image-locations';
+import { findPodTemplates, objectRef } from '../objects/pod-templates';
+import type { Finding } from './finding';
+import { docPath } from '../../util/docs';
 
 /** An image field in an object of a kind no image location covers: kubepin leaves it as written. */
 export interface UnlocatedImage {

@@ -1,5 +1,5 @@
 import { RegistryError } from './registry-error';
-import { closest } from '../util/known-keys';
+import { closest } from '../../util/known-keys';
 
 /** Why a registry host could not be talked to at all, in words, and what to do. */
 export interface HostFailure {

@@ -1,5 +1,5 @@
-import { KubepinError } from './util/errors';
-import { Finding } from './findings';
+import { KubepinError } from '../../util/errors';
+import { Finding } from './finding';
 
 /**
  * The image policy found errors. Both faces throw it: the cdk8s face for a chart (synthesis

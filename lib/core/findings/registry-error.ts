@@ -1,4 +1,4 @@
-import { KubepinError, capMessage } from '../util/errors';
+import { KubepinError, capMessage } from '../../util/errors';
 
 /**
  * Why resolving an image failed. Stable: tools may switch on it.
