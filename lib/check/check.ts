@@ -3,7 +3,7 @@ import { ImageReference, InvalidImageReferenceError } from '../core/names/image-
 import { PullPolicy, defaultPullPolicy, isPullPolicy, isUnsetPullPolicy } from '../core/names/pull-policy';
 import { CredentialKeyring } from '../core/credentials/keyring';
 import { Finding, FindingCode, ObjectRef, Severity } from '../core/findings/finding';
-import { ManifestDocument } from '../manifests';
+import { ManifestDocument } from '../core/manifests/manifests';
 import { KubepinUsageError, describeType } from '../util/errors';
 import { ImageSite, JsonObject, PodTemplate, findPodTemplates, flattenObjects, isObject, objectRef, writtenPullPolicy } from '../core/objects/pod-templates';
 import { ImageLocationRule, ImageLocations } from '../core/objects/image-locations';

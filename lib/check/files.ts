@@ -1,4 +1,4 @@
-import { loadManifests } from '../manifests';
+import { loadManifests } from '../core/manifests/manifests';
 import { CheckFinding, CheckOptions, CheckResult, checkDocuments } from './check';
 import { problemFindings } from './report';
 

@@ -1,5 +1,5 @@
 import * as fs from 'fs';
-import { ManifestDocument, ManifestProblem } from '../manifests';
+import { ManifestDocument, ManifestProblem } from '../core/manifests/manifests';
 import { Severity, describeObject } from '../core/findings/finding';
 import type { CheckFinding } from './check';
 import { templateKeyPath } from '../core/findings/rules';

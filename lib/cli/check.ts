@@ -3,7 +3,7 @@ import { isKustomizationFile, kustomizePatchFiles } from '../check/kustomize-pat
 import * as path from 'path';
 import { CliIo, Command, EXIT } from './io';
 import { TRANSPORT_FLAGS, choiceFlag, parseFlags, readCaFile, secondsFlag } from './options';
-import { LoadedManifests, parseManifestText } from '../manifests';
+import { LoadedManifests, parseManifestText } from '../core/manifests/manifests';
 import { OUTPUT_FLAGS, OutputFormat, outputFlagsHelp, outputMode } from './output-flags';
 import { ALLOW_EMPTY_FLAG, ALLOW_EMPTY_HELP, describeInput, nothingToCheck, readManifestInput } from './manifest-input';
 import { Severity } from '../core/findings/finding';

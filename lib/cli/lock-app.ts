@@ -7,7 +7,7 @@ import { COLLECT_IMAGES_ENV, CollectedImage, ImageRecordError, readImageRecords 
 import { CommandInterruptedError, STOP_SIGNALS } from './io';
 import { ImageReference } from '../core/names/image-reference';
 import { lockReferenceOf } from '../core/lock/image-lock';
-import { LoadedManifests, loadManifests } from '../manifests';
+import { LoadedManifests, loadManifests } from '../core/manifests/manifests';
 import { ManifestImages, addImageLocation, collectImages, emptyImages } from '../registry/lock-images';
 import { ImageLocations } from '../core/objects/image-locations';
 

@@ -1,6 +1,6 @@
 import * as path from 'path';
 import { ImageLock, LOCK_FILE_NAME } from '../core/lock/image-lock';
-import { LoadedManifests } from '../manifests';
+import { LoadedManifests } from '../core/manifests/manifests';
 import { CliIo } from './io';
 import { DEFAULT_MANIFEST_DIR, ManifestInput, STDIN_PATH, readManifestInput } from './manifest-input';
 import type { CheckFinding } from '../check/check';

@@ -9,7 +9,7 @@ import { KubepinUsageError } from '../util/errors';
 import { printable, safeText } from '../util/printable';
 import { ImageLock } from '../core/lock/image-lock';
 import { clusterPlatformsBeside } from '../platforms';
-import { LoadedManifests } from '../manifests';
+import { LoadedManifests } from '../core/manifests/manifests';
 import { ImageLocation, LockOutcome, LockUpdater, ManifestImages, referencesToResolve } from '../registry/lock-images';
 import { changesAnything, describeChanges, lockChanges } from './lock-changes';
 import { describeInput, STDIN_PATH } from './manifest-input';

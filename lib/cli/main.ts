@@ -63,7 +63,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       io.stderr.write(`kubepin ${name}: ${e.message}\n`);
       return EXIT.usage;
     }
-    if (e instanceof KubepinUsageError || e instanceof (require('../manifests') as typeof import('../manifests')).ManifestReadError) {
+    if (e instanceof KubepinUsageError || e instanceof (require('../core/manifests/manifests') as typeof import('../core/manifests/manifests')).ManifestReadError) {
       io.stderr.write(`kubepin ${name}: ${printable(e.message)}\nRun \`kubepin ${name} --help\` for usage.\n`);
       return EXIT.usage;
     }

@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { KubepinUsageError } from '../util/errors';
-import { LoadedManifests, MAX_MANIFEST_BYTES, loadManifests, parseManifestText } from '../manifests';
+import { LoadedManifests, MAX_MANIFEST_BYTES, loadManifests, parseManifestText } from '../core/manifests/manifests';
 import { CliIo } from './io';
 import { findProjectRoot, synthStep } from './project-root';
 

@@ -6,7 +6,7 @@ import { CliIo, Command, EXIT } from './io';
 import { FlagSpecs, closest, parseFlags } from './options';
 import { OUTPUT_FLAGS, OutputMode, outputMode } from './output-flags';
 import { KubepinUsageError } from '../util/errors';
-import { loadManifests } from '../manifests';
+import { loadManifests } from '../core/manifests/manifests';
 import { CredentialKeyring } from '../core/credentials/keyring';
 import {
   CredentialProviderSpec,

@@ -6,7 +6,7 @@ import { DockerConfigError } from '../core/credentials/docker-config';
 import { KubepinUsageError, describeType } from '../util/errors';
 import { ProjectConfigError, loadProjectConfig, projectConfigBeside } from '../core/config/project-config';
 import { LOCK_FILE_NAME } from '../core/lock/image-lock';
-import { ManifestDocument } from '../manifests';
+import { ManifestDocument } from '../core/manifests/manifests';
 import { RegistryClient, RegistryClientOptions, checkMirrorHost } from '../registry/client';
 import { parsePlatform } from '../registry/manifest-verification';
 import { ChainedCredentials, DockerConfigCredentials, KeyringCredentials, RegistryCredentialProvider } from '../registry/credentials';

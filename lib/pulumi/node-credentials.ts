@@ -1,6 +1,6 @@
 import * as path from 'path';
 import * as pulumi from '@pulumi/pulumi';
-import { loadManifests } from '../manifests';
+import { loadManifests } from '../core/manifests/manifests';
 import {
   CredentialProviderSpec,
   NodeCredentialFiles,

@@ -1,6 +1,6 @@
 import { ImageReference, InvalidImageReferenceError } from '../core/names/image-reference';
 import { ImageLock, LockEntry, lockReferenceOf } from '../core/lock/image-lock';
-import { ManifestDocument } from '../manifests';
+import { ManifestDocument } from '../core/manifests/manifests';
 import { extractImages, objectRef } from '../core/objects/pod-templates';
 import { ImageLocations } from '../core/objects/image-locations';
 import { UnlocatedImage, unlocatedImages } from '../core/findings/unlocated-images';

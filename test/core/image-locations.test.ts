@@ -6,7 +6,7 @@ import {
   ImageLock, ImageLocationRule, ImageLocations, KubepinUsageError, ORIGINAL_IMAGES_ANNOTATION, ProjectConfigError,
   applyImagePolicy, checkManifests, extractImages,
 } from '../../lib';
-import { loadManifests } from '../../lib/manifests';
+import { loadManifests } from '../../lib/core/manifests/manifests';
 import { unlocatedImages } from '../../lib/core/findings/unlocated-images';
 import { findPodTemplates } from '../../lib/core/objects/pod-templates';
 

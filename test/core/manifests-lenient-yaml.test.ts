@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { checkFiles } from '../../lib/check/files';
-import { ManifestDocument, parseManifestText } from '../../lib/manifests';
+import { ManifestDocument, parseManifestText } from '../../lib/core/manifests/manifests';
 
 /*
  * YAML that kubectl (go-yaml) reads and the `yaml` package refuses, found by a survey of public

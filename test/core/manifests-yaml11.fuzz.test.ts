@@ -1,4 +1,4 @@
-import { parseManifestText } from '../../lib/manifests';
+import { parseManifestText } from '../../lib/core/manifests/manifests';
 
 /*
  * Fuzz: generated documents read by kubepin's loader against an independent reading. The

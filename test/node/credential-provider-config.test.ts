@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { parse } from 'yaml';
-import { loadManifests } from '../../lib/manifests';
+import { loadManifests } from '../../lib/core/manifests/manifests';
 import { registryKeyMatches } from '../../lib/core/credentials/keyring';
 import {
   NodeConfigError,

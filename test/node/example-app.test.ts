@@ -6,7 +6,7 @@ import { parse } from 'yaml';
 import { buildShopApp } from '../../examples/cdk8s/main';
 import { NodeCredentialConfig } from '../../lib/cdk8s/node-credential-config';
 import { registryKeyMatches } from '../../lib/core/credentials/keyring';
-import { loadManifests } from '../../lib/manifests';
+import { loadManifests } from '../../lib/core/manifests/manifests';
 import { imageLookupName, imagesOfObjects, nodeKeyring, validateCredentialProviderConfig } from '../../lib/node';
 
 // The example finds kubepin.lock.json from the working directory (the repository root).

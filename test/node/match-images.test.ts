@@ -1,5 +1,5 @@
 import * as path from 'path';
-import { loadManifests } from '../../lib/manifests';
+import { loadManifests } from '../../lib/core/manifests/manifests';
 import { registryKeyMatches } from '../../lib/core/credentials/keyring';
 import { NodeConfigError, computeMatchImages, imageLookupName, imagesOfObjects } from '../../lib/node';
 

@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { loadManifests } from '../../lib/manifests';
+import { loadManifests } from '../../lib/core/manifests/manifests';
 import { ImageLock } from '../../lib/core/lock/image-lock';
 import { RegistryClient } from '../../lib/registry';
 import { collectImages, resolveIntoLock } from '../../lib/registry/lock-images';

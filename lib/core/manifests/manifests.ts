@@ -2,13 +2,13 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { loadAll } from 'js-yaml';
 import type { Document, LineCounter } from 'yaml';
-import { KubepinError } from './util/errors';
-import { readRegularFile } from './util/fs/read-regular-file';
-import { JsonObject, flattenObjects, isObject } from './core/objects/pod-templates';
-import { resolvePlainScalar, KUBECTL_JS_YAML_SCHEMA } from './yaml-scalars';
-import { TextLines, splitJsonPath } from './manifest-text-lines';
+import { KubepinError } from '../../util/errors';
+import { readRegularFile } from '../../util/fs/read-regular-file';
+import { JsonObject, flattenObjects, isObject } from '../objects/pod-templates';
+import { resolvePlainScalar, KUBECTL_JS_YAML_SCHEMA } from './yaml11';
+import { TextLines, splitJsonPath } from './text-lines';
 
-export { splitJsonPath } from './manifest-text-lines';
+export { splitJsonPath } from './text-lines';
 
 /** Largest manifest file read; bigger ones are refused with a clear error instead of exhausting memory. */
 export const MAX_MANIFEST_BYTES = 64 * 1024 * 1024;
