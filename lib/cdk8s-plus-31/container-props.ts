@@ -1,7 +1,7 @@
 // Generated from lib/cdk8s/container-props.ts by scripts/generate-entry-points.ts: do not edit; edit the
 // source, then run `npm run generate`.
 import * as kplus from 'cdk8s-plus-31';
-import { Image } from '../image';
+import { Image } from '../core/policy/image';
 import { PullPolicy } from '../core/names/pull-policy';
 import { PrePullPlacement } from '../cdk8s/pre-pull';
 import type { RegistryPullSecret } from '../cdk8s/registry-pull-secret';

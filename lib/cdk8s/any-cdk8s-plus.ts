@@ -7,7 +7,7 @@ export * from './image-policy';
 export * from './registry-pull-secret';
 export * from './findings';
 export * from './lock-file';
-export * from '../image';
+export * from '../core/policy/image';
 export * from '../core/names/pull-policy';
 export * from './node-credential-config';
 export * from './pre-pull-daemon-set';

@@ -1,5 +1,5 @@
 import * as kplus from 'cdk8s-plus-27';
-import { Image } from '../image';
+import { Image } from '../core/policy/image';
 import { PullPolicy } from '../core/names/pull-policy';
 import { PrePullPlacement } from './pre-pull';
 import type { RegistryPullSecret } from './registry-pull-secret';

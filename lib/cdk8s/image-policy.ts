@@ -1,11 +1,11 @@
 import { Construct, IConstruct } from 'constructs';
-import { Image } from '../image';
+import { Image } from '../core/policy/image';
 import { ImageLock } from '../core/lock/image-lock';
 import { PullPolicy, isPullPolicy } from '../core/names/pull-policy';
 import { ImageReference } from '../core/names/image-reference';
 import { PolicyRuntime, PullSecretConstruct, findPullSecrets, nearestRuntime, setRuntime } from './policy-runtime';
 import { PrePullDaemonSet } from './pre-pull-daemon-set';
-import { ImagePolicyOptions, PullSecretDeclaration } from '../policy';
+import { ImagePolicyOptions, PullSecretDeclaration } from '../core/policy/engine';
 import { ImageLocations } from '../core/objects/image-locations';
 import { ConstructFinding } from './findings';
 import { resolveLock } from './lock-file';

@@ -3,7 +3,7 @@ import { IConstruct } from 'constructs';
 import { KubepinError } from '../util/errors';
 import { ConstructFinding, formatConstructFinding } from './findings';
 import { ImagePolicyError, dispatchFindings } from '../core/findings/dispatch';
-import { ImagePolicyOptions, PolicyEngine, PullSecretDeclaration, ServiceAccountPullSecrets } from '../policy';
+import { ImagePolicyOptions, PolicyEngine, PullSecretDeclaration, ServiceAccountPullSecrets } from '../core/policy/engine';
 import { JsonObject, findPodTemplate, findPodTemplates, isObject } from '../core/objects/pod-templates';
 import { ImageLocations } from '../core/objects/image-locations';
 import { ownField } from '../core/objects/location-paths';

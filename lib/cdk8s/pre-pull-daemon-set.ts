@@ -2,7 +2,7 @@ import { ApiObject, Chart, Lazy, Names } from 'cdk8s';
 import { Construct, IConstruct } from 'constructs';
 import { DigestSource } from '../core/lock/image-lock';
 import { Finding, formatFinding } from '../core/findings/finding';
-import { PullSecretDeclaration } from '../policy';
+import { PullSecretDeclaration } from '../core/policy/engine';
 import { KubepinError, KubepinUsageError, describeType } from '../util/errors';
 import { ProjectConfigError } from '../core/config/project-config';
 import { isObject } from '../core/objects/pod-templates';

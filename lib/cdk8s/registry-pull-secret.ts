@@ -1,7 +1,7 @@
 import * as path from 'path';
 import { ApiObject, Chart, Names } from 'cdk8s';
 import { Construct, IConstruct } from 'constructs';
-import { PullSecretDeclaration } from '../policy';
+import { PullSecretDeclaration } from '../core/policy/engine';
 import {
   ExternalPullSecretSource,
   PullSecretError,

@@ -1,7 +1,7 @@
 import { IConstruct } from 'constructs';
-import { Image } from '../image';
+import { Image } from '../core/policy/image';
 import { PullPolicy } from '../core/names/pull-policy';
-import { PullSecretDeclaration } from '../policy';
+import { PullSecretDeclaration } from '../core/policy/engine';
 
 /** What a kubepin typed workload knows about one of its containers. */
 export interface TypedContainer {

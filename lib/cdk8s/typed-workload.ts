@@ -1,6 +1,6 @@
 import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
-import { Image } from '../image';
+import { Image } from '../core/policy/image';
 import { PullPolicy, isPullPolicy } from '../core/names/pull-policy';
 import { PolicyRuntime, TYPED_WORKLOAD_SYMBOL, hookApiObject, implicitRuntime } from './policy-runtime';
 import { resolveLock } from './lock-file';

@@ -21,7 +21,7 @@ import { checkPrePull } from '../prepull/check';
 import { CredentialProviderConfig } from '../node/credential-provider-types';
 import { providersForImage } from '../node/credential-provider-validate';
 import type { DigestSource } from '../core/lock/image-lock';
-import { PodImage, platformFindings } from '../platforms';
+import { PodImage, platformFindings } from '../core/policy/platforms';
 
 /** The container states the kubelet reports for image problems, as `kubectl get pods` shows them. */
 export type KubeletState = 'InvalidImageName' | 'ErrImagePull' | 'ImagePullBackOff' | 'ErrImageNeverPull';

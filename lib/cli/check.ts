@@ -19,7 +19,7 @@ import { packageVersion } from '../util/version';
 import { SignaturePolicy } from '../signatures/policy';
 import { CONFIG_FILE_NAME, loadProjectConfig } from '../core/config/project-config';
 import { DigestSource, ImageLock, LOCK_FILE_NAME } from '../core/lock/image-lock';
-import { clusterPlatforms } from '../platforms';
+import { clusterPlatforms } from '../core/policy/platforms';
 import { ImageLocations } from '../core/objects/image-locations';
 import { CredentialKeyring } from '../core/credentials/keyring';
 import { addNodeDockerConfigFile } from '../node/node-keyring';

@@ -3,7 +3,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { KubepinError } from '../util/errors';
-import { COLLECT_IMAGES_ENV, CollectedImage, ImageRecordError, readImageRecords } from '../image-collector';
+import { COLLECT_IMAGES_ENV, CollectedImage, ImageRecordError, readImageRecords } from '../core/policy/collect-mode';
 import { CommandInterruptedError, STOP_SIGNALS } from './io';
 import { ImageReference } from '../core/names/image-reference';
 import { lockReferenceOf } from '../core/lock/image-lock';

@@ -8,7 +8,7 @@ import { saveLockOrKeepResults, unsavedLockText } from './lock-save';
 import { KubepinUsageError } from '../util/errors';
 import { printable, safeText } from '../util/printable';
 import { ImageLock } from '../core/lock/image-lock';
-import { clusterPlatformsBeside } from '../platforms';
+import { clusterPlatformsBeside } from '../core/policy/platforms';
 import { LoadedManifests } from '../core/manifests/manifests';
 import { ImageLocation, LockOutcome, LockUpdater, ManifestImages, referencesToResolve } from '../registry/lock-images';
 import { changesAnything, describeChanges, lockChanges } from './lock-changes';

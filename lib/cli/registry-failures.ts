@@ -8,7 +8,7 @@ import { relativePath as rel } from './lock-project';
 import { closest } from './options';
 import { safeText } from '../util/printable';
 import { groupByHost, hostFailure, hostFailureHeading } from '../core/findings/host-failure';
-import { isPrePullDefaultOrigin, prePullOriginNote } from '../prepull-helpers';
+import { isPrePullDefaultOrigin, prePullOriginNote } from '../core/policy/prepull-helpers';
 
 type Failed = Extract<LockOutcome, { status: 'failed' }>;
 

@@ -7,7 +7,7 @@ import { KubepinUsageError } from '../util/errors';
 import { safeText } from '../util/printable';
 import { ImageReference } from '../core/names/image-reference';
 import { ImageLocation } from '../registry/lock-images';
-import { clusterPlatformsBeside } from '../platforms';
+import { clusterPlatformsBeside } from '../core/policy/platforms';
 import { Drift, RemoteFinding, remoteExitCode, remoteFindings } from './verify-remote';
 import { digestOnlyCovered, digestOnlyWarning, platformPinContradiction } from './verify-signatures';
 import { ALLOW_EMPTY_FLAG, ALLOW_EMPTY_HELP, describeInput, nothingToCheck } from './manifest-input';

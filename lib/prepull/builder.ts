@@ -3,15 +3,15 @@ import { PullPolicy } from '../core/names/pull-policy';
 import { CredentialKeyring } from '../core/credentials/keyring';
 import { DigestSource } from '../core/lock/image-lock';
 import { Finding } from '../core/findings/finding';
-import { PullSecretDeclaration, applyImagePolicy } from '../policy';
+import { PullSecretDeclaration, applyImagePolicy } from '../core/policy/engine';
 import { JsonObject, isObject, objectRef } from '../core/objects/pod-templates';
 import { KubepinUsageError, describeType } from '../util/errors';
 import { DNS_LABEL, DNS_SUBDOMAIN } from '../core/names/k8s-names';
 import { sortRecord } from '../util/records';
 import { NodeScope, unionNodeScope, validateNodeScope } from './node-scope';
-import { DEFAULT_HELPER_BINARY, DEFAULT_HELPER_IMAGE, DEFAULT_PAUSE_IMAGE, PREPULL_LABEL, PrePullHelperImages } from '../prepull-helpers';
+import { DEFAULT_HELPER_BINARY, DEFAULT_HELPER_IMAGE, DEFAULT_PAUSE_IMAGE, PREPULL_LABEL, PrePullHelperImages } from '../core/policy/prepull-helpers';
 
-export { DEFAULT_HELPER_BINARY, DEFAULT_HELPER_IMAGE, DEFAULT_PAUSE_IMAGE, PREPULL_LABEL } from '../prepull-helpers';
+export { DEFAULT_HELPER_BINARY, DEFAULT_HELPER_IMAGE, DEFAULT_PAUSE_IMAGE, PREPULL_LABEL } from '../core/policy/prepull-helpers';
 
 /** Default name of the pre-puller's ServiceAccount and DaemonSet. */
 export const DEFAULT_PREPULL_NAME = 'kubepin-prepull';

@@ -2,5 +2,5 @@
 export * from './builder';
 export { NodeScope, PrePullScheduling, OS_LABEL, ARCH_LABEL, unionNodeScope, nodeScopeGap, nodeScopeOf, validateNodeScope } from './node-scope';
 export { checkPrePull, isPrePuller } from './check';
-export type { PrePullHelperImages } from '../prepull-helpers';
-export { PREPULL_HELPERS_KEY, configuredPrePullHelpers, mergePrePullHelpers } from '../prepull-helpers';
+export type { PrePullHelperImages } from '../core/policy/prepull-helpers';
+export { PREPULL_HELPERS_KEY, configuredPrePullHelpers, mergePrePullHelpers } from '../core/policy/prepull-helpers';

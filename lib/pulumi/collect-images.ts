@@ -1,4 +1,4 @@
-import { activeCollector } from '../image-collector';
+import { activeCollector } from '../core/policy/collect-mode';
 import { JsonObject, extractImages, isObject } from '../core/objects/pod-templates';
 import { isWorkloadType, kubernetesTypeOf } from './pin';
 import { ImageLocations } from '../core/objects/image-locations';
@@ -6,7 +6,7 @@ import { CONFIG_FILE_NAME } from '../core/config/project-config';
 import * as fs from 'fs';
 import * as path from 'path';
 import { runProgramUnderMocks } from './testing';
-import { prePullDefaultOrigin } from '../prepull-helpers';
+import { prePullDefaultOrigin } from '../core/policy/prepull-helpers';
 
 /** The manifest file of the resources no image location covers, in the objects directory. */
 export const PULUMI_OBJECTS_FILE = 'uncovered-resources.yaml';

@@ -7,6 +7,6 @@ export * from './workload';
 export * from './deployment';
 export * from './stateful-set';
 export * from './pod';
-export * from '../image';
+export * from '../core/policy/image';
 export * from '../core/names/pull-policy';
 export * from './node-credentials';

@@ -1,4 +1,4 @@
-import { ImagePolicyOptions } from '../policy';
+import { ImagePolicyOptions } from '../core/policy/engine';
 import type { PrePullHelperImages } from '../prepull';
 
 /** Resolves a tagged image to a digest at deployment time (a `RegistryClient` fits). */

@@ -1,6 +1,6 @@
 import * as pulumi from '@pulumi/pulumi';
 import { DigestSource } from '../core/lock/image-lock';
-import { PullSecretDeclaration } from '../policy';
+import { PullSecretDeclaration } from '../core/policy/engine';
 import { PrePullOptions, buildPrePull, configuredPrePullHelpers, mergePrePullHelpers } from '../prepull';
 import { reportFindings } from './findings';
 import { createObject } from './objects';

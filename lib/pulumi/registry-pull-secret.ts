@@ -1,5 +1,5 @@
 import * as pulumi from '@pulumi/pulumi';
-import { PullSecretDeclaration } from '../policy';
+import { PullSecretDeclaration } from '../core/policy/engine';
 import {
   CredentialsPullSecretSource, DockerConfigFilePullSecretSource, ExistingPullSecretSource, ExternalPullSecretSource,
   PullSecretSource, buildPullSecret,

@@ -1,7 +1,7 @@
 import * as pulumi from '@pulumi/pulumi';
 import * as path from 'path';
 import { DigestSource, ImageLock, LOCK_FILE_NAME } from '../core/lock/image-lock';
-import { PullSecretDeclaration } from '../policy';
+import { PullSecretDeclaration } from '../core/policy/engine';
 import { PulumiImagePolicyOptions } from './policy-options';
 
 /** What one stack's kubepin pieces share: the registered policy's options and the pre-pulled images. */

@@ -1,7 +1,7 @@
 import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
 import { KubepinUsageError, describeType } from '../util/errors';
-import { Image } from '../image';
+import { Image } from '../core/policy/image';
 import { DigestSource } from '../core/lock/image-lock';
 import { PullPolicy, isPullPolicy } from '../core/names/pull-policy';
 import { PrePullImage } from '../prepull';

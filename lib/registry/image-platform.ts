@@ -1,6 +1,6 @@
 import { ImageReference } from '../core/names/image-reference';
 import { RegistryError } from '../core/findings/registry-error';
-import { PLATFORM_PATTERN } from '../platforms';
+import { PLATFORM_PATTERN } from '../core/policy/platforms';
 import { RegistryClient } from './client';
 import { SHA256_DIGEST } from './manifest-verification';
 

@@ -3,7 +3,7 @@ import { RegistryError } from '../core/findings/registry-error';
 import { LockEntry } from '../core/lock/image-lock';
 import { RELOCK_FIX, kubeletPullMessage, manifestUrl } from '../core/names/kubelet-pull-errors';
 import { ManifestPresence, RegistryClient } from './client';
-import { platformOffered } from '../platforms';
+import { platformOffered } from '../core/policy/platforms';
 import { INDEX_TYPES, SHA256_DIGEST } from './manifest-verification';
 import { indexPlatforms } from './index-platforms';
 

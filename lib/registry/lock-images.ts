@@ -6,7 +6,7 @@ import { ImageLocations } from '../core/objects/image-locations';
 import { UnlocatedImage, unlocatedImages } from '../core/findings/unlocated-images';
 import { RegistryClient, ResolvedImage } from './client';
 import { RegistryError } from '../core/findings/registry-error';
-import { platformOffered } from '../platforms';
+import { platformOffered } from '../core/policy/platforms';
 import { singleImagePlatform } from './image-platform';
 import type { SignaturePolicy } from '../signatures/policy';
 import type { SignatureVerifier } from '../signatures/verifier';

@@ -1,7 +1,7 @@
 import * as path from 'path';
 import { ApiObject, Chart, Include, Testing } from 'cdk8s';
 import { ImagePolicy } from '../../lib/cdk8s';
-import { ORIGINAL_IMAGES_ANNOTATION } from '../../lib/policy';
+import { ORIGINAL_IMAGES_ANNOTATION } from '../../lib/core/policy/engine';
 import { DIGESTS, lockWith } from './helpers';
 
 // Real examples of Argo Rollouts and Knative (test/fixtures/crds/SOURCE.md), synthesized by cdk8s.

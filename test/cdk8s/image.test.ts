@@ -1,4 +1,4 @@
-import { Image } from '../../lib/image';
+import { Image } from '../../lib/core/policy/image';
 import { ImageLock } from '../../lib/core/lock/image-lock';
 import { InvalidImageReferenceError } from '../../lib/core/names/image-reference';
 import { KubepinUsageError } from '../../lib/util/errors';

@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { buildPrePull } from '../../lib/prepull';
-import { applyImagePolicy } from '../../lib/policy';
+import { applyImagePolicy } from '../../lib/core/policy/engine';
 import { CredentialKeyring } from '../../lib/core/credentials/keyring';
 import { KubepinUsageError } from '../../lib/util/errors';
 import { checkManifests, checkFiles, imagePullBackoffSchedule, toSarif, CheckFinding } from '../../lib/check';

@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { MAX_RECORD_FILE_BYTES } from '../../lib/image-collector';
+import { MAX_RECORD_FILE_BYTES } from '../../lib/core/policy/collect-mode';
 import { spawnCli } from '../support/cli';
 import { pushImage, PushedImage, startRegistry, TestRegistryDetails } from '../support/registry';
 import { tempProject } from '../support/registry-cli';

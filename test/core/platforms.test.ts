@@ -1,4 +1,4 @@
-import { landingPlatforms, platformFindings, platformOffered } from '../../lib/platforms';
+import { landingPlatforms, platformFindings, platformOffered } from '../../lib/core/policy/platforms';
 import { indexPlatforms } from '../../lib/registry/index-platforms';
 import { LockEntry } from '../../lib/core/lock/image-lock';
 

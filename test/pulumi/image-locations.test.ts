@@ -1,7 +1,7 @@
 import * as path from 'path';
 import * as k8s from '@pulumi/kubernetes';
 import { ImageLock } from '../../lib/core/lock/image-lock';
-import { ORIGINAL_IMAGES_ANNOTATION } from '../../lib/policy';
+import { ORIGINAL_IMAGES_ANNOTATION } from '../../lib/core/policy/engine';
 import { ImagePolicy } from '../../lib/pulumi';
 import { runProgram } from './harness';
 

@@ -3,7 +3,7 @@ import * as path from 'path';
 import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
 import { ImageLock } from '../../lib/core/lock/image-lock';
-import { ORIGINAL_IMAGES_ANNOTATION } from '../../lib/policy';
+import { ORIGINAL_IMAGES_ANNOTATION } from '../../lib/core/policy/engine';
 import { ImagePolicy, ImagePolicyRegistrationError, ImagePolicyViolationError, PrePullDaemonSet, supportsResourceTransforms } from '../../lib/pulumi';
 import { CapturedResource, runProgram, yamlDecode } from './harness';
 

@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { activeCollector, readCollectedImages } from '../../lib/image-collector';
+import { activeCollector, readCollectedImages } from '../../lib/core/policy/collect-mode';
 import * as os from 'os';
 import { ImageLock } from '../../lib/core/lock/image-lock';
 import { Deployment, Image, ImagePolicy } from '../../lib/pulumi';

@@ -1,8 +1,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { ImageLock } from '../../lib/core/lock/image-lock';
-import { applyImagePolicy } from '../../lib/policy';
-import { COLLECT_IMAGES_ENV, activeCollector, readCollectedImages } from '../../lib/image-collector';
+import { applyImagePolicy } from '../../lib/core/policy/engine';
+import { COLLECT_IMAGES_ENV, activeCollector, readCollectedImages } from '../../lib/core/policy/collect-mode';
 import { pushImage, PushedImage, startRegistry, TestRegistryDetails } from '../support/registry';
 import { deploymentYaml, runKubepin, tempProject, writeFiles } from '../support/registry-cli';
 import { fingerprintOf, generateKey, pushBundleSignature, pushCosignSignature } from '../support/signatures';

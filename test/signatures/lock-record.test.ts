@@ -4,7 +4,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { ImageLock, LockFileError } from '../../lib/core/lock/image-lock';
 import { SignaturePolicy, SignaturePolicyError } from '../../lib/signatures/policy';
-import { applyImagePolicy } from '../../lib/policy';
+import { applyImagePolicy } from '../../lib/core/policy/engine';
 import { generateKey } from '../support/signatures';
 
 const DIGEST = `sha256:${'a'.repeat(64)}`;

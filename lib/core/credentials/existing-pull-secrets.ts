@@ -1,4 +1,4 @@
-import type { PullSecretDeclaration } from '../../policy';
+import type { PullSecretDeclaration } from '../policy/engine';
 import { JsonObject, isObject } from '../objects/pod-templates';
 
 /**

@@ -4,7 +4,7 @@ import { DNS_SUBDOMAIN } from '../names/k8s-names';
 import { Credential, DockerConfigError, MAX_DOCKER_CONFIG_BYTES, buildDockerConfigJson, readDockerConfig } from './docker-config';
 import { readRegularFile } from '../../util/fs/read-regular-file';
 import { normalizeConfigKey } from './keyring';
-import { PullSecretDeclaration } from '../../policy';
+import { PullSecretDeclaration } from '../policy/engine';
 import { JsonObject } from '../objects/pod-templates';
 
 /** Annotation on every Secret kubepin writes, saying where its credential came from (never the credential). */

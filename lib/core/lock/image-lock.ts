@@ -5,7 +5,7 @@ import { readRegularFile } from '../../util/fs/read-regular-file';
 import { sortRecord } from '../../util/records';
 import { writeFileAtomic } from '../../util/fs/write-file-atomic';
 import { LockFileError, checkLockWritable, withLockFile } from '../../util/fs/file-mutex';
-import { PLATFORM_PATTERN } from '../../platforms';
+import { PLATFORM_PATTERN } from '../policy/platforms';
 
 export { LockFileError, withLockFile } from '../../util/fs/file-mutex';
 

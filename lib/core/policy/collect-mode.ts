@@ -1,6 +1,6 @@
 import * as fs from 'fs';
-import { KubepinError, describeType } from './util/errors';
-import { describeFileType } from './util/fs/read-regular-file';
+import { KubepinError, describeType } from '../../util/errors';
+import { describeFileType } from '../../util/fs/read-regular-file';
 
 /**
  * Environment variable that switches the policy engine into collect mode: its value is a file

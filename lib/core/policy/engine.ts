@@ -1,24 +1,24 @@
-import { ImageReference, InvalidImageReferenceError } from './core/names/image-reference';
-import { PullPolicy, defaultPullPolicy, isPullPolicy, isUnsetPullPolicy } from './core/names/pull-policy';
-import { CredentialKeyring, registryKeyMatches } from './core/credentials/keyring';
-import { DigestSource, LockEntry, lockReferenceOf } from './core/lock/image-lock';
-import { ImageCollector, activeCollector } from './image-collector';
-import type { SignaturePolicy } from './signatures/policy';
-import { Finding, FindingCode, ObjectRef, Severity } from './core/findings/finding';
+import { ImageReference, InvalidImageReferenceError } from '../names/image-reference';
+import { PullPolicy, defaultPullPolicy, isPullPolicy, isUnsetPullPolicy } from '../names/pull-policy';
+import { CredentialKeyring, registryKeyMatches } from '../credentials/keyring';
+import { DigestSource, LockEntry, lockReferenceOf } from '../lock/image-lock';
+import { ImageCollector, activeCollector } from './collect-mode';
+import type { SignaturePolicy } from '../../signatures/policy';
+import { Finding, FindingCode, ObjectRef, Severity } from '../findings/finding';
 import {
   invalidImageFinding, latestTagFinding, latestWithDigestFinding, matchesAnyRegistryKey, neverWithoutPrePullFinding,
   ImageParseCache, holdsTemplateMapping, prePullCovers, registryNotAllowedFinding, secretForPublicRegistryFinding, unrenderedTemplateFinding,
-} from './core/findings/rules';
+} from '../findings/rules';
 import { notePrePullHelpers, prePullDefaultOrigin } from './prepull-helpers';
-import { recordExistingPullSecrets } from './core/credentials/existing-pull-secrets';
-import { noteUnlocatedKind } from './core/findings/unlocated-images';
-import { ImageSite, JsonObject, PodTemplate, findPodTemplates, isObject, objectRef, siteLabel, writtenPullPolicy } from './core/objects/pod-templates';
-import { ImageLocationRule, ImageLocations } from './core/objects/image-locations';
-import { annotate } from './core/objects/original-images';
-import { KubepinUsageError, describeType } from './util/errors';
+import { recordExistingPullSecrets } from '../credentials/existing-pull-secrets';
+import { noteUnlocatedKind } from '../findings/unlocated-images';
+import { ImageSite, JsonObject, PodTemplate, findPodTemplates, isObject, objectRef, siteLabel, writtenPullPolicy } from '../objects/pod-templates';
+import { ImageLocationRule, ImageLocations } from '../objects/image-locations';
+import { annotate } from '../objects/original-images';
+import { KubepinUsageError, describeType } from '../../util/errors';
 import { PodImage, clusterPlatformsBeside, platformFindings } from './platforms';
 
-export { ORIGINAL_IMAGES_ANNOTATION } from './core/objects/original-images';
+export { ORIGINAL_IMAGES_ANNOTATION } from '../objects/original-images';
 
 /** A pull Secret the cluster has (or the app creates), and the registries it serves. */
 export interface PullSecretDeclaration {
@@ -152,7 +152,7 @@ export class PolicyEngine {
     validateOptions(options);
     const lockFile = typeof options.lock?.file === 'string' ? options.lock.file : undefined;
     // Loaded only with a lock file: `require('kubepin/prepull')` and the like stay lean.
-    this.signatures = options.signatures ?? (lockFile !== undefined ? (require('./signatures/policy') as typeof import('./signatures/policy')).SignaturePolicy.forLockFile(lockFile) : undefined);
+    this.signatures = options.signatures ?? (lockFile !== undefined ? (require('../../signatures/policy') as typeof import('../../signatures/policy')).SignaturePolicy.forLockFile(lockFile) : undefined);
     this.locations = ImageLocations.forPolicy(options.imageLocations, lockFile, 'image policy option imageLocations');
     this.clusterPlatforms = clusterPlatformsBeside(lockFile);
     for (const secret of options.pullSecrets ?? []) {

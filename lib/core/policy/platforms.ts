@@ -3,11 +3,11 @@
  * `kubepin lock` (config `platforms`), the policy engine at synthesis (both faces), `kubepin
  * check` and the pre-pull DaemonSet (its pod spec goes through the policy engine) share.
  */
-import { ProjectConfig, ProjectConfigError, loadProjectConfig, projectConfigBeside } from './core/config/project-config';
-import { Finding, ObjectRef } from './core/findings/finding';
-import type { LockEntry } from './core/lock/image-lock';
-import { JsonObject } from './core/objects/pod-templates';
-import { ARCH_LABEL, OS_LABEL, Requirement, termsOf, nodeScopeOf } from './core/objects/node-terms';
+import { ProjectConfig, ProjectConfigError, loadProjectConfig, projectConfigBeside } from '../config/project-config';
+import { Finding, ObjectRef } from '../findings/finding';
+import type { LockEntry } from '../lock/image-lock';
+import { JsonObject } from '../objects/pod-templates';
+import { ARCH_LABEL, OS_LABEL, Requirement, termsOf, nodeScopeOf } from '../objects/node-terms';
 
 /** `os/arch[/variant]`, lower case, as the lock records platforms. */
 export const PLATFORM_PATTERN = /^[a-z0-9]+\/[a-z0-9_]+(?:\/[a-z0-9]+)?$/;

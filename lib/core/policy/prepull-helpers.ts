@@ -1,9 +1,9 @@
-import { ImageReference } from './core/names/image-reference';
-import { describeType } from './util/errors';
-import { ProjectConfigError, loadProjectConfig, projectConfigBeside, refuseUnknownConfigKeys } from './core/config/project-config';
-import { docPath } from './util/docs';
-import type { Finding } from './core/findings/finding';
-import { isObject } from './core/objects/pod-templates';
+import { ImageReference } from '../names/image-reference';
+import { describeType } from '../../util/errors';
+import { ProjectConfigError, loadProjectConfig, projectConfigBeside, refuseUnknownConfigKeys } from '../config/project-config';
+import { docPath } from '../../util/docs';
+import type { Finding } from '../findings/finding';
+import { isObject } from '../objects/pod-templates';
 
 /** Helper image whose static `/bin/busybox` is copied into the pod and run as the no-op. */
 export const DEFAULT_HELPER_IMAGE = 'busybox:1.36.1';

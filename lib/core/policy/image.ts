@@ -1,6 +1,6 @@
-import { ImageReference, InvalidImageReferenceError } from './core/names/image-reference';
-import { KubepinUsageError, describeType } from './util/errors';
-import { DigestSource } from './core/lock/image-lock';
+import { ImageReference, InvalidImageReferenceError } from '../names/image-reference';
+import { KubepinUsageError, describeType } from '../../util/errors';
+import { DigestSource } from '../lock/image-lock';
 
 const IMAGE_SYMBOL = Symbol.for('kubepin.Image');
 
