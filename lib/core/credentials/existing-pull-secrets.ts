@@ -1,4 +1,4 @@
-import type { PullSecretDeclaration } from '../policy/engine';
+import type { PullSecretDeclaration } from './pull-secret';
 import { JsonObject, isObject } from '../objects/pod-templates';
 
 /**

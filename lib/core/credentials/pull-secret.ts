@@ -4,8 +4,29 @@ import { DNS_SUBDOMAIN } from '../names/k8s-names';
 import { Credential, DockerConfigError, MAX_DOCKER_CONFIG_BYTES, buildDockerConfigJson, readDockerConfig } from './docker-config';
 import { readRegularFile } from '../../util/fs/read-regular-file';
 import { normalizeConfigKey } from './keyring';
-import { PullSecretDeclaration } from '../policy/engine';
 import { JsonObject } from '../objects/pod-templates';
+
+/** A pull Secret the cluster has (or the app creates), and the registries it serves. */
+export interface PullSecretDeclaration {
+  /** The Secret's name, as pods reference it in `imagePullSecrets`. */
+  readonly name: string;
+  /** Registry keys it holds credentials for, in kubelet form: `ghcr.io`, `ghcr.io/acme`, `*.azurecr.io`. */
+  readonly registries: readonly string[];
+  /** The namespace the Secret lives in; pods elsewhere cannot use it. @default every namespace */
+  readonly namespace?: string;
+  /** The Secret lives in the cluster, not in the output: pods listing it get the kubepin.dev/existing-pull-secrets annotation, which `kubepin check` reads. @default false */
+  readonly existing?: boolean;
+}
+
+/** A ServiceAccount whose `imagePullSecrets` the kubelet copies into pods that list none. */
+export interface ServiceAccountPullSecrets {
+  /** The ServiceAccount's name. */
+  readonly name: string;
+  /** Its namespace. @default "default" */
+  readonly namespace?: string;
+  /** Names of the pull secrets it lists (declared in `pullSecrets` to be matched to images). */
+  readonly pullSecrets: readonly string[];
+}
 
 /** Annotation on every Secret kubepin writes, saying where its credential came from (never the credential). */
 export const CREDENTIAL_SOURCE_ANNOTATION = 'kubepin.dev/credential-source';

@@ -1,17 +1,9 @@
+import type { ObjectRef } from '../objects/pod-templates';
+
+export type { ObjectRef } from '../objects/pod-templates';
+
 /** How bad a finding is: errors fail synthesis (in strict mode) and CI checks. */
 export type Severity = 'error' | 'warning' | 'info';
-
-/** The Kubernetes object a finding is about. */
-export interface ObjectRef {
-  /** `apiVersion` of the object. */
-  readonly apiVersion?: string;
-  /** `kind` of the object, e.g. `Deployment`. */
-  readonly kind: string;
-  /** `metadata.namespace`, when set. */
-  readonly namespace?: string;
-  /** `metadata.name` (or `generateName`), or `<unnamed>`. */
-  readonly name: string;
-}
 
 /** One problem (or note) about an image in a manifest. */
 export interface Finding {

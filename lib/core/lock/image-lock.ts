@@ -5,7 +5,9 @@ import { readRegularFile } from '../../util/fs/read-regular-file';
 import { sortRecord } from '../../util/records';
 import { writeFileAtomic } from '../../util/fs/write-file-atomic';
 import { LockFileError, checkLockWritable, withLockFile } from '../../util/fs/file-mutex';
-import { PLATFORM_PATTERN } from '../policy/platforms';
+
+/** `os/arch[/variant]`, lower case, as the lock records platforms. */
+export const PLATFORM_PATTERN = /^[a-z0-9]+\/[a-z0-9_]+(?:\/[a-z0-9]+)?$/;
 
 export { LockFileError, withLockFile } from '../../util/fs/file-mutex';
 

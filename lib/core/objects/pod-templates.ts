@@ -1,6 +1,17 @@
-import { ObjectRef } from '../findings/finding';
 import { CompiledImageLocation, ImageLocations } from './image-locations';
 import { metadataSegments, ownField, toJsonPath } from './location-paths';
+
+/** The Kubernetes object a finding is about. */
+export interface ObjectRef {
+  /** `apiVersion` of the object. */
+  readonly apiVersion?: string;
+  /** `kind` of the object, e.g. `Deployment`. */
+  readonly kind: string;
+  /** `metadata.namespace`, when set. */
+  readonly namespace?: string;
+  /** `metadata.name` (or `generateName`), or `<unnamed>`. */
+  readonly name: string;
+}
 
 /** A JSON object as parsed from YAML. */
 export type JsonObject = Record<string, unknown>;

@@ -11,6 +11,7 @@ import {
 } from '../findings/rules';
 import { notePrePullHelpers, prePullDefaultOrigin } from './prepull-helpers';
 import { recordExistingPullSecrets } from '../credentials/existing-pull-secrets';
+import type { PullSecretDeclaration, ServiceAccountPullSecrets } from '../credentials/pull-secret';
 import { noteUnlocatedKind } from '../findings/unlocated-images';
 import { ImageSite, JsonObject, PodTemplate, findPodTemplates, isObject, objectRef, siteLabel, writtenPullPolicy } from '../objects/pod-templates';
 import { ImageLocationRule, ImageLocations } from '../objects/image-locations';
@@ -19,28 +20,7 @@ import { KubepinUsageError, describeType } from '../../util/errors';
 import { PodImage, clusterPlatformsBeside, platformFindings } from './platforms';
 
 export { ORIGINAL_IMAGES_ANNOTATION } from '../objects/original-images';
-
-/** A pull Secret the cluster has (or the app creates), and the registries it serves. */
-export interface PullSecretDeclaration {
-  /** The Secret's name, as pods reference it in `imagePullSecrets`. */
-  readonly name: string;
-  /** Registry keys it holds credentials for, in kubelet form: `ghcr.io`, `ghcr.io/acme`, `*.azurecr.io`. */
-  readonly registries: readonly string[];
-  /** The namespace the Secret lives in; pods elsewhere cannot use it. @default every namespace */
-  readonly namespace?: string;
-  /** The Secret lives in the cluster, not in the output: pods listing it get the kubepin.dev/existing-pull-secrets annotation, which `kubepin check` reads. @default false */
-  readonly existing?: boolean;
-}
-
-/** A ServiceAccount whose `imagePullSecrets` the kubelet copies into pods that list none. */
-export interface ServiceAccountPullSecrets {
-  /** The ServiceAccount's name. */
-  readonly name: string;
-  /** Its namespace. @default "default" */
-  readonly namespace?: string;
-  /** Names of the pull secrets it lists (declared in `pullSecrets` to be matched to images). */
-  readonly pullSecrets: readonly string[];
-}
+export type { PullSecretDeclaration, ServiceAccountPullSecrets } from '../credentials/pull-secret';
 
 /** Options of {@link applyImagePolicy}. */
 export interface ImagePolicyOptions {

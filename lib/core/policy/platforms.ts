@@ -5,12 +5,12 @@
  */
 import { ProjectConfig, ProjectConfigError, loadProjectConfig, projectConfigBeside } from '../config/project-config';
 import { Finding, ObjectRef } from '../findings/finding';
-import type { LockEntry } from '../lock/image-lock';
+import { LockEntry, PLATFORM_PATTERN } from '../lock/image-lock';
+
+export { PLATFORM_PATTERN } from '../lock/image-lock';
 import { JsonObject } from '../objects/pod-templates';
 import { ARCH_LABEL, OS_LABEL, Requirement, termsOf, nodeScopeOf } from '../objects/node-terms';
 
-/** `os/arch[/variant]`, lower case, as the lock records platforms. */
-export const PLATFORM_PATTERN = /^[a-z0-9]+\/[a-z0-9_]+(?:\/[a-z0-9]+)?$/;
 
 /**
  * The cluster's node platforms from `kubepin.config.json`'s `"platforms"` (sorted, unique), or
