@@ -1,6 +1,6 @@
 import type { CheckFinding } from '../check/check';
 import { SarifRule, toSarif } from '../check/sarif';
-import type { VerifyCode, VerifyFinding } from './verify';
+import type { VerifyCode, VerifyFinding } from './verify-findings';
 
 const DOC = { page: 'registry.md', anchor: 'kubepin-verify-path' } as const;
 const LIVENESS = { page: 'lock-freshness.md', anchor: 'pins-that-will-still-pull-a-daily-kubepin-verify---remote-job' } as const;

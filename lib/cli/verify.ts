@@ -6,13 +6,13 @@ import { lockReferenceOf } from '../core/lock/image-lock';
 import { KubepinUsageError } from '../util/errors';
 import { safeText } from '../util/printable';
 import { ImageReference } from '../core/names/image-reference';
-import { ImageLocation } from '../registry/lock-images';
 import { clusterPlatformsBeside } from '../core/policy/platforms';
-import { Drift, RemoteFinding, remoteExitCode, remoteFindings } from './verify-remote';
+import { Drift, remoteExitCode, remoteFindings } from './verify-remote';
 import { digestOnlyCovered, digestOnlyWarning, platformPinContradiction } from './verify-signatures';
 import { ALLOW_EMPTY_FLAG, ALLOW_EMPTY_HELP, describeInput, nothingToCheck } from './manifest-input';
 import { outputMode } from './output-flags';
 import { verifySarif } from './verify-sarif';
+import type { VerifyFinding } from './verify-findings';
 import { packageVersion } from '../util/version';
 import { findProjectRoot, synthStep } from './project-root';
 import { REGISTRY_FLAGS_HELP, parseRegistryFlags, validateRegistryFlags, registryClientFromFlags } from './registry-options';
@@ -52,31 +52,7 @@ platform-not-found), else 4 when the repository or the credential is gone (repos
 credential-gone).
 `;
 
-/** Why verification failed for an image. Stable: tools may switch on it. */
-export type VerifyCode = 'unreadable-manifest' | 'invalid-reference' | 'unpinned' | 'not-in-lock' | 'digest-mismatch' | 'signature-not-locked' | RemoteFinding['code'];
-
-/** One verification problem. */
-export interface VerifyFinding {
-  /** What is wrong. */
-  readonly code: VerifyCode;
-  /** The image as written (or the locked reference for remote findings). */
-  readonly image: string;
-  /** Where it is used, when it comes from a manifest. */
-  readonly location?: ImageLocation;
-  /** The file, for a manifest that cannot be read. */
-  readonly file?: string;
-  /** Its line, when known. */
-  readonly line?: number;
-  /** The message, with the fix. */
-  readonly message: string;
-  /** For a locked digest that will not pull: the digest, its platform, and what the kubelet will report. */
-  readonly digest?: string;
-  readonly platform?: string;
-  readonly kubelet?: string;
-  /** For a registry that could not be reached (--remote): its host, and the cause in words. */
-  readonly registry?: string;
-  readonly cause?: string;
-}
+export type { VerifyCode, VerifyFinding } from './verify-findings';
 
 /** `kubepin verify`: every image pinned, and pinned to what the lock says. */
 export const verifyCommand: Command = {

@@ -1,10 +1,9 @@
 import type * as http2Types from 'http2';
 import * as net from 'net';
 import type * as tlsTypes from 'tls';
-import type { HttpAnswer } from './transport';
+import type { FailureClassifier, HttpAnswer } from './http-answer';
 
-/** A failure before or during an HTTP/2 exchange, in the transport's terms. */
-export type FailureClassifier = (e: Error) => Error;
+export type { FailureClassifier } from './http-answer';
 
 /** Options of {@link Http2Sessions}. */
 export interface Http2SessionsOptions {

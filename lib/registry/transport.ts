@@ -3,6 +3,7 @@ import type * as httpsTypes from 'https';
 import { RegistryError } from '../core/findings/registry-error';
 import { KubepinError } from '../util/errors';
 import { Http2Sessions } from './http2-sessions';
+import type { HttpAnswer } from './http-answer';
 
 // https (and tls with it) is loaded on first use: a run against loopback plain-HTTP registries never needs it.
 let httpsModule: typeof httpsTypes | undefined;
@@ -10,17 +11,7 @@ function https(): typeof httpsTypes {
   return (httpsModule ??= require('https') as typeof httpsTypes);
 }
 
-/** One HTTP answer, body read (up to the cap) unless the method was HEAD. */
-export interface HttpAnswer {
-  /** HTTP status code. */
-  readonly status: number;
-  /** Response headers (lower-case names). */
-  readonly headers: http.IncomingHttpHeaders;
-  /** The body; empty for HEAD. */
-  readonly body: Buffer;
-  /** The URL that answered. */
-  readonly url: URL;
-}
+export type { HttpAnswer } from './http-answer';
 
 /** Options of {@link Transport}. */
 export interface TransportOptions {
