@@ -13,6 +13,6 @@ describe('start-up loads only what a command needs', () => {
   test('kubepin check does not load yaml before it reads a manifest (credential-provider-config no longer pulls it in)', () => {
     expect(loaded('lib/cli/check.ts', ['yaml'])).toEqual([]);
     // The walker itself can see a loaded package.
-    expect(loaded('lib/manifests.ts', ['yaml']).length + loaded('lib/node/files.ts', ['yaml']).length).toBeGreaterThan(0);
+    expect(loaded('lib/core/manifests/manifests.ts', ['yaml']).length + loaded('lib/node/files.ts', ['yaml']).length).toBeGreaterThan(0);
   });
 });

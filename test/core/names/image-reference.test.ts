@@ -13,7 +13,7 @@ interface Vector {
   defaultPullPolicy: string;
 }
 
-const vectors: Vector[] = JSON.parse(fs.readFileSync(path.join(__dirname, 'fixtures', 'image-references.json'), 'utf8'));
+const vectors: Vector[] = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'fixtures', 'image-references.json'), 'utf8'));
 
 describe('upstream image reference vectors', () => {
   test('the fixture is the full upstream set', () => {

@@ -1,6 +1,6 @@
-import { landingPlatforms, platformFindings, platformOffered } from '../../lib/core/policy/platforms';
-import { indexPlatforms } from '../../lib/registry/index-platforms';
-import { LockEntry } from '../../lib/core/lock/image-lock';
+import { landingPlatforms, platformFindings, platformOffered } from '../../../lib/core/policy/platforms';
+import { indexPlatforms } from '../../../lib/registry/index-platforms';
+import { LockEntry } from '../../../lib/core/lock/image-lock';
 
 const entry = (offeredPlatforms?: string[]): LockEntry => ({
   requested: 'app:1', reference: 'docker.io/library/app:1', digest: `sha256:${'a'.repeat(64)}`, mediaType: 'application/vnd.oci.image.index.v1+json', ...(offeredPlatforms ? { offeredPlatforms } : {}),

@@ -1,7 +1,7 @@
 import * as os from 'os';
 import * as path from 'path';
 import { createHash } from 'crypto';
-import { ImageLock, ORIGINAL_IMAGES_ANNOTATION, applyImagePolicy, Finding } from '../../lib';
+import { ImageLock, ORIGINAL_IMAGES_ANNOTATION, applyImagePolicy, Finding } from '../../../lib';
 
 const INDEX = 'application/vnd.oci.image.index.v1+json';
 const digestOf = (text: string) => `sha256:${createHash('sha256').update(text).digest('hex')}`;

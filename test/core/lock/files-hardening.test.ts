@@ -3,13 +3,13 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { spawnSync } from 'child_process';
-import { ImageLock, LockFileError } from '../../lib/core/lock/image-lock';
-import { writeFileAtomic } from '../../lib/util/fs/write-file-atomic';
-import { KubepinUsageError } from '../../lib/util/errors';
-import { writeNodeCredentialFiles, buildNodeCredentialFiles } from '../../lib/node';
-import { runCli } from '../support/cli';
+import { ImageLock, LockFileError } from '../../../lib/core/lock/image-lock';
+import { writeFileAtomic } from '../../../lib/util/fs/write-file-atomic';
+import { KubepinUsageError } from '../../../lib/util/errors';
+import { writeNodeCredentialFiles, buildNodeCredentialFiles } from '../../../lib/node';
+import { runCli } from '../../support/cli';
 
-const APP = path.join(__dirname, '..', 'node', 'fixtures', 'app.yaml');
+const APP = path.join(__dirname, '..', '..', 'node', 'fixtures', 'app.yaml');
 const DIGEST = `sha256:${'a'.repeat(64)}`;
 const INDEX = 'application/vnd.oci.image.index.v1+json';
 

@@ -1,4 +1,4 @@
-import { CredentialKeyring, DockerConfigError, normalizeConfigKey, registryKeyMatches } from '../../lib';
+import { CredentialKeyring, DockerConfigError, normalizeConfigKey, registryKeyMatches } from '../../../lib';
 
 const auth = (user: string, pass = 'secret-pw') => ({ auth: Buffer.from(`${user}:${pass}`).toString('base64') });
 

@@ -3,9 +3,9 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { App, Chart, Testing } from 'cdk8s';
-import { KubepinUsageError } from '../../lib/util/errors';
-import { PullSecretError, PullSecretSource, buildPullSecret } from '../../lib/core/credentials/pull-secret';
-import { RegistryPullSecret } from '../../lib/cdk8s';
+import { KubepinUsageError } from '../../../lib/util/errors';
+import { PullSecretError, PullSecretSource, buildPullSecret } from '../../../lib/core/credentials/pull-secret';
+import { RegistryPullSecret } from '../../../lib/cdk8s';
 
 /*
  * Bad pull secret input, as a program without TypeScript's checks (or a typo) passes it: each is

@@ -3,7 +3,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { spawn } from 'child_process';
 import { createHash } from 'crypto';
-import { ImageLock, LockFileError } from '../../lib';
+import { ImageLock, LockFileError } from '../../../lib';
 
 const INDEX = 'application/vnd.oci.image.index.v1+json';
 const digestOf = (text: string) => `sha256:${createHash('sha256').update(text).digest('hex')}`;
@@ -99,8 +99,8 @@ describe('ImageLock', () => {
 
   test('killing the process in the middle of saves leaves the old or the new file, never a torn one', async () => {
     const file = path.join(dir, 'kubepin.lock.json');
-    const register = path.join(__dirname, '..', '..', 'scripts', 'ts-register.js');
-    const lib = path.join(__dirname, '..', '..', 'lib', 'lock.ts');
+    const register = path.join(__dirname, '..', '..', '..', 'scripts', 'ts-register.js');
+    const lib = path.join(__dirname, '..', '..', '..', 'lib', 'core', 'lock', 'image-lock.ts');
     // The child saves ever-growing locks (each entry's digest derived from its index) until killed.
     const writer = `
       require(${JSON.stringify(register)});

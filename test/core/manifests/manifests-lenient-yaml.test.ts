@@ -1,14 +1,14 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { checkFiles } from '../../lib/check/files';
-import { ManifestDocument, parseManifestText } from '../../lib/core/manifests/manifests';
+import { checkFiles } from '../../../lib/check/files';
+import { ManifestDocument, parseManifestText } from '../../../lib/core/manifests/manifests';
 
 /*
  * YAML that kubectl (go-yaml) reads and the `yaml` package refuses, found by a survey of public
  * manifests: it must load, and findings must point at the right lines. Fixtures are trimmed from
  * the corpus files named in their header comments.
  */
-const FIXTURES = path.join(__dirname, '..', 'fixtures', 'manifests');
+const FIXTURES = path.join(__dirname, '..', '..', 'fixtures', 'manifests');
 const fixture = (name: string) => path.join(FIXTURES, name);
 const read = (name: string) => fs.readFileSync(fixture(name), 'utf8');
 

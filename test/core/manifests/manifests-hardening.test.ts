@@ -2,9 +2,9 @@ import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { loadManifests, parseManifestText } from '../../lib/core/manifests/manifests';
-import { checkFiles } from '../../lib/check/files';
-import { runCli } from '../support/cli';
+import { loadManifests, parseManifestText } from '../../../lib/core/manifests/manifests';
+import { checkFiles } from '../../../lib/check/files';
+import { runCli } from '../../support/cli';
 
 let dir: string;
 beforeEach(() => {
@@ -67,7 +67,7 @@ describe('item 8: only regular files are read, capped by bytes read', () => {
   test('the size cap counts bytes read', () => {
     const file = path.join(dir, 'big.yaml');
     fs.writeFileSync(file, POD + '#'.repeat(2000));
-    const { readManifestFile } = jest.requireActual('../../lib/core/manifests/manifests') as typeof import('../../lib/core/manifests/manifests');
+    const { readManifestFile } = jest.requireActual('../../../lib/core/manifests/manifests') as typeof import('../../../lib/core/manifests/manifests');
     expect(readManifestFile(file, 1000)).toEqual({ problem: expect.stringMatching(/larger than 1000 bytes/) });
     expect(typeof readManifestFile(file, 10_000)).toBe('string');
   });

@@ -1,10 +1,10 @@
-import { parseManifestText } from '../../lib/core/manifests/manifests';
+import { parseManifestText } from '../../../lib/core/manifests/manifests';
 
 /*
  * Fuzz: generated documents read by kubepin's loader against an independent reading. The
  * generator knows every scalar's text and style; the expected value of a plain scalar comes
  * from the YAML 1.1 type definitions below (yaml.org/type/{bool,null,int,float}.html), written
- * here without looking at lib/yaml-scalars.ts. Where go-yaml (what kubectl runs) departs from
+ * here without looking at lib/core/manifests/yaml11.ts. Where go-yaml (what kubectl runs) departs from
  * the 1.1 specs (sexagesimal `1:30`, timestamps, `08`, `1e3` without a dot), the generator
  * does not go: those cases are pinned one by one in manifests-hardening.test.ts.
  */

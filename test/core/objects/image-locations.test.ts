@@ -5,14 +5,14 @@ import { createHash } from 'crypto';
 import {
   ImageLock, ImageLocationRule, ImageLocations, KubepinUsageError, ORIGINAL_IMAGES_ANNOTATION, ProjectConfigError,
   applyImagePolicy, checkManifests, extractImages,
-} from '../../lib';
-import { loadManifests } from '../../lib/core/manifests/manifests';
-import { unlocatedImages } from '../../lib/core/findings/unlocated-images';
-import { findPodTemplates } from '../../lib/core/objects/pod-templates';
+} from '../../../lib';
+import { loadManifests } from '../../../lib/core/manifests/manifests';
+import { unlocatedImages } from '../../../lib/core/findings/unlocated-images';
+import { findPodTemplates } from '../../../lib/core/objects/pod-templates';
 
 // Real example manifests of Argo Rollouts, OpenKruise, Knative and prometheus-operator
 // (test/fixtures/crds/SOURCE.md names each file's repository, path and commit).
-const CRDS = path.join(__dirname, '..', 'fixtures', 'crds');
+const CRDS = path.join(__dirname, '..', '..', 'fixtures', 'crds');
 const INDEX = 'application/vnd.oci.image.index.v1+json';
 const digestOf = (text: string) => `sha256:${createHash('sha256').update(text).digest('hex')}`;
 
@@ -289,7 +289,7 @@ describe('issue #24 item 6: no location path walks into the object prototype', (
 
 describe('docs/image-locations.md', () => {
   test('the configuration shown is one kubepin reads, and does what the page says', () => {
-    const doc = fs.readFileSync(path.join(__dirname, '..', '..', 'docs', 'image-locations.md'), 'utf8');
+    const doc = fs.readFileSync(path.join(__dirname, '..', '..', '..', 'docs', 'image-locations.md'), 'utf8');
     const json = /```json\n([\s\S]*?)```/.exec(doc)![1];
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kubepin-locations-doc-'));
     try {

@@ -2,8 +2,8 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { applyImagePolicy } from '../../lib/core/policy/engine';
-import { checkFiles } from '../../lib/check/files';
+import { applyImagePolicy } from '../../../lib/core/policy/engine';
+import { checkFiles } from '../../../lib/check/files';
 
 const pod = (container: Record<string, unknown>) => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'n' }, spec: { containers: [{ name: 'c', ...container }] } });
 

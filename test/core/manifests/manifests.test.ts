@@ -1,4 +1,4 @@
-import { parseManifestText } from '../../lib/core/manifests/manifests';
+import { parseManifestText } from '../../../lib/core/manifests/manifests';
 
 const TEXT = `# a comment
 apiVersion: apps/v1

@@ -1,4 +1,4 @@
-import { ImageReference, InvalidImageReferenceError, defaultPullPolicy, CredentialKeyring, registryKeyMatches } from '../../lib';
+import { ImageReference, InvalidImageReferenceError, defaultPullPolicy, CredentialKeyring, registryKeyMatches } from '../../../lib';
 
 // A small seeded PRNG so failures reproduce.
 function rng(seed: number): () => number {

@@ -1,9 +1,9 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { PROJECT_CONFIG_SECTIONS, loadProjectConfig } from '../../lib/core/config/project-config';
+import { PROJECT_CONFIG_SECTIONS, loadProjectConfig } from '../../../lib/core/config/project-config';
 
-const LIB = path.join(__dirname, '..', '..', 'lib');
+const LIB = path.join(__dirname, '..', '..', '..', 'lib');
 
 function sources(dir: string): string[] {
   return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? sources(path.join(dir, e.name)) : e.name.endsWith('.ts') ? [path.join(dir, e.name)] : []));
