@@ -8,6 +8,8 @@ import type { ArtifactSource } from '../signatures/artifacts';
 import { SignatureVerificationError } from '../signatures/errors';
 import type { SignaturePolicy, SignerRequirement } from '../signatures/policy';
 import type { SignatureVerifier } from '../signatures/verifier';
+import { describeSigners } from '../signatures/keyless-policy';
+import { describeRecord, sameSigner } from '../core/lock/signature-record';
 
 /** Largest index read to check a lock's platform digests against it. */
 const MAX_INDEX_BYTES = 4 * 1024 * 1024;
@@ -52,8 +54,8 @@ export async function lockedSignatureFindings(source: ArtifactSource, verifier: 
   const findings: SignatureFinding[] = [];
   try {
     const record = await verifier.verify(ref, entry.digest, requirement);
-    if (entry.signature && record.key !== entry.signature.key) {
-      findings.push({ code: 'signature-invalid', image, message: `${image}@${entry.digest}: ${lockName} records a signature by key ${entry.signature.key}, but the registry's valid signature is by ${record.key}. Fix: run \`kubepin lock --update\` to record it` });
+    if (entry.signature && !sameSigner(record, entry.signature)) {
+      findings.push({ code: 'signature-invalid', image, message: `${image}@${entry.digest}: ${lockName} records a signature by ${describeRecord(entry.signature)}, but the registry's valid signature is by ${describeRecord(record)}. Fix: run \`kubepin lock --update\` to record it` });
     }
   } catch (e) {
     if (!(e instanceof SignatureVerificationError)) throw e;
@@ -143,5 +145,5 @@ export async function digestOnlyFindings(verifier: SignatureVerifier, covered: D
 
 /** The warning offline `verify` gives for a digest-only reference a requirement covers, as synthesis does. */
 export function digestOnlyWarning(image: string, requirement: SignerRequirement): string {
-  return `${image} must be signed by ${requirement.keys.map((k) => k.source).join(', ')} (${requirement.where}) but is pinned by digest alone, so the lock cannot vouch for its signature. Fix: run \`kubepin verify --remote\` (it verifies the digest's signature), or reference it by tag and run \`kubepin lock\``;
+  return `${image} must be signed by ${describeSigners(requirement)} (${requirement.where}) but is pinned by digest alone, so the lock cannot vouch for its signature. Fix: run \`kubepin verify --remote\` (it verifies the digest's signature), or reference it by tag and run \`kubepin lock\``;
 }

@@ -9,6 +9,8 @@ import { ImageReference } from '../core/names/image-reference';
 import { clusterPlatformsBeside } from '../core/policy/platforms';
 import { Drift, remoteExitCode, remoteFindings } from './verify-remote';
 import { digestOnlyCovered, digestOnlyWarning, platformPinContradiction } from './verify-signatures';
+import { describeSigners } from '../signatures/keyless-policy';
+import { describeRecord } from '../core/lock/signature-record';
 import { ALLOW_EMPTY_FLAG, ALLOW_EMPTY_HELP, describeInput, nothingToCheck } from './manifest-input';
 import { outputMode } from './output-flags';
 import { verifySarif } from './verify-sarif';
@@ -130,7 +132,7 @@ export const verifyCommand: Command = {
           code: 'signature-not-locked',
           image: location.image,
           location,
-          message: `${entry.reference} must be signed by ${requirement.keys.map((k) => k.source).join(', ')} (${requirement.where}) but its entry in ${lockName} records ${entry.signature ? `key ${entry.signature.key}, not a required one` : 'no verified signature'}. Fix: run \`kubepin lock --update\``,
+          message: `${entry.reference} must be signed by ${describeSigners(requirement)} (${requirement.where}) but its entry in ${lockName} records ${entry.signature ? `${describeRecord(entry.signature)}, not a required signer` : 'no verified signature'}. Fix: run \`kubepin lock --update\``,
         });
       }
     }

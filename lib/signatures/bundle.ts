@@ -1,9 +1,20 @@
-import { createHash } from 'crypto';
+import { X509Certificate } from '@sigstore/core';
 import { Bundle, bundleFromJSON, isBundleWithDsseEnvelope } from '@sigstore/bundle';
 import { SignedEntity, TrustMaterial, Verifier, toSignedEntity } from '@sigstore/verify';
 import { SignatureKey } from './keys';
 import type { SignerRequirement } from './policy';
-import { COSIGN_REKOR_ANNOTATION, COSIGN_TIMESTAMP_ANNOTATION, SignatureRejection, SignatureSubject, describeKeys, isRecord, quote, sameRepository } from './cosign';
+import { SignatureRejection, SignatureSubject, describeKeys, isRecord, quote, sameRepository } from './cosign';
+import { checkBundleBounds } from './bounds';
+import { verifyKeylessEntity, verificationProblem } from './keyless';
+import type { CertificateIdentity } from './keyless-policy';
+import type { LogTrust } from './trusted-root';
+import { PublicGoodRoot, loadPublicGoodRoot } from './public-good';
+
+/** Who a verified signature is by: a configured key, or a certificate whose identity a keyless signer accepts. */
+export type VerifiedSigner = { readonly key: SignatureKey; readonly certificate?: undefined } | { readonly certificate: CertificateIdentity; readonly key?: undefined };
+
+/** What verifying a signature needs of a requirement. */
+export type BundleRequirement = Pick<SignerRequirement, 'keys' | 'keyless' | 'tlog' | 'trustedRoot' | 'where'>;
 
 /** The in-toto predicate type of a cosign image signature. */
 export const COSIGN_SIGN_PREDICATE = 'https://sigstore.dev/cosign/sign/v1';
@@ -11,24 +22,25 @@ const IN_TOTO_PAYLOAD_TYPE = 'application/vnd.in-toto+json';
 const IN_TOTO_STATEMENT_TYPES = new Set(['https://in-toto.io/Statement/v1', 'https://in-toto.io/Statement/v0.1']);
 
 /**
- * Checks one Sigstore bundle (a DSSE envelope around an in-toto statement with predicate type
- * {@link COSIGN_SIGN_PREDICATE}) against `keys`: the statement must name `subject.digest` (and,
- * when its subject carries a name, `subject.repository`), and one key must verify the envelope
- * (with `@sigstore/verify`, the key as trust material). The transparency-log entries and
- * timestamps the bundle carries are verified too, against the requirement's trusted root (an
- * entry that cannot be verified, for want of a trusted root or because it is wrong, rejects the
- * bundle); `tlog: "required"` also demands one entry.
- * @returns the key that verified
+ * Checks one Sigstore bundle (v0.1 to v0.3: a DSSE envelope around an in-toto statement with
+ * predicate type {@link COSIGN_SIGN_PREDICATE}): the statement must name `subject.digest` (and,
+ * when its subject carries a name, `subject.repository`). A key-signed bundle must verify with one
+ * of the requirement's keys (with `@sigstore/verify`, the key as trust material), and the log
+ * entries and timestamps it carries are verified too (an entry that cannot be verified rejects
+ * the bundle; `tlog: "required"` also demands one). A certificate-signed (keyless) bundle is
+ * verified to the Sigstore client specification against the signers' trusted roots
+ * ({@link verifyKeylessEntity}). With no trusted root configured, the public-good one
+ * (`publicGood`, over TUF) is used.
  * @throws SignatureRejection saying why not
  */
-export function verifySigstoreBundle(bytes: Buffer, requirement: Pick<SignerRequirement, 'keys' | 'tlog' | 'trustedRoot' | 'where'>, subject: SignatureSubject): SignatureKey {
-  const { keys } = requirement;
+export async function verifySigstoreBundle(bytes: Buffer, requirement: BundleRequirement, subject: SignatureSubject, publicGood: PublicGoodRoot = loadPublicGoodRoot): Promise<VerifiedSigner> {
   let json: unknown;
   try {
     json = JSON.parse(bytes.toString('utf8'));
   } catch {
     throw new SignatureRejection(`the Sigstore bundle is not JSON (${bytes.length} bytes; truncated or not a bundle)`);
   }
+  checkBundleBounds(json);
   let bundle: Bundle;
   try {
     bundle = bundleFromJSON(json);
@@ -38,23 +50,45 @@ export function verifySigstoreBundle(bytes: Buffer, requirement: Pick<SignerRequ
   if (!isBundleWithDsseEnvelope(bundle)) {
     throw new SignatureRejection('the bundle holds a message signature, not a DSSE envelope around an image statement (cosign writes the latter for images)');
   }
-  if (bundle.verificationMaterial.content.$case !== 'publicKey') {
-    throw new SignatureRejection('the bundle is signed with a certificate (keyless); this kubepin verifies key-based signatures only');
-  }
   const envelope = bundle.content.dsseEnvelope;
   if (envelope.payloadType !== IN_TOTO_PAYLOAD_TYPE) {
     throw new SignatureRejection(`the envelope's payload type is ${quote(envelope.payloadType)}, not ${IN_TOTO_PAYLOAD_TYPE}`);
   }
   checkStatement(envelope.payload, subject);
-  let entity: SignedEntity;
+  const entity = signedEntity(bundle);
+  if (entity.key.$case === 'certificate') return { certificate: await verifyKeyless(entity, requirement, publicGood) };
+  if (requirement.keys.length === 0) {
+    throw new SignatureRejection(`the bundle is signed with a key, and ${requirement.where} accepts keyless signers only`);
+  }
+  const key = signingKey(entity, requirement.keys);
+  await checkLogEntries(entity, key, requirement, publicGood);
+  return { key };
+}
+
+/** `@sigstore/verify`'s view of a parsed bundle (`artifact`: the signed bytes of a message signature). */
+export function signedEntity(bundle: Bundle, artifact?: Buffer): SignedEntity {
   try {
-    entity = toSignedEntity(bundle);
+    // Only the leaf is used (the trusted root holds the CAs), but a chain that does not parse is not a signature kubepin accepts.
+    const content = bundle.verificationMaterial.content;
+    if (content.$case === 'x509CertificateChain') for (const c of content.x509CertificateChain.certificates) X509Certificate.parse(Buffer.from(c.rawBytes));
+    return toSignedEntity(bundle, artifact);
   } catch (e) {
     throw new SignatureRejection(`part of the bundle cannot be read (${(e as Error).message.slice(0, 200)})`);
   }
-  const key = signingKey(entity, keys);
-  checkLogEntries(entity, key, requirement);
-  return key;
+}
+
+/**
+ * A certificate-signed entity checked against the requirement's keyless signers, each with its
+ * trusted root (the public-good one where none is configured).
+ * @throws SignatureRejection saying why not
+ */
+export async function verifyKeyless(entity: SignedEntity, requirement: BundleRequirement, publicGood: PublicGoodRoot): Promise<CertificateIdentity> {
+  const signers = requirement.keyless ?? [];
+  if (signers.length === 0) {
+    throw new SignatureRejection(`the signature is keyless (a Fulcio certificate), and ${requirement.where} lists keys only. Fix: add the signer as "keyless": { "identity": …, "issuer": … }, or sign with a listed key`);
+  }
+  const fallback = signers.some((s) => !s.trustedRoot) ? await publicGood() : undefined;
+  return verifyKeylessEntity(entity, signers, (s) => s.trustedRoot ?? fallback!);
 }
 
 /** The key of `keys` whose signature the envelope carries. */
@@ -79,7 +113,7 @@ function signingKey(entity: SignedEntity, keys: readonly SignatureKey[]): Signat
 }
 
 /** Verifies the log entries and timestamps present (and demands an entry under `tlog: "required"`), with `key` as the signer. */
-function checkLogEntries(entity: SignedEntity, key: SignatureKey, requirement: Pick<SignerRequirement, 'tlog' | 'trustedRoot' | 'where'>): void {
+export async function checkLogEntries(entity: SignedEntity, key: SignatureKey, requirement: Pick<SignerRequirement, 'tlog' | 'trustedRoot' | 'where'>, publicGood: PublicGoodRoot): Promise<void> {
   const entries = entity.tlogEntries.length;
   const authorityTimestamps = entity.timestamps.filter((t) => t.$case === 'timestamp-authority').length;
   if (entries === 0 && requirement.tlog === 'required') {
@@ -87,14 +121,12 @@ function checkLogEntries(entity: SignedEntity, key: SignatureKey, requirement: P
   }
   if (entries === 0 && authorityTimestamps === 0) return;
   const what = [entries > 0 ? `${entries} transparency-log entr${entries === 1 ? 'y' : 'ies'}` : '', authorityTimestamps > 0 ? `${authorityTimestamps} timestamp-authority timestamp${authorityTimestamps === 1 ? '' : 's'}` : ''].filter(Boolean).join(' and ');
-  if (!requirement.trustedRoot) {
-    throw new SignatureRejection(`the signature carries ${what}, which kubepin verifies before trusting the signature, and ${requirement.where} names no trusted root to verify them with. Fix: add "trustedRoot": "<Sigstore trusted_root.json>" (Rekor's and the timestamp authorities' keys) to the requirement or to "signatures"`);
-  }
-  const trust: TrustMaterial = { ...(requirement.trustedRoot.material as Omit<TrustMaterial, 'publicKey'>), publicKey: () => ({ publicKey: key.publicKey, validFor: () => true }) };
+  const root: LogTrust = requirement.trustedRoot ?? (await publicGood());
+  const trust: TrustMaterial = { ...(root.material as Omit<TrustMaterial, 'publicKey'>), publicKey: () => ({ publicKey: key.publicKey, validFor: () => true }) };
   try {
     new Verifier(trust, { tlogThreshold: requirement.tlog === 'required' ? 1 : 0, ctlogThreshold: 0, timestampThreshold: 0 }).verify(entity);
   } catch (e) {
-    throw new SignatureRejection(`the signature's ${what} do${entries + authorityTimestamps === 1 ? 'es' : ''} not verify against ${requirement.trustedRoot.source} (${String((e as Error).message).slice(0, 200)})`);
+    throw new SignatureRejection(`the signature's ${what} do${entries + authorityTimestamps === 1 ? 'es' : ''} not verify against ${root.source} (${verificationProblem(e)})`);
   }
 }
 
@@ -122,44 +154,4 @@ function checkStatement(payload: Buffer, subject: SignatureSubject): void {
   if (typeof match.name === 'string' && match.name !== '' && !sameRepository(match.name, subject.repository)) {
     throw new SignatureRejection(`the statement is for repository ${quote(match.name)}, not ${subject.repository.name}`);
   }
-}
-
-/**
- * The log entry and timestamp a classic `.sig` layer carries in its annotations, checked as a
- * bundle's are ({@link verifySigstoreBundle}): read into a message-signature bundle over the
- * payload (Rekor's `hashedrekord` entry names the payload's hash and the signature) and verified
- * against the requirement's trusted root. `key` has already verified the signature.
- * @throws SignatureRejection saying why not
- */
-export function verifyClassicLogEntries(annotations: Record<string, unknown>, payload: Buffer, signatureBase64: string, key: SignatureKey, requirement: Pick<SignerRequirement, 'tlog' | 'trustedRoot' | 'where'>): void {
-  const tlogEntries: unknown[] = [];
-  const rfc3161Timestamps: unknown[] = [];
-  try {
-    const rekor = annotations[COSIGN_REKOR_ANNOTATION];
-    if (rekor !== undefined) {
-      const { SignedEntryTimestamp: set, Payload: entry } = JSON.parse(String(rekor)) as { SignedEntryTimestamp?: unknown; Payload?: Record<string, unknown> };
-      if (typeof set !== 'string' || !isRecord(entry) || typeof entry.body !== 'string' || typeof entry.logID !== 'string' || !Number.isSafeInteger(entry.integratedTime) || !Number.isSafeInteger(entry.logIndex)) throw new Error('not a Rekor entry');
-      const body = JSON.parse(Buffer.from(entry.body, 'base64').toString('utf8')) as { kind?: unknown; apiVersion?: unknown };
-      tlogEntries.push({
-        logIndex: String(entry.logIndex), logId: { keyId: Buffer.from(entry.logID, 'hex').toString('base64') }, kindVersion: { kind: body.kind, version: body.apiVersion },
-        integratedTime: String(entry.integratedTime), inclusionPromise: { signedEntryTimestamp: set }, canonicalizedBody: entry.body,
-      });
-    }
-    const timestamp = annotations[COSIGN_TIMESTAMP_ANNOTATION];
-    if (timestamp !== undefined) rfc3161Timestamps.push({ signedTimestamp: (JSON.parse(String(timestamp)) as { SignedRFC3161Timestamp?: unknown }).SignedRFC3161Timestamp });
-  } catch (e) {
-    throw new SignatureRejection(`the signature's ${COSIGN_REKOR_ANNOTATION} or ${COSIGN_TIMESTAMP_ANNOTATION} annotation cannot be read (${String((e as Error).message).slice(0, 120)})`);
-  }
-  let entity: SignedEntity;
-  try {
-    const bundle = bundleFromJSON({
-      mediaType: 'application/vnd.dev.sigstore.bundle+json;version=0.1',
-      verificationMaterial: { publicKey: { hint: '' }, tlogEntries, ...(rfc3161Timestamps.length > 0 ? { timestampVerificationData: { rfc3161Timestamps } } : {}) },
-      messageSignature: { messageDigest: { algorithm: 'SHA2_256', digest: createHash('sha256').update(payload).digest('base64') }, signature: signatureBase64.replace(/\s+/g, '') },
-    });
-    entity = toSignedEntity(bundle, payload);
-  } catch (e) {
-    throw new SignatureRejection(`the signature's log entry or timestamp cannot be read (${String((e as Error).message).slice(0, 200)})`);
-  }
-  checkLogEntries(entity, key, requirement);
 }

@@ -10,6 +10,10 @@ export const COSIGN_SIGNATURE_ANNOTATION = 'dev.cosignproject.cosign/signature';
 export const COSIGN_REKOR_ANNOTATION = 'dev.sigstore.cosign/bundle';
 /** Layer annotation of a classic cosign signature holding an RFC 3161 timestamp. */
 export const COSIGN_TIMESTAMP_ANNOTATION = 'dev.sigstore.cosign/rfc3161timestamp';
+/** Layer annotation of a keyless classic signature: the Fulcio signing certificate (PEM). */
+export const COSIGN_CERTIFICATE_ANNOTATION = 'dev.sigstore.cosign/certificate';
+/** Layer annotation of a keyless classic signature: the certificate's chain (PEM, intermediates then root). */
+export const COSIGN_CHAIN_ANNOTATION = 'dev.sigstore.cosign/chain';
 /** The `critical.type` cosign writes. */
 const COSIGN_PAYLOAD_TYPE = 'cosign container image signature';
 
@@ -25,13 +29,27 @@ export interface SignatureSubject {
 export class SignatureRejection extends Error {}
 
 /**
- * Checks one cosign "simple signing" payload and its signature: the payload must be JSON naming
- * `subject.digest` in `critical.image.docker-manifest-digest` and `subject.repository` in
- * `critical.identity.docker-reference`, and one of `keys` must have signed its exact bytes.
+ * Checks one cosign "simple signing" payload and its signature: the payload must name the
+ * subject ({@link checkSimpleSigningPayload}), and one of `keys` must have signed its exact bytes.
  * @returns the key that verified
  * @throws SignatureRejection saying why not
  */
 export function verifySimpleSigning(payload: Buffer, signatureBase64: string, keys: readonly SignatureKey[], subject: SignatureSubject): SignatureKey {
+  checkSimpleSigningPayload(payload, subject);
+  const signature = decodeBase64(signatureBase64);
+  if (!signature) throw new SignatureRejection('the signature annotation is not base64');
+  const key = keys.find((k) => verifyWithKey(k, payload, signature));
+  if (!key) throw new SignatureRejection(`the signature does not verify with ${describeKeys(keys)}`);
+  return key;
+}
+
+/**
+ * Checks that a cosign "simple signing" payload names `subject.digest` in
+ * `critical.image.docker-manifest-digest` and `subject.repository` in
+ * `critical.identity.docker-reference` (the signature over it is checked by the caller).
+ * @throws SignatureRejection saying why not
+ */
+export function checkSimpleSigningPayload(payload: Buffer, subject: SignatureSubject): void {
   let data: unknown;
   try {
     data = JSON.parse(payload.toString('utf8'));
@@ -53,11 +71,6 @@ export function verifySimpleSigning(payload: Buffer, signatureBase64: string, ke
   if (!sameRepository(reference, subject.repository)) {
     throw new SignatureRejection(`the signature is for repository ${quote(reference)}, not ${subject.repository.name}`);
   }
-  const signature = decodeBase64(signatureBase64);
-  if (!signature) throw new SignatureRejection('the signature annotation is not base64');
-  const key = keys.find((k) => verifyWithKey(k, payload, signature));
-  if (!key) throw new SignatureRejection(`the signature does not verify with ${describeKeys(keys)}`);
-  return key;
 }
 
 /** True when `reference` (a `docker-reference`, maybe with tag or digest) names the repository of `image`. */
@@ -85,7 +98,7 @@ export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function decodeBase64(text: string): Buffer | undefined {
+export function decodeBase64(text: string): Buffer | undefined {
   const compact = text.replace(/\s+/g, '');
   if (compact === '' || !/^[A-Za-z0-9+/]+={0,2}$/.test(compact)) return undefined;
   return Buffer.from(compact, 'base64');

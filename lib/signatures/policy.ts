@@ -8,6 +8,9 @@ import { readRegularFile } from '../util/fs/read-regular-file';
 import { CONFIG_FILE_NAME, ProjectConfig, ProjectConfigError, loadProjectConfig, projectConfigBeside } from '../core/config/project-config';
 import type { SignatureKey } from './keys';
 import { LogTrust, loadTrustedRoot } from './trusted-root';
+import { KeylessSigner, describeSigners, keylessAccepts, parseKeylessSigners } from './keyless-policy';
+
+export type { KeylessSigner } from './keyless-policy';
 
 export { CONFIG_FILE_NAME } from '../core/config/project-config';
 
@@ -20,20 +23,12 @@ const policies = new WeakMap<ProjectConfig, SignaturePolicy>();
 /** The `signatures` section of the configuration file is malformed. */
 export class SignaturePolicyError extends ProjectConfigError {}
 
-/** Keyless (Fulcio certificate) signer identity. Parsed and documented; verification is not built yet. */
-export interface KeylessIdentity {
-  /** The certificate's subject alternative name, e.g. `https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main`. */
-  readonly identity: string;
-  /** The OIDC issuer, e.g. `https://token.actions.githubusercontent.com`. */
-  readonly issuer: string;
-}
-
 /** Who may sign, and what a signature must carry: what verifying one digest needs. */
 export interface SignerRequirement {
   /** Keys any one of which must have signed the digest. */
   readonly keys: readonly SignatureKey[];
-  /** Keyless signers (not verified by this version: images needing only these fail to lock). @default none */
-  readonly keyless?: readonly KeylessIdentity[];
+  /** Keyless signers (Fulcio certificate identity and issuer), any one of which may have signed instead of a key. @default none */
+  readonly keyless?: readonly KeylessSigner[];
   /** Where the requirement was written, for messages: `kubepin.config.json: signatures.require[0]`. */
   readonly where: string;
   /**
@@ -43,7 +38,7 @@ export interface SignerRequirement {
    * @default entries verified when present, none needed
    */
   readonly tlog?: 'required';
-  /** Rekor's keys and the timestamp authorities (a Sigstore trusted_root.json). @default `signatures.trustedRoot`, else none (a signature carrying a log entry or timestamp is refused) */
+  /** Rekor's keys and the timestamp authorities (a Sigstore trusted_root.json). @default `signatures.trustedRoot`, else the public-good root over TUF (@sigstore/tuf) when a signature carries a log entry or timestamp */
   readonly trustedRoot?: LogTrust;
 }
 
@@ -118,6 +113,11 @@ export class SignaturePolicy {
     public readonly file: string | undefined,
   ) {}
 
+  /** Every signer `requirement` accepts, for messages: key files, then keyless signers. */
+  public describeSigners(requirement: SignerRequirement): string {
+    return describeSigners(requirement);
+  }
+
   /** True when no image needs a signature. */
   public get empty(): boolean {
     return this.requirements.length === 0;
@@ -130,7 +130,10 @@ export class SignaturePolicy {
   public vouches(entry: LockEntry): boolean {
     const requirement = this.requirementFor(entry.reference);
     if (!requirement) return true;
-    return entry.signature !== undefined && requirement.keys.some((k) => k.fingerprint === entry.signature!.key);
+    const record = entry.signature;
+    if (!record) return false;
+    if (record.key !== undefined) return requirement.keys.some((k) => k.fingerprint === record.key);
+    return record.identity !== undefined && record.issuer !== undefined && (requirement.keyless ?? []).some((s) => keylessAccepts(s, { identity: record.identity!, issuer: record.issuer! }));
   }
 
   /** The requirement covering `image` (a reference or its `registry/repository` name), if any. */
@@ -159,7 +162,6 @@ function parseRequirement(item: unknown, where: string, baseDir: string, keyCach
   if (unknownFields) throw new SignaturePolicyError(`${where}: ${unknownFields}`);
   if (record.tlog !== undefined && record.tlog !== 'required') throw new SignaturePolicyError(`${where}.tlog must be "required" (a signature counts only with a verified transparency-log entry), or left out (entries verified when present)`);
   const trustedRoot = record.trustedRoot === undefined ? defaultRoot : loadTrustedRoot(record.trustedRoot, baseDir, `${where}.trustedRoot`);
-  if (record.tlog === 'required' && !trustedRoot) throw new SignaturePolicyError(`${where}: "tlog": "required" needs Rekor's key to verify the entries: add "trustedRoot": "<Sigstore trusted_root.json>" to the requirement or to "signatures"`);
   const images = record.images;
   if (!Array.isArray(images) || images.length === 0 || images.some((p) => typeof p !== 'string' || p === '')) {
     throw new SignaturePolicyError(`${where}.images must be a non-empty list of registry/repository patterns as pull secrets use them (e.g. "ghcr.io/acme", "*.example.com", "*" for every image), without tag or digest`);
@@ -196,18 +198,13 @@ function parseRequirement(item: unknown, where: string, baseDir: string, keyCach
     }
     return key;
   });
-  let keyless: KeylessIdentity[] | undefined;
+  let keyless: KeylessSigner[] | undefined;
   if (record.keyless !== undefined) {
-    const raw = Array.isArray(record.keyless) ? record.keyless : [record.keyless];
-    keyless = raw.map((entry, i) => {
-      const e = entry as Record<string, unknown>;
-      const extra = typeof e === 'object' && e !== null ? unknownKeysProblem(e, ['identity', 'issuer']) : undefined;
-      if (extra) throw new SignaturePolicyError(`${where}.keyless[${i}]: ${extra}`);
-      if (typeof e !== 'object' || e === null || typeof e.identity !== 'string' || e.identity === '' || typeof e.issuer !== 'string' || e.issuer === '') {
-        throw new SignaturePolicyError(`${where}.keyless[${i}] must be { "identity": "<certificate SAN>", "issuer": "<OIDC issuer URL>" }`);
-      }
-      return { identity: e.identity, issuer: e.issuer };
-    });
+    try {
+      keyless = parseKeylessSigners(record.keyless, where, baseDir, trustedRoot);
+    } catch (e) {
+      throw new SignaturePolicyError((e as Error).message);
+    }
   }
   if (keys.length === 0 && !keyless) throw new SignaturePolicyError(`${where} needs "keys" (public key files) or "keyless" signers`);
   return { images: images as string[], patterns, keys, ...(keyless ? { keyless } : {}), where, ...(record.tlog === 'required' ? { tlog: 'required' as const } : {}), ...(trustedRoot ? { trustedRoot } : {}) };

@@ -1,3 +1,4 @@
+import { createHash } from 'crypto';
 import * as path from 'path';
 import type { TrustMaterial } from '@sigstore/verify';
 import { readRegularFile } from '../util/fs/read-regular-file';
@@ -5,6 +6,8 @@ import { ProjectConfigError } from '../core/config/project-config';
 
 /** Largest trusted_root.json read (the public-good one is about 10 KiB). */
 const MAX_TRUSTED_ROOT_BYTES = 1024 * 1024;
+
+const parsedRoots = new Map<string, LogTrust>();
 
 /** The transparency logs and timestamp authorities a signature's log entries and timestamps are verified against. */
 export interface LogTrust {
@@ -28,16 +31,30 @@ export function loadTrustedRoot(file: unknown, baseDir: string, where: string): 
   const full = path.resolve(baseDir, file);
   const text = readRegularFile(full, MAX_TRUSTED_ROOT_BYTES);
   if (typeof text !== 'string') throw new ProjectConfigError(`${where}: cannot read ${file}: ${text.problem.replace(/^cannot read: /, '')}`);
+  // One parse per file and content in a process: requirements and signers naming the same file share it.
+  const cacheKey = `${full}\0${createHash('sha256').update(text).digest('hex')}\0${file}`;
+  const cached = parsedRoots.get(cacheKey);
+  if (cached) return cached;
+  try {
+    const trust = parseTrustedRoot(text, file);
+    parsedRoots.set(cacheKey, trust);
+    return trust;
+  } catch (e) {
+    throw new ProjectConfigError(`${where}: ${file} is not a usable Sigstore trusted root (${String((e as Error).message).split('\n')[0].slice(0, 200)}). Fix: use the trusted_root.json of your Sigstore instance (for the public one: \`kubepin trust update --output ${file}\`, or \`cosign trusted-root create\`)`);
+  }
+}
+
+/**
+ * Parses a trusted_root.json's text into trust material (`source` names it in messages).
+ * @throws Error when it is not one, or lists no transparency log and no timestamp authority
+ */
+export function parseTrustedRoot(text: string, source: string): LogTrust {
   // Loaded only for a configuration that names a trusted root.
   const { TrustedRoot } = require('@sigstore/protobuf-specs') as typeof import('@sigstore/protobuf-specs');
   const { toTrustMaterial } = require('@sigstore/verify') as typeof import('@sigstore/verify');
-  try {
-    const material = toTrustMaterial(TrustedRoot.fromJSON(JSON.parse(text)));
-    if (material.tlogs.length === 0 && material.timestampAuthorities.length === 0) throw new Error('it lists no transparency log ("tlogs") and no timestamp authority');
-    const { certificateAuthorities, timestampAuthorities, tlogs, ctlogs } = material;
-    const withoutKeys: Omit<TrustMaterial, 'publicKey'> = { certificateAuthorities, timestampAuthorities, tlogs, ctlogs };
-    return { source: file, material: withoutKeys };
-  } catch (e) {
-    throw new ProjectConfigError(`${where}: ${file} is not a usable Sigstore trusted root (${String((e as Error).message).split('\n')[0].slice(0, 200)}). Fix: use the trusted_root.json of your Sigstore instance (for the public one: \`cosign trusted-root create\` or sigstore's TUF repository)`);
-  }
+  const material = toTrustMaterial(TrustedRoot.fromJSON(JSON.parse(text)));
+  if (material.tlogs.length === 0 && material.timestampAuthorities.length === 0) throw new Error('it lists no transparency log ("tlogs") and no timestamp authority');
+  const { certificateAuthorities, timestampAuthorities, tlogs, ctlogs } = material;
+  const withoutKeys: Omit<TrustMaterial, 'publicKey'> = { certificateAuthorities, timestampAuthorities, tlogs, ctlogs };
+  return { source, material: withoutKeys };
 }

@@ -3,20 +3,20 @@ import { SignatureVerificationError } from './errors';
 import { RegistryError } from '../core/findings/registry-error';
 import { ArtifactSource, FetchedManifest } from './artifacts';
 import { SIGSTORE_BUNDLE_MEDIA_TYPE } from './artifacts';
-import { COSIGN_REKOR_ANNOTATION, COSIGN_SIGNATURE_ANNOTATION, COSIGN_TIMESTAMP_ANNOTATION, SIMPLE_SIGNING_MEDIA_TYPE, SignatureRejection, SignatureSubject, isRecord, quote, verifySimpleSigning } from './cosign';
-import { SignatureKey } from './keys';
+import { COSIGN_CERTIFICATE_ANNOTATION, COSIGN_REKOR_ANNOTATION, COSIGN_SIGNATURE_ANNOTATION, COSIGN_TIMESTAMP_ANNOTATION, SIMPLE_SIGNING_MEDIA_TYPE, SignatureRejection, SignatureSubject, isRecord, quote, verifySimpleSigning } from './cosign';
 import { SignerRequirement } from './policy';
+import type { VerifiedSigner } from './bundle';
+import type { PublicGoodRoot } from './public-good';
+import { describeSigners } from './keyless-policy';
+import { LockedSignature, SignatureFormat } from '../core/lock/signature-record';
 
-/** How a signature was found. Recorded in the lock. */
-export type SignatureFormat = 'cosign' | 'sigstore-bundle';
+export type { SignatureFormat } from '../core/lock/signature-record';
 
-/** What the lock records for a verified digest: which key signed it, in which format. No time. */
-export interface SignatureRecord {
-  /** Fingerprint (`sha256:` of the DER public key) of the key that verified. */
-  readonly key: string;
-  /** Where the signature was: a cosign `.sig` tag, or a Sigstore bundle referring to the digest. */
-  readonly format: SignatureFormat;
-}
+/**
+ * What the lock records for a verified digest: which key (its fingerprint) or which keyless
+ * signer (the certificate's identity and issuer) signed it, in which format. No time.
+ */
+export type SignatureRecord = LockedSignature;
 
 /** Why a required signature is missing or invalid. Stable: tools may switch on it. */
 export { SignatureVerificationError } from './errors';
@@ -54,6 +54,8 @@ export class SignatureVerifier {
   constructor(
     private readonly source: ArtifactSource,
     limits: SignatureLimits = {},
+    /** The trusted root where a requirement names none. @default the public-good root over TUF (lib/signatures/public-good.ts) */
+    private readonly publicGoodRoot?: PublicGoodRoot,
   ) {
     this.limits = {
       maxManifestBytes: limits.maxManifestBytes ?? 256 * 1024,
@@ -73,10 +75,6 @@ export class SignatureVerifier {
     const repository = image.withoutDigest();
     const display = `${image.tag !== undefined ? `${image.name}:${image.tag}` : image.name}@${digest}`;
     const host = image.registry;
-    if (requirement.keys.length === 0) {
-      throw new SignatureVerificationError('signature-unsupported', host,
-        `${display}: ${requirement.where} accepts only keyless signers, which this kubepin cannot verify yet. Fix: add the signer's public key to "keys" (cosign public-key), or remove the requirement`);
-    }
     const subject: SignatureSubject = { digest, repository };
     const reasons: string[] = [];
     let found = 0;
@@ -86,21 +84,21 @@ export class SignatureVerifier {
       found += candidates.length;
       for (const candidate of candidates) {
         try {
-          const key = candidate.verify(requirement, subject);
-          return { key: key.fingerprint, format: candidate.format };
+          const signer = await candidate.verify(requirement, subject, this.publicGoodRoot);
+          return signer.key ? { key: signer.key.fingerprint, format: candidate.format } : { format: candidate.format, identity: signer.certificate.identity, issuer: signer.certificate.issuer };
         } catch (e) {
           // Whatever a registry sent that does not parse (a garbage timestamp, a broken certificate) rejects this candidate only.
           reasons.push(`${candidate.where}: ${e instanceof SignatureRejection ? e.message : `part of it cannot be read (${String((e as Error)?.message ?? e).split('\n')[0].slice(0, 200)})`}`);
         }
       }
     }
-    const keys = requirement.keys.map((k) => k.source).join(', ');
+    const keys = describeSigners(requirement);
     if (found === 0 && reasons.length === 0) {
       throw new SignatureVerificationError('signature-missing', host,
-        `${display} is not signed: no cosign signature (tag ${sigTag(digest)}.sig) and no Sigstore bundle refers to the digest, but ${requirement.where} requires a signature by ${keys}. Fix: sign it (cosign sign --key <private key> ${image.name}@${digest}), or correct the requirement's images`);
+        `${display} is not signed: no cosign signature (tag ${sigTag(digest)}.sig) and no Sigstore bundle refers to the digest, but ${requirement.where} requires a signature by ${keys}. Fix: sign it (cosign sign ${requirement.keys.length > 0 ? '--key <private key> ' : ''}${image.name}@${digest}), or correct the requirement's images`);
     }
     throw new SignatureVerificationError('signature-invalid', host,
-      `${display}: no valid signature by ${keys} (required by ${requirement.where}): ${reasons.join('; ')}. Fix: sign this digest with the required key, or check that the image is the one you meant to trust; nothing was locked for it`);
+      `${display}: no valid signature by ${keys} (required by ${requirement.where}): ${reasons.join('; ')}. Fix: sign this digest as a required signer, or check that the image is the one you meant to trust; nothing was locked for it`);
   }
 
   private async cosignCandidates(image: ImageReference, digest: string, reasons: string[]): Promise<Candidate[]> {
@@ -130,7 +128,7 @@ export class SignatureVerifier {
         }
         const payload = await this.fetchBlob(image, layer, this.limits.maxPayloadBytes, reasons, at);
         const annotations = layer.annotations as Record<string, unknown>;
-        if (payload) out[i] = { where: at, format: 'cosign', verify: (req, subject) => verifyClassic(payload, signature, annotations, req, subject) };
+        if (payload) out[i] = { where: at, format: 'cosign', verify: (req, subject, root) => verifyClassic(payload, signature, annotations, req, subject, root) };
       }),
     );
     return out.filter(Boolean);
@@ -181,7 +179,7 @@ export class SignatureVerifier {
         }
         const bytes = await this.fetchBlob(image, layer, this.limits.maxBundleBytes, reasons, at);
         // @sigstore/verify is loaded only when there is a bundle to check (~50 ms of start-up otherwise).
-        if (bytes) out[i] = { where: at, format: 'sigstore-bundle', verify: (req, subject) => (require('./bundle') as typeof import('./bundle')).verifySigstoreBundle(bytes, req, subject) };
+        if (bytes) out[i] = { where: at, format: 'sigstore-bundle', verify: (req, subject, root) => (require('./bundle') as typeof import('./bundle')).verifySigstoreBundle(bytes, req, subject, root) };
       }),
     );
     return out.filter(Boolean);
@@ -236,17 +234,16 @@ export class SignatureVerifier {
 interface Candidate {
   readonly where: string;
   readonly format: SignatureFormat;
-  verify(requirement: SignerRequirement, subject: SignatureSubject): SignatureKey;
+  /** `@sigstore/verify` is loaded only when there is a candidate to check (~50 ms of start-up otherwise). */
+  verify(requirement: SignerRequirement, subject: SignatureSubject, publicGoodRoot: PublicGoodRoot | undefined): Promise<VerifiedSigner>;
 }
 
-/** A classic `.sig` signature, with the Rekor entry and timestamp its layer annotations carry checked as a bundle's are. */
-function verifyClassic(payload: Buffer, signature: string, annotations: Record<string, unknown>, requirement: SignerRequirement, subject: SignatureSubject): SignatureKey {
-  const key = verifySimpleSigning(payload, signature, requirement.keys, subject);
-  // @sigstore/verify is loaded only when there is a log entry or timestamp to check, or one is required.
-  if (requirement.tlog === 'required' || annotations[COSIGN_REKOR_ANNOTATION] !== undefined || annotations[COSIGN_TIMESTAMP_ANNOTATION] !== undefined) {
-    (require('./bundle') as typeof import('./bundle')).verifyClassicLogEntries(annotations, payload, signature, key, requirement);
-  }
-  return key;
+/** A classic `.sig` layer: a plain key signature is checked here; one with a certificate, a log entry or a timestamp by lib/signatures/classic.ts. */
+async function verifyClassic(payload: Buffer, signature: string, annotations: Record<string, unknown>, requirement: SignerRequirement, subject: SignatureSubject, root: PublicGoodRoot | undefined): Promise<VerifiedSigner> {
+  const plain = requirement.keys.length > 0 && requirement.tlog !== 'required' && ![COSIGN_CERTIFICATE_ANNOTATION, COSIGN_REKOR_ANNOTATION, COSIGN_TIMESTAMP_ANNOTATION].some((a) => annotations[a] !== undefined);
+  // @sigstore/verify is loaded only when there is a certificate, log entry or timestamp to check, or one is required.
+  if (plain) return { key: verifySimpleSigning(payload, signature, requirement.keys, subject) };
+  return (require('./classic') as typeof import('./classic')).verifyClassicSignature(payload, signature, annotations, requirement, subject, root);
 }
 
 /** `sha256-<hex>`: the tag cosign and the referrers tag schema derive from a digest. */

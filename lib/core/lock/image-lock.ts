@@ -5,6 +5,7 @@ import { readRegularFile } from '../../util/fs/read-regular-file';
 import { sortRecord } from '../../util/records';
 import { writeFileAtomic } from '../../util/fs/write-file-atomic';
 import { LockFileError, checkLockWritable, withLockFile } from '../../util/fs/file-mutex';
+import { LockedSignature, normalizeLockedSignature, readLockedSignature } from './signature-record';
 
 /** `os/arch[/variant]`, lower case, as the lock records platforms. */
 export const PLATFORM_PATTERN = /^[a-z0-9]+\/[a-z0-9_]+(?:\/[a-z0-9]+)?$/;
@@ -38,13 +39,7 @@ export interface LockEntry {
   readonly signature?: LockedSignature;
 }
 
-/** Which key vouched for a locked digest, and where its signature was found. No time: the lock stays byte-stable. */
-export interface LockedSignature {
-  /** `sha256:<hex>` fingerprint of the public key (DER) that verified the signature. */
-  readonly key: string;
-  /** `cosign` (a `sha256-<hex>.sig` tag) or `sigstore-bundle` (an OCI referrer). */
-  readonly format: 'cosign' | 'sigstore-bundle';
-}
+export type { LockedSignature } from './signature-record';
 
 /** Read access to resolved digests; what the policy engine needs from a lock. */
 export interface DigestSource {
@@ -130,7 +125,7 @@ export class ImageLock implements DigestSource {
       mediaType: entry.mediaType,
       ...(entry.platforms && Object.keys(entry.platforms).length > 0 ? { platforms: sortRecord(entry.platforms) } : {}),
       ...(entry.offeredPlatforms ? { offeredPlatforms: [...new Set(entry.offeredPlatforms)].sort() } : {}),
-      ...(entry.signature ? { signature: { key: entry.signature.key, format: entry.signature.format } } : {}),
+      ...(entry.signature ? { signature: normalizeLockedSignature(entry.signature) } : {}),
     });
     this.entries.set(key, stored);
     this.changes.set(key, stored);
@@ -315,11 +310,9 @@ function validateEntry(file: string, key: string, value: unknown): LockEntry {
   }
   let signature: LockedSignature | undefined;
   if (entry.signature !== undefined) {
-    const sig = entry.signature as Record<string, unknown>;
-    if (typeof sig !== 'object' || sig === null || Array.isArray(sig) || typeof sig.key !== 'string' || !/^sha256:[a-f0-9]{64}$/.test(sig.key) || (sig.format !== 'cosign' && sig.format !== 'sigstore-bundle') || Object.keys(sig).length !== 2) {
-      throw new LockFileError(`${where}: "signature" must be { "key": "sha256:<64 hex>", "format": "cosign" | "sigstore-bundle" }; run \`kubepin lock --update\` to record it again`);
-    }
-    signature = { key: sig.key, format: sig.format };
+    const read = readLockedSignature(entry.signature);
+    if ('problem' in read) throw new LockFileError(`${where}: ${read.problem}; run \`kubepin lock --update\` to record it again`);
+    signature = read;
   }
   const known = new Set(['requested', 'reference', 'digest', 'mediaType', 'platforms', 'offeredPlatforms', 'signature']);
   const unknown = Object.keys(entry).filter((k) => !known.has(k));

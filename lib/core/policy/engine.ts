@@ -5,6 +5,7 @@ import { DigestSource, LockEntry, lockReferenceOf } from '../lock/image-lock';
 import { ImageCollector, activeCollector } from './collect-mode';
 import type { SignaturePolicy } from '../../signatures/policy';
 import { Finding, FindingCode, ObjectRef, Severity } from '../findings/finding';
+import { describeRecord } from '../lock/signature-record';
 import {
   invalidImageFinding, latestTagFinding, latestWithDigestFinding, matchesAnyRegistryKey, neverWithoutPrePullFinding,
   ImageParseCache, holdsTemplateMapping, prePullCovers, registryNotAllowedFinding, secretForPublicRegistryFinding, unrenderedTemplateFinding,
@@ -276,7 +277,7 @@ export class PolicyEngine {
     if (!this.signatures || this.signatures.empty || this.collector) return;
     const requirement = this.signatures.requirementFor(parsed);
     if (!requirement) return;
-    const keys = requirement.keys.map((k) => k.source).join(', ');
+    const keys = this.signatures.describeSigners(requirement);
     if (!entry) {
       if (parsed.tag === undefined && parsed.digest !== undefined) {
         this.report(ref, 'signature-not-locked', 'warning', site.path, site.image,
@@ -288,7 +289,7 @@ export class PolicyEngine {
       return;
     }
     if (this.signatures.vouches(entry)) return;
-    const recorded = entry.signature ? `records a signature by key ${entry.signature.key}, which is not one of the required keys` : 'records no verified signature';
+    const recorded = entry.signature ? `records a signature by ${describeRecord(entry.signature)}, which is not one of the required signers` : 'records no verified signature';
     this.report(ref, 'signature-not-locked', 'error', site.path, site.image,
       `${site.image} must be signed by ${keys} (${requirement.where}) but its lock entry ${recorded}. Fix: run \`kubepin lock --update\` to verify and record the signature (it fails if the image is not signed by a required key)`);
   }
