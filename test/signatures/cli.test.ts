@@ -128,7 +128,7 @@ describe('kubepin lock / verify with a signature policy, against a real registry
       ['error', 'sig/missing:1'],
     ]);
     expect(signature[0].message).toMatch(/lock entry records no verified signature\. Fix: run `kubepin lock --update`/);
-    expect(signature[1].message).toContain(`records a signature by key ${fingerprintOf(stranger)}, which is not one of the required keys`);
+    expect(signature[1].message).toContain(`records a signature by key ${fingerprintOf(stranger)}, which is not one of the required signers`);
   });
 
   test('check --online predicts the signature verdict for pinned and tagged images', async () => {

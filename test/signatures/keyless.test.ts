@@ -10,6 +10,7 @@ import { parseKeylessSigners } from '../../lib/signatures/keyless-policy';
 import { TestRegistryDetails, pushImage, startRegistry } from '../support/registry';
 import { SigstoreInstance, pushKeylessBundle, pushKeylessClassic, startSigstoreInstance } from '../support/sigstore-instance';
 import { ReferrersProxy, startReferrersProxy } from '../support/referrers-proxy';
+import { deploymentYaml, runKubepin, tempProject, writeFiles } from '../support/registry-cli';
 
 /*
  * Keyless signatures end to end: a private Sigstore (Fulcio + CT log, Rekor, TSA from
@@ -254,5 +255,49 @@ describe('keyless signatures against a private Sigstore and a real registry', ()
     expect(bad({ identityRegExp: '(', issuer: ISSUER })).toThrow(/identityRegExp "\(" is not a valid regular expression/);
     expect(bad({ identity: 'a', issuer: ISSUER, trustedRoot: 'missing.json' })).toThrow(/keyless\.trustedRoot: cannot read missing\.json/);
     expect(bad({ identity: 'a', issuer: ISSUER, subject: 'x' })).toThrow(/subject/);
+  });
+
+  test('kubepin lock records keyless signers offline with a pinned trusted root; verify --remote checks them again; a record for another identity fails', async () => {
+    const dir = tempProject('kubepin-keyless-');
+    const h = registry.host;
+    const classic = await pushImage(registry, 'cli/classic', '1', { format: 'oci' });
+    const bundled = await pushImage(registry, 'cli/bundled', '1', { format: 'oci' });
+    const evil = await pushImage(registry, 'cli/evil', '1', { format: 'oci' });
+    await pushKeylessClassic(registry, instance, 'cli/classic', classic.digest, claims);
+    await pushKeylessBundle(registry, 'cli/bundled', bundled.digest, await instance.bundle(bundled.digest, claims));
+    await pushKeylessClassic(registry, instance, 'cli/evil', evil.digest, { subject: EVIL, issuer: ISSUER });
+    const config = { signatures: { trustedRoot: 'sigstore/trusted_root.json', require: [{ images: [`${h}/cli`], keyless: { identityRegExp: 'https://github\\.com/org/repo/\\.github/workflows/.*', issuer: ISSUER } }] } };
+    writeFiles(dir, {
+      'sigstore/trusted_root.json': JSON.stringify(instance.trustedRoot),
+      'kubepin.config.json': JSON.stringify(config),
+      'dist/app.yaml': deploymentYaml('app', [`${h}/cli/classic:1`, `${h}/cli/bundled:1`, `${h}/cli/evil:1`]),
+    });
+    const lock = await runKubepin(['lock', '--json'], { cwd: dir });
+    expect(lock.stderr).not.toMatch(/\n\s+at /);
+    const failed = JSON.parse(lock.stdout).failed;
+    expect(failed.map((f: { reference: string }) => f.reference)).toEqual([`${h}/cli/evil:1`]);
+    expect(failed[0].message).toMatch(/evilorg\/repo/);
+    const text = fs.readFileSync(path.join(dir, 'kubepin.lock.json'), 'utf8');
+    const images = JSON.parse(text).images;
+    expect(images[`${h}/cli/classic:1`].signature).toEqual({ format: 'cosign', identity: IDENTITY, issuer: ISSUER });
+    expect(images[`${h}/cli/bundled:1`].signature).toEqual({ format: 'sigstore-bundle', identity: IDENTITY, issuer: ISSUER });
+
+    // Signed again (new certificate, new log entry): lock --update leaves the file byte for byte as it was.
+    await pushKeylessClassic(registry, instance, 'cli/classic', classic.digest, claims);
+    writeFiles(dir, { 'dist/app.yaml': deploymentYaml('app', [`${h}/cli/classic:1`, `${h}/cli/bundled:1`]) });
+    await runKubepin(['lock', '--update'], { cwd: dir });
+    expect(fs.readFileSync(path.join(dir, 'kubepin.lock.json'), 'utf8')).toBe(text);
+
+    const remote = await runKubepin(['verify', '--remote', '--json', 'dist/app.yaml'], { cwd: dir });
+    expect(JSON.parse(remote.stdout).findings.filter((f: { code: string }) => f.code.startsWith('signature'))).toEqual([]);
+
+    // A hand-edited record naming another identity: offline verify and --remote both fail it.
+    const edited = JSON.parse(text);
+    edited.images[`${h}/cli/bundled:1`].signature.identity = EVIL;
+    fs.writeFileSync(path.join(dir, 'kubepin.lock.json'), JSON.stringify(edited, null, 2));
+    const offline = await runKubepin(['verify', '--json', 'dist/app.yaml'], { cwd: dir });
+    expect(JSON.parse(offline.stdout).findings.map((f: { code: string }) => f.code)).toContain('signature-not-locked');
+    const again = await runKubepin(['verify', '--remote', '--json', 'dist/app.yaml'], { cwd: dir });
+    expect(JSON.stringify(JSON.parse(again.stdout).findings)).toMatch(/records a signature by keyless identity .*evilorg.*, but the registry's valid signature is by keyless identity .*org\/repo/);
   });
 });

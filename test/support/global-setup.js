@@ -23,6 +23,10 @@ module.exports = async function globalSetup(globalConfig) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kp-'));
   process.env.KUBEPIN_TEST_RUN_TMPDIR = dir;
   process.env.TMPDIR = dir; // Workers and the processes tests start inherit it.
+  // Tests never reach Sigstore's public TUF repository: where no trusted root is configured,
+  // kubepin asks a mirror on a closed loopback port, with a cache of the run's own, and fails with its fix.
+  process.env.KUBEPIN_SIGSTORE_TUF_MIRROR = 'http://127.0.0.1:9';
+  process.env.KUBEPIN_SIGSTORE_TUF_CACHE = path.join(dir, 'sigstore-tuf');
   if (selectedTestFiles(globalConfig).some((file) => USES_PACKAGE.test(fs.readFileSync(file, 'utf8')))) {
     const started = Date.now();
     const record = packKubepin(path.join(dir, 'package'));
