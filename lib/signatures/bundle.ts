@@ -1,4 +1,5 @@
-import { X509Certificate } from '@sigstore/core';
+import { createHash, timingSafeEqual } from 'crypto';
+import { X509Certificate, dsse } from '@sigstore/core';
 import { Bundle, bundleFromJSON, isBundleWithDsseEnvelope } from '@sigstore/bundle';
 import { SignedEntity, TrustMaterial, Verifier, toSignedEntity } from '@sigstore/verify';
 import { SignatureKey } from './keys';
@@ -34,6 +35,19 @@ const IN_TOTO_STATEMENT_TYPES = new Set(['https://in-toto.io/Statement/v1', 'htt
  * @throws SignatureRejection saying why not
  */
 export async function verifySigstoreBundle(bytes: Buffer, requirement: BundleRequirement, subject: SignatureSubject, publicGood: PublicGoodRoot = loadPublicGoodRoot): Promise<VerifiedSigner> {
+  const bundle = parseBundle(bytes);
+  if (!isBundleWithDsseEnvelope(bundle)) {
+    throw new SignatureRejection('the bundle holds a message signature, not a DSSE envelope around an image statement (cosign writes the latter for images)');
+  }
+  checkStatement(inTotoPayload(bundle), subject);
+  return verifyEntity(signedEntity(bundle), requirement, publicGood);
+}
+
+/**
+ * A bundle's bytes read as JSON, within {@link checkBundleBounds}, and parsed by `@sigstore/bundle` (v0.1 to v0.3).
+ * @throws SignatureRejection saying why not
+ */
+export function parseBundle(bytes: Buffer): Bundle {
   let json: unknown;
   try {
     json = JSON.parse(bytes.toString('utf8'));
@@ -41,21 +55,28 @@ export async function verifySigstoreBundle(bytes: Buffer, requirement: BundleReq
     throw new SignatureRejection(`the Sigstore bundle is not JSON (${bytes.length} bytes; truncated or not a bundle)`);
   }
   checkBundleBounds(json);
-  let bundle: Bundle;
   try {
-    bundle = bundleFromJSON(json);
+    return bundleFromJSON(json);
   } catch (e) {
     throw new SignatureRejection(`not a valid Sigstore bundle (${(e as Error).message.slice(0, 200)})`);
   }
-  if (!isBundleWithDsseEnvelope(bundle)) {
-    throw new SignatureRejection('the bundle holds a message signature, not a DSSE envelope around an image statement (cosign writes the latter for images)');
-  }
+}
+
+/** The in-toto statement a DSSE bundle's envelope carries. @throws SignatureRejection for another payload type */
+export function inTotoPayload(bundle: Bundle & { content: { $case: 'dsseEnvelope' } }): Buffer {
   const envelope = bundle.content.dsseEnvelope;
   if (envelope.payloadType !== IN_TOTO_PAYLOAD_TYPE) {
     throw new SignatureRejection(`the envelope's payload type is ${quote(envelope.payloadType)}, not ${IN_TOTO_PAYLOAD_TYPE}`);
   }
-  checkStatement(envelope.payload, subject);
-  const entity = signedEntity(bundle);
+  return envelope.payload;
+}
+
+/**
+ * Who signed `entity`: a certificate is verified keyless ({@link verifyKeyless}); a key signature
+ * must verify with one of the requirement's keys, with the log entries and timestamps present.
+ * @throws SignatureRejection saying why not
+ */
+export async function verifyEntity(entity: SignedEntity, requirement: BundleRequirement, publicGood: PublicGoodRoot): Promise<VerifiedSigner> {
   if (entity.key.$case === 'certificate') return { certificate: await verifyKeyless(entity, requirement, publicGood) };
   if (requirement.keys.length === 0) {
     throw new SignatureRejection(`the bundle is signed with a key, and ${requirement.where} accepts keyless signers only`);
@@ -71,10 +92,34 @@ export function signedEntity(bundle: Bundle, artifact?: Buffer): SignedEntity {
     // Only the leaf is used (the trusted root holds the CAs), but a chain that does not parse is not a signature kubepin accepts.
     const content = bundle.verificationMaterial.content;
     if (content.$case === 'x509CertificateChain') for (const c of content.x509CertificateChain.certificates) X509Certificate.parse(Buffer.from(c.rawBytes));
-    return toSignedEntity(bundle, artifact);
+    const entity = toSignedEntity(bundle, artifact);
+    return isBundleWithDsseEnvelope(bundle) ? withHashedRekordOverDsse(entity, bundle) : entity;
   } catch (e) {
     throw new SignatureRejection(`part of the bundle cannot be read (${(e as Error).message.slice(0, 200)})`);
   }
+}
+
+/**
+ * Rekor v2 logs a DSSE envelope as a `hashedrekord` 0.0.2 entry over the SHA-256 of its
+ * pre-authentication encoding (rekor-v2-spec §6.1.4: what the signature is over), which
+ * `@sigstore/verify` 3.1 compares with the payload's hash. Only when every entry is of that kind,
+ * the envelope's content also matches that digest; the signature itself is compared as before.
+ */
+function withHashedRekordOverDsse(entity: SignedEntity, bundle: Bundle & { content: { $case: 'dsseEnvelope' } }): SignedEntity {
+  const entries = bundle.verificationMaterial.tlogEntries;
+  if (entries.length === 0 || !entries.every((e) => e.kindVersion?.kind === 'hashedrekord' && e.kindVersion.version === '0.0.2')) return entity;
+  const envelope = bundle.content.dsseEnvelope;
+  const pae = createHash('sha256').update(dsse.preAuthEncoding(envelope.payloadType, envelope.payload)).digest();
+  const content = entity.signature;
+  return {
+    ...entity,
+    signature: {
+      signature: content.signature,
+      compareSignature: (signature) => content.compareSignature(signature),
+      compareDigest: (digest) => content.compareDigest(digest) || (digest.length === pae.length && timingSafeEqual(digest, pae)),
+      verifySignature: (key) => content.verifySignature(key),
+    },
+  };
 }
 
 /**

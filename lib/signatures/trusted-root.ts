@@ -52,7 +52,15 @@ export function parseTrustedRoot(text: string, source: string): LogTrust {
   // Loaded only for a configuration that names a trusted root.
   const { TrustedRoot } = require('@sigstore/protobuf-specs') as typeof import('@sigstore/protobuf-specs');
   const { toTrustMaterial } = require('@sigstore/verify') as typeof import('@sigstore/verify');
-  const material = toTrustMaterial(TrustedRoot.fromJSON(JSON.parse(text)));
+  const json = JSON.parse(text) as Record<string, unknown>;
+  // A validity period without its start is malformed, not unbounded (the Sigstore client specification).
+  const periods = [
+    ...['tlogs', 'ctlogs'].flatMap((k) => (Array.isArray(json?.[k]) ? (json[k] as Array<{ publicKey?: { validFor?: { start?: unknown } } }>).map((t, i) => ({ at: `${k}[${i}].publicKey.validFor`, v: t?.publicKey?.validFor })) : [])),
+    ...['certificateAuthorities', 'timestampAuthorities'].flatMap((k) => (Array.isArray(json?.[k]) ? (json[k] as Array<{ validFor?: { start?: unknown } }>).map((t, i) => ({ at: `${k}[${i}].validFor`, v: t?.validFor })) : [])),
+  ];
+  const open = periods.find((p) => typeof p.v?.start !== 'string');
+  if (open) throw new Error(`${open.at} has no "start"`);
+  const material = toTrustMaterial(TrustedRoot.fromJSON(json));
   if (material.tlogs.length === 0 && material.timestampAuthorities.length === 0) throw new Error('it lists no transparency log ("tlogs") and no timestamp authority');
   const { certificateAuthorities, timestampAuthorities, tlogs, ctlogs } = material;
   const withoutKeys: Omit<TrustMaterial, 'publicKey'> = { certificateAuthorities, timestampAuthorities, tlogs, ctlogs };
