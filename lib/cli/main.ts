@@ -12,6 +12,7 @@ const COMMANDS: Record<string, () => Command> = {
   verify: () => require('./verify').verifyCommand,
   check: () => require('./check').checkCommand,
   'node-config': () => require('./node-config').nodeConfigCommand,
+  trust: () => require('./trust').trustCommand,
 };
 
 function usage(): string {

@@ -34,26 +34,35 @@ export async function fetchTrustedRootOverTuf(source: TufSource = {}): Promise<s
   return tuf.getTarget('trusted_root.json');
 }
 
-let publicGood: Promise<LogTrust> | undefined;
-
 /**
- * The public-good Sigstore trusted root, fetched over TUF once per process. Used for keyless
- * signers and log entries where the configuration names no `trustedRoot` (CI should pin one:
- * `kubepin trust update`).
- * @throws SignatureRejection when it cannot be had, naming the fix
+ * A loader of the public-good Sigstore trusted root, fetched over TUF at its first use and kept
+ * (a verifier makes one per run). Used for keyless signers and log entries where the
+ * configuration names no `trustedRoot` (CI should pin one: `kubepin trust update`).
+ * The loader rejects with a SignatureRejection naming the fix when the root cannot be had.
  */
+export function publicGoodLoader(): PublicGoodRoot {
+  let root: Promise<LogTrust> | undefined;
+  return () => {
+    root ??= (async () => {
+      const options = tufOptions();
+      const mirror = options.mirrorURL ?? 'https://tuf-repo-cdn.sigstore.dev';
+      let text: string;
+      try {
+        text = await fetchTrustedRootOverTuf();
+      } catch (e) {
+        throw new SignatureRejection(`no trusted root is configured, and the public-good one could not be fetched over TUF from ${mirror} (${String((e as Error)?.message ?? e).split('\n')[0].slice(0, 200)}). Fix: pin one with \`kubepin trust update --output sigstore/trusted_root.json\` and name it as "trustedRoot" in kubepin.config.json's "signatures"`);
+      }
+      const { parseTrustedRoot } = require('./trusted-root') as typeof import('./trusted-root');
+      return parseTrustedRoot(text, `the public-good Sigstore trusted root (TUF ${mirror})`);
+    })();
+    return root;
+  };
+}
+
+let processLoader: PublicGoodRoot | undefined;
+
+/** The process's {@link publicGoodLoader}: the default of the verification functions when none is given. */
 export function loadPublicGoodRoot(): Promise<LogTrust> {
-  publicGood ??= (async () => {
-    const options = tufOptions();
-    const mirror = options.mirrorURL ?? 'https://tuf-repo-cdn.sigstore.dev';
-    let text: string;
-    try {
-      text = await fetchTrustedRootOverTuf();
-    } catch (e) {
-      throw new SignatureRejection(`no trusted root is configured, and the public-good one could not be fetched over TUF from ${mirror} (${String((e as Error)?.message ?? e).split('\n')[0].slice(0, 200)}). Fix: pin one with \`kubepin trust update --output sigstore/trusted_root.json\` and name it as "trustedRoot" in kubepin.config.json's "signatures"`);
-    }
-    const { parseTrustedRoot } = require('./trusted-root') as typeof import('./trusted-root');
-    return parseTrustedRoot(text, `the public-good Sigstore trusted root (TUF ${mirror})`);
-  })();
-  return publicGood;
+  processLoader ??= publicGoodLoader();
+  return processLoader();
 }

@@ -48,6 +48,8 @@ const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
  */
 export class SignatureVerifier {
   private readonly limits: Required<SignatureLimits>;
+  /** The public-good root, fetched at most once per verifier (a run) and only when a signature needs it. */
+  private readonly publicGood: PublicGoodRoot;
   /** Registry → whether it has the referrers API, learnt from the first ask (concurrent verifications wait for it). */
   private readonly referrersApi = new Map<string, Promise<boolean>>();
 
@@ -55,8 +57,9 @@ export class SignatureVerifier {
     private readonly source: ArtifactSource,
     limits: SignatureLimits = {},
     /** The trusted root where a requirement names none. @default the public-good root over TUF (lib/signatures/public-good.ts) */
-    private readonly publicGoodRoot?: PublicGoodRoot,
+    publicGoodRoot?: PublicGoodRoot,
   ) {
+    this.publicGood = publicGoodRoot ?? lazyPublicGood();
     this.limits = {
       maxManifestBytes: limits.maxManifestBytes ?? 256 * 1024,
       maxSignatures: limits.maxSignatures ?? 32,
@@ -84,7 +87,7 @@ export class SignatureVerifier {
       found += candidates.length;
       for (const candidate of candidates) {
         try {
-          const signer = await candidate.verify(requirement, subject, this.publicGoodRoot);
+          const signer = await candidate.verify(requirement, subject, this.publicGood);
           return signer.key ? { key: signer.key.fingerprint, format: candidate.format } : { format: candidate.format, identity: signer.certificate.identity, issuer: signer.certificate.issuer };
         } catch (e) {
           // Whatever a registry sent that does not parse (a garbage timestamp, a broken certificate) rejects this candidate only.
@@ -235,15 +238,21 @@ interface Candidate {
   readonly where: string;
   readonly format: SignatureFormat;
   /** `@sigstore/verify` is loaded only when there is a candidate to check (~50 ms of start-up otherwise). */
-  verify(requirement: SignerRequirement, subject: SignatureSubject, publicGoodRoot: PublicGoodRoot | undefined): Promise<VerifiedSigner>;
+  verify(requirement: SignerRequirement, subject: SignatureSubject, publicGoodRoot: PublicGoodRoot): Promise<VerifiedSigner>;
 }
 
 /** A classic `.sig` layer: a plain key signature is checked here; one with a certificate, a log entry or a timestamp by lib/signatures/classic.ts. */
-async function verifyClassic(payload: Buffer, signature: string, annotations: Record<string, unknown>, requirement: SignerRequirement, subject: SignatureSubject, root: PublicGoodRoot | undefined): Promise<VerifiedSigner> {
+async function verifyClassic(payload: Buffer, signature: string, annotations: Record<string, unknown>, requirement: SignerRequirement, subject: SignatureSubject, root: PublicGoodRoot): Promise<VerifiedSigner> {
   const plain = requirement.keys.length > 0 && requirement.tlog !== 'required' && ![COSIGN_CERTIFICATE_ANNOTATION, COSIGN_REKOR_ANNOTATION, COSIGN_TIMESTAMP_ANNOTATION].some((a) => annotations[a] !== undefined);
   // @sigstore/verify is loaded only when there is a certificate, log entry or timestamp to check, or one is required.
   if (plain) return { key: verifySimpleSigning(payload, signature, requirement.keys, subject) };
   return (require('./classic') as typeof import('./classic')).verifyClassicSignature(payload, signature, annotations, requirement, subject, root);
+}
+
+/** The public-good loader, its module (and @sigstore/tuf) loaded only when a signature needs it. */
+function lazyPublicGood(): PublicGoodRoot {
+  let loader: PublicGoodRoot | undefined;
+  return () => (loader ??= (require('./public-good') as typeof import('./public-good')).publicGoodLoader())();
 }
 
 /** `sha256-<hex>`: the tag cosign and the referrers tag schema derive from a digest. */
