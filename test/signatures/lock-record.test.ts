@@ -87,12 +87,18 @@ describe('docs/signatures.md', () => {
           fs.mkdirSync(path.dirname(path.join(dir, key)), { recursive: true });
           fs.writeFileSync(path.join(dir, key), generateKey().publicPem);
         }
+        const root = requirement.keyless?.trustedRoot;
+        if (root) {
+          fs.mkdirSync(path.dirname(path.join(dir, root)), { recursive: true });
+          fs.copyFileSync(path.join(__dirname, '..', 'fixtures', 'signatures', 'public-good-trusted_root.json'), path.join(dir, root));
+        }
       }
       const policy = SignaturePolicy.fromConfig(config.signatures, dir);
       expect(policy.requirementFor('ghcr.io/acme/api:1')?.where).toMatch(/require\[0\]$/);
       expect(policy.requirementFor('ghcr.io/acme/payments:1')?.keys).toHaveLength(2); // the longest pattern wins
       expect(policy.requirementFor('eu.registry.example.com/team/app:1')?.where).toMatch(/require\[1\]$/);
       expect(policy.requirementFor('ghcr.io/oss/app:1')?.keyless).toMatchObject([config.signatures.require[2].keyless]);
+      expect(policy.requirementFor('registry.k8s.io/pause:3.10')?.keyless?.[0]).toMatchObject({ identity: 'krel-trust@k8s-releng-prod.iam.gserviceaccount.com', trustedRoot: { source: 'sigstore/trusted_root.json' } });
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
