@@ -75,11 +75,21 @@ describe('keyless signatures against a private Sigstore and a real registry', ()
     expect(JSON.stringify(await outcome(registry.host, repo, image.digest, requirement(exact)))).toBe(JSON.stringify(record));
   });
 
-  test('Sigstore bundle v0.3 through the referrers tag, and through the referrers API of a server in front of the registry', async () => {
+  test('Sigstore bundles v0.1 to v0.3 through the referrers tag, and through the referrers API of a server in front of the registry', async () => {
     const repo = `kl/bundle-${n++}`;
     const image = await pushImage(registry, repo, '1', { format: 'oci' });
     await pushKeylessBundle(registry, repo, image.digest, await instance.bundle(image.digest, claims));
     expect(await outcome(registry.host, repo, image.digest, requirement(exact))).toEqual({ format: 'sigstore-bundle', identity: IDENTITY, issuer: ISSUER });
+
+    // The same signature as bundles v0.1 and v0.2 (a certificate chain; v0.2 requires the inclusion proof the entry has).
+    for (const version of ['0.1', '0.2']) {
+      const older = `kl/bundle-v${version}-${n++}`;
+      const pushed = await pushImage(registry, older, '1', { format: 'oci' });
+      const bundle = await instance.bundle(pushed.digest, claims);
+      const { certificate, ...material } = bundle.verificationMaterial;
+      await pushKeylessBundle(registry, older, pushed.digest, { ...bundle, mediaType: `application/vnd.dev.sigstore.bundle+json;version=${version}`, verificationMaterial: { ...material, x509CertificateChain: { certificates: [certificate] } } });
+      expect(await outcome(registry.host, older, pushed.digest, requirement(exact))).toEqual({ format: 'sigstore-bundle', identity: IDENTITY, issuer: ISSUER });
+    }
 
     // Through the proxy: the referring manifest is pushed without a referrers tag, so only the API finds it.
     const apiRepo = `kl/api-${n++}`;
