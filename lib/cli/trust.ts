@@ -4,11 +4,11 @@ import { createHash } from 'crypto';
 import { CliIo, Command, EXIT } from './io';
 import { parseFlags } from './options';
 import { OUTPUT_FLAGS, outputFlagsHelp, outputMode } from './output-flags';
-import { KubepinError, KubepinUsageError } from '../base/errors';
-import { CONFIG_FILE_NAME, loadProjectConfig } from '../base/project-config';
-import { readRegularFile } from '../base/regular-file';
-import { printable } from '../base/printable';
-import { writeFileAtomic } from '../write-file-atomic';
+import { KubepinError, KubepinUsageError } from '../util/errors';
+import { CONFIG_FILE_NAME, loadProjectConfig } from '../core/config/project-config';
+import { readRegularFile } from '../util/fs/read-regular-file';
+import { printable } from '../util/printable';
+import { writeFileAtomic } from '../util/fs/write-file-atomic';
 
 const HELP = `Usage: kubepin trust update [options]
 

@@ -9,7 +9,6 @@ export { COSIGN_CERTIFICATE_ANNOTATION, COSIGN_CHAIN_ANNOTATION, COSIGN_SIGNATUR
 export { COSIGN_SIGN_PREDICATE, verifySigstoreBundle } from './bundle';
 export * from './verifier';
 export type { CertificateIdentity, KeylessSigner } from './keyless-policy';
-export type { LockedSignature } from './record';
 export type { VerifiedSigner, BundleRequirement } from './bundle';
 export { verifyArtifactBundle } from './artifact';
 export { publicGoodLoader } from './public-good';
