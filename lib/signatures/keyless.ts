@@ -30,6 +30,7 @@ const OID_ISSUER_V1 = '1.3.6.1.4.1.57264.1.1';
 export function verifyKeylessEntity(entity: SignedEntity, signers: readonly KeylessSigner[], rootOf: (signer: KeylessSigner) => LogTrust): CertificateIdentity {
   if (entity.key.$case !== 'certificate') throw new SignatureRejection('the signature carries no certificate');
   const certificate = entity.key.certificate;
+  memoizeDer(certificate);
   const seen = certificateIdentity(certificate);
   const groups = new Map<LogTrust, KeylessSigner[]>();
   for (const signer of signers) {
@@ -38,8 +39,16 @@ export function verifyKeylessEntity(entity: SignedEntity, signers: readonly Keyl
   }
   const reasons: string[] = [];
   for (const [root, group] of groups) {
+    const material = root.material as Omit<TrustMaterial, 'publicKey'>;
+    if (!memoized.has(material)) {
+      memoized.add(material);
+      for (const ca of material.certificateAuthorities) ca.certChain.forEach(memoizeDer);
+    }
     const trust: TrustMaterial = {
-      ...(root.material as Omit<TrustMaterial, 'publicKey'>),
+      ...material,
+      // Only the authorities that can have issued the leaf (by key identifier, else name, as `@sigstore/verify`'s path
+      // builder looks for issuers): the others cannot chain it, and trying each costs milliseconds.
+      certificateAuthorities: material.certificateAuthorities.filter((ca) => ca.certChain.some((c) => mayHaveIssued(c, certificate))),
       publicKey: () => {
         throw new Error('a keyless signature is verified with its certificate, not a key');
       },
@@ -55,6 +64,21 @@ export function verifyKeylessEntity(entity: SignedEntity, signers: readonly Keyl
     reasons.push(`the certificate is for identity ${quote(seen.identity)} (issuer ${quote(seen.issuer)}), not ${group.map(describeKeyless).join(' or ')}`);
   }
   throw new SignatureRejection(reasons.join('; '));
+}
+
+const memoized = new WeakSet<object>();
+
+/**
+ * `@sigstore/verify` compares certificates by re-encoding each to DER (`equals`, `clone`), most of
+ * a keyless verification's time; the certificates here are parsed once and never changed, so
+ * their encoding is computed once.
+ */
+function memoizeDer(certificate: X509Certificate): void {
+  const root = certificate.root;
+  if (memoized.has(root)) return;
+  memoized.add(root);
+  const der = root.toDER();
+  root.toDER = () => Buffer.from(der);
 }
 
 /** The SAN and OIDC issuer a Fulcio certificate carries (empty when absent, which no signer accepts). */
@@ -73,6 +97,7 @@ export function certificateIdentity(certificate: X509Certificate): CertificateId
 
 /** Each log entry's body must name the signing certificate (the signature and digest are compared by `@sigstore/verify`). */
 function checkEntriesNameCertificate(entity: SignedEntity, certificate: X509Certificate): void {
+  const leaf = certificate.root.toDER();
   for (const entry of entity.tlogEntries) {
     let body: unknown;
     try {
@@ -82,17 +107,17 @@ function checkEntriesNameCertificate(entity: SignedEntity, certificate: X509Cert
     }
     const named = certificatesIn(body, 0);
     if (named.length === 0) throw new SignatureRejection('the transparency-log entry names no certificate, so it is not shown to be for this signature');
-    if (!named.some((c) => c.equals(certificate))) throw new SignatureRejection('the transparency-log entry is for another certificate than the signature carries');
+    if (!named.some((der) => der.equals(leaf))) throw new SignatureRejection('the transparency-log entry is for another certificate than the signature carries');
   }
 }
 
-/** Certificates a log entry body names: PEM (base64 of it, as Rekor v1 writes) or DER `rawBytes` (Rekor v2). */
-function certificatesIn(value: unknown, depth: number): X509Certificate[] {
+/** The DER of the certificates a log entry body names: PEM (base64 of it, as Rekor v1 writes) or `rawBytes` (Rekor v2). */
+function certificatesIn(value: unknown, depth: number): Buffer[] {
   if (depth > 8) return [];
   if (Array.isArray(value)) return value.flatMap((v) => certificatesIn(v, depth + 1));
   if (isRecord(value)) {
     return Object.entries(value).flatMap(([k, v]) => {
-      if (k === 'x509Certificate' && isRecord(v) && typeof v.rawBytes === 'string') return parseOr(Buffer.from(v.rawBytes, 'base64'));
+      if (k === 'x509Certificate' && isRecord(v) && typeof v.rawBytes === 'string') return [Buffer.from(v.rawBytes, 'base64')];
       return certificatesIn(v, depth + 1);
     });
   }
@@ -102,15 +127,16 @@ function certificatesIn(value: unknown, depth: number): X509Certificate[] {
     if (!/^[A-Za-z0-9+/=\s]+$/.test(text)) return [];
     text = Buffer.from(text, 'base64').toString('latin1');
   }
-  return text.includes('-----BEGIN CERTIFICATE-----') ? parseOr(text) : [];
+  const blocks = text.match(/-----BEGIN CERTIFICATE-----([A-Za-z0-9+/=\s]+)-----END CERTIFICATE-----/g) ?? [];
+  return blocks.map((b) => Buffer.from(b.replace(/-----(BEGIN|END) CERTIFICATE-----|\s/g, ''), 'base64'));
 }
 
-function parseOr(cert: Buffer | string): X509Certificate[] {
-  try {
-    return [X509Certificate.parse(cert as Buffer<ArrayBuffer>)];
-  } catch {
-    return [];
-  }
+/** True when `ca` may be the issuer of `cert`: its subject key identifier is the cert's authority key identifier, else its subject the cert's issuer. */
+function mayHaveIssued(ca: X509Certificate, cert: X509Certificate): boolean {
+  const aki = cert.extAuthorityKeyID?.keyIdentifier;
+  const ski = ca.extSubjectKeyID?.keyIdentifier;
+  if (aki && ski) return aki.equals(ski);
+  return ca.subject.equals(cert.issuer);
 }
 
 /** `@sigstore/verify`'s error and its cause, in a sentence. */

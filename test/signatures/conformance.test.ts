@@ -20,7 +20,7 @@ const DEFAULT_ISSUER = 'https://token.actions.githubusercontent.com';
 
 
 function publicGoodRoot(): string {
-  const seeds = JSON.parse(fs.readFileSync(require.resolve('@sigstore/tuf/seeds.json'), 'utf8')) as Record<string, { targets: Record<string, string> }>;
+  const seeds = JSON.parse(fs.readFileSync(path.join(path.dirname(require.resolve('@sigstore/tuf')), '..', 'seeds.json'), 'utf8')) as Record<string, { targets: Record<string, string> }>;
   return Buffer.from(seeds['https://tuf-repo-cdn.sigstore.dev'].targets['trusted_root.json'], 'base64').toString('utf8');
 }
 
