@@ -16,7 +16,6 @@
  */
 import { execFile } from 'child_process';
 import * as fs from 'fs';
-import * as http from 'http';
 import * as https from 'https';
 import * as os from 'os';
 import * as path from 'path';
@@ -24,7 +23,7 @@ import { CredentialKeyring } from '../lib/core/credentials/keyring';
 import { KeyringCredentials, MANIFEST_ACCEPT, RegistryClient } from '../lib/registry';
 import type { Transport } from '../lib/registry/transport';
 import { HeadRoundSpec, startHeadRound } from '../test/support/head-round';
-import { LatencySite, retrying, startLatencySite } from '../test/support/latency-site';
+import { LatencySite, retrying, siteTokens, startLatencySite } from '../test/support/latency-site';
 
 const RTTS = (process.env.BENCH_RTTS ?? '50').split(',').map(Number);
 const IMAGES = Number(process.env.BENCH_IMAGES ?? 500);
@@ -107,33 +106,6 @@ async function measureRtt(site: Site, ca: Buffer): Promise<number> {
   return median(samples);
 }
 
-/** A token of `site`'s token server for each of `repos` (fetched through its proxy, untimed). */
-async function siteTokens(site: Site, repos: string[]): Promise<string[]> {
-  const auth = `${site.remote.username}:${site.remote.password}`;
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
-  const tokens: string[] = [];
-  try {
-    await pool(repos.map((repo, i) => ({ repo, i })), 16, async ({ repo, i }) => {
-      const realm = new URL(site.remote.realm);
-      realm.searchParams.set('service', 'kubepin-test-registry');
-      realm.searchParams.set('scope', `repository:${repo}:pull`);
-      tokens[i] = await retrying(
-        () =>
-          new Promise<string>((resolve, reject) => {
-            http.get(realm, { agent, auth }, (res) => {
-              const chunks: Buffer[] = [];
-              res.on('data', (c: Buffer) => chunks.push(c));
-              res.on('end', () => (res.statusCode === 200 ? resolve((JSON.parse(Buffer.concat(chunks).toString()) as { token: string }).token) : reject(new Error(`token: HTTP ${res.statusCode}`))));
-            }).on('error', reject);
-          }),
-      );
-    });
-  } finally {
-    agent.destroy();
-  }
-  return tokens;
-}
-
 /** The floor's round of HEADs: every site's minimal HTTP/2 client (each in its own process) started at once; wall time until all are answered. */
 async function headRound(specs: HeadRoundSpec[]): Promise<number> {
   const rounds = await Promise.all(specs.map((spec) => startHeadRound(spec)));
@@ -212,7 +184,7 @@ async function main(): Promise<void> {
       const roundSpecs: HeadRoundSpec[] = await Promise.all(
         sites.map(async (site) => {
           const repos = images.filter((img) => img.site === site).map((img) => img.repo);
-          const tokens = await siteTokens(site, repos);
+          const tokens = await siteTokens(site.remote, repos);
           return { origin: `https://${site.remote.host}`, caFile: site.remote.caFile, tokens, accept: MANIFEST_ACCEPT, paths: repos.map((repo) => `/v2/${repo}/manifests/1.0`) };
         }),
       );

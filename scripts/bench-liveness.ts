@@ -11,6 +11,14 @@
  * - verify --remote: liveness and the tag check together, as the command runs them.
  * Requests are counted by method: liveness must send no GET for a manifest it only needs to see exists.
  *
+ * Where the time goes, per run: the CPU the three registries used (docker-registry processes, read
+ * from /proc) and the sites' own processes (delay proxies and token servers), beside the wall
+ * time; and the floor of each workload: a minimal HTTP/2 client per registry
+ * (test/support/head-round.ts, in processes of their own, tokens fetched beforehand) sending the
+ * same HEADs all at once (lock: one tag HEAD per image; liveness: the index and both children by
+ * digest), plus 3 RTTs (ping, token connect + request). floor live/lock is the ratio no client can
+ * beat on this machine: when the registries are CPU-bound, 3x the HEADs cost nearly 3x the time.
+ *
  *   npm run bench:liveness                       # RTT 50 ms, 500 images
  *   BENCH_RTTS=0,50 BENCH_IMAGES=100 npm run bench:liveness
  *
@@ -20,20 +28,24 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { CredentialKeyring } from '../lib/core/credentials/keyring';
-import { ImageLock } from '../lib/core/lock/image-lock';
+import { ImageLock, LockEntry } from '../lib/core/lock/image-lock';
 import { KeyringCredentials, RegistryClient } from '../lib/registry';
 import { LockUpdater } from '../lib/registry/lock-images';
 import { checkLiveness } from '../lib/registry/liveness';
 import type { Transport } from '../lib/registry/transport';
 import { remoteFindings } from '../lib/cli/verify-remote';
 import { SignaturePolicy } from '../lib/signatures/policy';
-import { LatencySite, startLatencySite } from '../test/support/latency-site';
+import { HeadRoundSpec, startHeadRound } from '../test/support/head-round';
+import { LatencySite, siteTokens, startLatencySite } from '../test/support/latency-site';
+import { MANIFEST_ACCEPT } from '../lib/registry';
 
 const RTTS = (process.env.BENCH_RTTS ?? '50').split(',').map(Number);
 const IMAGES = Number(process.env.BENCH_IMAGES ?? 500);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const REGISTRIES = 3;
 const CLUSTER = ['linux/amd64', 'linux/arm64'];
+/** Round trips of the floor besides its round of HEADs (whose time includes TCP and TLS): the ping, the token's connect and request. */
+const FLOOR_FIXED_ROUND_TRIPS = 3;
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -54,18 +66,73 @@ function countRequests(client: RegistryClient): Map<string, number> {
   return counts;
 }
 
-async function timedRun(newClient: () => RegistryClient, work: (client: RegistryClient) => Promise<void>): Promise<{ ms: number; cpuMs: number; counts: Map<string, number> }> {
+interface RunResult {
+  ms: number;
+  /** kubepin's CPU ms (this process). */
+  cpuMs: number;
+  /** The registries' CPU ms, and the sites' (proxies, token servers). */
+  registryCpuMs: number;
+  siteCpuMs: number;
+  /** TCP connections the proxies accepted (registries and token servers): keep-alive and HTTP/2 keep this at a few per registry. */
+  connections: number;
+  counts: Map<string, number>;
+}
+
+async function timedRun(sites: LatencySite[], newClient: () => RegistryClient, work: (client: RegistryClient) => Promise<void>): Promise<RunResult> {
   const client = newClient();
   const counts = countRequests(client);
   try {
+    const servers = await serverCpu(sites);
+    const before = await connectionCount(sites);
     const start = performance.now();
     const cpu = process.cpuUsage();
     await work(client);
     const used = process.cpuUsage(cpu);
-    return { ms: performance.now() - start, cpuMs: (used.user + used.system) / 1000, counts };
+    const ms = performance.now() - start;
+    const after = await serverCpu(sites);
+    const connections = (await connectionCount(sites)) - before;
+    return { ms, cpuMs: (used.user + used.system) / 1000, registryCpuMs: after.registry - servers.registry, siteCpuMs: after.site - servers.site, connections, counts };
   } finally {
     client.close();
   }
+}
+
+/** CPU ms used so far by the registries and by the sites' processes (proxies, token servers). */
+async function serverCpu(sites: LatencySite[]): Promise<{ registry: number; site: number }> {
+  const all = await Promise.all(sites.map((s) => s.cpu()));
+  return { registry: all.reduce((n, c) => n + c.registry, 0), site: all.reduce((n, c) => n + c.site, 0) };
+}
+
+async function connectionCount(sites: LatencySite[]): Promise<number> {
+  const counts = await Promise.all(sites.map((s) => s.connections()));
+  return counts.reduce((n, c) => n + c.registry + c.token, 0);
+}
+
+/** Every site's minimal HTTP/2 client started at once; wall time until all are answered. */
+async function headRound(specs: HeadRoundSpec[]): Promise<number> {
+  const rounds = await Promise.all(specs.map((spec) => startHeadRound(spec)));
+  const start = performance.now();
+  await Promise.all(rounds.map((r) => r.go()));
+  return performance.now() - start;
+}
+
+/** Median time of a request on a warm keep-alive connection through the proxy: the RTT as a client sees it. */
+async function measureRtt(site: LatencySite, ca: Buffer): Promise<number> {
+  const https = require('https') as typeof import('https');
+  const agent = new https.Agent({ keepAlive: true, maxSockets: 1, ca });
+  const once = (): Promise<number> =>
+    new Promise<number>((resolve, reject) => {
+      const start = performance.now();
+      https.get(`https://${site.host}/v2/`, { agent }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(performance.now() - start));
+      }).on('error', reject);
+    });
+  await once();
+  const samples: number[] = [];
+  for (let i = 0; i < 7; i++) samples.push(await once());
+  agent.destroy();
+  return median(samples);
 }
 
 function describeCounts(counts: Map<string, number>): string {
@@ -92,7 +159,7 @@ async function main(): Promise<void> {
     // The lock, as `kubepin lock` writes it under "platforms": both children recorded (untimed, no added RTT).
     await Promise.all(sites.map((s) => s.setRtt(0)));
     const lock = ImageLock.empty(path.join(work, 'kubepin.lock.json'));
-    await timedRun(newClient, async (client) => {
+    await timedRun(sites, newClient, async (client) => {
       const updater = new LockUpdater(client, lock, { clusterPlatforms: CLUSTER });
       for (const img of images) updater.add(img.ref);
       const failed = (await updater.finish()).filter((o) => o.status === 'failed');
@@ -100,56 +167,71 @@ async function main(): Promise<void> {
     });
     if (lock.list().some((e) => Object.keys(e.platforms ?? {}).length !== 2)) throw new Error('the lock lacks platform digests');
 
+    // The floor's requests, per registry: lock's tag HEADs, and liveness's digest HEADs (index and both children).
+    const specsFor = async (paths: (e: LockEntry, repo: string) => string[]): Promise<HeadRoundSpec[]> =>
+      Promise.all(sites.map(async (site) => {
+        const mine = images.filter((img) => img.site === site);
+        const tokens = await siteTokens(site, mine.map((img) => img.repo));
+        const list = mine.flatMap((img, i) => paths(lock.get(img.ref)!, img.repo).map((p) => ({ p, token: tokens[i] })));
+        return { origin: `https://${site.host}`, caFile: site.caFile, accept: MANIFEST_ACCEPT, paths: list.map((x) => x.p), tokens: list.map((x) => x.token) };
+      }));
+
     const rows: string[] = [];
+    const costs: string[] = [];
     for (const rtt of RTTS) {
       await Promise.all(sites.map((s) => s.setRtt(rtt)));
-      const lockTimes: number[] = [];
-      const liveTimes: number[] = [];
-      const verifyTimes: number[] = [];
-      const cpu = { lock: [] as number[], live: [] as number[] };
-      let lockCounts = new Map<string, number>();
-      let liveCounts = new Map<string, number>();
-      let verifyCounts = new Map<string, number>();
+      const measured = median(await Promise.all(sites.map((s) => measureRtt(s, ca))));
+      const lockSpecs = await specsFor((_e, repo) => [`/v2/${repo}/manifests/1.0`]);
+      const liveSpecs = await specsFor((e, repo) => [e.digest, ...Object.values(e.platforms ?? {})].map((d) => `/v2/${repo}/manifests/${d}`));
+      const runs = { lock: [] as RunResult[], live: [] as RunResult[], verify: [] as RunResult[] };
+      const floors = { lock: [] as number[], live: [] as number[] };
       for (let i = 0; i < RUNS; i++) {
-        const relock = await timedRun(newClient, async (client) => {
+        runs.lock.push(await timedRun(sites, newClient, async (client) => {
           const copy = ImageLock.empty(path.join(work, 'unused.lock.json'));
           for (const e of lock.list()) copy.set(e.reference, e);
           const updater = new LockUpdater(client, copy, { update: true });
           for (const img of images) updater.add(img.ref);
           const failed = (await updater.finish()).filter((o) => o.status === 'failed');
           if (failed.length > 0) throw new Error(`lock --update: ${failed.length} failed (${failed[0].status === 'failed' ? failed[0].error.message : ''})`);
-        });
-        lockTimes.push(relock.ms);
-        cpu.lock.push(relock.cpuMs);
-        lockCounts = relock.counts;
-        const live = await timedRun(newClient, async (client) => {
+        }));
+        runs.live.push(await timedRun(sites, newClient, async (client) => {
           const found = (await Promise.all(lock.list().map((e) => checkLiveness(client, e, CLUSTER)))).flat();
           if (found.length > 0) throw new Error(`liveness: ${found.length} findings (${found[0].message})`);
-        });
-        liveTimes.push(live.ms);
-        cpu.live.push(live.cpuMs);
-        liveCounts = live.counts;
-        const verify = await timedRun(newClient, async (client) => {
+        }));
+        runs.verify.push(await timedRun(sites, newClient, async (client) => {
           const { findings } = await remoteFindings(client, lock, SignaturePolicy.NONE, 'kubepin.lock.json', CLUSTER);
           if (findings.length > 0) throw new Error(`verify --remote: ${findings.length} findings (${findings[0].message})`);
-        });
-        verifyTimes.push(verify.ms);
-        verifyCounts = verify.counts;
+        }));
+        floors.lock.push(FLOOR_FIXED_ROUND_TRIPS * measured + (await headRound(lockSpecs)));
+        floors.live.push(FLOOR_FIXED_ROUND_TRIPS * measured + (await headRound(liveSpecs)));
       }
-      const relock = median(lockTimes);
-      const live = median(liveTimes);
-      const verify = median(verifyTimes);
-      const gets = liveCounts.get('GET manifest') ?? 0;
-      rows.push(`  ${String(rtt).padStart(4)} ms  ${(relock / 1000).toFixed(3).padStart(9)}  ${(live / 1000).toFixed(3).padStart(9)}  ${(live / relock).toFixed(2).padStart(7)}x  ${(verify / 1000).toFixed(3).padStart(9)}  ${(verify / relock).toFixed(2).padStart(7)}x  ${String(gets).padStart(13)}`);
-      process.stdout.write(`RTT ${rtt} ms: lock --update ${lockTimes.map((t) => (t / 1000).toFixed(3)).join(' ')} s [${describeCounts(lockCounts)}]; liveness ${liveTimes.map((t) => (t / 1000).toFixed(3)).join(' ')} s [${describeCounts(liveCounts)}]; verify --remote ${verifyTimes.map((t) => (t / 1000).toFixed(3)).join(' ')} s [${describeCounts(verifyCounts)}]; kubepin CPU: lock --update ${(median(cpu.lock) / 1000).toFixed(3)} s, liveness ${(median(cpu.live) / 1000).toFixed(3)} s; load ${os.loadavg()[0].toFixed(2)}\n`);
+      const med = (xs: RunResult[], f: (r: RunResult) => number): number => median(xs.map(f));
+      const relock = med(runs.lock, (r) => r.ms);
+      const live = med(runs.live, (r) => r.ms);
+      const verify = med(runs.verify, (r) => r.ms);
+      const floorLock = median(floors.lock);
+      const floorLive = median(floors.live);
+      const gets = runs.live[runs.live.length - 1].counts.get('GET manifest') ?? 0;
+      const secs = (ms: number): string => (ms / 1000).toFixed(3);
+      rows.push(`  ${String(rtt).padStart(4)} ms ${measured.toFixed(1).padStart(6)}  ${secs(relock).padStart(9)}  ${secs(live).padStart(9)}  ${(live / relock).toFixed(2).padStart(7)}x  ${secs(verify).padStart(9)}  ${(verify / relock).toFixed(2).padStart(7)}x  ${secs(floorLock).padStart(8)}  ${secs(floorLive).padStart(8)}  ${(floorLive / floorLock).toFixed(2).padStart(7)}x  ${String(gets).padStart(6)}`);
+      for (const [name, list] of Object.entries(runs)) {
+        const heads = list[0].counts.get('HEAD manifest') ?? 0;
+        const reg = med(list, (r) => r.registryCpuMs);
+        costs.push(`  ${String(rtt).padStart(4)} ms  ${name.padEnd(8)} ${String(heads).padStart(5)} HEADs  wall ${secs(med(list, (r) => r.ms))} s  kubepin CPU ${secs(med(list, (r) => r.cpuMs))} s  registries CPU ${secs(reg)} s (${((reg * 1000) / heads).toFixed(0)} µs/HEAD)  proxies+token servers CPU ${secs(med(list, (r) => r.siteCpuMs))} s  connections ${list[0].connections}`);
+      }
+      process.stdout.write(`RTT ${rtt} ms (measured ${measured.toFixed(1)}): ${Object.entries(runs).map(([name, list]) => `${name} ${list.map((r) => secs(r.ms)).join(' ')} s [${describeCounts(list[list.length - 1].counts)}]`).join('; ')}; floor lock ${floors.lock.map(secs).join(' ')} s, live ${floors.live.map(secs).join(' ')} s; load ${os.loadavg()[0].toFixed(2)}\n`);
     }
     process.stdout.write(
       [
         '',
-        `${IMAGES} locked images (index + linux/amd64 + linux/arm64) on ${REGISTRIES} registries (HTTPS, token auth), medians of ${RUNS}, fresh client per run`,
+        `${IMAGES} locked images (index + linux/amd64 + linux/arm64) on ${REGISTRIES} registries (HTTPS, token auth), medians of ${RUNS}, fresh client per run; load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} (${os.cpus().length} cores)`,
+        `floor = ${FLOOR_FIXED_ROUND_TRIPS} x measured RTT (ping, token connect + request) + the same HEADs sent at once by a minimal HTTP/2 client per registry (tokens fetched beforehand)`,
         '',
-        '   added  lock --upd s  liveness s  live/lock   verify s  verify/lock  manifest GETs',
+        '   added  meas.  lock --upd s  liveness s  live/lock   verify s  verify/lock  floor lock  floor live  floor l/l  m.GETs',
         ...rows,
+        '',
+        'Cost per run (medians):',
+        ...costs,
         '',
         'Goal at 50 ms: liveness <= 1.5x lock --update, and no manifest GET (HEAD only).',
         '',

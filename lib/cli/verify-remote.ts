@@ -1,7 +1,8 @@
 import { RegistryError } from '../core/findings/registry-error';
 import { ImageLock } from '../core/lock/image-lock';
 import { RegistryClient } from '../registry/client';
-import { LivenessCode, checkLiveness } from '../registry/liveness';
+import { LivenessCode, LockedManifest, checkLiveness } from '../registry/liveness';
+import { INDEX_TYPES } from '../registry/manifest-verification';
 import type { SignaturePolicy } from '../signatures/policy';
 import { SignatureVerificationError } from '../signatures/errors';
 import type { ImageLocation } from '../registry/lock-images';
@@ -61,10 +62,14 @@ export async function remoteFindings(client: RegistryClient, lock: ImageLock, si
   const drift: Drift[] = [];
   await Promise.all(
     lock.list().map(async (entry) => {
-      // The tag is asked for alongside the digests, not after them: one round trip for both.
+      // The tag, and the signature a requirement asks for, are asked for alongside the digests, not after them.
       const tag = client.resolve(entry.reference).then((result) => ({ result }), (error: unknown) => ({ error }));
+      const requirement = signatures.requirementFor(entry.reference);
+      // The signature check reads a signed index anyway (its platform digests): liveness then GETs it instead of a HEAD, once for both.
+      const index = new LockedManifest(client, entry, requirement !== undefined && Object.keys(entry.platforms ?? {}).length > 0 && INDEX_TYPES.has(entry.mediaType));
+      const signed = requirement ? lockedSignatureFindings(index, verifier, entry, requirement, lockName).then((found) => ({ found }), (error: unknown) => ({ error })) : undefined;
       try {
-        const gone = await checkLiveness(client, entry, cluster).finally(() => tag);
+        const gone = await checkLiveness(client, entry, cluster, index).finally(() => tag);
         for (const g of gone) {
           findings.push({ code: g.code, image: entry.reference, digest: g.digest, ...(g.platform ? { platform: g.platform } : {}), kubelet: g.kubelet, message: `${g.message}. The kubelet reports ErrImagePull, then ImagePullBackOff: ${g.kubelet}` });
         }
@@ -78,8 +83,11 @@ export async function remoteFindings(client: RegistryClient, lock: ImageLock, si
           findings.push({ code: 'tag-moved', image: entry.reference, message: `${entry.reference} moved: ${lockName} has ${entry.digest}, the registry now serves ${result.digest}. Fix: \`kubepin lock --update\` if the new image is wanted` });
         }
         // The locked digest's signature and its platform digests, checked again: a hand-edited lock is caught here.
-        const requirement = signatures.requirementFor(entry.reference);
-        if (requirement) findings.push(...(await lockedSignatureFindings(client, verifier, entry, requirement, lockName)));
+        if (signed) {
+          const verdict = await signed;
+          if ('error' in verdict) throw verdict.error;
+          findings.push(...verdict.found);
+        }
       } catch (e) {
         if (e instanceof SignatureVerificationError) {
           findings.push({ code: 'signature-invalid', image: entry.reference, message: e.message });

@@ -2,17 +2,15 @@ import { ImageReference } from '../core/names/image-reference';
 import { RegistryError } from '../core/findings/registry-error';
 import { unreachableHost } from '../core/findings/host-failure';
 import type { LockEntry } from '../core/lock/image-lock';
-import { INDEX_TYPES, platformDigests } from '../registry/manifest-verification';
+import { INDEX_TYPES } from '../registry/manifest-verification';
+import { platformDigests } from '../registry/index-platforms';
 import type { ImageLocation } from '../registry/lock-images';
-import type { ArtifactSource } from '../signatures/artifacts';
+import type { LockedManifest } from '../registry/liveness';
 import { SignatureVerificationError } from '../signatures/errors';
 import type { SignaturePolicy, SignerRequirement } from '../signatures/policy';
 import type { SignatureVerifier } from '../signatures/verifier';
 import { describeSigners } from '../signatures/keyless-policy';
 import { describeRecord, sameSigner } from '../core/lock/signature-record';
-
-/** Largest index read to check a lock's platform digests against it. */
-const MAX_INDEX_BYTES = 4 * 1024 * 1024;
 
 /** A signature problem `kubepin verify --remote` found. */
 export interface SignatureFinding {
@@ -44,14 +42,19 @@ export function remoteErrorFinding(image: string, error: RegistryError): { code:
  * The signature side of `verify --remote` for one lock entry a requirement covers: the locked
  * digest's signature verifies again (by the key the lock records), and every platform digest
  * the lock records is the one the signed index lists for that platform, read again from the
- * registry (its bytes hash to the signed digest, so its children are covered by the signature).
+ * registry (its bytes hash to the signed digest, so its children are covered by the signature)
+ * through `index` (shared with liveness: one GET in a run), at the same time as the signature.
  * A digest put under `platforms` by hand, signed or not, is refused here.
  * @throws RegistryError when the registry fails (network, auth)
  */
-export async function lockedSignatureFindings(source: ArtifactSource, verifier: SignatureVerifier, entry: LockEntry, requirement: SignerRequirement, lockName: string): Promise<SignatureFinding[]> {
+export async function lockedSignatureFindings(index: LockedManifest, verifier: SignatureVerifier, entry: LockEntry, requirement: SignerRequirement, lockName: string): Promise<SignatureFinding[]> {
   const image = entry.reference;
   const ref = ImageReference.parse(entry.reference);
   const findings: SignatureFinding[] = [];
+  const locked = Object.entries(entry.platforms ?? {});
+  const indexed = INDEX_TYPES.has(entry.mediaType);
+  // Asked for beside the signature, not after it; a failure is seen once the signature verified.
+  const body = locked.length > 0 && indexed ? index.read().then((b) => ({ b }), (error: unknown) => ({ error })) : undefined;
   try {
     const record = await verifier.verify(ref, entry.digest, requirement);
     if (entry.signature && !sameSigner(record, entry.signature)) {
@@ -61,19 +64,19 @@ export async function lockedSignatureFindings(source: ArtifactSource, verifier: 
     if (!(e instanceof SignatureVerificationError)) throw e;
     return [{ code: 'signature-invalid', image, message: e.message }];
   }
-  const locked = Object.entries(entry.platforms ?? {});
   if (locked.length === 0) return findings;
   const fix = `Fix: run \`kubepin lock --update\` to record the signed index's own platform digests`;
-  if (!INDEX_TYPES.has(entry.mediaType)) {
+  if (!indexed) {
     return [...findings, { code: 'signature-invalid', image, message: `${image}: ${lockName} records platform digests for ${entry.digest}, which is a single manifest (${entry.mediaType}), not an index: they are not covered by its signature (the lock was edited by hand?). ${fix}` }];
   }
-  const index = await source.fetchManifest(ref.withoutTag(), entry.digest, [entry.mediaType], MAX_INDEX_BYTES);
-  if (!index) {
+  const read = await body!;
+  if ('error' in read) throw read.error;
+  if (!read.b) {
     return [...findings, { code: 'signature-invalid', image, message: `${image}: the registry no longer serves the signed index ${entry.digest}, so its platform digests cannot be checked against it. ${fix}` }];
   }
   let listed: Record<string, string>;
   try {
-    listed = platformDigests(index.body, locked.map(([p]) => p), ref.registry, image);
+    listed = platformDigests(read.b, locked.map(([p]) => p), ref.registry, image);
   } catch (e) {
     if (!(e instanceof RegistryError)) throw e;
     return [...findings, { code: 'signature-invalid', image, message: `${e.message}, yet ${lockName} records a digest for it (the lock was edited by hand?). ${fix}` }];

@@ -6,9 +6,9 @@ import { AuthContext, HostAccess, RegistryAuth, parseChallenge, pingHost } from 
 import { RegistryError } from '../core/findings/registry-error';
 import { RegistryCredential } from './credentials';
 import { Limiter } from './limiter';
-import { INDEX_TYPES, KNOWN_TYPES, MANIFEST_ACCEPT, SHA256_DIGEST, contentType, headerDigest, parsePlatform, platformDigests, refuseEncodedBody, sha256Digest, verifyBody } from './manifest-verification';
+import { INDEX_TYPES, KNOWN_TYPES, MANIFEST_ACCEPT, SHA256_DIGEST, contentType, headerDigest, parsePlatform, refuseEncodedBody, sha256Digest, verifyBody } from './manifest-verification';
 import { allowedScheme } from './plain-http';
-import { indexPlatforms } from './index-platforms';
+import { indexPlatforms, platformDigests } from './index-platforms';
 import { RetryPolicy } from './retries';
 import { checkStatus, registryErrorOf } from './status-errors';
 import { HttpAnswer, Transport } from './transport';
@@ -204,20 +204,23 @@ export class RegistryClient implements ArtifactSource {
    * 2xx without that digest in `Docker-Content-Digest`, gets one GET whose bytes must hash to
    * `digest` (then `body` is set). A 404 is `present: false` with the registry's error code, read
    * from a GET (a HEAD answer has no body) and, unless that says `NAME_UNKNOWN`, from the
-   * repository's tag list, so a deleted repository is told from a deleted manifest.
+   * repository's tag list, so a deleted repository is told from a deleted manifest. With `read`,
+   * for a caller that needs the bytes anyway, the GET is sent at once (no HEAD before it).
    * @throws RegistryError for any other failure (401, 403, network, a body hashing to another digest).
    */
-  public probeManifest(image: ImageReference, digest: string): Promise<ManifestPresence> {
+  public probeManifest(image: ImageReference, digest: string, options: { read?: boolean } = {}): Promise<ManifestPresence> {
     if (image.registry === '') return Promise.reject(hostlessError(image));
     const what = `${image.name}@${digest}`;
     return this.withAccess(image, async (host, state, credential) => {
       const { origin } = await this.ping(host, state);
       const url = new URL(`${origin}/v2/${image.repository}/manifests/${digest}`);
       const scope = `repository:${image.repository}:pull`;
-      this.counters.manifestRequests++;
-      const head = await this.send(host, state, url, 'HEAD', scope, credential, what);
-      if (head.status !== 404 && head.status !== 405) checkStatus(head, host, what, credential);
-      if (head.status >= 200 && head.status < 300 && headerDigest(head) === digest) return { present: true, mediaType: contentType(head) ?? '' };
+      if (options.read !== true) {
+        this.counters.manifestRequests++;
+        const head = await this.send(host, state, url, 'HEAD', scope, credential, what);
+        if (head.status !== 404 && head.status !== 405) checkStatus(head, host, what, credential);
+        if (head.status >= 200 && head.status < 300 && headerDigest(head) === digest) return { present: true, mediaType: contentType(head) ?? '' };
+      }
       this.counters.manifestRequests++;
       const get = await this.send(host, state, url, 'GET', scope, credential, what);
       if (get.status === 404) {

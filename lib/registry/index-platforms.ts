@@ -1,3 +1,5 @@
+import { RegistryError } from '../core/findings/registry-error';
+import { platformOffered } from '../core/policy/platforms';
 import { SHA256_DIGEST } from './manifest-verification';
 
 /**
@@ -5,6 +7,7 @@ import { SHA256_DIGEST } from './manifest-verification';
  * manifests (BuildKit's `unknown/unknown` entries, `vnd.docker.reference.type:
  * attestation-manifest`) are not platforms and are left out; so are entries without a
  * well-formed digest. Of two entries for one platform the first wins, as containerd picks.
+ * Platforms are lower case (`Linux/AMD64` in an index is `linux/amd64`).
  */
 export function indexPlatforms(body: Buffer): Map<string, string> {
   let index: { manifests?: unknown };
@@ -24,4 +27,36 @@ export function indexPlatforms(body: Buffer): Map<string, string> {
     found.push([key, entry.digest]);
   }
   return new Map(found.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+/**
+ * The platform of `offered` (an {@link indexPlatforms} map) that serves `wanted`: the same OS and
+ * architecture (case aside), and the same variant when `wanted` names one; without a variant,
+ * the entry without one first, else the first variant in order (a `linux/arm64` node runs
+ * `linux/arm64/v8`, as containerd matches). `undefined` when none does.
+ */
+export function platformMatch(offered: ReadonlyMap<string, string>, wanted: string): string | undefined {
+  const lower = wanted.toLowerCase();
+  return [...offered.keys()].find((o) => platformOffered([o], lower));
+}
+
+/**
+ * The digests of the `wanted` platforms' manifests in an index (read with {@link indexPlatforms}
+ * and matched with {@link platformMatch}, the rules liveness and the lock's cluster platforms use).
+ * @throws RegistryError `platform-not-found` naming what the index has, when one is missing.
+ */
+export function platformDigests(body: Buffer, wanted: readonly string[], host: string, image: string): Record<string, string> {
+  const offered = indexPlatforms(body);
+  const out: Record<string, string> = {};
+  for (const platform of wanted) {
+    const match = platformMatch(offered, platform);
+    if (match === undefined) {
+      // A registry decides how long this list is: name a few, count the rest.
+      const available = [...offered.keys()];
+      const more = available.length > 20 ? ` and ${available.length - 20} more` : '';
+      throw new RegistryError('platform-not-found', host, `${image}: the index has no ${platform} manifest (it has ${available.slice(0, 20).join(', ') || 'none'}${more})`);
+    }
+    out[platform] = offered.get(match)!;
+  }
+  return out;
 }

@@ -5,7 +5,7 @@ import { RELOCK_FIX, kubeletPullMessage, manifestUrl } from '../core/names/kubel
 import { ManifestPresence, RegistryClient } from './client';
 import { platformOffered } from '../core/policy/platforms';
 import { INDEX_TYPES, SHA256_DIGEST } from './manifest-verification';
-import { indexPlatforms } from './index-platforms';
+import { indexPlatforms, platformMatch } from './index-platforms';
 
 /**
  * Why a locked digest will not pull. Stable: tools may switch on it.
@@ -41,17 +41,52 @@ export interface LivenessFinding {
   readonly kubelet: string;
 }
 
+/**
+ * A locked digest's manifest bytes, read from the registry at most once per run: liveness reads
+ * an index only when it must (a platform the lock lacks, a child gone), `verify --remote`'s
+ * signature check always (its platform digests against the signed index), and one GET serves
+ * both. Made `wanted` (the caller will read it), liveness GETs the digest instead of its HEAD:
+ * the GET proves it is there as well, one request instead of two.
+ */
+export class LockedManifest {
+  private body?: Promise<Buffer | undefined>;
+  private probed?: Promise<ManifestPresence>;
+
+  constructor(
+    private readonly client: RegistryClient,
+    private readonly entry: LockEntry,
+    /** The bytes will be read anyway: liveness asks with a GET, not a HEAD. */
+    public readonly wanted = false,
+  ) {}
+
+  /** Whether the registry serves the digest: a HEAD, or (`wanted`) the GET that {@link read} shares. Asked once. */
+  public probe(): Promise<ManifestPresence> {
+    this.probed ??= this.client.probeManifest(repositoryOf(this.entry), this.entry.digest, { read: this.wanted });
+    return this.probed;
+  }
+
+  /** The bytes (they hash to the locked digest), or `undefined` when the registry no longer serves it. */
+  public read(): Promise<Buffer | undefined> {
+    // A HEAD answered without the bytes: one GET for them (a `wanted` probe has them already).
+    this.body ??= this.probe().then((p) => (!p.present ? undefined : (p.body ?? this.client.fetchManifest(repositoryOf(this.entry), this.entry.digest, [this.entry.mediaType]).then((m) => m?.body))));
+    return this.body;
+  }
+}
+
+function repositoryOf(entry: LockEntry): ImageReference {
+  return ImageReference.parse(entry.reference).withoutTag().withoutDigest();
+}
 
 /**
  * Checks that the registry still serves `entry`'s digest and, for an index, every platform
  * manifest the lock records and every one of `needed` (the cluster's platforms): HEAD requests
- * only, unless the registry needs the GET fallback or a platform's digest must be read from the
- * index. Returns what will not pull; `[]` when everything is there.
+ * only, unless the registry needs the GET fallback, a platform's digest must be read from the
+ * index, or `manifest` is wanted by the caller (then one GET instead of the HEAD, its bytes kept
+ * there). Returns what will not pull; `[]` when everything is there.
  * @throws RegistryError for failures that say nothing about the pin (network, 5xx, TLS).
  */
-export async function checkLiveness(client: RegistryClient, entry: LockEntry, needed: readonly string[] = []): Promise<LivenessFinding[]> {
-  const tagged = ImageReference.parse(entry.reference);
-  const repo = tagged.withoutTag().withoutDigest();
+export async function checkLiveness(client: RegistryClient, entry: LockEntry, needed: readonly string[] = [], manifest: LockedManifest = new LockedManifest(client, entry)): Promise<LivenessFinding[]> {
+  const repo = repositoryOf(entry);
   const pinned = repo.withDigest(entry.digest).toString();
   const base = { reference: entry.reference, digest: entry.digest };
   const isIndex = INDEX_TYPES.has(entry.mediaType);
@@ -59,9 +94,8 @@ export async function checkLiveness(client: RegistryClient, entry: LockEntry, ne
   const probe = (platform: string, digest: string): Promise<ChildProbe> =>
     client.probeManifest(repo, digest).then((presence) => ({ platform, digest, presence }), (error: unknown) => ({ platform, digest, error }));
   const children = isIndex ? Object.entries(entry.platforms ?? {}).filter(([, d]) => SHA256_DIGEST.test(d)).map(([p, d]) => probe(p, d)) : [];
-  let index: Buffer | undefined;
   try {
-    const top = await client.probeManifest(repo, entry.digest);
+    const top = await manifest.probe();
     if (!top.present) {
       await Promise.all(children);
       if (top.code === 'NAME_UNKNOWN') {
@@ -69,7 +103,6 @@ export async function checkLiveness(client: RegistryClient, entry: LockEntry, ne
       }
       return [{ ...base, code: 'digest-gone', message: `${entry.reference}: the registry no longer serves the locked digest ${entry.digest}${top.code ? ` (${top.code})` : ''}: it was deleted or garbage-collected. Fix: ${RELOCK_FIX}`, kubelet: kubeletPullMessage({ kind: 'not-found', image: pinned }) }];
     }
-    index = top.body;
   } catch (e) {
     await Promise.all(children);
     if (e instanceof RegistryError && (e.kind === 'unauthorized' || e.kind === 'forbidden')) {
@@ -87,15 +120,14 @@ export async function checkLiveness(client: RegistryClient, entry: LockEntry, ne
     }));
   }
 
-  const readIndex = async (): Promise<Map<string, string>> => {
-    index ??= (await client.fetchManifest(repo, entry.digest, [entry.mediaType]))?.body;
-    return index ? indexPlatforms(index) : new Map();
-  };
+  // Parsed once, when first needed.
+  let platforms: Promise<Map<string, string>> | undefined;
+  const readIndex = (): Promise<Map<string, string>> => (platforms ??= manifest.read().then((index) => (index ? indexPlatforms(index) : new Map<string, string>())));
   const findings: LivenessFinding[] = [];
   for (const platform of needed) {
     if (entry.platforms?.[platform] !== undefined) continue;
     const listed = await readIndex();
-    const match = [...listed.keys()].find((offered) => platformOffered([offered], platform));
+    const match = platformMatch(listed, platform);
     if (match) {
       children.push(probe(platform, listed.get(match)!));
       continue;

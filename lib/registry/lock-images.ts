@@ -8,6 +8,7 @@ import { RegistryClient, ResolvedImage } from './client';
 import { RegistryError } from '../core/findings/registry-error';
 import { platformOffered } from '../core/policy/platforms';
 import { singleImagePlatform } from './image-platform';
+import { platformMatch } from './index-platforms';
 import type { SignaturePolicy } from '../signatures/policy';
 import type { SignatureVerifier } from '../signatures/verifier';
 
@@ -249,11 +250,12 @@ function requiredPlatformDigests(reference: string, result: ResolvedImage, clust
     if (missing.length === 0 || (cluster.length === 1 && !own)) return undefined;
     throw new RegistryError('platform-not-found', result.resolvedFrom, `${reference}: the tag names a single-platform image (${own ?? 'platform not stated'}; ${result.mediaType}, ${result.digest}), but ${nodes}: the ${own ? missing.join(', ') : 'other'} nodes cannot run it (ErrImagePull: "no match for platform in manifest"). Fix: pin the multi-platform index (the tag that names the index, not a platform's tag or digest), or publish the image for ${own ? missing.join(', ') : 'the other platforms'} as one index`);
   }
-  const offered = Object.keys(result.offeredPlatforms);
+  const listed = new Map(Object.entries(result.offeredPlatforms));
+  const offered = [...listed.keys()];
   const out: Record<string, string> = {};
   const missing: string[] = [];
   for (const platform of cluster) {
-    const match = offered.find((o) => platformOffered([o], platform));
+    const match = platformMatch(listed, platform);
     if (match) out[platform] = result.offeredPlatforms[match];
     else missing.push(platform);
   }

@@ -117,29 +117,3 @@ export function parsePlatform(platform: string): { os: string; architecture: str
   }
   return { os: parts[0], architecture: parts[1], ...(parts[2] ? { variant: parts[2] } : {}) };
 }
-
-/** The digests of the wanted platforms' manifests in a verified index; every platform must be there. */
-export function platformDigests(body: Buffer, platforms: string[], host: string, image: string): Record<string, string> {
-  let index: { manifests?: Array<{ digest?: unknown; platform?: { os?: unknown; architecture?: unknown; variant?: unknown } }> };
-  try {
-    index = JSON.parse(body.toString('utf8'));
-  } catch {
-    throw new RegistryError('bad-response', host, `${image}: the index from ${host} is not JSON`);
-  }
-  const entries = Array.isArray(index.manifests) ? index.manifests : [];
-  const out: Record<string, string> = {};
-  for (const wanted of platforms) {
-    const p = parsePlatform(wanted);
-    const candidates = entries.filter((e) => e.platform?.os === p.os && e.platform?.architecture === p.architecture && typeof e.digest === 'string' && SHA256_DIGEST.test(e.digest));
-    const match = p.variant ? candidates.find((e) => e.platform?.variant === p.variant) : (candidates.find((e) => e.platform?.variant === undefined) ?? candidates[0]);
-    if (!match) {
-      const available = entries.map((e) => [e.platform?.os, e.platform?.architecture, e.platform?.variant].filter((x) => typeof x === 'string').join('/')).filter(Boolean);
-      // A registry decides how long this list is: name a few, count the rest.
-      const named = available.slice(0, 20).map((a) => sanitizeRegistryText(a, 60)).join(', ');
-      const more = available.length > 20 ? ` and ${available.length - 20} more` : '';
-      throw new RegistryError('platform-not-found', host, `${image}: the index has no ${wanted} manifest (it has ${named || 'none'}${more})`);
-    }
-    out[wanted] = match.digest as string;
-  }
-  return out;
-}

@@ -8,6 +8,8 @@
  * the child's entry point (run with `-r scripts/ts-register.js`).
  */
 import { ChildProcess, fork } from 'child_process';
+import * as fs from 'fs';
+import * as http from 'http';
 import * as path from 'path';
 import { DelayProxy, startDelayProxy } from './delay-proxy';
 import { pushImage, PushImageOptions, startRegistry, TestRegistryDetails } from './registry';
@@ -34,10 +36,12 @@ export interface LatencySite extends LatencySiteInfo {
   setRtt(ms: number): Promise<void>;
   /** Connections accepted so far by the registry's proxy and the token server's proxy. */
   connections(): Promise<{ registry: number; token: number }>;
+  /** CPU milliseconds used so far by the registry process and by the site's own process (both delay proxies and the token server). */
+  cpu(): Promise<{ registry: number; site: number }>;
   stop(): Promise<void>;
 }
 
-type Call = { op: 'seed'; images: Array<{ repository: string; tag: string; format: PushImageOptions['format'] }> } | { op: 'rtt'; ms: number } | { op: 'connections' } | { op: 'stop' };
+type Call = { op: 'seed'; images: Array<{ repository: string; tag: string; format: PushImageOptions['format'] }> } | { op: 'rtt'; ms: number } | { op: 'connections' } | { op: 'cpu' } | { op: 'stop' };
 type Request = Call & { id: number };
 type Reply = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: string } | { ready: LatencySiteInfo } | { failed: string };
 
@@ -69,6 +73,7 @@ export function startLatencySite(): Promise<LatencySite> {
           seed: (images) => call({ op: 'seed', images }) as Promise<Record<string, string>>,
           setRtt: async (ms) => void (await call({ op: 'rtt', ms })),
           connections: () => call({ op: 'connections' }) as Promise<{ registry: number; token: number }>,
+          cpu: () => call({ op: 'cpu' }) as Promise<{ registry: number; site: number }>,
           stop: async () => {
             if (child.exitCode !== null) return;
             const exited = new Promise<void>((r) => child.once('exit', () => r()));
@@ -96,6 +101,47 @@ export async function retrying<T>(fn: () => Promise<T>): Promise<T> {
       if (attempt >= 3) throw e;
     }
   }
+}
+
+/** User + system CPU milliseconds of process `pid` (Linux /proc; fields 14 and 15 of its stat, in clock ticks of 10 ms). */
+function processCpuMs(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // The command name (field 2) is in parentheses and may hold spaces: count fields after it.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/** A bearer token of `site`'s token server for each of `repos` (fetched through its proxy, 16 at a time): what a benchmark's minimal client sends. */
+export async function siteTokens(site: LatencySiteInfo, repos: readonly string[]): Promise<string[]> {
+  const auth = `${site.username}:${site.password}`;
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
+  const tokens: string[] = [];
+  let next = 0;
+  try {
+    await Promise.all(
+      Array.from({ length: Math.min(16, repos.length) }, async () => {
+        while (next < repos.length) {
+          const i = next++;
+          const realm = new URL(site.realm);
+          realm.searchParams.set('service', 'kubepin-test-registry');
+          realm.searchParams.set('scope', `repository:${repos[i]}:pull`);
+          tokens[i] = await retrying(
+            () =>
+              new Promise<string>((resolve, reject) => {
+                http.get(realm, { agent, auth }, (res) => {
+                  const chunks: Buffer[] = [];
+                  res.on('data', (c: Buffer) => chunks.push(c));
+                  res.on('end', () => (res.statusCode === 200 ? resolve((JSON.parse(Buffer.concat(chunks).toString()) as { token: string }).token) : reject(new Error(`token: HTTP ${res.statusCode}`))));
+                }).on('error', reject);
+              }),
+          );
+        }
+      }),
+    );
+  } finally {
+    agent.destroy();
+  }
+  return tokens;
 }
 
 async function childMain(): Promise<void> {
@@ -139,6 +185,9 @@ async function childMain(): Promise<void> {
         tokenFront!.rttMs = req.ms;
       } else if (req.op === 'connections') {
         value = { registry: front!.connections, token: tokenFront!.connections };
+      } else if (req.op === 'cpu') {
+        const own = process.cpuUsage();
+        value = { registry: processCpuMs(reg.pid), site: (own.user + own.system) / 1000 };
       } else if (req.op === 'stop') {
         await stop();
         send({ id: req.id, ok: true, value });

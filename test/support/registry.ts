@@ -36,6 +36,8 @@ export interface TestRegistryDetails extends TestRegistry {
   readonly dir: string;
   /** The token server, for `auth: 'token'`. */
   readonly tokenServer?: TokenServer;
+  /** The registry's process id (benchmarks read its CPU time from /proc). */
+  readonly pid: number;
   /**
    * Requests the registry served, from its access log: `"HEAD /v2/app/manifests/1.0"` with the
    * status, in order. The log is written asynchronously: call {@link settle} before counting.
@@ -183,6 +185,7 @@ export async function startRegistry(
       baseUrl: `${tls ? 'https' : 'http'}://${host}`,
       dir,
       tokenServer: ts,
+      pid: proc.pid!,
       accessLog,
       async settle() {
         let last = -1;
