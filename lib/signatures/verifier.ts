@@ -79,15 +79,29 @@ export class SignatureVerifier {
     const display = `${image.tag !== undefined ? `${image.name}:${image.tag}` : image.name}@${digest}`;
     const host = image.registry;
     const subject: SignatureSubject = { digest, repository };
-    const reasons: string[] = [];
+    // Both places are looked up at once (a bundle-signed image costs one round trip less), and judged in order: cosign's tag
+    // first, bundles only when it has no valid signature (the lock records the same format either way). Once the tag's
+    // signature verifies, the bundle lookup stops before reading any bundle.
+    let settled = false;
+    const cosignReasons: string[] = [];
+    const bundleReasons: string[] = [];
+    const lookups = [
+      { candidates: this.cosignCandidates(repository, digest, cosignReasons), reasons: cosignReasons },
+      { candidates: this.bundleCandidates(repository, digest, bundleReasons, () => !settled), reasons: bundleReasons },
+    ];
+    // Judged only when the tag's signature fails: its failure (a network error) must not go unheard before that.
+    lookups[1].candidates.catch(() => undefined);
     let found = 0;
-    // cosign's tag first (one manifest and one blob for a signed image); bundles only when it has no valid signature.
-    for (const discover of [() => this.cosignCandidates(repository, digest, reasons), () => this.bundleCandidates(repository, digest, reasons)]) {
-      const candidates = await discover();
+    for (const { candidates: pending, reasons } of lookups) {
+      const candidates = await pending.catch((e: unknown) => {
+        settled = true;
+        throw e;
+      });
       found += candidates.length;
       for (const candidate of candidates) {
         try {
           const signer = await candidate.verify(requirement, subject, this.publicGood);
+          settled = true;
           return signer.key ? { key: signer.key.fingerprint, format: candidate.format } : { format: candidate.format, identity: signer.certificate.identity, issuer: signer.certificate.issuer };
         } catch (e) {
           // Whatever a registry sent that does not parse (a garbage timestamp, a broken certificate) rejects this candidate only.
@@ -95,6 +109,7 @@ export class SignatureVerifier {
         }
       }
     }
+    const reasons = [...cosignReasons, ...bundleReasons];
     const keys = describeSigners(requirement);
     if (found === 0 && reasons.length === 0) {
       throw new SignatureVerificationError('signature-missing', host,
@@ -137,7 +152,8 @@ export class SignatureVerifier {
     return out.filter(Boolean);
   }
 
-  private async bundleCandidates(image: ImageReference, digest: string, reasons: string[]): Promise<Candidate[]> {
+  /** The Sigstore bundles referring to `digest`; none are read once `wanted()` says the verification is settled. */
+  private async bundleCandidates(image: ImageReference, digest: string, reasons: string[], wanted: () => boolean = () => true): Promise<Candidate[]> {
     let index = await this.askReferrersApi(image, digest);
     let via = 'referrers API';
     if (index === undefined) {
@@ -146,7 +162,7 @@ export class SignatureVerifier {
       index = tagged?.body;
       via = `referrers tag ${sigTag(digest)}`;
     }
-    if (index === undefined) return [];
+    if (index === undefined || !wanted()) return [];
     const parsed = parseJson(index);
     const entries = isRecord(parsed) && Array.isArray(parsed.manifests) ? parsed.manifests.filter(isRecord) : undefined;
     if (!entries) {
