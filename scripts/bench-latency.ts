@@ -11,8 +11,15 @@
  *   npm run bench:latency            # RTT 50 ms
  *   BENCH_RTTS=0,20,50,150 npm run bench:latency
  *
+ * Signed sets (issue #23 §3): BENCH_SIGNED_IMAGES images of each set of
+ * test/support/signature-sets.ts (cosign `.sig`, Sigstore bundles; keyless joins there), locked
+ * as `kubepin lock` does (LockUpdater with the set's requirement) against as many unsigned images
+ * locked without a policy: each set's ratio, requests and round trips per image (goal at 50 ms:
+ * <= 1.5x unsigned).
+ *
  * Environment: BENCH_RTTS (50), BENCH_IMAGES (500), BENCH_RUNS (3; kubepin and the floor's
- * HEAD rounds alternate, medians reported), BENCH_SKOPEO (1: run skopeo; 0: skip).
+ * HEAD rounds alternate, medians reported), BENCH_SKOPEO (1: run skopeo; 0: skip),
+ * BENCH_SIGNED_IMAGES (200 per signed set, at most BENCH_IMAGES; 0: skip).
  */
 import { execFile } from 'child_process';
 import * as fs from 'fs';
@@ -22,13 +29,20 @@ import * as path from 'path';
 import { CredentialKeyring } from '../lib/core/credentials/keyring';
 import { KeyringCredentials, MANIFEST_ACCEPT, RegistryClient } from '../lib/registry';
 import type { Transport } from '../lib/registry/transport';
+import { ImageLock } from '../lib/lock';
+import { LockUpdater } from '../lib/registry/lock-images';
+import { SignaturePolicy } from '../lib/signatures/policy';
 import { HeadRoundSpec, startHeadRound } from '../test/support/head-round';
+import { SIGNATURE_SETS, SignatureSet } from '../test/support/signature-sets';
+import { TestKey, generateKey } from '../test/support/signatures';
 import { LatencySite, retrying, siteTokens, startLatencySite } from '../test/support/latency-site';
 
 const RTTS = (process.env.BENCH_RTTS ?? '50').split(',').map(Number);
 const IMAGES = Number(process.env.BENCH_IMAGES ?? 500);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const SKOPEO = process.env.BENCH_SKOPEO !== '0';
+/** Images per signed set (test/support/signature-sets.ts) compared with as many unsigned ones; 0 skips them. */
+const SIGNED = Number(process.env.BENCH_SIGNED_IMAGES ?? 200);
 const REGISTRIES = 3;
 /**
  * FLOOR. What resolving the images physically requires, per registry (registries in parallel):
@@ -139,6 +153,50 @@ function traceTransport(client: RegistryClient, t0: () => number): Trace {
   return trace;
 }
 
+/** Times LockUpdater runs (fresh client each) on the unsigned images and on each signed set, alternating; one row per set. */
+async function signedComparison(
+  rtt: number,
+  measured: number,
+  unsigned: Array<{ ref: string }>,
+  sets: Array<{ set: SignatureSet; images: Array<{ ref: string; site: Site }> }>,
+  key: TestKey,
+  work: string,
+  newClient: () => RegistryClient,
+): Promise<string[]> {
+  const runs = [{ label: 'unsigned, no policy', refs: unsigned.map((i) => i.ref), policy: SignaturePolicy.NONE }];
+  for (const { set, images } of sets) {
+    const dir = fs.mkdtempSync(path.join(work, `policy-${set.name}-`));
+    const patterns = [...new Set(images.map((img) => `${img.site.remote.host}/sig-${set.name}`))];
+    const { requirement, files } = set.requirement(patterns, key);
+    for (const [file, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, file), text);
+    runs.push({ label: set.label, refs: images.map((i) => i.ref), policy: SignaturePolicy.fromConfig({ require: [requirement] }, dir) });
+  }
+  const times: number[][] = runs.map(() => []);
+  const requests: number[] = runs.map(() => 0);
+  for (let i = 0; i < RUNS; i++) {
+    for (const [n, run] of runs.entries()) {
+      const client = newClient();
+      try {
+        const lock = ImageLock.empty(path.join(work, 'unused.lock.json'));
+        const updater = new LockUpdater(client, lock, { signatures: run.policy });
+        const ms = await timed(async () => {
+          for (const ref of run.refs) updater.add(ref);
+          const failed = (await updater.finish()).filter((o) => o.status === 'failed');
+          if (failed.length > 0) throw new Error(`${run.label}: ${failed.length} images failed (${failed[0].status === 'failed' ? failed[0].error.message : ''})`);
+        });
+        if (run.policy !== SignaturePolicy.NONE && lock.list().some((e) => e.signature === undefined)) throw new Error(`${run.label}: an entry lacks its signature record`);
+        times[n].push(ms);
+        requests[n] = client.stats.requests / run.refs.length;
+      } finally {
+        client.close();
+      }
+    }
+  }
+  const medians = times.map(median);
+  process.stdout.write(`RTT ${rtt} ms signed sets: ${runs.map((r, n) => `${r.label} ${times[n].map((t) => (t / 1000).toFixed(3)).join(' ')} s`).join('; ')}; load ${os.loadavg()[0].toFixed(2)}\n`);
+  return runs.map((run, n) => `  ${String(rtt).padStart(4)} ms  ${run.label.padEnd(24)} ${(medians[n] / 1000).toFixed(3).padStart(7)}  ${n === 0 ? '       ' : `${(medians[n] / medians[0]).toFixed(2)}x`.padStart(7)}   ${requests[n].toFixed(2).padStart(7)}  ${rtt === 0 ? '   n/a' : (medians[n] / measured).toFixed(1).padStart(6)}`);
+}
+
 async function connectionCount(sites: Site[]): Promise<number> {
   const counts = await Promise.all(sites.map((s) => s.remote.connections()));
   return counts.reduce((n, c) => n + c.registry + c.token, 0);
@@ -171,6 +229,21 @@ async function main(): Promise<void> {
         for (const img of mine) expected.set(img.ref, digests[`${img.repo}:1.0`]);
       }),
     );
+    // The signed sets (test/support/signature-sets.ts), SIGNED images each, and the unsigned reference: the first SIGNED of the images above.
+    const key = generateKey('ecdsa-p256');
+    const signedSets = SIGNATURE_SETS.map((set) => ({
+      set,
+      images: Array.from({ length: SIGNED }, (_, i) => {
+        const site = sites[i % REGISTRIES];
+        const repo = `sig-${set.name}/app-${String(i).padStart(3, '0')}`;
+        return { site, repo, ref: `${site.remote.host}/${repo}:1.0` };
+      }),
+    }));
+    if (SIGNED > 0) {
+      process.stdout.write(`seeding ${SIGNED} images for each signed set (${SIGNATURE_SETS.map((s) => s.name).join(', ')})…\n`);
+      const keyPem = key.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+      await Promise.all(sites.map((site) => site.remote.seed(signedSets.flatMap(({ set, images: list }) => list.filter((img) => img.site === site).map((img) => ({ repository: img.repo, tag: '1.0', format: Number(img.repo.slice(-1)) % 4 === 0 ? ('oci-index' as const) : ('docker' as const), sign: set.name }))), keyPem)));
+    }
     const ca = Buffer.concat(sites.map((s) => fs.readFileSync(s.remote.caFile)));
     const keyring = new CredentialKeyring();
     for (const s of sites) keyring.add(`bench-${s.remote.host}`, { auths: { [s.remote.host]: { username: s.remote.username, password: s.remote.password } } });
@@ -178,6 +251,7 @@ async function main(): Promise<void> {
 
     const rows: string[] = [];
     const phases: string[] = [];
+    const signedRows: string[] = [];
     for (const rtt of RTTS) {
       await Promise.all(sites.map((s) => s.remote.setRtt(rtt)));
       const measured = median(await Promise.all(sites.map((s) => retrying(() => measureRtt(s, ca)))));
@@ -272,6 +346,7 @@ async function main(): Promise<void> {
           (Number.isNaN(skopeo) ? 'n/a' : `${(skopeo / kubepin).toFixed(1)}x`).padStart(8),
         ].join('  '),
       );
+      if (SIGNED > 0) signedRows.push(...(await signedComparison(rtt, measured, images.slice(0, SIGNED), signedSets, key, work, () => new RegistryClient({ ca, credentials }))));
       process.stdout.write(`RTT ${rtt} ms done (kubepin runs: ${times.map((t) => (t / 1000).toFixed(3)).join(' ')} s; floor rounds: ${rounds.map((t) => (t / 1000).toFixed(3)).join(' ')} s; kubepin CPU ${(median(cpuTimes) / 1000).toFixed(3)} s = ${((median(cpuTimes) * 1000) / stats!.requests).toFixed(0)} µs per request; skopeo retries: ${skopeoRetries}, failed: ${skopeoFailures}${lastSkopeoError ? ` (${lastSkopeoError})` : ''}; load ${os.loadavg()[0].toFixed(2)})\n`);
     }
     const load = os.loadavg().map((l) => l.toFixed(2)).join(' ');
@@ -289,7 +364,15 @@ async function main(): Promise<void> {
         'Phases of the last kubepin run per registry (times in measured RTTs from the start; ms at 0 added):',
         ...phases,
         '',
-        'Goals at 50 ms: kubepin <= 2x floor, skopeo x8 >= 20x slower than kubepin.',
+        ...(SIGNED > 0
+          ? [
+              `Signed resolution (kubepin lock's LockUpdater, fresh client per run, ${SIGNED} images per set on the 3 registries, medians of ${RUNS} alternating runs; unsigned = the first ${SIGNED} images above, no policy):`,
+              '  added  set                        s    x unsigned   req/img   rt/img',
+              ...signedRows,
+              '',
+            ]
+          : []),
+        'Goals at 50 ms: kubepin <= 2x floor, skopeo x8 >= 20x slower than kubepin; each signed set <= 1.5x unsigned.',
         '',
       ].join('\n'),
     );

@@ -20,10 +20,11 @@ export interface LogTrust {
   readonly material: unknown;
 }
 
+
 /**
  * Reads a Sigstore `trusted_root.json` (`file` relative to `baseDir`): its transparency logs
  * (Rekor's keys: what a log entry's signed entry timestamp or checkpoint is verified with) and
- * timestamp authorities. Parsed once, when the configuration is loaded.
+ * timestamp authorities. Parsed once per run and file, when the configuration is loaded.
  * @throws ProjectConfigError naming `where`, the file and the fix
  */
 export function loadTrustedRoot(file: unknown, baseDir: string, where: string): LogTrust {

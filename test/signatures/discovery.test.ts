@@ -129,4 +129,28 @@ describe('signature discovery', () => {
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  test('a trusted root is parsed once per file: two requirements naming it share it, a changed file is read again', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kubepin-root-'));
+    try {
+      const text = fs.readFileSync(path.join(__dirname, '..', 'fixtures', 'signatures', 'public-good-trusted_root.json'), 'utf8');
+      fs.writeFileSync(path.join(dir, 'root.json'), text);
+      fs.writeFileSync(path.join(dir, 'release.pub'), key.publicPem);
+      const section = { trustedRoot: 'root.json', require: [{ images: ['a.test/x'], keys: ['release.pub'] }, { images: ['b.test/y'], keys: ['release.pub'], trustedRoot: './root.json' }] };
+      const policy = SignaturePolicy.fromConfig(section, dir);
+      const [a, b] = [policy.requirementFor('a.test/x/app:1')!, policy.requirementFor('b.test/y/app:1')!];
+      expect(a.trustedRoot!.source).toBe('root.json');
+      expect(b.trustedRoot!.source).toBe('./root.json');
+      expect(a.trustedRoot!.material).toBe(b.trustedRoot!.material);
+      // The same content again: not parsed again; other content (a log less): parsed anew.
+      expect(SignaturePolicy.fromConfig(section, dir).requirementFor('a.test/x/app:1')!.trustedRoot!.material).toBe(a.trustedRoot!.material);
+      const parsed = JSON.parse(text) as { tlogs: unknown[] };
+      fs.writeFileSync(path.join(dir, 'root.json'), JSON.stringify({ ...parsed, tlogs: parsed.tlogs.slice(0, 1) }));
+      const changed = SignaturePolicy.fromConfig(section, dir).requirementFor('a.test/x/app:1')!.trustedRoot!.material as { tlogs: unknown[] };
+      expect(changed).not.toBe(a.trustedRoot!.material);
+      expect(changed.tlogs).toHaveLength(1);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

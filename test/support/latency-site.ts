@@ -13,6 +13,8 @@ import * as http from 'http';
 import * as path from 'path';
 import { DelayProxy, startDelayProxy } from './delay-proxy';
 import { pushImage, PushImageOptions, startRegistry, TestRegistryDetails } from './registry';
+import { signatureSet } from './signature-sets';
+import { keyFromPrivatePem } from './signatures';
 
 /** What the parent learns about a site. */
 export interface LatencySiteInfo {
@@ -30,8 +32,11 @@ export interface LatencySiteInfo {
 
 /** A site running in a child process. */
 export interface LatencySite extends LatencySiteInfo {
-  /** Pushes images (8 at a time, each tried up to 3 times); returns `repo:tag` → digest. */
-  seed(images: Array<{ repository: string; tag: string; format: PushImageOptions['format'] }>): Promise<Record<string, string>>;
+  /**
+   * Pushes images (8 at a time, each tried up to 3 times), signing those with a `sign` set
+   * (test/support/signature-sets.ts) with `keyPem` (PKCS#8); returns `repo:tag` → digest.
+   */
+  seed(images: SeedImage[], keyPem?: string): Promise<Record<string, string>>;
   /** Sets the round-trip time both proxies add from the next connection on. */
   setRtt(ms: number): Promise<void>;
   /** Connections accepted so far by the registry's proxy and the token server's proxy. */
@@ -41,7 +46,16 @@ export interface LatencySite extends LatencySiteInfo {
   stop(): Promise<void>;
 }
 
-type Call = { op: 'seed'; images: Array<{ repository: string; tag: string; format: PushImageOptions['format'] }> } | { op: 'rtt'; ms: number } | { op: 'connections' } | { op: 'cpu' } | { op: 'stop' };
+/** An image to push into a site. */
+export interface SeedImage {
+  readonly repository: string;
+  readonly tag: string;
+  readonly format: PushImageOptions['format'];
+  /** The signature set to sign it with, by name. @default unsigned */
+  readonly sign?: string;
+}
+
+type Call = { op: 'seed'; images: SeedImage[]; keyPem?: string } | { op: 'rtt'; ms: number } | { op: 'connections' } | { op: 'cpu' } | { op: 'stop' };
 type Request = Call & { id: number };
 type Reply = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: string } | { ready: LatencySiteInfo } | { failed: string };
 
@@ -70,7 +84,7 @@ export function startLatencySite(): Promise<LatencySite> {
       if ('ready' in m) {
         resolve({
           ...m.ready,
-          seed: (images) => call({ op: 'seed', images }) as Promise<Record<string, string>>,
+          seed: (images, keyPem) => call({ op: 'seed', images, keyPem }) as Promise<Record<string, string>>,
           setRtt: async (ms) => void (await call({ op: 'rtt', ms })),
           connections: () => call({ op: 'connections' }) as Promise<{ registry: number; token: number }>,
           cpu: () => call({ op: 'cpu' }) as Promise<{ registry: number; site: number }>,
@@ -175,7 +189,9 @@ async function childMain(): Promise<void> {
           Array.from({ length: 8 }, async () => {
             while (next < req.images.length) {
               const img = req.images[next++];
-              digests[`${img.repository}:${img.tag}`] = (await retrying(() => pushImage(reg, img.repository, img.tag, { format: img.format }))).digest;
+              const digest = (await retrying(() => pushImage(reg, img.repository, img.tag, { format: img.format }))).digest;
+              if (img.sign) await retrying(() => signatureSet(img.sign!).sign(reg, img.repository, digest, keyFromPrivatePem(req.keyPem!), front!.host));
+              digests[`${img.repository}:${img.tag}`] = digest;
             }
           }),
         );
