@@ -52,6 +52,8 @@ export class SignatureVerifier {
   private readonly publicGood: PublicGoodRoot;
   /** Registry → whether it has the referrers API, learnt from the first ask (concurrent verifications wait for it). */
   private readonly referrersApi = new Map<string, Promise<boolean>>();
+  /** Registries whose first answer about the referrers API is in. */
+  private readonly referrersApiKnown = new Set<string>();
 
   constructor(
     private readonly source: ArtifactSource,
@@ -154,13 +156,20 @@ export class SignatureVerifier {
 
   /** The Sigstore bundles referring to `digest`; none are read once `wanted()` says the verification is settled. */
   private async bundleCandidates(image: ImageReference, digest: string, reasons: string[], wanted: () => boolean = () => true): Promise<Candidate[]> {
+    const tagWhere = `referrers tag ${sigTag(digest)}`;
+    const readTag = (into: string[]): Promise<Buffer | undefined> => this.fetchManifest(image, sigTag(digest), [OCI_INDEX], into, tagWhere).then((m) => m?.body);
+    // Until the registry's first answer about the API is in, the referrers tag is read beside the ask, not after it
+    // (used only if the API is absent; what it found wrong counts then too).
+    const earlyReasons: string[] = [];
+    const early = this.referrersApiKnown.has(image.registry) ? undefined : { reasons: earlyReasons, body: readTag(earlyReasons) };
+    early?.body.catch(() => undefined);
     let index = await this.askReferrersApi(image, digest);
     let via = 'referrers API';
     if (index === undefined) {
       // Registries without the referrers API (distribution 2.8): the referrers tag schema.
-      const tagged = await this.fetchManifest(image, sigTag(digest), [OCI_INDEX], reasons, `referrers tag ${sigTag(digest)}`);
-      index = tagged?.body;
-      via = `referrers tag ${sigTag(digest)}`;
+      if (early) reasons.push(...early.reasons);
+      index = await (early ? early.body : readTag(reasons));
+      via = tagWhere;
     }
     if (index === undefined || !wanted()) return [];
     const parsed = parseJson(index);
@@ -210,7 +219,8 @@ export class SignatureVerifier {
     if (known && !(await known)) return undefined;
     const ask = this.source.fetchReferrers(image, digest, SIGSTORE_BUNDLE_MEDIA_TYPE, this.limits.maxManifestBytes);
     if (!known) {
-      this.referrersApi.set(image.registry, ask.then((index) => index !== undefined, () => true));
+      const registry = image.registry;
+      this.referrersApi.set(registry, ask.then((index) => index !== undefined, () => true).finally(() => this.referrersApiKnown.add(registry)));
     }
     return ask;
   }

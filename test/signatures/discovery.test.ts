@@ -50,12 +50,15 @@ describe('signature discovery', () => {
     return { source, asked };
   }
 
-  test('the .sig tag and the referrers are asked for together: the .sig answer waits (up to 2 s) for the referrers ask, and gets it', async () => {
+  test('the .sig tag, the referrers API and the referrers tag are asked for together: the .sig answer waits (up to 2 s) for the referrers ask, and gets it', async () => {
     const image = await pushImage(registry, 'disc/bundle', '1', { format: 'oci' });
     await pushBundleSignature(registry, 'disc/bundle', image.digest, { key });
     const sigTag = `${image.digest.replace(':', '-')}.sig`;
     let together: boolean | undefined;
+    let tagBeforeApiAnswer: boolean | undefined;
     const { source, asked } = recording(async (ask, all) => {
+      // The registry's answer about the referrers API is not awaited before the referrers tag is asked for.
+      if (ask.startsWith('referrers ')) tagBeforeApiAnswer = all.includes(`manifest ${image.digest.replace(':', '-')}`);
       if (ask !== `manifest ${sigTag}`) return;
       // Sequential discovery would ask for the referrers only after this answer: it would never come within the bound.
       for (let waited = 0; waited < 2000 && !all.some((a) => a.startsWith('referrers ') || a === `manifest ${image.digest.replace(':', '-')}`); waited += 10) await new Promise((r) => setTimeout(r, 10));
@@ -64,6 +67,7 @@ describe('signature discovery', () => {
     const record = await new SignatureVerifier(source).verify(ImageReference.parse(`${registry.host}/disc/bundle:1`), image.digest, requirement());
     expect(record).toEqual({ key: fingerprintOf(key), format: 'sigstore-bundle' });
     expect(together).toBe(true);
+    expect(tagBeforeApiAnswer).toBe(true);
     // Each thing asked for once: the .sig tag (absent), the referrers API (absent in distribution 2.8), the referrers tag, the bundle's manifest and blob.
     expect(new Set(asked).size).toBe(asked.length);
     expect(asked.filter((a) => a.startsWith('manifest '))).toHaveLength(3);
