@@ -23,7 +23,6 @@
  */
 import { execFile } from 'child_process';
 import * as fs from 'fs';
-import * as https from 'https';
 import * as os from 'os';
 import * as path from 'path';
 import { CredentialKeyring } from '../lib/core/credentials/keyring';
@@ -32,10 +31,10 @@ import type { Transport } from '../lib/registry/transport';
 import { ImageLock } from '../lib/lock';
 import { LockUpdater } from '../lib/registry/lock-images';
 import { SignaturePolicy } from '../lib/signatures/policy';
-import { HeadRoundSpec, startHeadRound } from '../test/support/head-round';
+import { HeadRoundSpec, headRounds } from '../test/support/head-round';
 import { SIGNATURE_SETS, SignatureSet } from '../test/support/signature-sets';
 import { TestKey, generateKey } from '../test/support/signatures';
-import { LatencySite, retrying, siteTokens, startLatencySite } from '../test/support/latency-site';
+import { LatencySite, measureRtt, retrying, siteTokens, startLatencySite } from '../test/support/latency-site';
 
 const RTTS = (process.env.BENCH_RTTS ?? '50').split(',').map(Number);
 const IMAGES = Number(process.env.BENCH_IMAGES ?? 500);
@@ -101,31 +100,6 @@ async function pool<T>(items: T[], width: number, fn: (item: T) => Promise<void>
   await Promise.all(Array.from({ length: Math.min(width, items.length) }, async () => {
     while (next < items.length) await fn(items[next++]);
   }));
-}
-
-/** Median time of a request on a warm keep-alive connection through the proxy: the RTT as the client sees it. */
-async function measureRtt(site: Site, ca: Buffer): Promise<number> {
-  const agent = new https.Agent({ keepAlive: true, maxSockets: 1, ca });
-  const once = (): Promise<number> =>
-    timed(() => new Promise<void>((resolve, reject) => {
-      https.get(`https://${site.remote.host}/v2/`, { agent }, (res) => {
-        res.resume();
-        res.on('end', () => resolve());
-      }).on('error', reject);
-    }));
-  await once();
-  const samples: number[] = [];
-  for (let i = 0; i < 7; i++) samples.push(await once());
-  agent.destroy();
-  return median(samples);
-}
-
-/** The floor's round of HEADs: every site's minimal HTTP/2 client (each in its own process) started at once; wall time until all are answered. */
-async function headRound(specs: HeadRoundSpec[]): Promise<number> {
-  const rounds = await Promise.all(specs.map((spec) => startHeadRound(spec)));
-  return timed(async () => {
-    await Promise.all(rounds.map((r) => r.go()));
-  });
 }
 
 /** Start and end (ms from the run's start) of each request kind per host, read off the client's transport. */
@@ -254,7 +228,7 @@ async function main(): Promise<void> {
     const signedRows: string[] = [];
     for (const rtt of RTTS) {
       await Promise.all(sites.map((s) => s.remote.setRtt(rtt)));
-      const measured = median(await Promise.all(sites.map((s) => retrying(() => measureRtt(s, ca)))));
+      const measured = median(await Promise.all(sites.map((s) => retrying(() => measureRtt(s.remote, ca)))));
       const roundSpecs: HeadRoundSpec[] = await Promise.all(
         sites.map(async (site) => {
           const repos = images.filter((img) => img.site === site).map((img) => img.repo);
@@ -290,7 +264,7 @@ async function main(): Promise<void> {
           client.close();
         }
         connections = (await connectionCount(sites)) - before;
-        rounds.push(await headRound(roundSpecs));
+        rounds.push(await headRounds(roundSpecs));
       }
       const kubepin = median(times);
       // skopeo inspect, 8 processes at a time, same images.

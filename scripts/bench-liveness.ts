@@ -35,8 +35,8 @@ import { checkLiveness } from '../lib/registry/liveness';
 import type { Transport } from '../lib/registry/transport';
 import { remoteFindings } from '../lib/cli/verify-remote';
 import { SignaturePolicy } from '../lib/signatures/policy';
-import { HeadRoundSpec, startHeadRound } from '../test/support/head-round';
-import { LatencySite, siteTokens, startLatencySite } from '../test/support/latency-site';
+import { HeadRoundSpec, headRounds } from '../test/support/head-round';
+import { LatencySite, measureRtt, siteTokens, startLatencySite } from '../test/support/latency-site';
 import { MANIFEST_ACCEPT } from '../lib/registry';
 
 const RTTS = (process.env.BENCH_RTTS ?? '50').split(',').map(Number);
@@ -108,33 +108,6 @@ async function connectionCount(sites: LatencySite[]): Promise<number> {
   return counts.reduce((n, c) => n + c.registry + c.token, 0);
 }
 
-/** Every site's minimal HTTP/2 client started at once; wall time until all are answered. */
-async function headRound(specs: HeadRoundSpec[]): Promise<number> {
-  const rounds = await Promise.all(specs.map((spec) => startHeadRound(spec)));
-  const start = performance.now();
-  await Promise.all(rounds.map((r) => r.go()));
-  return performance.now() - start;
-}
-
-/** Median time of a request on a warm keep-alive connection through the proxy: the RTT as a client sees it. */
-async function measureRtt(site: LatencySite, ca: Buffer): Promise<number> {
-  const https = require('https') as typeof import('https');
-  const agent = new https.Agent({ keepAlive: true, maxSockets: 1, ca });
-  const once = (): Promise<number> =>
-    new Promise<number>((resolve, reject) => {
-      const start = performance.now();
-      https.get(`https://${site.host}/v2/`, { agent }, (res) => {
-        res.resume();
-        res.on('end', () => resolve(performance.now() - start));
-      }).on('error', reject);
-    });
-  await once();
-  const samples: number[] = [];
-  for (let i = 0; i < 7; i++) samples.push(await once());
-  agent.destroy();
-  return median(samples);
-}
-
 function describeCounts(counts: Map<string, number>): string {
   return [...counts].sort().map(([k, n]) => `${k} ${n}`).join(', ');
 }
@@ -202,8 +175,8 @@ async function main(): Promise<void> {
           const { findings } = await remoteFindings(client, lock, SignaturePolicy.NONE, 'kubepin.lock.json', CLUSTER);
           if (findings.length > 0) throw new Error(`verify --remote: ${findings.length} findings (${findings[0].message})`);
         }));
-        floors.lock.push(FLOOR_FIXED_ROUND_TRIPS * measured + (await headRound(lockSpecs)));
-        floors.live.push(FLOOR_FIXED_ROUND_TRIPS * measured + (await headRound(liveSpecs)));
+        floors.lock.push(FLOOR_FIXED_ROUND_TRIPS * measured + (await headRounds(lockSpecs)));
+        floors.live.push(FLOOR_FIXED_ROUND_TRIPS * measured + (await headRounds(liveSpecs)));
       }
       const med = (xs: RunResult[], f: (r: RunResult) => number): number => median(xs.map(f));
       const relock = med(runs.lock, (r) => r.ms);

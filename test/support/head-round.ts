@@ -50,6 +50,14 @@ export function startHeadRound(spec: HeadRoundSpec): Promise<HeadRound> {
   });
 }
 
+/** Every spec's round process started, then all run at once; wall time until all are answered. */
+export async function headRounds(specs: readonly HeadRoundSpec[]): Promise<number> {
+  const rounds = await Promise.all(specs.map((spec) => startHeadRound(spec)));
+  const start = performance.now();
+  await Promise.all(rounds.map((r) => r.go()));
+  return performance.now() - start;
+}
+
 function round(spec: HeadRoundSpec): Promise<number> {
   const start = performance.now();
   return new Promise((resolve, reject) => {

@@ -125,6 +125,25 @@ function processCpuMs(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
+/** Median time of a request (7 samples) on a warm keep-alive connection through the site's proxy: the RTT as a client sees it. */
+export async function measureRtt(site: LatencySiteInfo, ca: Buffer): Promise<number> {
+  const https = require('https') as typeof import('https');
+  const agent = new https.Agent({ keepAlive: true, maxSockets: 1, ca });
+  const once = (): Promise<number> =>
+    new Promise<number>((resolve, reject) => {
+      const start = performance.now();
+      https.get(`https://${site.host}/v2/`, { agent }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(performance.now() - start));
+      }).on('error', reject);
+    });
+  await once();
+  const samples: number[] = [];
+  for (let i = 0; i < 7; i++) samples.push(await once());
+  agent.destroy();
+  return samples.sort((a, b) => a - b)[3];
+}
+
 /** A bearer token of `site`'s token server for each of `repos` (fetched through its proxy, 16 at a time): what a benchmark's minimal client sends. */
 export async function siteTokens(site: LatencySiteInfo, repos: readonly string[]): Promise<string[]> {
   const auth = `${site.username}:${site.password}`;
