@@ -28,7 +28,7 @@ import * as path from 'path';
 import { CredentialKeyring } from '../lib/core/credentials/keyring';
 import { KeyringCredentials, MANIFEST_ACCEPT, RegistryClient } from '../lib/registry';
 import type { Transport } from '../lib/registry/transport';
-import { ImageLock } from '../lib/lock';
+import { ImageLock } from '../lib/core/lock/image-lock';
 import { LockUpdater } from '../lib/registry/lock-images';
 import { SignaturePolicy } from '../lib/signatures/policy';
 import { HeadRoundSpec, headRounds } from '../test/support/head-round';

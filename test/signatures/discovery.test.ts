@@ -1,8 +1,8 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { ImageReference } from '../../lib/base/image-reference';
-import { ImageLock } from '../../lib/lock';
+import { ImageReference } from '../../lib/core/names/image-reference';
+import { ImageLock } from '../../lib/core/lock/image-lock';
 import { RegistryClient } from '../../lib/registry';
 import { LockUpdater } from '../../lib/registry/lock-images';
 import { remoteFindings } from '../../lib/cli/verify-remote';
