@@ -133,6 +133,7 @@ async function signedComparison(
   measured: number,
   unsigned: Array<{ ref: string }>,
   sets: Array<{ set: SignatureSet; images: Array<{ ref: string; site: Site }> }>,
+  sites: Site[],
   key: TestKey,
   work: string,
   newClient: () => RegistryClient,
@@ -147,12 +148,16 @@ async function signedComparison(
   }
   const times: number[][] = runs.map(() => []);
   const requests: number[] = runs.map(() => 0);
+  // The registries' CPU per image (docker-registry processes, from /proc): what the signed requests cost the servers.
+  const registryCpu: number[][] = runs.map(() => []);
+  const cpuNow = async (): Promise<number> => (await Promise.all(sites.map((s) => s.remote.cpu()))).reduce((n, c) => n + c.registry, 0);
   for (let i = 0; i < RUNS; i++) {
     for (const [n, run] of runs.entries()) {
       const client = newClient();
       try {
         const lock = ImageLock.empty(path.join(work, 'unused.lock.json'));
         const updater = new LockUpdater(client, lock, { signatures: run.policy });
+        const cpuBefore = await cpuNow();
         const ms = await timed(async () => {
           for (const ref of run.refs) updater.add(ref);
           const failed = (await updater.finish()).filter((o) => o.status === 'failed');
@@ -160,6 +165,7 @@ async function signedComparison(
         });
         if (run.policy !== SignaturePolicy.NONE && lock.list().some((e) => e.signature === undefined)) throw new Error(`${run.label}: an entry lacks its signature record`);
         times[n].push(ms);
+        registryCpu[n].push(((await cpuNow()) - cpuBefore) / run.refs.length);
         requests[n] = client.stats.requests / run.refs.length;
       } finally {
         client.close();
@@ -168,7 +174,7 @@ async function signedComparison(
   }
   const medians = times.map(median);
   process.stdout.write(`RTT ${rtt} ms signed sets: ${runs.map((r, n) => `${r.label} ${times[n].map((t) => (t / 1000).toFixed(3)).join(' ')} s`).join('; ')}; load ${os.loadavg()[0].toFixed(2)}\n`);
-  return runs.map((run, n) => `  ${String(rtt).padStart(4)} ms  ${run.label.padEnd(24)} ${(medians[n] / 1000).toFixed(3).padStart(7)}  ${n === 0 ? '       ' : `${(medians[n] / medians[0]).toFixed(2)}x`.padStart(7)}   ${requests[n].toFixed(2).padStart(7)}  ${rtt === 0 ? '   n/a' : (medians[n] / measured).toFixed(1).padStart(6)}`);
+  return runs.map((run, n) => `  ${String(rtt).padStart(4)} ms  ${run.label.padEnd(24)} ${(medians[n] / 1000).toFixed(3).padStart(7)}  ${n === 0 ? '       ' : `${(medians[n] / medians[0]).toFixed(2)}x`.padStart(7)}   ${requests[n].toFixed(2).padStart(7)}  ${rtt === 0 ? '   n/a' : (medians[n] / measured).toFixed(1).padStart(6)}  ${median(registryCpu[n]).toFixed(1).padStart(8)}`);
 }
 
 async function connectionCount(sites: Site[]): Promise<number> {
@@ -320,7 +326,7 @@ async function main(): Promise<void> {
           (Number.isNaN(skopeo) ? 'n/a' : `${(skopeo / kubepin).toFixed(1)}x`).padStart(8),
         ].join('  '),
       );
-      if (SIGNED > 0) signedRows.push(...(await signedComparison(rtt, measured, images.slice(0, SIGNED), signedSets, key, work, () => new RegistryClient({ ca, credentials }))));
+      if (SIGNED > 0) signedRows.push(...(await signedComparison(rtt, measured, images.slice(0, SIGNED), signedSets, sites, key, work, () => new RegistryClient({ ca, credentials }))));
       process.stdout.write(`RTT ${rtt} ms done (kubepin runs: ${times.map((t) => (t / 1000).toFixed(3)).join(' ')} s; floor rounds: ${rounds.map((t) => (t / 1000).toFixed(3)).join(' ')} s; kubepin CPU ${(median(cpuTimes) / 1000).toFixed(3)} s = ${((median(cpuTimes) * 1000) / stats!.requests).toFixed(0)} µs per request; skopeo retries: ${skopeoRetries}, failed: ${skopeoFailures}${lastSkopeoError ? ` (${lastSkopeoError})` : ''}; load ${os.loadavg()[0].toFixed(2)})\n`);
     }
     const load = os.loadavg().map((l) => l.toFixed(2)).join(' ');
@@ -341,7 +347,7 @@ async function main(): Promise<void> {
         ...(SIGNED > 0
           ? [
               `Signed resolution (kubepin lock's LockUpdater, fresh client per run, ${SIGNED} images per set on the 3 registries, medians of ${RUNS} alternating runs; unsigned = the first ${SIGNED} images above, no policy):`,
-              '  added  set                        s    x unsigned   req/img   rt/img',
+              '  added  set                        s    x unsigned   req/img   rt/img  reg. CPU ms/img',
               ...signedRows,
               '',
             ]
