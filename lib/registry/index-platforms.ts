@@ -51,12 +51,30 @@ export function platformDigests(body: Buffer, wanted: readonly string[], host: s
   for (const platform of wanted) {
     const match = platformMatch(offered, platform);
     if (match === undefined) {
-      // A registry decides how long this list is: name a few, count the rest.
+      // A registry decides how long this list is: name a few, count the rest (and the entries that name no platform kubepin can read).
       const available = [...offered.keys()];
       const more = available.length > 20 ? ` and ${available.length - 20} more` : '';
-      throw new RegistryError('platform-not-found', host, `${image}: the index has no ${platform} manifest (it has ${available.slice(0, 20).join(', ') || 'none'}${more})`);
+      const unreadable = unreadableEntries(body);
+      const odd = unreadable > 0 ? `; ${unreadable} ${unreadable === 1 ? 'entry names' : 'entries name'} no platform of the form os/arch[/variant]` : '';
+      throw new RegistryError('platform-not-found', host, `${image}: the index has no ${platform} manifest (it has ${available.slice(0, 20).join(', ') || 'none'}${more}${odd})`);
     }
     out[platform] = offered.get(match)!;
   }
   return out;
+}
+
+/** Entries of an index that are neither a platform {@link indexPlatforms} reads nor an attestation (for messages). */
+function unreadableEntries(body: Buffer): number {
+  let manifests: unknown;
+  try {
+    manifests = (JSON.parse(body.toString('utf8')) as { manifests?: unknown })?.manifests;
+  } catch {
+    return 0;
+  }
+  if (!Array.isArray(manifests)) return 0;
+  const attestations = manifests.filter((m) => {
+    const e = m as { platform?: { os?: unknown; architecture?: unknown }; annotations?: Record<string, unknown> } | null;
+    return e?.platform?.os === 'unknown' || e?.platform?.architecture === 'unknown' || e?.annotations?.['vnd.docker.reference.type'] === 'attestation-manifest';
+  }).length;
+  return Math.max(0, manifests.length - attestations - indexPlatforms(body).size);
 }
