@@ -20,7 +20,6 @@ export interface LogTrust {
   readonly material: unknown;
 }
 
-
 /**
  * Reads a Sigstore `trusted_root.json` (`file` relative to `baseDir`): its transparency logs
  * (Rekor's keys: what a log entry's signed entry timestamp or checkpoint is verified with) and
