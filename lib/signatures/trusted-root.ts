@@ -32,9 +32,9 @@ export function loadTrustedRoot(file: unknown, baseDir: string, where: string): 
   const text = readRegularFile(full, MAX_TRUSTED_ROOT_BYTES);
   if (typeof text !== 'string') throw new ProjectConfigError(`${where}: cannot read ${file}: ${text.problem.replace(/^cannot read: /, '')}`);
   // One parse per file and content in a process: requirements and signers naming the same file share it.
-  const cacheKey = `${full}\0${createHash('sha256').update(text).digest('hex')}\0${file}`;
+  const cacheKey = `${full}\0${createHash('sha256').update(text).digest('hex')}`;
   const cached = parsedRoots.get(cacheKey);
-  if (cached) return cached;
+  if (cached) return { source: file, material: cached.material };
   try {
     const trust = parseTrustedRoot(text, file);
     parsedRoots.set(cacheKey, trust);
