@@ -3,7 +3,7 @@ import { App, Chart, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { ImagePolicy } from '../../lib/cdk8s';
 import * as fs from 'fs';
-import { Deployment as PinnedDeployment, Image } from '../../lib/cdk8s-plus-27';
+import { Deployment as PinnedDeployment, Image } from '../../lib/cdk8s/plus/27';
 import { COLLECT_IMAGES_ENV, activeCollector, readCollectedImages, readImageRecords } from '../../lib/core/policy/collect-mode';
 import { lockWith, tempDir, DIGESTS } from './helpers';
 

@@ -120,7 +120,7 @@ fs.writeFileSync(path.join(process.env.CDK8S_OUTDIR, 'app.k8s.yaml'), ${JSON.str
     const closed = `127.0.0.1:${await freePort()}`;
     const main = (ownBusybox: string) => `
 import { App, Chart } from 'cdk8s';
-import { Deployment, Image, ImagePolicy } from ${JSON.stringify(path.join(REPO, 'lib', 'cdk8s-plus-33'))};
+import { Deployment, Image, ImagePolicy } from ${JSON.stringify(path.join(REPO, 'lib', 'cdk8s', 'plus', '33'))};
 const app = new App();
 new ImagePolicy(app, 'ImagePolicy', { strict: true });
 const chart = new Chart(app, 'shop', { namespace: 'shop' });

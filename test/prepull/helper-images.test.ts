@@ -3,7 +3,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { ImagePolicy, PrePullDaemonSet } from '../../lib/cdk8s';
-import { Deployment, Image } from '../../lib/cdk8s-plus-33';
+import { Deployment, Image } from '../../lib/cdk8s/plus/33';
 import * as pulumiFace from '../../lib/pulumi';
 import { ImageLock } from '../../lib/core/lock/image-lock';
 import { publicDigest, publicLock } from './fixtures';
