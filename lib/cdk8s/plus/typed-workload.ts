@@ -2,7 +2,7 @@
  * kubepin's typed workloads for every cdk8s-plus major, written once: `withTypedImages(Base)`
  * turns a major's `Deployment`, `StatefulSet` or `Pod` class into one whose containers take a
  * typed `Image`, with an explicit pull policy, pull secrets and pre-pull. Each major's entry
- * point (lib/cdk8s/plus/NN.ts, written by scripts/generate-entry-points.ts) declares its props
+ * point (lib/cdk8s/plus/NN.ts, copied from 27.ts by scripts/generate-entry-points.ts) declares its props
  * over that major's cdk8s-plus props and applies the mixin; nothing here loads a cdk8s-plus major.
  */
 import { ApiObject } from 'cdk8s';
