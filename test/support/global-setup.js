@@ -9,6 +9,10 @@
 //    project whose other packages link to the repository's node_modules. The compiled bin and
 //    the shipped validation plugin are tested from there, so the suites share one build and one
 //    pack; a run of other files skips both (the build takes half a minute).
+// 3. Pulumi's engine and helm, when a selected test file uses them (test/support/engine.ts):
+//    scripts/install-pulumi-engine.sh builds them once into a cache outside the repository (a warm
+//    run only checks its stamps) and its bin directory goes first on PATH. A failed build does not
+//    stop the run: its message is handed to the engine tests, which then fail with it.
 'use strict';
 const { spawnSync } = require('child_process');
 const fs = require('fs');
@@ -18,6 +22,8 @@ const path = require('path');
 const REPO = path.resolve(__dirname, '..', '..');
 /** What a test file imports to use the packed package; its presence makes the setup build. */
 const USES_PACKAGE = /from '(?:\.\.\/)+support\/packed'/;
+/** What a test file imports to run Pulumi's engine or the real helm. */
+const USES_ENGINE = /from '(?:\.\.\/)+support\/engine'/;
 
 module.exports = async function globalSetup(globalConfig) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kp-'));
@@ -27,13 +33,41 @@ module.exports = async function globalSetup(globalConfig) {
   // kubepin asks a mirror on a closed loopback port, with a cache of the run's own, and fails with its fix.
   process.env.KUBEPIN_SIGSTORE_TUF_MIRROR = 'http://127.0.0.1:9';
   process.env.KUBEPIN_SIGSTORE_TUF_CACHE = path.join(dir, 'sigstore-tuf');
-  if (selectedTestFiles(globalConfig).some((file) => USES_PACKAGE.test(fs.readFileSync(file, 'utf8')))) {
+  const selected = selectedTestFiles(globalConfig).map((file) => fs.readFileSync(file, 'utf8'));
+  if (selected.some((text) => USES_ENGINE.test(text))) installEngine();
+  if (selected.some((text) => USES_PACKAGE.test(text))) {
     const started = Date.now();
     const record = packKubepin(path.join(dir, 'package'));
     process.env.KUBEPIN_TEST_PACKED = record;
     process.stdout.write(`\nkubepin built and packed for the package tests in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
   }
 };
+
+/**
+ * Runs scripts/install-pulumi-engine.sh (idempotent; fast when its cache is warm) and sets
+ * KUBEPIN_ENGINE_BIN and PATH, or KUBEPIN_ENGINE_ERROR with what failed.
+ */
+function installEngine() {
+  const started = Date.now();
+  const result = spawnSync('bash', [path.join(REPO, 'scripts', 'install-pulumi-engine.sh')], {
+    cwd: REPO,
+    encoding: 'utf8',
+    // A cold build on a shared 2-core machine; warm, this takes well under a second.
+    timeout: 60 * 60 * 1000,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines = (result.stdout ?? '').trim().split('\n');
+  const bin = lines[lines.length - 1];
+  if (result.status === 0 && bin && fs.existsSync(bin)) {
+    process.env.KUBEPIN_ENGINE_BIN = bin;
+    process.env.PATH = `${bin}${path.delimiter}${process.env.PATH ?? ''}`;
+    const seconds = (Date.now() - started) / 1000;
+    if (seconds > 5) process.stdout.write(`\nPulumi's engine and helm built in ${seconds.toFixed(0)} s (${bin})\n`);
+    return;
+  }
+  process.env.KUBEPIN_ENGINE_ERROR = `scripts/install-pulumi-engine.sh exited ${result.status ?? result.signal ?? result.error}:\n${result.stderr ?? ''}`;
+  process.stdout.write(`\nPulumi's engine could not be built; the engine tests will fail:\n${process.env.KUBEPIN_ENGINE_ERROR}\n`);
+}
 
 /** The test files this run may execute (all of them when the selection cannot be told in advance). */
 function selectedTestFiles(globalConfig) {
