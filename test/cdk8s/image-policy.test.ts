@@ -4,6 +4,7 @@ import { ApiObject, App, Chart, Helm, Include, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Deployment, Image, ImagePolicy, ImagePolicyError, PullPolicy, RegistryPullSecret } from '../../lib/cdk8s';
 import { PrePullDaemonSet } from '../../lib/cdk8s/pre-pull-daemon-set';
+import { engineBin } from '../support/engine';
 import { DIGESTS, assertNoUnknownKeys, containersOf, lockWith, podSpec, tempDir, validateSchema } from './helpers';
 
 const LOCK = lockWith({
@@ -82,20 +83,17 @@ describe('ImagePolicy on cdk8s-plus workloads', () => {
     }
   });
 
-  test('pins objects rendered by Helm', () => {
-    const { chart } = setup();
-    const { dir, cleanup } = tempDir();
-    try {
-      // cdk8s runs `<helmExecutable> template …` and parses its standard output; helm itself is
-      // not installed in CI, so a script prints what `helm template` would for a one-Deployment chart.
-      const helm = path.join(dir, 'helm');
-      fs.writeFileSync(helm, '#!/bin/sh\ncat <<\'EOF\'\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: from-helm\nspec:\n  selector: { matchLabels: { app: x } }\n  template:\n    metadata: { labels: { app: x } }\n    spec:\n      containers:\n        - name: app\n          image: nginx:1.27.5\nEOF\n', { mode: 0o755 });
-      new Helm(chart, 'helm', { chart: 'example/web', helmExecutable: helm });
-      const docs = Testing.synth(chart);
-      expect(podSpec(workload(docs, 'Deployment')).containers[0]).toEqual({ name: 'app', image: `docker.io/library/nginx:1.27.5@${DIGESTS.nginx}`, imagePullPolicy: 'IfNotPresent' });
-    } finally {
-      cleanup();
-    }
+  test('pins objects rendered by the real helm from a local chart (init containers and CronJobs too)', () => {
+    const { chart } = setup({ defaultPullPolicy: PullPolicy.IfNotPresent });
+    // cdk8s runs `helm template` (built by scripts/install-pulumi-engine.sh) on test/fixtures/engine/charts/web.
+    new Helm(chart, 'helm', { chart: path.join(__dirname, '..', 'fixtures', 'engine', 'charts', 'web'), releaseName: 'shop', helmExecutable: path.join(engineBin(), 'helm') });
+    const docs = Testing.synth(chart);
+    expect(docs.map((d) => `${d.kind} ${d.metadata.name}`).sort()).toEqual(['CronJob shop-cleanup', 'Deployment shop-web']);
+    const web = podSpec(workload(docs, 'Deployment'));
+    expect(web.initContainers).toEqual([{ name: 'wait', image: `docker.io/library/busybox:1.36.1@${DIGESTS.busybox}`, imagePullPolicy: 'IfNotPresent', command: ['sh', '-c', 'true'] }]);
+    expect(web.containers).toEqual([{ name: 'web', image: `docker.io/library/nginx:1.27.5@${DIGESTS.nginx}`, imagePullPolicy: 'IfNotPresent', ports: [{ containerPort: 80 }] }]);
+    const cron = workload(docs, 'CronJob').spec.jobTemplate.spec.template.spec;
+    expect(cron.containers[0]).toMatchObject({ name: 'cleanup', image: `docker.io/library/busybox:1.36.1@${DIGESTS.busybox}`, imagePullPolicy: 'IfNotPresent' });
   });
 
   test('synthesizing twice gives byte-identical YAML', () => {

@@ -6,7 +6,7 @@
  *
  * A missing or failed engine build is a test failure with the build's message, never a skip.
  */
-import { spawnSync } from 'child_process';
+import { SpawnSyncReturns, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -57,6 +57,8 @@ export interface EngineRun {
   readonly stderr: string;
   /** stdout and stderr of every command, in order, for failure messages. */
   readonly transcript: string;
+  /** Runs another pulumi command in the same project, backend and stack. */
+  readonly pulumi: (args: string[]) => SpawnSyncReturns<string>;
 }
 
 export interface UpOptions {
@@ -107,7 +109,33 @@ export function pulumiUp(options: UpOptions): EngineRun {
   must(['config', 'set', 'kubernetes:renderYamlToDirectory', rendered]);
   for (const [key, value] of Object.entries(options.config ?? {})) must(['config', 'set', key, value]);
   const up = run(['up', '--yes', '--skip-preview', '--color', 'never'], options.timeout ?? 240000);
-  return { dir, rendered, status: up.status, stdout: up.stdout, stderr: up.stderr, transcript };
+  return { dir, rendered, status: up.status, stdout: up.stdout, stderr: up.stderr, transcript, pulumi: (args) => run(args) };
+}
+
+/**
+ * The rendered objects with the engine's auto-naming undone: an object the provider named (annotation
+ * `pulumi.com/autonamed`) loses that name and annotation, and `names[i]` is its Pulumi resource name
+ * (from `pulumi stack export`), as test/parity/normalize.ts takes it.
+ */
+export function renderedWithResourceNames(run: EngineRun): { objects: Record<string, any>[]; names: (string | undefined)[] } {
+  const exported = run.pulumi(['stack', 'export']);
+  if (exported.status !== 0) throw new Error(`pulumi stack export failed:\n${exported.stdout}${exported.stderr}`);
+  const byKey = new Map<string, string>();
+  for (const r of JSON.parse(exported.stdout).deployment.resources ?? []) {
+    if (!r.custom || !String(r.type).startsWith('kubernetes:') || !r.outputs?.metadata) continue;
+    byKey.set(objectKey(r.outputs), String(r.urn).split('::').pop()!);
+  }
+  const objects = renderedObjects(run.rendered);
+  const names = objects.map((o) => {
+    const annotations = o.metadata?.annotations;
+    if (annotations?.['pulumi.com/autonamed'] !== 'true') return undefined;
+    const name = byKey.get(objectKey(o));
+    delete annotations['pulumi.com/autonamed'];
+    if (Object.keys(annotations).length === 0) delete o.metadata.annotations;
+    delete o.metadata.name;
+    return name;
+  });
+  return { objects, names };
 }
 
 /** Every object the provider rendered under `dir` (0-crd/ and 1-manifest/), parsed. */
