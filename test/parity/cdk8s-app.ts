@@ -3,7 +3,7 @@ import * as YAML from 'yaml';
 import { ApiObject, Chart, Testing } from 'cdk8s';
 import * as cdk8sFace from '../../lib/cdk8s';
 import { PrePullDaemonSet as Cdk8sPrePull } from '../../lib/cdk8s/pre-pull-daemon-set';
-import { JsonObject } from '../../lib/workloads';
+import { JsonObject } from '../../lib/core/objects/pod-templates';
 import { API_LABELS, API_POD, GHCR, NAMESPACE, POLICY, PREPULL, QUAY, WORKER } from './app';
 import { digestOf, parityLock as lock } from './pulumi-app';
 

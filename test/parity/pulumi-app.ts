@@ -4,7 +4,7 @@
  */
 import * as crypto from 'crypto';
 import * as path from 'path';
-import { ImageLock } from '../../lib/lock';
+import { ImageLock } from '../../lib/core/lock/image-lock';
 import * as pulumiFace from '../../lib/pulumi';
 import { API_LABELS, API_POD, GHCR, NAMESPACE, POLICY, PREPULL, QUAY, WORKER } from './app';
 

@@ -9,7 +9,7 @@
  */
 import * as path from 'path';
 import * as k8s from '@pulumi/kubernetes';
-import { ImageLock } from '../../../lib/lock';
+import { ImageLock } from '../../../lib/core/lock/image-lock';
 import { Deployment, Image, ImagePolicy, PrePullDaemonSet, PullPolicy, RegistryPullSecret } from '../../../lib/pulumi';
 
 const withKubepin = process.env.KUBEPIN_TEST_WITH_KUBEPIN !== '0';

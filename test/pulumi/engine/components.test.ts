@@ -6,9 +6,9 @@
  * with the same program run without kubepin.
  */
 import * as path from 'path';
-import { ImageLock } from '../../../lib/lock';
-import { PREPULL_LABEL } from '../../../lib/prepull-helpers';
-import { findPodTemplates } from '../../../lib/workloads';
+import { ImageLock } from '../../../lib/core/lock/image-lock';
+import { PREPULL_LABEL } from '../../../lib/core/policy/prepull-helpers';
+import { findPodTemplates } from '../../../lib/core/objects/pod-templates';
 import { EngineRun, REPO, objectKey, pulumiUp, renderedObjects } from '../../support/engine';
 
 jest.setTimeout(15 * 60 * 1000);
