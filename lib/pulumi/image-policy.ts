@@ -1,5 +1,6 @@
 import * as pulumi from '@pulumi/pulumi';
 import { KubepinError } from '../util/errors';
+import { reportPolicyRejectionsCleanly } from './engine-errors';
 import { PropsPinner, PulumiImagePolicyOptions, isWorkloadType } from './pin';
 import { stackState } from './stack-state';
 
@@ -54,6 +55,7 @@ export class ImagePolicy {
       pulumi.log.warn(`kubepin: ${message}`);
     }
     if (supportsResourceTransforms()) {
+      reportPolicyRejectionsCleanly();
       pulumi.runtime.registerResourceTransform(policy.transform);
       policy.registeredWith = 'transforms';
     } else {
@@ -75,7 +77,9 @@ export class ImagePolicy {
    */
   public static resourceOptions(options: PulumiImagePolicyOptions = {}): pulumi.CustomResourceOptions {
     const policy = new ImagePolicy(options);
-    return supportsResourceTransforms() ? { transforms: [policy.transform] } : { transformations: [policy.transformation] };
+    if (!supportsResourceTransforms()) return { transformations: [policy.transformation] };
+    reportPolicyRejectionsCleanly();
+    return { transforms: [policy.transform] };
   }
 
   /** The transform API used by {@link register}, or `undefined` for a policy made otherwise. */

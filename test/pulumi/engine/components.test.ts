@@ -9,6 +9,8 @@ import * as path from 'path';
 import { ImageLock } from '../../../lib/core/lock/image-lock';
 import { PREPULL_LABEL } from '../../../lib/core/policy/prepull-helpers';
 import { findPodTemplates } from '../../../lib/core/objects/pod-templates';
+import { ORIGINAL_IMAGES_ANNOTATION } from '../../../lib/core/objects/original-images';
+import { EXISTING_PULL_SECRETS_ANNOTATION } from '../../../lib/core/credentials/existing-pull-secrets';
 import { EngineRun, REPO, objectKey, pulumiUp, renderedObjects } from '../../support/engine';
 
 jest.setTimeout(15 * 60 * 1000);
@@ -72,13 +74,37 @@ describe('Pulumi engine: charts, yaml, kustomize, plain resources and kubepin co
     }
   });
 
-  test('pods that pull from docker.io get its pull secret; the others get none', () => {
+  test('pods in the secret\'s namespace that pull from docker.io get its pull secret; the others get none', () => {
+    // hub-pull lives in `apps`: a pod elsewhere cannot use it, so kubepin must not reference it there.
+    const seen = { served: 0, otherNamespace: 0 };
     for (const o of objects) {
+      const namespace = o.metadata?.namespace ?? 'default';
       for (const t of findPodTemplates(o)) {
-        const images = containersOf({ ...o, kind: o.kind }).filter((c) => c.spec === t.spec).map((c) => String(c.container.image));
+        const images = containersOf(o).filter((c) => c.spec === t.spec).map((c) => String(c.container.image));
         const secrets = (t.spec.imagePullSecrets as Obj[] | undefined) ?? [];
         const fromHub = images.some((i) => i.startsWith('docker.io/'));
-        expect({ key: objectKey(o), secrets }).toEqual({ key: objectKey(o), secrets: fromHub ? [{ name: 'hub-pull' }] : [] });
+        if (fromHub) seen[namespace === 'apps' ? 'served' : 'otherNamespace'] += 1;
+        expect({ key: objectKey(o), secrets }).toEqual({ key: objectKey(o), secrets: fromHub && namespace === 'apps' ? [{ name: 'hub-pull' }] : [] });
+      }
+      // The secret was declared as existing in the cluster: the workload names it for `kubepin check`.
+      const served = findPodTemplates(o).some((t) => ((t.spec.imagePullSecrets as Obj[] | undefined) ?? []).length > 0);
+      expect({ key: objectKey(o), annotation: o.metadata?.annotations?.[EXISTING_PULL_SECRETS_ANNOTATION] }).toEqual({ key: objectKey(o), annotation: served ? 'hub-pull' : undefined });
+    }
+    // Both cases occur in the program (charts in `apps`; ConfigGroup, ConfigFile and kustomize children in `default`).
+    expect(seen.served).toBeGreaterThanOrEqual(3);
+    expect(seen.otherNamespace).toBeGreaterThanOrEqual(3);
+  });
+
+  test('every pod template records its images as written in the original-images annotation', () => {
+    for (const o of objects) {
+      const base = baseline.get(objectKey(o));
+      if (!base) continue;
+      const baseTemplates = findPodTemplates(base);
+      for (const [i, t] of findPodTemplates(o).entries()) {
+        const metadata = t.metadataPath.reduce((m: Obj | undefined, k) => m?.[k], o);
+        const recorded = JSON.parse(metadata?.annotations?.[ORIGINAL_IMAGES_ANNOTATION] ?? '{}');
+        const written = containersOf(base).filter((c) => c.spec === baseTemplates[i].spec).map((c) => c.container.image);
+        expect({ key: objectKey(o), images: Object.values(recorded).sort() }).toEqual({ key: objectKey(o), images: written.sort() });
       }
     }
   });
@@ -109,6 +135,16 @@ describe('Pulumi engine: charts, yaml, kustomize, plain resources and kubepin co
         if (was.imagePullPolicy === undefined) delete container.imagePullPolicy;
         const baseSpec = baseSites.find((c) => c.list === list && c.container.name === container.name)!.spec;
         if (baseSpec.imagePullSecrets === undefined) delete spec.imagePullSecrets;
+      }
+      const annotated = [...findPodTemplates(copy).map((t) => ({ path: t.metadataPath, name: ORIGINAL_IMAGES_ANNOTATION })), { path: ['metadata'], name: EXISTING_PULL_SECRETS_ANNOTATION }];
+      for (const { path: at, name } of annotated) {
+        const holder = at.slice(0, -1).reduce((m: Obj | undefined, k) => m?.[k], copy);
+        const metadata = holder?.[at[at.length - 1]];
+        if (!metadata?.annotations) continue;
+        delete metadata.annotations[name];
+        if (Object.keys(metadata.annotations).length === 0) delete metadata.annotations;
+        // kubepin made the pod template's metadata to hold the annotation.
+        if (Object.keys(metadata).length === 0) delete holder![at[at.length - 1]];
       }
       expect({ key, object: copy }).toEqual({ key, object: base });
     }
