@@ -14,15 +14,17 @@ import { JsonObject, extractImages } from '../../lib/core/objects/pod-templates'
 import { REPO, pulumiUp, renderedWithResourceNames } from '../support/engine';
 import { PASSWORD_ENV } from './app';
 import { hashSecretData, renderCdk8s } from './cdk8s-app';
-import { fieldDifferences, normalizeGeneratedNames } from './normalize';
+import { asKubernetesStores, fieldDifferences, normalizeGeneratedNames } from './normalize';
 
 jest.setTimeout(10 * 60 * 1000);
 
 const describeObject = (o: JsonObject) => `${o.kind} ${(o.metadata as JsonObject).name}`;
 
 function compare(cdk8sObjects: JsonObject[], chart: string, engine: { objects: JsonObject[]; names: (string | undefined)[] }): void {
-  const cdk8s = normalizeGeneratedNames(cdk8sObjects, { chart });
-  const fromEngine = normalizeGeneratedNames(engine.objects, { resourceNames: engine.names as string[] });
+  // The provider renders objects as Kubernetes' API types store them; cdk8s writes them as built.
+  const stored = (objects: JsonObject[]) => objects.map((o) => asKubernetesStores(o) as JsonObject);
+  const cdk8s = normalizeGeneratedNames(stored(cdk8sObjects), { chart });
+  const fromEngine = normalizeGeneratedNames(stored(engine.objects), { resourceNames: engine.names as string[] });
   expect(fromEngine.objects.map(describeObject)).toEqual(cdk8s.objects.map(describeObject));
   const differences = cdk8s.objects.flatMap((o, i) => fieldDifferences(o, fromEngine.objects[i]).map((d) => `${describeObject(o)}: ${d}`));
   expect(differences).toEqual([]);
