@@ -27,11 +27,13 @@ import { CredentialProviderConfig, NodeConfigProblem } from '../node/credential-
 import { loadCredentialProviderConfig } from '../node/credential-provider-validate';
 import { docPath } from '../util/docs';
 
+import { PULUMI_PROGRAM_HELP } from './pulumi-program-help';
 const HELP = `Usage: kubepin check [PATH…|-] [options]
 
 Predicts, from manifests, what the kubelet will report for every image: InvalidImageName,
 ErrImagePull / ImagePullBackOff, ErrImageNeverPull. PATH is a file or directory of YAML
 (default: dist/); "-" reads standard input.
+${PULUMI_PROGRAM_HELP}
 
 Options:
 ${outputFlagsHelp(['text', 'json', 'sarif'])}

@@ -10,6 +10,7 @@ import { lockReferenceOf } from '../core/lock/image-lock';
 import { LoadedManifests, loadManifests } from '../core/manifests/manifests';
 import { ManifestImages, addImageLocation, collectImages, emptyImages } from '../registry/lock-images';
 import { ImageLocations } from '../core/objects/image-locations';
+import type { UnseenComponent } from '../pulumi/expand';
 
 /** Running the app to learn its images failed (its own output is in the message). */
 export class AppRunError extends KubepinError {}
@@ -34,6 +35,8 @@ export interface AppImages {
   readonly manifests: LoadedManifests;
   /** Lines of the app's image records that are not records, each with what is wrong and the fix: the images they held are unknown. */
   readonly recordProblems: string[];
+  /** Components of a Pulumi program whose children were not seen: their images are missing. */
+  readonly unseen: UnseenComponent[];
 }
 
 /**
@@ -73,6 +76,7 @@ export async function collectAppImages(app: AppSource, env: NodeJS.ProcessEnv, l
   try {
     const collectFile = path.join(work, 'images.jsonl');
     const outdir = path.join(work, 'out');
+    const unseenFile = path.join(work, 'unseen.json');
     const childEnv: NodeJS.ProcessEnv = { ...env, [COLLECT_IMAGES_ENV]: collectFile };
     let command: string;
     let args: string[];
@@ -82,7 +86,7 @@ export async function collectAppImages(app: AppSource, env: NodeJS.ProcessEnv, l
       args = [];
     } else {
       command = process.execPath;
-      args = [...typeScriptHook(), '-e', PULUMI_RUNNER, path.join(__dirname, '..', 'pulumi', 'collect-images'), app.dir, outdir, ...(configFile !== undefined ? [configFile] : [])];
+      args = [...typeScriptHook(), '-e', PULUMI_RUNNER, path.join(__dirname, '..', 'pulumi', 'collect-images'), app.dir, outdir, unseenFile, ...(configFile !== undefined ? [configFile] : [])];
     }
     const timeoutMs = appTimeoutMs(env);
     const result = await run(command, args, { cwd: app.dir, env: childEnv, shell: app.kind === 'cdk8s' }, timeoutMs);
@@ -97,45 +101,62 @@ export async function collectAppImages(app: AppSource, env: NodeJS.ProcessEnv, l
       if (isPolicyFindingsOutput(result.output)) {
         throw new AppRunError(`running ${app.description} to learn its images stopped on its image policy's errors:\n${result.output.replace(/\(KUBEPIN_DEBUG=1 shows the stack trace\)$/, '(--debug shows the stack trace)')}`);
       }
-      throw new AppRunError(`running ${app.description} to learn its images failed (exit ${result.code}):\n${indent(result.output)}\nFix: make the app run (\`cdk8s synth\` or the program's own tests show the same error), or give \`kubepin lock\` the manifests to read instead`);
+      throw new AppRunError(`running ${app.description} to learn its images failed (exit ${result.code}):\n${indent(result.output)}\nFix: make the ${app.kind === 'pulumi' ? 'program' : 'app'} run (${app.kind === 'pulumi' ? '`pulumi preview`' : '`cdk8s synth`'} or the program's own tests show the same error), or give \`kubepin lock\` the manifests to read instead`);
     }
-    const images = emptyImages();
-    const seen = new Set<string>();
-    const records = readAppRecords(app, collectFile);
-    const collected = records.images;
-    // A use recorded with its construct path or resource makes the same use recorded without one redundant.
-    const placed = new Set(collected.filter((u) => u.source !== undefined).map((u) => `${u.image}\0${u.object}\0${u.path}`));
-    for (const used of collected) {
-      if (used.source === undefined && placed.has(`${used.image}\0${used.object}\0${used.path}`)) continue;
-      const location = { image: used.image, file: used.source ?? used.object, line: 0, object: used.object, path: used.path, ...(used.origin !== undefined ? { origin: used.origin } : {}) };
-      addImageLocation(images, location);
-      seen.add(keyOf(used.image));
-    }
-    // Objects no policy governs (a chart without one, plain ApiObjects) are in the synthesized YAML;
-    // a Pulumi program's resources of kinds no location covers are written there too (collect-images.ts).
-    const manifests = fs.existsSync(outdir) ? loadManifests([outdir]) : { documents: [], problems: [], files: [] };
-    const synthesized = collectImages(manifests.documents, undefined, locations);
-    for (const location of synthesized.locations) {
-      if (seen.has(keyOf(location.image))) continue;
-      addImageLocation(images, { ...location, file: `synthesized ${path.relative(outdir, location.file)}`, line: 0 });
-    }
-    // Images of kinds no location covers stay unpinned: said once per kind, as at synth.
-    const kinds = new Set<string>();
-    for (const u of synthesized.unlocated) {
-      if (kinds.has(u.kind)) continue;
-      kinds.add(u.kind);
-      // A Pulumi program's resources were written there by kubepin, not by the program: name the program.
-      const location = app.kind === 'pulumi' ? { file: app.description, line: 0 } : { file: `synthesized ${path.relative(outdir, u.location.file)}`, line: u.location.line };
-      images.unlocated.push({ ...u, location: { ...u.location, ...location } });
-    }
-    return {
-      images,
-      manifests: { ...manifests, problems: manifests.problems.map((p) => ({ ...p, file: `synthesized ${path.relative(outdir, p.file)}` })) },
-      recordProblems: records.problems,
-    };
+    return imagesOfRun(app, collectFile, outdir, locations, unseenFile);
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
   }
+}
+
+/**
+ * What one run of the app recorded: its image records (`collectFile`), the images of what it
+ * wrote to `outdir` (a cdk8s app's synthesized YAML, a Pulumi program's uncovered resources), and
+ * the components it could not see (`unseenFile`, Pulumi only).
+ */
+export function imagesOfRun(app: AppSource, collectFile: string, outdir: string, locations: ImageLocations, unseenFile: string): AppImages {
+  const images = emptyImages();
+  const seen = new Set<string>();
+  const records = readAppRecords(app, collectFile);
+  const collected = records.images;
+  // A use recorded with its construct path or resource makes the same use recorded without one redundant.
+  const placed = new Set(collected.filter((u) => u.source !== undefined).map((u) => `${u.image}\0${u.object}\0${u.path}`));
+  for (const used of collected) {
+    if (used.source === undefined && placed.has(`${used.image}\0${used.object}\0${used.path}`)) continue;
+    const location = { image: used.image, file: used.source ?? used.object, line: 0, object: used.object, path: used.path, ...(used.origin !== undefined ? { origin: used.origin } : {}) };
+    addImageLocation(images, location);
+    seen.add(keyOf(used.image));
+  }
+  // Objects no policy governs (a chart without one, plain ApiObjects) are in the synthesized YAML;
+  // a Pulumi program's resources of kinds no location covers are written there too (collect-images.ts).
+  const manifests = fs.existsSync(outdir) ? loadManifests([outdir]) : { documents: [], problems: [], files: [] };
+  const synthesized = collectImages(manifests.documents, undefined, locations);
+  for (const location of synthesized.locations) {
+    if (seen.has(keyOf(location.image))) continue;
+    addImageLocation(images, { ...location, file: `synthesized ${path.relative(outdir, location.file)}`, line: 0 });
+  }
+  // Images of kinds no location covers stay unpinned: said once per kind, as at synth.
+  const kinds = new Set<string>();
+  for (const u of synthesized.unlocated) {
+    if (kinds.has(u.kind)) continue;
+    kinds.add(u.kind);
+    // A Pulumi program's resources were written there by kubepin, not by the program: name the program.
+    const location = app.kind === 'pulumi' ? { file: app.description, line: 0 } : { file: `synthesized ${path.relative(outdir, u.location.file)}`, line: u.location.line };
+    images.unlocated.push({ ...u, location: { ...u.location, ...location } });
+  }
+  return {
+    images,
+    unseen: readUnseen(unseenFile),
+    manifests: { ...manifests, problems: manifests.problems.map((p) => ({ ...p, file: `synthesized ${path.relative(outdir, p.file)}` })) },
+    recordProblems: records.problems,
+  };
+}
+
+/** The components a Pulumi run could not see, as its runner wrote them (none when it wrote nothing). */
+function readUnseen(file: string): UnseenComponent[] {
+  if (!fs.existsSync(file)) return [];
+  const parsed = JSON.parse(fs.readFileSync(file, 'utf8')) as unknown;
+  return Array.isArray(parsed) ? (parsed as UnseenComponent[]) : [];
 }
 
 /** How many unreadable record lines are named one by one. */
@@ -159,8 +180,8 @@ function readAppRecords(app: AppSource, file: string): { images: CollectedImage[
 
 /** The child that runs a Pulumi program under mocks: argv = [module of collectProgramImages, program dir, kubepin.config.json?]. */
 const PULUMI_RUNNER = `
-const [modulePath, dir, outdir, configFile] = process.argv.slice(1);
-require(modulePath).collectProgramImages(dir, configFile, outdir).then(
+const [modulePath, dir, outdir, unseenFile, configFile] = process.argv.slice(1);
+require(modulePath).collectProgramImages(dir, configFile, outdir, unseenFile).then(
   () => process.exit(0),
   (e) => { process.stderr.write(String(e && e.message ? e.message : e) + '\\n'); process.exit(1); },
 );`;
@@ -183,7 +204,7 @@ const DEFAULT_APP_TIMEOUT_MS = 10 * 60 * 1000;
 /** The app's output kept for the error message: its end, where the error is. */
 const MAX_OUTPUT_BYTES = 256 * 1024;
 
-function appTimeoutMs(env: NodeJS.ProcessEnv): number {
+export function appTimeoutMs(env: NodeJS.ProcessEnv): number {
   const text = env[APP_TIMEOUT_ENV];
   if (text === undefined || text === '') return DEFAULT_APP_TIMEOUT_MS;
   const value = Number(text);
@@ -198,7 +219,7 @@ const STOP_GRACE_MS = 3000;
 /** After the app exited, how long output still arriving (from something it left running) is read. */
 const DRAIN_MS = 200;
 
-interface RunResult {
+export interface RunResult {
   readonly code: number;
   readonly output: string;
   readonly timedOut: boolean;
@@ -212,9 +233,11 @@ interface RunResult {
  * to it (and the group killed if it does not stop within {@link STOP_GRACE_MS}). The run ends when
  * the app itself exits: what it left running is stopped, not waited for, even if it holds stdout.
  */
-function run(command: string, args: string[], options: { cwd: string; env: NodeJS.ProcessEnv; shell: boolean }, timeoutMs: number): Promise<RunResult> {
+export function run(command: string, args: string[], options: { cwd: string; env: NodeJS.ProcessEnv; shell: boolean; stdoutFd?: number }, timeoutMs: number): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { ...options, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const { stdoutFd, ...spawnOptions } = options;
+    // With `stdoutFd`, stdout goes to that file (all of it, e.g. `pulumi preview --json`); the output kept is stderr's.
+    const child = spawn(command, args, { ...spawnOptions, detached: true, stdio: ['ignore', stdoutFd ?? 'pipe', 'pipe'] });
     let chunks: Buffer[] = [];
     let kept = 0;
     const keep = (c: Buffer) => {
@@ -254,8 +277,8 @@ function run(command: string, args: string[], options: { cwd: string; env: NodeJ
       for (const timer of timers) clearTimeout(timer);
       for (const signal of STOP_SIGNALS) process.removeListener(signal, onSignal);
     };
-    child.stdout.on('data', keep);
-    child.stderr.on('data', keep);
+    child.stdout?.on('data', keep);
+    child.stderr!.on('data', keep);
     child.on('error', (e) => {
       finish();
       reject(new AppRunError(`cannot run ${command}: ${e.message}`));
@@ -265,8 +288,8 @@ function run(command: string, args: string[], options: { cwd: string; env: NodeJ
       if (settled) return;
       settled = true;
       finish();
-      child.stdout.destroy();
-      child.stderr.destroy();
+      child.stdout?.destroy();
+      child.stderr!.destroy();
       const output = Buffer.concat(chunks).subarray(-MAX_OUTPUT_BYTES).toString('utf8').trimEnd();
       resolve({ code: code ?? (signal ? 128 : 1), output, timedOut, ...(interrupted ? { interrupted } : {}) });
     };
@@ -290,7 +313,7 @@ function isPolicyFindingsOutput(output: string): boolean {
   return /^kubepin image policy(?::| rejected)/m.test(output) && !/^\s+at .+:\d+:\d+\)?$/m.test(output);
 }
 
-function indent(text: string): string {
+export function indent(text: string): string {
   const lines = text.split('\n');
   // The end of a long output is where the error is.
   const shown = lines.length > 60 ? ['…', ...lines.slice(-60)] : lines;

@@ -4,6 +4,8 @@ import * as path from 'path';
 import { CliIo, Command, EXIT } from './io';
 import { loadLock, loadLockProject, manifestProblemReports, unlocatedJson, relativePath as rel } from './lock-project';
 import { collectAppImages, findApp } from './lock-app';
+import type { UnseenComponent } from '../pulumi/expand';
+import { chooseEngine, engineDescription, previewAppImages } from './lock-engine';
 import { saveLockOrKeepResults, unsavedLockText } from './lock-save';
 import { KubepinUsageError } from '../util/errors';
 import { printable, safeText } from '../util/printable';
@@ -35,9 +37,16 @@ Where the images come from:
                                temporary directory (never your output directory), with every
                                ImagePolicy in collect mode: strict or not, it records each image
                                and fails nothing for images missing from the lock
-  no PATH, Pulumi.yaml         runs the program (nodejs runtime, TypeScript or JavaScript) under
-                               the Pulumi runtime's mocks (no Pulumi CLI, engine or cloud) and
-                               takes the images of every resource
+  no PATH, Pulumi.yaml         with a pulumi CLI (--engine PATH, or pulumi on PATH and a stack
+                               selected): takes the images of every resource of \`pulumi preview\`
+                               of the stack (--stack NAME), the children of helm.v4.Chart and
+                               yaml.v2 components included; the stack's state is not written.
+                               Else (or with --mocks) runs the program (nodejs runtime) under the
+                               Pulumi runtime's mocks and expands itself what it can read:
+                               yaml.v2 files, globs, yaml and objs, local Helm charts (helm on
+                               PATH), local kustomize directories (kustomize or kubectl on PATH).
+                               A component it cannot see is named with the fix, and the lock
+                               is incomplete (exit 1, and --prune removes nothing)
                                (cdk8s.yaml or Pulumi.yaml here or in a directory above, as git
                                finds .git; the lock is then kubepin.lock.json there)
   --app COMMAND                runs COMMAND as a cdk8s app instead of the one in cdk8s.yaml
@@ -56,6 +65,10 @@ kubepin.lock.json.unsaved.
 
 Options:
   --app COMMAND                the cdk8s app command to run (see above)
+  --engine PATH                the pulumi CLI to run \`pulumi preview\` with (Pulumi.yaml)
+  --stack NAME                 the stack to preview (default: the selected one)
+  --mocks                      run the Pulumi program under mocks even where a pulumi CLI is
+                               on PATH
   --update                     re-resolve every image, not just those missing from the lock
                                (an entry whose digest did not change keeps its "requested")
   --prune                      remove (and list) entries for images the app or manifests no
@@ -77,7 +90,8 @@ While the app runs (most of a lock), a progress line shows on a terminal's stder
 (with --verbose, a line at the start and one at the end, anywhere).
 
 Exit code: 0 when every image is locked, 1 when any failed, a manifest could not be read,
-the app failed (the resolved images are still saved) or --frozen found a change,
+the app failed, a component of a Pulumi program was not seen (its images are missing: the
+warning names it and the fix; the images learned are still saved) or --frozen found a change,
 2 for bad usage (a PATH that does not exist included), 130, 143 or 129 when SIGINT, SIGTERM
 or SIGHUP stopped the app's run.
 `;
@@ -90,7 +104,9 @@ export const lockCommand: Command = {
       const parsed = parseRegistryFlags(args, {
         update: { type: 'boolean' }, prune: { type: 'boolean' }, app: { type: 'string' },
         frozen: { type: 'boolean' }, 'dry-run': { type: 'boolean' }, debug: { type: 'boolean' },
+        engine: { type: 'string' }, stack: { type: 'string' }, mocks: { type: 'boolean' },
       });
+      if (parsed.values.mocks && (parsed.values.engine !== undefined || parsed.values.stack !== undefined)) throw new KubepinUsageError('give either --mocks or --engine/--stack, not both');
       const platformList = platformsFromFlags(parsed.values);
       validateRegistryFlags(parsed.values);
       if (parsed.values.app !== undefined && parsed.positionals.length > 0) throw new KubepinUsageError('give either --app or PATHs, not both');
@@ -110,21 +126,32 @@ export const lockCommand: Command = {
     const projectDir = root?.dir ?? io.cwd;
     if (root && root.dir !== io.cwd && mode.verbose) io.stderr.write(safeText`project: ${rel(io.cwd, root.dir)} (${root.kind === 'cdk8s' ? 'cdk8s.yaml' : 'Pulumi.yaml'})\n`);
     const app = positionals.length === 0 ? findApp(projectDir, values.app as string | undefined) : undefined;
-    let source: { lockFile: string; lock: ImageLock; signatures: SignaturePolicy; manifests: LoadedManifests; images: ManifestImages; from: string; recordProblems?: string[] };
+    let source: { lockFile: string; lock: ImageLock; signatures: SignaturePolicy; manifests: LoadedManifests; images: ManifestImages; from: string; recordProblems?: string[]; unseen?: UnseenComponent[] };
     if (app) {
       const lockSide = loadLock(values, io.cwd, projectDir);
       // Before the app runs and the registries are asked: a lock that cannot be written would lose that work.
       if (writes) lockSide.lock.checkWritable();
       const debug = values.debug === true || io.env[DEBUG_ENV] === '1';
       // Running the app is most of a lock (seconds): say so while it runs.
-      const progress = startProgress(io, `running ${app.description} to learn its images`, { ...mode, json });
+      const pulumiFlags = { engine: values.engine as string | undefined, stack: values.stack as string | undefined, mocks: values.mocks as boolean | undefined };
+      if (app.kind !== 'pulumi' && (pulumiFlags.engine !== undefined || pulumiFlags.stack !== undefined || pulumiFlags.mocks)) {
+        throw new KubepinUsageError('--engine, --stack and --mocks are for a Pulumi project (Pulumi.yaml); this is a cdk8s app');
+      }
+      const appEnv = debug ? { ...io.env, [DEBUG_ENV]: '1' } : io.env;
+      const engine = app.kind === 'pulumi' ? await chooseEngine(pulumiFlags, app, io.env, (text) => {
+        if (!json && !mode.quiet) io.stderr.write(safeText`note: ${text}\n`);
+      }, (text) => {
+        if (mode.verbose) io.stderr.write(safeText`note: ${text}\n`);
+      }) : undefined;
+      const from = engine ? engineDescription(engine) : app.description;
+      const progress = startProgress(io, `running ${from} to learn its images`, { ...mode, json });
       let learned;
       try {
-        learned = await collectAppImages(app, debug ? { ...io.env, [DEBUG_ENV]: '1' } : io.env, lockSide.locations, lockSide.configFile);
+        learned = engine ? await previewAppImages(app, engine, appEnv, lockSide.locations) : await collectAppImages(app, appEnv, lockSide.locations, lockSide.configFile);
       } finally {
         progress.stop('the app ran');
       }
-      source = { ...lockSide, ...learned, from: app.description };
+      source = { ...lockSide, ...learned, from };
     } else {
       const project = await loadLockProject(values, positionals, io);
       if (writes) project.lock.checkWritable();
@@ -135,8 +162,10 @@ export const lockCommand: Command = {
     const lockName = rel(io.cwd, lockFile);
     const problems = manifestProblemReports(manifests, io.cwd);
     const recordProblems = source.recordProblems ?? [];
+    const unseen = source.unseen ?? [];
     const unreadable = problems.filter((p) => p.severity === 'error');
     if (!json) {
+      for (const u of unseen) io.stderr.write(safeText`warning: ${unseenText(u, lockName)}\n`);
       for (const problem of problems) if (problem.severity === 'error' || !mode.quiet) io.stderr.write(safeText`${problem.severity}: ${problem.text}\n`);
       for (const problem of recordProblems) io.stderr.write(safeText`error: ${problem}\n`);
       for (const { location, error } of images.invalid) io.stderr.write(safeText`error: ${where(io.cwd, location)}: ${error.message}\n`);
@@ -174,7 +203,7 @@ export const lockCommand: Command = {
     const resolved = outcomes.filter((o): o is Extract<LockOutcome, { status: 'resolved' }> => o.status === 'resolved');
     const failed = outcomes.filter((o): o is Failed => o.status === 'failed');
     // Only a complete picture of the images may remove entries (or call them unused): not when some could not be read.
-    const complete = unreadable.length === 0 && images.invalid.length === 0 && recordProblems.length === 0;
+    const complete = unreadable.length === 0 && images.invalid.length === 0 && recordProblems.length === 0 && unseen.length === 0;
     const unused = complete ? lock.list().filter((entry) => !images.tagged.has(entry.reference)).map((entry) => entry.reference) : [];
     const pruned = values.prune === true ? unused : [];
     for (const reference of pruned) lock.delete(reference);
@@ -222,6 +251,8 @@ export const lockCommand: Command = {
               ...recordProblems.map((message) => ({ severity: 'error', code: 'unreadable-image-record', message })),
             ],
             unlocated: unlocatedJson(io.cwd, images),
+            // Components whose children (and images) were not seen: the lock is not complete.
+            notSeen: unseen,
           },
           null,
           2,
@@ -236,7 +267,11 @@ export const lockCommand: Command = {
       } else {
         for (const line of describeChanges(changes, true)) io.stdout.write(`${printable(line)}\n`);
       }
-      if (values.prune && pruned.length === 0 && !complete) io.stderr.write('warning: --prune removed nothing: some images could not be read\n');
+      if (values.prune && pruned.length === 0 && !complete) {
+        io.stderr.write(unseen.length > 0
+          ? safeText`warning: --prune removed nothing: ${countOf(unseen.length, 'component')} of the program ${unseen.length === 1 ? 'was' : 'were'} not seen (${unseen.map((u) => `${u.type} "${u.name}"`).join(', ')}), so an entry ${unseen.length === 1 ? 'its' : 'their'} images use would look unused\n`
+          : 'warning: --prune removed nothing: some images could not be read\n');
+      }
       // Said for an app only: its images are the project's, while manifests given as PATHs may be a part (a lock shared by several).
       if (app && !values.prune && unused.length > 0 && !mode.quiet) {
         io.stderr.write(safeText`note: ${unused.length} entr${unused.length === 1 ? 'y' : 'ies'} of ${lockName} ${unused.length === 1 ? 'is' : 'are'} no longer used (${unused.join(', ')}); \`kubepin lock --prune\` removes ${unused.length === 1 ? 'it' : 'them'}\n`);
@@ -244,16 +279,27 @@ export const lockCommand: Command = {
       if (frozenFails) {
         io.stderr.write(safeText`error: ${lockName} is not up to date (--frozen: nothing was written). Fix: run \`kubepin lock${values.update ? ' --update' : ''}${values.prune ? ' --prune' : ''}\` and commit ${lockName}\n`);
       }
-      if (!mode.quiet || failedCount > 0) {
+      if (!mode.quiet || failedCount > 0 || unseen.length > 0) {
+        // Never a plain success while images are known to be missing.
+        const notSeen = unseen.length > 0 ? `, ${countOf(unseen.length, 'component')} not seen (incomplete: ${unseen.length === 1 ? 'its' : 'their'} images are missing)` : '';
         const counts = writes
-          ? `${resolved.length} resolved (${changes.added.length} new, ${changes.changed.length} changed), ${unchanged} already locked, ${failedCount} failed${values.prune ? `, ${pruned.length} pruned` : ''}`
-          : `${frozen ? 'frozen' : 'dry run'}, nothing written: ${changes.added.length} to add, ${changes.changed.length} to update, ${changes.pruned.length} to prune, ${unchanged} already locked, ${failedCount} failed`;
+          ? `${resolved.length} resolved (${changes.added.length} new, ${changes.changed.length} changed), ${unchanged} already locked, ${failedCount} failed${values.prune ? `, ${pruned.length} pruned` : ''}${notSeen}`
+          : `${frozen ? 'frozen' : 'dry run'}, nothing written: ${changes.added.length} to add, ${changes.changed.length} to update, ${changes.pruned.length} to prune, ${unchanged} already locked, ${failedCount} failed${notSeen}`;
         io.stdout.write(`${printable(lockName)}${unsaved ? ' (not saved)' : ''}: ${counts}${app ? ` (images from ${printable(source.from)})` : ''}\n`);
       }
     }
-    return failedCount > 0 || frozenFails ? EXIT.findings : EXIT.ok;
+    return failedCount > 0 || frozenFails || unseen.length > 0 ? EXIT.findings : EXIT.ok;
   },
 };
+
+/** One component whose children were not seen, as the warning says it. */
+function unseenText(u: UnseenComponent, lockName: string): string {
+  return `${u.type} "${u.name}": its children were not seen (${u.reason}), so their images are not in ${lockName}. Fix: ${u.fix}`;
+}
+
+function countOf(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}
 
 type Failed = Extract<LockOutcome, { status: 'failed' }>;
 

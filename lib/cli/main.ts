@@ -9,8 +9,9 @@ export { CliIo, Command, EXIT, processIo } from './io';
 // Each command lives in its own module, loaded only when used so `kubepin --help` stays fast.
 const COMMANDS: Record<string, () => Command> = {
   lock: () => require('./lock').lockCommand,
-  verify: () => require('./verify').verifyCommand,
-  check: () => require('./check').checkCommand,
+  // In a Pulumi project given no PATH, both check the program's resources (pulumi-program.ts).
+  verify: () => require('./pulumi-program').withPulumiProgram(require('./verify').verifyCommand, (args: string[]) => require('./verify').verifyPaths(args).length > 0),
+  check: () => require('./pulumi-program').withPulumiProgram(require('./check').checkCommand, (args: string[]) => require('./check').parseCheckArgs(args).paths.length > 0),
   'node-config': () => require('./node-config').nodeConfigCommand,
   trust: () => require('./trust').trustCommand,
 };

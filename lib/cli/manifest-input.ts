@@ -82,8 +82,10 @@ export function nothingToCheck(input: ManifestInput, cwd: string): string | unde
     : loaded.files.length === 0 && !input.given.includes(STDIN_PATH)
       ? `no .yaml, .yml or .json file under ${where}`
       : `no Kubernetes object in ${input.given.includes(STDIN_PATH) && loaded.files.length === 0 ? where : `the ${loaded.files.length} file${loaded.files.length === 1 ? '' : 's'} under ${where}`}`;
-  const step = synthStep(findProjectRoot(cwd)?.kind);
-  return `nothing to check: ${found}. The manifests were probably not written: did ${step} fail (a failed strict synth leaves dist/ empty)? Fix: run ${step} and look at its errors, or pass the directory it writes to; if no manifests is right, pass --allow-empty`;
+  const kind = findProjectRoot(cwd)?.kind;
+  const step = synthStep(kind);
+  const why = kind === 'pulumi' ? 'a program that fails writes nothing' : 'a failed strict synth leaves dist/ empty';
+  return `nothing to check: ${found}. The manifests were probably not written: did ${step} fail (${why})? Fix: run ${step} and look at its errors, or pass the directory it writes to; if no manifests is right, pass --allow-empty`;
 }
 
 /** `--verbose`: what was read, one line for stderr. */

@@ -38,3 +38,9 @@ export function synthStep(kind: ProjectKind | undefined): string {
   if (kind === 'pulumi') return '`pulumi preview` or `pulumi up`';
   return 'the step that writes the manifests (e.g. `cdk8s synth`)';
 }
+
+/** "Write the manifests again with the lock", in the project's words (a Pulumi program is run, not synthesized), for fixes. */
+export function againWithLock(kind: ProjectKind | undefined, current = false): string {
+  const lock = `${current ? 'current ' : ''}lock`;
+  return kind === 'pulumi' ? `run the program again with the ${lock} (${synthStep(kind)})` : `synthesize again with the ${lock} (${synthStep(kind)})`;
+}

@@ -16,7 +16,8 @@ import { outputMode } from './output-flags';
 import { verifySarif } from './verify-sarif';
 import type { VerifyFinding } from './verify-findings';
 import { packageVersion } from '../util/version';
-import { findProjectRoot, synthStep } from './project-root';
+import { againWithLock, findProjectRoot } from './project-root';
+import { PULUMI_PROGRAM_HELP } from './pulumi-program-help';
 import { REGISTRY_FLAGS_HELP, parseRegistryFlags, validateRegistryFlags, registryClientFromFlags } from './registry-options';
 import { docPath } from '../util/docs';
 import { groupByHost, hostFailureHeading } from '../core/findings/host-failure';
@@ -44,6 +45,7 @@ ${ALLOW_EMPTY_HELP}
 ${REGISTRY_FLAGS_HELP}
 
 PATH "-" reads the manifests from standard input.
+${PULUMI_PROGRAM_HELP}
 
 Exit code: 0 when everything is pinned and agrees with the lock (and, with --remote, no tag
 moved), 1 otherwise (an image not pinned, untagged ones included, or a file or document that
@@ -56,12 +58,19 @@ credential-gone).
 
 export type { VerifyCode, VerifyFinding } from './verify-findings';
 
+const VERIFY_FLAGS = { remote: { type: 'boolean' }, ...ALLOW_EMPTY_FLAG } as const;
+
+/** The PATH arguments of `kubepin verify ARGS`. @throws KubepinUsageError for bad flags */
+export function verifyPaths(args: readonly string[]): string[] {
+  return parseRegistryFlags(args, VERIFY_FLAGS).positionals;
+}
+
 /** `kubepin verify`: every image pinned, and pinned to what the lock says. */
 export const verifyCommand: Command = {
   summary: 'check that manifests pin every image to the digest in kubepin.lock.json (--remote: detect moved tags)',
   async run(args: string[], io: CliIo): Promise<number> {
     const { values, positionals } = (() => {
-      const parsed = parseRegistryFlags(args, { remote: { type: 'boolean' }, ...ALLOW_EMPTY_FLAG });
+      const parsed = parseRegistryFlags(args, VERIFY_FLAGS);
       validateRegistryFlags(parsed.values);
       if ((parsed.values.platform ?? []).length > 0) throw new KubepinUsageError('--platform is an option of `kubepin lock`, not of `kubepin verify`');
       return parsed;
@@ -85,7 +94,7 @@ export const verifyCommand: Command = {
       return EXIT.empty;
     }
     // The step that writes the manifests again, for fixes: the project's, where the lock is.
-    const step = synthStep((findProjectRoot(path.dirname(lockFile)) ?? findProjectRoot(io.cwd))?.kind);
+    const kind = (findProjectRoot(path.dirname(lockFile)) ?? findProjectRoot(io.cwd))?.kind;
 
     // What cannot be read fails, as in `kubepin check`: nothing unreadable passes silently.
     const problems = manifestProblemReports(manifests, io.cwd);
@@ -107,14 +116,14 @@ export const verifyCommand: Command = {
           code: 'unpinned',
           image: location.image,
           location,
-          message: `${location.image} is not pinned to a digest${entry ? ` (${lockName} has ${entry.digest})` : ` and is not in ${lockName}`}. Fix: ${entry ? '' : 'run `kubepin lock`, then '}synthesize again with the lock (${step})`,
+          message: `${location.image} is not pinned to a digest${entry ? ` (${lockName} has ${entry.digest})` : ` and is not in ${lockName}`}. Fix: ${entry ? '' : 'run `kubepin lock`, then '}${againWithLock(kind)}`,
         });
       } else if (!entry) {
         findings.push({
           code: 'not-in-lock',
           image: location.image,
           location,
-          message: `${location.image} is pinned in the manifest but ${lockName} has no entry for ${lockReferenceOf(ref)}: the manifests are older than the lock (the entry was pruned, or the app moved to another tag). Fix: synthesize again with the current lock (${step}); only if the app still uses ${lockReferenceOf(ref)}, lock it first (\`kubepin lock\`)`,
+          message: `${location.image} is pinned in the manifest but ${lockName} has no entry for ${lockReferenceOf(ref)}: the manifests are older than the lock (the entry was pruned, or the app moved to another tag). Fix: ${againWithLock(kind, true)}; only if the app still uses ${lockReferenceOf(ref)}, lock it first (\`kubepin lock\`)`,
         });
       } else if (entry.digest !== ref.digest && platformPinContradiction(entry, ref.digest) !== undefined) {
         findings.push({ code: 'digest-mismatch', image: location.image, location, message: `${location.image} is pinned to ${ref.digest}, which ${lockName} lists under "platforms" of ${entry.digest}, but ${platformPinContradiction(entry, ref.digest)} (the lock was edited by hand?). Fix: run \`kubepin lock --update\`, then synthesize again` });
@@ -123,7 +132,7 @@ export const verifyCommand: Command = {
           code: 'digest-mismatch',
           image: location.image,
           location,
-          message: `${location.image} is pinned to ${ref.digest} but ${lockName} has ${entry.digest} for that tag: the manifests were written with an older lock. Fix: synthesize again with the current lock (${step}); only if the lock itself is stale, \`kubepin lock --update\` first`,
+          message: `${location.image} is pinned to ${ref.digest} but ${lockName} has ${entry.digest} for that tag: the manifests were written with an older lock. Fix: ${againWithLock(kind, true)}; only if the lock itself is stale, \`kubepin lock --update\` first`,
         });
       }
       if (entry && !signatures.vouches(entry)) {

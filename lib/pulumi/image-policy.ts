@@ -3,6 +3,7 @@ import { KubepinError } from '../util/errors';
 import { reportPolicyRejectionsCleanly } from './engine-errors';
 import { PropsPinner, PulumiImagePolicyOptions, isWorkloadType } from './pin';
 import { stackState } from './stack-state';
+import { KUBERNETES_COMPONENT_TYPES } from './expand';
 
 /** Which Pulumi transform API an {@link ImagePolicy} was registered with. */
 export type TransformApi = 'transforms' | 'transformations';
@@ -96,6 +97,9 @@ export class ImagePolicy {
 
   /** The policy as an old-style `ResourceTransformation` (runs in this process, synchronously). */
   public readonly transformation: pulumi.ResourceTransformation = (args) => {
+    // @pulumi/kubernetes's components (`kubernetes:yaml/v2:ConfigGroup`) are no Kubernetes objects:
+    // their children are. (`CustomResource.isInstance` cannot tell yet: its mark is set after the transformations run.)
+    if (KUBERNETES_COMPONENT_TYPES.has(args.type)) return undefined;
     const props = this.pinner.pin(args.type, args.name, args.props);
     return props === undefined ? undefined : { props, opts: withPrePullDependencies(args.opts, this.pinner.prePullDependencies(props)) };
   };

@@ -1,6 +1,11 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as pulumi from '@pulumi/pulumi';
+import { ExpandContext, HELM_RELEASE_TYPE, UnseenComponent, answerRenderInvoke, componentChildren, expandComponent } from './expand';
+import { RenderTools } from './render';
+
+export { UnseenComponent } from './expand';
+export { RenderTools } from './render';
 
 /*
  * `kubepin/pulumi/testing`: run a Pulumi program under the runtime's mocks (no Pulumi CLI, no
@@ -32,6 +37,11 @@ export interface MockedProgramRun {
   readonly resources: MockedResource[];
   /** Messages the program logged with `pulumi.log` (`warn: …`, `info: …`, `error: …`), in order. */
   readonly logs: string[];
+  /**
+   * Components whose children this run did not see (a chart from a repository, helm not on PATH,
+   * a Helm Release), each with why and how to lock its images: their images are missing from `resources`.
+   */
+  readonly unseen: UnseenComponent[];
 }
 
 /** What a program function given to {@link runProgramUnderMocks} can use. */
@@ -56,8 +66,23 @@ export interface MockedProgramOptions {
    * cannot be decrypted without the engine: give them here). @default none
    */
   readonly config?: Readonly<Record<string, unknown>>;
-  /** Answers for invokes (`kubernetes:yaml:decode` is answered already), by token. */
+  /**
+   * Answers for invokes, by token. `kubernetes:yaml:decode` is answered already, and
+   * `kubernetes:helm:template` (helm.v3.Chart) and `kubernetes:kustomize:directory` are when
+   * `expand` is on; an answer given here wins.
+   */
   readonly calls?: Record<string, (inputs: Record<string, any>) => Record<string, unknown>>;
+  /**
+   * Expand the components the provider would (yaml.v2 ConfigFile and ConfigGroup, helm.v4 and
+   * v3 charts in a local directory through `helm template`, local kustomize directories through
+   * `kustomize build` or `kubectl kustomize`): their children are registered as the program's
+   * resources, under the component, so the program's transforms (an `ImagePolicy`) see them.
+   * Relative paths are read from the program's directory (a `program` path), else the current one.
+   * @default true
+   */
+  readonly expand?: boolean;
+  /** The tools the expansion may run (a path, or `false` for none). @default helm, kustomize and kubectl found on PATH */
+  readonly tools?: RenderTools;
 }
 
 // The wire form of a secret value (pulumi/sdk rpc.ts `specialSigKey` / `specialSecretSig`).
@@ -103,18 +128,45 @@ export async function runProgramUnderMocks(program: string | ((context: MockedPr
   const config = { ...(entry ? stackConfig(entry.dir, stack) : {}), ...(options.config ?? {}) };
   const resources: Array<Omit<MockedResource, 'dependencies'>> = [];
   const logs: string[] = [];
+  const unseen: UnseenComponent[] = [];
+  const expansionErrors: unknown[] = [];
+  const expand = options.expand ?? true;
+  const expandContext: ExpandContext = { baseDir: entry?.dir ?? process.cwd(), tools: options.tools ?? {} };
   await pulumi.runtime.setMocks({
-    newResource: (args) => {
+    newResource: async (args) => {
       const secretPaths: string[] = [];
       const inputs = unwrapSecrets(args.inputs, '', secretPaths);
       resources.push({ type: args.type, name: args.name, custom: args.custom ?? true, inputs, secretPaths });
+      if (expand && (args.custom === false || args.type === HELM_RELEASE_TYPE)) {
+        try {
+          const expansion = await expandComponent(args.type, args.name, args.inputs, expandContext);
+          if (expansion && 'unseen' in expansion) unseen.push({ type: args.type, name: args.name, ...expansion.unseen });
+          else if (expansion) registerChildren(args.type, args.name, expansion);
+        } catch (e) {
+          // The run rejects with it once the program is done; failing the registration instead would
+          // leave a rejection the SDK does not hand back (under jest, no handler sees it).
+          expansionErrors.push(e);
+        }
+      }
       return { id: args.custom === false ? undefined : `${args.name}-id`, state: args.inputs };
     },
-    call: (args) => {
+    call: async (args) => {
       if (args.token === 'kubernetes:yaml:decode') return { result: decodeYaml(args.inputs.text) };
       const call = options.calls?.[args.token];
       try {
         if (call) return call(args.inputs);
+        let rendered;
+        try {
+          rendered = expand ? await answerRenderInvoke(args.token, args.inputs, expandContext) : undefined;
+        } catch (e) {
+          // As for a component (above): the run rejects with it, the chart meanwhile has no objects.
+          expansionErrors.push(e);
+          return { result: [] };
+        }
+        if (rendered) {
+          if (rendered.unseen) unseen.push(rendered.unseen);
+          return { result: rendered.result };
+        }
         throw new Error(`the program invokes ${args.token}, which has no answer under mocks; pass one in options.calls`);
       } catch (e) {
         // The SDK turns a failed invoke into an Error of the gRPC `details` only (runtime/invoke.ts):
@@ -183,8 +235,32 @@ export async function runProgramUnderMocks(program: string | ((context: MockedPr
     process.off('unhandledRejection', onRejection);
   }
   if (programError !== undefined) throw programError;
+  if (expansionErrors.length > 0) throw expansionErrors[0];
   if (failures.length > 0) throw failures[0];
-  return { resources: resources.map((r) => ({ ...r, ...(requests.get(`${r.type}::${r.name}`) ?? { dependencies: [] }) })), logs };
+  return { resources: resources.map((r) => ({ ...r, ...(requests.get(`${r.type}::${r.name}`) ?? { dependencies: [] }) })), logs, unseen };
+}
+
+/**
+ * Registers a remote component's children as the provider would, parented to the component
+ * (found in the stack's resource tree), so the transforms it inherited apply to them.
+ */
+function registerChildren(type: string, name: string, expansion: Parameters<typeof componentChildren>[1]): void {
+  const parent = findResource(pulumi.runtime.getStackResource(), type, name);
+  const Custom = pulumi.CustomResource as unknown as new (t: string, n: string, props: unknown, opts: pulumi.CustomResourceOptions) => pulumi.CustomResource;
+  for (const child of componentChildren(`${type} "${name}"`, expansion)) new Custom(child.type, child.name, child.props, parent ? { parent } : {});
+}
+
+type TreeNode = { __childResources?: Set<TreeNode>; __pulumiType?: string; __name?: string };
+
+/** The resource of `type` named `name` under `root` (the SDK keeps each resource's children). */
+function findResource(root: unknown, type: string, name: string): pulumi.Resource | undefined {
+  const queue = root ? [root as TreeNode] : [];
+  for (let i = 0; i < queue.length && i < 1_000_000; i++) {
+    const node = queue[i];
+    if (node.__pulumiType === type && node.__name === name) return node as unknown as pulumi.Resource;
+    for (const child of node.__childResources ?? []) queue.push(child);
+  }
+  return undefined;
 }
 
 /** The stack of the only `Pulumi.<stack>.yaml` in `dir`, if there is exactly one. */

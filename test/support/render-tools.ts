@@ -1,0 +1,34 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+
+/**
+ * The real `helm` the engine build puts beside Pulumi's engine (scripts/install-pulumi-engine.sh),
+ * and `kubectl` (for `kubectl kustomize`). A missing tool fails the test with how to get it: never a skip.
+ */
+export function engineBinDir(): string {
+  return process.env.KUBEPIN_ENGINE_BIN ?? path.join(process.env.KUBEPIN_ENGINE_HOME ?? path.join(os.homedir(), '.cache', 'kubepin-engine'), 'bin');
+}
+
+/** The engine build's helm. @throws when it is not built */
+export function helmBinary(): string {
+  const helm = path.join(engineBinDir(), 'helm');
+  if (!fs.existsSync(helm)) throw new Error(`helm is not built at ${helm}, so the chart tests cannot run. Fix: bash scripts/install-pulumi-engine.sh (it builds helm beside Pulumi's engine)`);
+  return helm;
+}
+
+/** kubectl on PATH (its `kubectl kustomize`). @throws when there is none */
+export function kubectlBinary(): string {
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    const candidate = path.join(dir, 'kubectl');
+    if (dir && fs.existsSync(candidate)) return candidate;
+  }
+  throw new Error('kubectl is not on PATH, so the kustomize tests cannot run. Fix: install kubectl (apt-get install kubectl, or the CI image has it)');
+}
+
+/** A directory holding links to exactly `tools` (name → path): a PATH that has them and nothing else (no pulumi). */
+export function toolsPath(tools: Record<string, string>): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kubepin-tools-'));
+  for (const [name, target] of Object.entries(tools)) fs.symlinkSync(target, path.join(dir, name));
+  return dir;
+}
