@@ -10,7 +10,7 @@ import { lockReferenceOf } from '../core/lock/image-lock';
 import { LoadedManifests, loadManifests } from '../core/manifests/manifests';
 import { ManifestImages, addImageLocation, collectImages, emptyImages } from '../registry/lock-images';
 import { ImageLocations } from '../core/objects/image-locations';
-import type { UnseenComponent } from '../pulumi/expand';
+import type { UnseenComponent } from '../core/policy/pulumi-resources';
 
 /** Running the app to learn its images failed (its own output is in the message). */
 export class AppRunError extends KubepinError {}

@@ -6,8 +6,8 @@ import { COLLECT_IMAGES_ENV } from '../core/policy/collect-mode';
 import { ImageLocations } from '../core/objects/image-locations';
 import { CommandInterruptedError } from './io';
 import { AppImages, AppRunError, AppSource, APP_TIMEOUT_ENV, appTimeoutMs, imagesOfRun, indent, run } from './lock-app';
-import { HELM_RELEASE_TYPE, UnseenComponent, expandComponent } from '../pulumi/expand';
-import { findOnPath } from '../pulumi/render';
+import { HELM_RELEASE_TYPE, HELM_RELEASE_UNSEEN, UnseenComponent, recordResourceImages } from '../core/policy/pulumi-resources';
+import { findOnPath } from '../util/find-on-path';
 
 /*
  * `kubepin lock` in a Pulumi project through Pulumi's own engine: `pulumi preview --json` of the
@@ -123,9 +123,6 @@ export async function previewAppImages(app: AppSource, engine: PulumiEngine, env
     const unseenFile = path.join(work, 'unseen.json');
     const { resources, unseen } = await previewResources(app, engine, env, work, { [COLLECT_IMAGES_ENV]: collectFile });
     const records: string[] = [];
-    // Loaded only here: the CLI starts without @pulumi/pulumi.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { recordResourceImages } = require('../pulumi/collect-images') as typeof import('../pulumi/collect-images');
     recordResourceImages(resources, locations, (image) => {
       // A value the preview does not know yet (an image computed from another resource): pinned at `pulumi up`, once known.
       if (image.image !== UNKNOWN_VALUE) records.push(`${JSON.stringify(image)}\n`);
@@ -178,10 +175,7 @@ export async function previewResources(app: AppSource, engine: PulumiEngine, env
   }));
   // Under the engine only a Helm Release hides its objects (from Pulumi and kubepin alike).
   const unseen: UnseenComponent[] = [];
-  for (const r of resources.filter((x) => x.type === HELM_RELEASE_TYPE)) {
-    const expansion = await expandComponent(r.type, r.name, r.inputs, { baseDir: app.dir, tools: {} });
-    if (expansion && 'unseen' in expansion) unseen.push({ type: r.type, name: r.name, ...expansion.unseen });
-  }
+  for (const r of resources.filter((x) => x.type === HELM_RELEASE_TYPE)) unseen.push({ type: r.type, name: r.name, ...HELM_RELEASE_UNSEEN });
   return { resources, unseen };
 }
 

@@ -4,7 +4,7 @@ import * as path from 'path';
 import { CliIo, Command, EXIT } from './io';
 import { loadLock, loadLockProject, manifestProblemReports, unlocatedJson, relativePath as rel } from './lock-project';
 import { collectAppImages, findApp } from './lock-app';
-import type { UnseenComponent } from '../pulumi/expand';
+import type { UnseenComponent } from '../core/policy/pulumi-resources';
 import { chooseEngine, engineDescription, previewAppImages } from './lock-engine';
 import { saveLockOrKeepResults, unsavedLockText } from './lock-save';
 import { KubepinUsageError } from '../util/errors';

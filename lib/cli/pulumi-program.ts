@@ -8,7 +8,7 @@ import { AppRunError, AppSource, appTimeoutMs, indent, run } from './lock-app';
 import { chooseEngine, engineDescription, previewResources } from './lock-engine';
 import { findProjectRoot } from './project-root';
 import { DEFAULT_MANIFEST_DIR } from './manifest-input';
-import type { UnseenComponent } from '../pulumi/expand';
+import { UnseenComponent, writeResourceManifests } from '../core/policy/pulumi-resources';
 
 /*
  * `kubepin verify` and `kubepin check` in a Pulumi project with no PATH: the program has no
@@ -73,8 +73,7 @@ export function withPulumiProgram(command: Command, hasPaths: (args: string[]) =
         let unseen: UnseenComponent[];
         if (engine) {
           const preview = await previewResources(app, engine, io.env, work);
-          // eslint-disable-next-line @typescript-eslint/no-require-imports
-          (require('../pulumi/program-manifests') as typeof import('../pulumi/program-manifests')).writeResourceManifests(preview.resources, outdir);
+          writeResourceManifests(preview.resources, outdir);
           unseen = preview.unseen;
         } else {
           unseen = await manifestsUnderMocks(app, outdir, path.join(work, 'unseen.json'), io.env);

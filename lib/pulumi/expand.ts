@@ -1,5 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
+import { ENGINE_FIX, HELM_RELEASE_TYPE, HELM_RELEASE_UNSEEN, UnseenComponent } from '../core/policy/pulumi-resources';
 import { RenderError, RenderTools, helmTemplate, isUrl, kustomizeBuild, parseObjects, pushObjects, readYamlFiles, toolPath } from './render';
 
 /*
@@ -11,18 +12,6 @@ import { RenderError, RenderTools, helmTemplate, isUrl, kustomizeBuild, parseObj
  * `kustomize build` or `kubectl kustomize`. Each component it cannot expand is an
  * {@link UnseenComponent}: its images are neither in the run nor, so, in a lock made from it.
  */
-
-/** A component whose children were not seen: their images are missing from what the run saw. */
-export interface UnseenComponent {
-  /** Pulumi type token, e.g. `kubernetes:helm.sh/v4:Chart`. */
-  readonly type: string;
-  /** The component's name. */
-  readonly name: string;
-  /** Why its children were not seen. */
-  readonly reason: string;
-  /** How to get its images locked. */
-  readonly fix: string;
-}
 
 /** Where relative paths are read from, and which tools may run. */
 export interface ExpandContext {
@@ -36,9 +25,6 @@ export type ComponentExpansion =
   | { readonly objects: Record<string, unknown>[]; readonly prefix: string; readonly namespace?: string }
   | { readonly unseen: Pick<UnseenComponent, 'reason' | 'fix'> };
 
-/** The fix every unseen component shares: the engine sees the children. */
-export const ENGINE_FIX = 'run `kubepin lock` where the pulumi CLI is on PATH (or give --engine PATH and --stack NAME): it learns the images from `pulumi preview`, whose transform sees the children';
-
 /** The remote components of @pulumi/kubernetes whose children the provider creates. */
 export const REMOTE_COMPONENT_TYPES: ReadonlySet<string> = new Set([
   'kubernetes:yaml/v2:ConfigFile',
@@ -49,9 +35,6 @@ export const REMOTE_COMPONENT_TYPES: ReadonlySet<string> = new Set([
 
 /** @pulumi/kubernetes's components whose type tokens look like Kubernetes kinds (the policy leaves them to their children). */
 export const KUBERNETES_COMPONENT_TYPES: ReadonlySet<string> = new Set([...REMOTE_COMPONENT_TYPES, 'kubernetes:helm.sh/v3:Chart', 'kubernetes:helm.sh/v2:Chart']);
-
-/** A Helm release installed by the provider: Pulumi never sees its objects, under the engine either. */
-export const HELM_RELEASE_TYPE = 'kubernetes:helm.sh/v3:Release';
 
 /** Kinds that have no namespace (a component's `namespace` is not set on them). */
 const CLUSTER_SCOPED = new Set(['Namespace', 'Node', 'PersistentVolume', 'StorageClass', 'PriorityClass', 'RuntimeClass', 'IngressClass', 'CSIDriver', 'CSINode', 'VolumeAttachment', 'ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition', 'APIService', 'MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding']);
@@ -91,7 +74,7 @@ export async function expandComponent(type: string, name: string, inputs: Record
       return { objects, prefix, ...(typeof inputs.namespace === 'string' ? { namespace: inputs.namespace } : {}) };
     }
     case HELM_RELEASE_TYPE:
-      return { unseen: { reason: 'a Helm release is installed by the provider: neither Pulumi nor kubepin sees its objects, under the engine either, so its images are neither locked nor pinned', fix: 'use kubernetes.helm.v4.Chart instead (its children are Pulumi resources the policy pins)' } };
+      return { unseen: HELM_RELEASE_UNSEEN };
     default:
       return undefined;
   }
@@ -217,4 +200,4 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
-export { RenderError };
+export { ENGINE_FIX, HELM_RELEASE_TYPE, RenderError, UnseenComponent };

@@ -24,26 +24,9 @@ export const ImagePolicyViolationError = ImagePolicyError;
 /** @see ImagePolicyViolationError */
 export type ImagePolicyViolationError = ImagePolicyError;
 
-/** `kubernetes:<group>/<version>:<Kind>` (core group: `kubernetes:core/v1:Pod`). */
-const K8S_TYPE = /^kubernetes:[a-z0-9.]*\/?v[0-9a-z]+:([A-Za-z]+)$/;
-
-/** `kubernetes:apps/v1:Deployment` → `apps/v1`, `Deployment` (`DeploymentPatch` → `Deployment`); undefined for other types. */
-export function kubernetesTypeOf(type: string): { apiVersion: string; kind: string } | undefined {
-  const match = K8S_TYPE.exec(type);
-  if (!match) return undefined;
-  const groupVersion = type.slice('kubernetes:'.length, type.lastIndexOf(':'));
-  // Patch resources (`DeploymentPatch`) carry partial pod templates: pin them too.
-  return { apiVersion: groupVersion.startsWith('core/') ? groupVersion.slice('core/'.length) : groupVersion, kind: match[1].replace(/Patch$/, '') };
-}
-
-/**
- * True for Pulumi type tokens of Kubernetes objects that hold pod templates or image fields
- * (`kubernetes:apps/v1:Deployment`; custom resources as `kubernetes:argoproj.io/v1alpha1:Rollout`).
- */
-export function isWorkloadType(type: string, locations: ImageLocations = ImageLocations.DEFAULT): boolean {
-  const parsed = kubernetesTypeOf(type);
-  return parsed !== undefined && locations.covers(parsed.kind, parsed.apiVersion);
-}
+// Shared with the CLI (which reads `pulumi preview`'s resources): in the core.
+export { isWorkloadType, kubernetesTypeOf } from '../core/policy/pulumi-resources';
+import { isWorkloadType, kubernetesTypeOf } from '../core/policy/pulumi-resources';
 
 /** True when `value` holds an Output or a Promise anywhere inside. */
 export function containsUnresolved(value: unknown, depth = 0): boolean {

@@ -3,6 +3,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { KubepinError } from '../util/errors';
+import { findOnPath } from '../util/find-on-path';
 
 /*
  * What `kubepin lock` and `kubepin/pulumi/testing` run themselves, under mocks, in place of the
@@ -24,21 +25,6 @@ export interface RenderTools {
 const RENDER_TIMEOUT_MS = 120_000;
 /** Most output read from one render. */
 const MAX_RENDER_BYTES = 64 * 1024 * 1024;
-
-/** The executable `name` on `PATH` (of `env`), if any. */
-export function findOnPath(name: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
-  for (const dir of (env.PATH ?? '').split(path.delimiter)) {
-    if (dir === '') continue;
-    const candidate = path.join(dir, name);
-    try {
-      fs.accessSync(candidate, fs.constants.X_OK);
-      if (fs.statSync(candidate).isFile()) return candidate;
-    } catch {
-      // Not here.
-    }
-  }
-  return undefined;
-}
 
 /** The tool to run: the one given, or the one on PATH; undefined when there is none (or it is turned off). */
 export function toolPath(tools: RenderTools, name: keyof RenderTools): string | undefined {
