@@ -8,6 +8,8 @@
 #                               github.com/pulumi/pulumi/sdk/nodejs/cmd/pulumi-language-nodejs/v3
 #   pulumi-resource-kubernetes  github.com/pulumi/pulumi-kubernetes/provider/v4
 #   helm                        helm.sh/helm/v3/cmd/helm (cdk8s's Helm construct runs it)
+#   kustomize                   sigs.k8s.io/kustomize/kustomize/v5 (`kubepin lock` expands
+#                               kustomize.v2.Directory with it under mocks)
 #
 # Contract: the binaries end in ${KUBEPIN_ENGINE_HOME:-$HOME/.cache/kubepin-engine}/bin, and the
 # last line this script prints on stdout is that directory. Progress goes to stderr.
@@ -32,6 +34,8 @@ K8S_PROVIDER_SOURCE_RELEASE=v4.25.0
 K8S_SDK_GO_VERSION=v4.25.0
 K8S_PROVIDER_REPORTED_VERSION=4.34.2
 HELM_VERSION=v3.21.4
+# The newest kustomize whose kustomize/api builds with this machine's Go 1.26 (v5.8.3's needs a newer Go).
+KUSTOMIZE_VERSION=v5.8.1
 
 REPO_DIR="$(cd "$(dirname "$0")/.." && pwd)"
 ENGINE_HOME="${KUBEPIN_ENGINE_HOME:-$HOME/.cache/kubepin-engine}"
@@ -39,7 +43,7 @@ BIN="$ENGINE_HOME/bin"
 SRC="$ENGINE_HOME/src"
 STAMPS="$ENGINE_HOME/stamps"
 LOGS="$ENGINE_HOME/logs"
-ONLY=" ${KUBEPIN_ENGINE_ONLY:-pulumi language-nodejs kubernetes helm} "
+ONLY=" ${KUBEPIN_ENGINE_ONLY:-pulumi language-nodejs kubernetes helm kustomize} "
 
 log() { echo "install-pulumi-engine: $*" >&2; }
 
@@ -168,10 +172,17 @@ build_helm() {
   "$BIN/helm" version --short
 }
 
+# ---- kustomize -----------------------------------------------------------------------------------
+build_kustomize() {
+  GOBIN="$BIN" "${NICE[@]}" go install -trimpath -ldflags "-s -w" "sigs.k8s.io/kustomize/kustomize/v5@$KUSTOMIZE_VERSION"
+  "$BIN/kustomize" version
+}
+
 run_piece pulumi "pulumi v$PULUMI_VERSION" pulumi build_pulumi
 run_piece language-nodejs "language-nodejs v$PULUMI_VERSION src $(lang_hash)" pulumi-language-nodejs build_language_nodejs
 run_piece kubernetes "kubernetes $K8S_PROVIDER_MODULE_VERSION ($K8S_PROVIDER_SOURCE_RELEASE) as $K8S_PROVIDER_REPORTED_VERSION sdk $K8S_SDK_GO_VERSION" pulumi-resource-kubernetes build_kubernetes
 run_piece helm "helm $HELM_VERSION" helm build_helm
+run_piece kustomize "kustomize $KUSTOMIZE_VERSION" kustomize build_kustomize
 
 log "disk: $(du -sh "$ENGINE_HOME" 2>/dev/null | cut -f1) in $ENGINE_HOME (Go caches: $(go env GOMODCACHE), $(go env GOCACHE))"
 if [ "${#failed[@]}" -gt 0 ]; then

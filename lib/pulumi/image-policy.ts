@@ -2,7 +2,7 @@ import * as pulumi from '@pulumi/pulumi';
 import { KubepinError } from '../util/errors';
 import { reportPolicyRejectionsCleanly } from './engine-errors';
 import { PropsPinner, PulumiImagePolicyOptions, isWorkloadType } from './pin';
-import { stackState } from './stack-state';
+import { programLock, stackState } from './stack-state';
 import { KUBERNETES_COMPONENT_TYPES } from './expand';
 
 /** Which Pulumi transform API an {@link ImagePolicy} was registered with. */
@@ -92,7 +92,8 @@ export class ImagePolicy {
     if (typeof options !== 'object' || options === null) {
       throw new KubepinError('ImagePolicy options must be an object, e.g. { lock: ImageLock.load("kubepin.lock.json") }');
     }
-    this.pinner = new PropsPinner(options);
+    // As the cdk8s face reads the lock beside cdk8s.yaml, a policy without one reads the program's.
+    this.pinner = new PropsPinner({ ...options, lock: options.lock ?? programLock() });
   }
 
   /** The policy as an old-style `ResourceTransformation` (runs in this process, synchronously). */

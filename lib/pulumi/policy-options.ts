@@ -12,6 +12,8 @@ export interface DigestResolver {
 
 /** Options of the Pulumi face's image policy: the core's options plus deploy-time resolution. */
 export interface PulumiImagePolicyOptions extends ImagePolicyOptions {
+  /** Where digests come from. @default `kubepin.lock.json` in the program's directory (a missing file is an empty lock) */
+  readonly lock?: ImagePolicyOptions['lock'];
   /**
    * Resolves images missing from the lock while the program runs (preview and update), so their
    * digests show in the resource inputs. Ignored in `strict` mode, which fails instead.

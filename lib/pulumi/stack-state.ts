@@ -45,7 +45,12 @@ export function stackState(): StackState {
  */
 export function defaultLock(): DigestSource {
   const state = stackState();
-  if (state.policy?.lock) return state.policy.lock;
+  return state.policy?.lock ?? programLock();
+}
+
+/** `kubepin.lock.json` in the program's directory, read once per stack (a missing file is an empty lock). */
+export function programLock(): DigestSource {
+  const state = stackState();
   state.defaultLock ??= ImageLock.load(path.resolve(LOCK_FILE_NAME));
   return state.defaultLock;
 }

@@ -74,14 +74,19 @@ describe('kubepin lock of a Pulumi program through pulumi preview', () => {
     dir = path.join(dir, 'project');
     fs.symlinkSync(path.join(REPO, 'node_modules'), path.join(dir, 'node_modules'));
     writeFiles(dir, {
-      'Pulumi.yaml': `name: engine-lock\nruntime:\n  name: nodejs\n  options:\n    typescript: true\nmain: ${PROGRAM}\n`,
+      'Pulumi.yaml': `name: engine-lock\nruntime:\n  name: nodejs\n  options:\n    typescript: true\n`,
+      // The program runs from the project's directory, as a user's does (the engine runs `main` in its own).
+      'index.ts': `import ${JSON.stringify(PROGRAM.replace(/\.ts$/, ''))};\n`,
       'one.yaml': `apiVersion: v1\nkind: Pod\nmetadata: { name: one }\nspec:\n  containers: [{ name: one, image: ${JSON.stringify(image('one'))} }]\n`,
     });
     pulumi(['stack', 'init', 'test']);
     pulumi(['config', 'set', 'kubernetes:renderYamlToDirectory', path.join(dir, '..', 'rendered')]);
     pulumi(['config', 'set', 'registry', registry.host]);
-    // A deployed stack: the preview must leave its state as it is.
+    // A deployed stack (before any lock, so not strict): the preview must leave its state as it is.
+    pulumi(['config', 'set', 'strict', 'false']);
     pulumi(['up', '--yes', '--skip-preview']);
+    // Strict from here on: the lock's preview runs the program in collect mode, so it still learns every image.
+    pulumi(['config', 'set', 'strict', 'true']);
   }, 600_000);
   afterAll(async () => {
     await registry?.stop();

@@ -2,12 +2,12 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { PushedImage, pushImage, startRegistry, TestRegistryDetails } from '../support/registry';
 import { runKubepin, tempProject, writeFiles } from '../support/registry-cli';
-import { helmBinary, kubectlBinary, toolsPath } from '../support/render-tools';
+import { helmBinary, kustomizeBinary, toolsPath } from '../support/render-tools';
 
 /*
  * `kubepin lock` in a Pulumi project with no pulumi CLI: the program runs under mocks and kubepin
  * expands what it can read itself (yaml.v2 files, globs, yaml and objs; a local chart through a
- * real helm, v4 and v3; a local kustomization through a real kubectl), resolving every image
+ * real helm, v4 and v3; a local kustomization through a real kustomize), resolving every image
  * against a real registry. A component it cannot see is named with the fix, counted in the
  * summary, fails the exit status, and keeps --prune from removing anything.
  */
@@ -26,8 +26,8 @@ describe('kubepin lock of a Pulumi program under mocks sees the children of the 
   beforeAll(async () => {
     registry = await startRegistry();
     for (const name of names) pushed[name] = await pushImage(registry, `shop/${name}`, '1', { format: 'oci' });
-    // PATH holds helm and kubectl, and no pulumi: the lock runs under mocks.
-    tools = toolsPath({ helm: helmBinary(), kubectl: kubectlBinary() });
+    // PATH holds helm and kustomize, and no pulumi: the lock runs under mocks.
+    tools = toolsPath({ helm: helmBinary(), kustomize: kustomizeBinary() });
   });
   afterAll(async () => {
     await registry?.stop();
@@ -122,7 +122,7 @@ describe('kubepin lock of a Pulumi program under mocks sees the children of the 
 
   test('without helm on PATH both charts are named (not seen), the JSON lists them, and nothing fails "has no answer under mocks"', async () => {
     program();
-    const lock = await runKubepin(['lock', '--json'], { cwd: dir, env: env(toolsPath({ kubectl: kubectlBinary() })) });
+    const lock = await runKubepin(['lock', '--json'], { cwd: dir, env: env(toolsPath({ kustomize: kustomizeBinary() })) });
     expect(lock.code).toBe(1);
     const out = JSON.parse(lock.stdout);
     expect(out.notSeen.map((u: { type: string; name: string; reason: string }) => `${u.type} "${u.name}": ${u.reason}`).sort()).toEqual([

@@ -4,12 +4,12 @@ import * as path from 'path';
 import { ImageLock } from '../../lib/core/lock/image-lock';
 import { MockedProgramRun, runProgramUnderMocks } from '../../lib/pulumi/testing';
 import { globFiles } from '../../lib/pulumi/render';
-import { helmBinary, kubectlBinary } from '../support/render-tools';
+import { helmBinary, kustomizeBinary } from '../support/render-tools';
 
 /*
  * kubepin/pulumi/testing expands what the kubernetes provider would, under mocks: yaml.v2 files,
  * globs, inline yaml and objs; local charts through a real `helm template` (helm.v4 and v3);
- * local kustomize directories through a real `kubectl kustomize`. The children are the program's
+ * local kustomize directories through a real `kustomize build`. The children are the program's
  * resources under their component, so the program's ImagePolicy pins them; what cannot be
  * expanded is listed in `unseen`, with why and the fix.
  */
@@ -34,7 +34,7 @@ describe('runProgramUnderMocks expands the components the provider would', () =>
   const dir = PROGRAM;
 
   test('yaml.v2 (file, ** glob, List, yaml, objs), kustomize.v2 and helm v4/v3 children are registered under their components and pinned by the program\'s strict ImagePolicy', async () => {
-    const run = await runProgramUnderMocks(dir, { tools: { helm: helmBinary(), kubectl: kubectlBinary(), kustomize: false } });
+    const run = await runProgramUnderMocks(dir, { tools: { helm: helmBinary(), kustomize: kustomizeBinary(), kubectl: false } });
     expect(run.unseen).toEqual([]);
     const pinned = (image: string) => `docker.io/library/${image}@${digest(`docker.io/library/${image}`)}`;
     expect(imagesOf(run)).toEqual({

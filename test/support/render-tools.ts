@@ -3,8 +3,8 @@ import * as os from 'os';
 import * as path from 'path';
 
 /**
- * The real `helm` the engine build puts beside Pulumi's engine (scripts/install-pulumi-engine.sh),
- * and `kubectl` (for `kubectl kustomize`). A missing tool fails the test with how to get it: never a skip.
+ * The real `helm` and `kustomize` the engine build puts beside Pulumi's engine
+ * (scripts/install-pulumi-engine.sh). A missing tool fails the test with how to get it: never a skip.
  */
 export function engineBinDir(): string {
   return process.env.KUBEPIN_ENGINE_BIN ?? path.join(process.env.KUBEPIN_ENGINE_HOME ?? path.join(os.homedir(), '.cache', 'kubepin-engine'), 'bin');
@@ -17,13 +17,11 @@ export function helmBinary(): string {
   return helm;
 }
 
-/** kubectl on PATH (its `kubectl kustomize`). @throws when there is none */
-export function kubectlBinary(): string {
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
-    const candidate = path.join(dir, 'kubectl');
-    if (dir && fs.existsSync(candidate)) return candidate;
-  }
-  throw new Error('kubectl is not on PATH, so the kustomize tests cannot run. Fix: install kubectl (apt-get install kubectl, or the CI image has it)');
+/** The engine build's kustomize. @throws when it is not built */
+export function kustomizeBinary(): string {
+  const kustomize = path.join(engineBinDir(), 'kustomize');
+  if (!fs.existsSync(kustomize)) throw new Error(`kustomize is not built at ${kustomize}, so the kustomize tests cannot run. Fix: bash scripts/install-pulumi-engine.sh (it builds kustomize beside Pulumi's engine)`);
+  return kustomize;
 }
 
 /** A directory holding links to exactly `tools` (name → path): a PATH that has them and nothing else (no pulumi). */
