@@ -27,6 +27,7 @@ describe('the engine build is pinned to the versions our npm packages expect', (
     expect(version('pulumi', 'version')).toBe(`v${locked('@pulumi/pulumi')}`);
     expect(version('pulumi-language-nodejs', '-version')).toBe(`v${locked('@pulumi/pulumi')}`);
     expect(version('helm', 'version', '--short')).toMatch(new RegExp(`^${pinned('HELM_VERSION')!.replace(/\./g, '\\.')}`));
+    expect(version('kustomize', 'version')).toBe(pinned('KUSTOMIZE_VERSION'));
     // The provider's plugin version is what the engine reads over gRPC; its schema carries it too.
     expect(fs.statSync(path.join(engineBin(), 'pulumi-resource-kubernetes')).size).toBeGreaterThan(10 * 1024 * 1024);
   });
