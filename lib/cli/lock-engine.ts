@@ -6,7 +6,7 @@ import { COLLECT_IMAGES_ENV } from '../core/policy/collect-mode';
 import { ImageLocations } from '../core/objects/image-locations';
 import { CommandInterruptedError } from './io';
 import { AppImages, AppRunError, AppSource, APP_TIMEOUT_ENV, appTimeoutMs, imagesOfRun, indent, run } from './lock-app';
-import { HELM_RELEASE_TYPE, HELM_RELEASE_UNSEEN, UnseenComponent, recordResourceImages } from '../core/policy/pulumi-resources';
+import { HELM_RELEASE_TYPE, HELM_RELEASE_UNSEEN, ProgramResource, UnseenComponent, recordResourceImages } from '../core/policy/pulumi-resources';
 import { findOnPath } from '../util/find-on-path';
 
 /*
@@ -135,21 +135,13 @@ export async function previewAppImages(app: AppSource, engine: PulumiEngine, env
   }
 }
 
-/** One resource of a preview, as the engine will register it (after the program's transforms). */
-export interface PreviewResource {
-  readonly type: string;
-  readonly name: string;
-  readonly custom: boolean;
-  readonly inputs: Record<string, any>;
-}
-
 /**
  * Every resource `pulumi preview --json --show-sames` of the stack will register, and the
  * components whose objects even the engine does not see (a Helm Release). `work` is a scratch
  * directory; `extraEnv` goes to the program (collect mode for the lock).
  * @throws AppRunError with the program's or the chart's own message when the preview fails
  */
-export async function previewResources(app: AppSource, engine: PulumiEngine, env: NodeJS.ProcessEnv, work: string, extraEnv: NodeJS.ProcessEnv = {}): Promise<{ resources: PreviewResource[]; unseen: UnseenComponent[] }> {
+export async function previewResources(app: AppSource, engine: PulumiEngine, env: NodeJS.ProcessEnv, work: string, extraEnv: NodeJS.ProcessEnv = {}): Promise<{ resources: ProgramResource[]; unseen: UnseenComponent[] }> {
   const description = engineDescription(engine);
   const jsonFile = path.join(work, 'preview.json');
   const args = ['preview', '--json', '--show-sames', '--non-interactive', '--cwd', app.dir, ...(engine.stack ? ['--stack', engine.stack] : [])];

@@ -1,7 +1,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
+import { flattenObjects, isObject } from '../core/objects/pod-templates';
 import { ENGINE_FIX, HELM_RELEASE_TYPE, HELM_RELEASE_UNSEEN, UnseenComponent } from '../core/policy/pulumi-resources';
-import { RenderError, RenderTools, helmTemplate, isUrl, kustomizeBuild, parseObjects, pushObjects, readYamlFiles, toolPath } from './render';
+import { RenderError, RenderTools, helmTemplate, isUrl, kustomizeBuild, parseObjects, readYamlFiles, toolPath } from './render';
 
 /*
  * Under mocks the kubernetes provider does not run, so the components it expands (yaml.v2
@@ -60,7 +61,7 @@ export async function expandComponent(type: string, name: string, inputs: Record
       if (remote.length > 0) return { unseen: { reason: `its files ${remote.join(', ')} are fetched by the provider`, fix: `download them beside the program and name the local files, or ${ENGINE_FIX}` } };
       const objects = readYamlFiles(files, base, label);
       for (const text of list(inputs.yaml)) objects.push(...parseObjects(String(text), `${label}: its yaml`));
-      for (const object of list(inputs.objs)) pushObjects(object, objects);
+      objects.push(...flattenObjects(list(inputs.objs)));
       return { objects, prefix };
     }
     case 'kubernetes:helm.sh/v4:Chart':
@@ -105,7 +106,7 @@ async function expandHelmV4(label: string, inputs: Record<string, any>, prefix: 
     ...(namespace ? { namespace } : {}),
     valueFiles,
     valueTexts,
-    values: isRecord(inputs.values) ? inputs.values : undefined,
+    values: isObject(inputs.values) ? inputs.values : undefined,
     includeCrds: inputs.skipCrds !== true,
     noHooks: inputs.includeHooks === false,
     ...(postRenderer ? { postRenderer } : {}),
@@ -132,7 +133,7 @@ export async function answerRenderInvoke(token: string, inputs: Record<string, a
       release, chart,
       ...(typeof opts.namespace === 'string' && opts.namespace !== '' ? { namespace: opts.namespace } : {}),
       valueFiles: [], valueTexts: [],
-      values: isRecord(opts.values) ? opts.values : undefined,
+      values: isObject(opts.values) ? opts.values : undefined,
       includeCrds: opts.skip_crd_rendering !== true,
       noHooks: false,
     }, label, context.baseDir);
@@ -164,7 +165,7 @@ export function typeTokenOf(object: Record<string, unknown>): string | undefined
 export function componentChildren(label: string, expansion: { objects: Record<string, unknown>[]; prefix: string; namespace?: string }): Array<{ type: string; name: string; props: Record<string, unknown> }> {
   return expansion.objects.map((object) => {
     const type = typeTokenOf(object);
-    const metadata = (isRecord(object.metadata) ? object.metadata : {}) as Record<string, unknown>;
+    const metadata = (isObject(object.metadata) ? object.metadata : {}) as Record<string, unknown>;
     if (!type || typeof metadata.name !== 'string') throw new RenderError(`${label}: an object without apiVersion, kind or metadata.name (${JSON.stringify(object).slice(0, 120)}). Fix: give every object of the component all three`);
     const props = { ...object };
     if (expansion.namespace && metadata.namespace === undefined && !CLUSTER_SCOPED.has(String(object.kind))) props.metadata = { ...metadata, namespace: expansion.namespace };
@@ -196,8 +197,5 @@ function list(value: unknown): unknown[] {
   return Array.isArray(value) ? value : [value];
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
 
 export { ENGINE_FIX, HELM_RELEASE_TYPE, RenderError, UnseenComponent };

@@ -4,6 +4,7 @@ import { reportPolicyRejectionsCleanly } from './engine-errors';
 import { PropsPinner, PulumiImagePolicyOptions, isWorkloadType } from './pin';
 import { programLock, stackState } from './stack-state';
 import { KUBERNETES_COMPONENT_TYPES } from './expand';
+import { childrenOf, describeResource, typeOf } from './resource-tree';
 
 /** Which Pulumi transform API an {@link ImagePolicy} was registered with. */
 export type TransformApi = 'transforms' | 'transformations';
@@ -143,22 +144,3 @@ export function supportsResourceTransforms(): boolean {
   return flag && typeof monitor?.registerStackTransform === 'function';
 }
 
-interface ResourceInternals {
-  __childResources?: Set<pulumi.Resource>;
-  __pulumiType?: string;
-  __name?: string;
-}
-
-function childrenOf(resource: pulumi.Resource): pulumi.Resource[] {
-  const children = (resource as unknown as ResourceInternals).__childResources;
-  return children ? [...children] : [];
-}
-
-function typeOf(resource: pulumi.Resource): string {
-  return (resource as unknown as ResourceInternals).__pulumiType ?? '';
-}
-
-function describeResource(resource: pulumi.Resource): string {
-  const r = resource as unknown as ResourceInternals;
-  return `${r.__pulumiType ?? 'resource'} "${r.__name ?? '?'}"`;
-}

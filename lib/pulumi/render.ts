@@ -4,6 +4,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { KubepinError } from '../util/errors';
 import { findOnPath } from '../util/find-on-path';
+import { flattenObjects } from '../core/objects/pod-templates';
 
 /*
  * What `kubepin lock` and `kubepin/pulumi/testing` run themselves, under mocks, in place of the
@@ -37,23 +38,12 @@ export function toolPath(tools: RenderTools, name: keyof RenderTools): string | 
 export function parseObjects(text: string, where: string): Record<string, unknown>[] {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const YAML = require('yaml') as typeof import('yaml');
-  const out: Record<string, unknown>[] = [];
+  const documents: unknown[] = [];
   for (const doc of YAML.parseAllDocuments(text)) {
     if (doc.errors.length > 0) throw new RenderError(`${where}: not valid YAML (${doc.errors[0].message.split('\n')[0]})`);
-    pushObjects(doc.toJSON(), out);
+    documents.push(doc.toJSON());
   }
-  return out;
-}
-
-/** Adds `value` (an object, a `List`, or nothing) to `out`. */
-export function pushObjects(value: unknown, out: Record<string, unknown>[]): void {
-  if (value === null || value === undefined || typeof value !== 'object' || Array.isArray(value)) return;
-  const object = value as Record<string, unknown>;
-  if (typeof object.kind === 'string' && object.kind.endsWith('List') && Array.isArray(object.items)) {
-    for (const item of object.items) pushObjects(item, out);
-    return;
-  }
-  out.push(object);
+  return flattenObjects(documents);
 }
 
 /** True for a path pattern (`*`, `?`, `[`). */

@@ -3,6 +3,7 @@ import * as path from 'path';
 import * as pulumi from '@pulumi/pulumi';
 import { ExpandContext, HELM_RELEASE_TYPE, UnseenComponent, answerRenderInvoke, componentChildren, expandComponent } from './expand';
 import { RenderTools } from './render';
+import { findResource } from './resource-tree';
 
 export { UnseenComponent } from './expand';
 export { RenderTools } from './render';
@@ -250,18 +251,6 @@ function registerChildren(type: string, name: string, expansion: Parameters<type
   for (const child of componentChildren(`${type} "${name}"`, expansion)) new Custom(child.type, child.name, child.props, parent ? { parent } : {});
 }
 
-type TreeNode = { __childResources?: Set<TreeNode>; __pulumiType?: string; __name?: string };
-
-/** The resource of `type` named `name` under `root` (the SDK keeps each resource's children). */
-function findResource(root: unknown, type: string, name: string): pulumi.Resource | undefined {
-  const queue = root ? [root as TreeNode] : [];
-  for (let i = 0; i < queue.length && i < 1_000_000; i++) {
-    const node = queue[i];
-    if (node.__pulumiType === type && node.__name === name) return node as unknown as pulumi.Resource;
-    for (const child of node.__childResources ?? []) queue.push(child);
-  }
-  return undefined;
-}
 
 /** The stack of the only `Pulumi.<stack>.yaml` in `dir`, if there is exactly one. */
 function onlyStack(dir: string): string | undefined {

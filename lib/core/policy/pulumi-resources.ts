@@ -41,7 +41,7 @@ export const PULUMI_OBJECTS_FILE = 'uncovered-resources.yaml';
  * `record`, and writes those of kinds no image location covers to `objectsDir` as manifests.
  * Shared by the run under mocks and `pulumi preview` (lib/cli/lock-engine.ts). Returns how many uses it recorded.
  */
-export function recordResourceImages(resources: ReadonlyArray<{ type: string; name: string; custom: boolean; inputs: Record<string, any> }>, locations: ImageLocations, record: (image: CollectedImage) => void, objectsDir?: string): number {
+export function recordResourceImages(resources: readonly ProgramResource[], locations: ImageLocations, record: (image: CollectedImage) => void, objectsDir?: string): number {
   let count = 0;
   const uncovered: JsonObject[] = [];
   for (const resource of resources) {
